@@ -1,0 +1,62 @@
+"""The FastAPI application: routes, error handling, metrics, and the background jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from . import __version__, db, problems
+from .catalog.routes import router as catalog_router
+from .metrics import RequestMetrics, metrics_response
+from .settings import Settings, get_settings
+from .stock.routes import router as stock_router
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None,
+               *, run_jobs: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or db.make_engine(settings.database_url)
+    jobs_on = settings.run_jobs if run_jobs is None else run_jobs
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from .jobs import Jobs
+
+        runner = Jobs(app.state.engine, settings) if jobs_on else None
+        if runner:
+            await runner.start()
+        try:
+            yield
+        finally:
+            if runner:
+                await runner.stop()
+
+    app = FastAPI(
+        title="onhand",
+        version=__version__,
+        summary="Inventory backbone: stock ledger, reservations, live stock, replenishment.",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    problems.install(app)
+    app.add_middleware(RequestMetrics)
+    app.include_router(catalog_router)
+    app.include_router(stock_router)
+
+    @app.get("/health", tags=["ops"], summary="Liveness and database reachability")
+    def health() -> dict[str, Any]:
+        with db.read(engine) as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
+    def metrics() -> Any:
+        return metrics_response()
+
+    return app

@@ -1,0 +1,141 @@
+"""Bearer tokens, scopes and the tenant guard.
+
+A token reads `onh_<id>_<secret>`. Only a SHA-256 of the secret is stored: the secret is
+32 random bytes, so a slow password hash would add latency without adding safety.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request
+from sqlalchemy.engine import Connection, Engine
+
+from . import db
+from .problems import Forbidden, Invalid, NotFound, Unauthorized
+from .tables import tenants, tokens
+
+SCOPES = ("admin", "storefront", "sync")
+# How long a verified token is trusted without asking the database again (revocation delay).
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant: str
+    scopes: frozenset[str]
+    token_id: str
+    name: str
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.name or self.token_id}"
+
+
+@dataclass(frozen=True)
+class NewToken:
+    id: str
+    tenant: str
+    scopes: list[str]
+    token: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def ensure_tenant(conn: Connection, tenant: str, name: str | None = None) -> bool:
+    """Create the tenant if it does not exist; True when it was created."""
+    if not tenant or len(tenant) > 64 or not all(c.isalnum() or c in "-_" for c in tenant):
+        raise Invalid("A tenant id is 1-64 letters, digits, '-' or '_'.")
+    stmt = db.insert(conn, tenants).values(
+        id=tenant, name=name or tenant, settings={}, created_at=db.utcnow()
+    ).on_conflict_do_nothing()
+    return conn.execute(stmt).rowcount == 1
+
+
+def create_token(conn: Connection, tenant: str, scopes: list[str], name: str = "") -> NewToken:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise Invalid(f"Scopes must be chosen from {', '.join(SCOPES)}; got {scopes}.")
+    ensure_tenant(conn, tenant)
+    token_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    conn.execute(tokens.insert().values(
+        id=token_id, tenant_id=tenant, name=name, scopes=sorted(set(scopes)),
+        secret_hash=_hash(secret), created_at=db.utcnow(),
+    ))
+    return NewToken(token_id, tenant, sorted(set(scopes)), f"onh_{token_id}_{secret}")
+
+
+def list_tokens(conn: Connection, tenant: str | None = None) -> list[dict[str, Any]]:
+    stmt = sa.select(tokens.c.id, tokens.c.tenant_id, tokens.c.name, tokens.c.scopes,
+                     tokens.c.created_at, tokens.c.revoked_at).order_by(tokens.c.created_at)
+    if tenant:
+        stmt = stmt.where(tokens.c.tenant_id == tenant)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def revoke_token(conn: Connection, token_id: str) -> None:
+    done = conn.execute(tokens.update().where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+                        .values(revoked_at=db.utcnow()))
+    if done.rowcount == 0:
+        raise NotFound(f"No active token with id {token_id}.")
+    _cache.clear()
+
+
+_cache: dict[str, tuple[float, Caller]] = {}
+_cache_lock = threading.Lock()
+
+
+def verify(engine: Engine, bearer: str) -> Caller:
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(bearer)
+    if hit and hit[0] > now:
+        return hit[1]
+    parts = bearer.split("_", 2)
+    if len(parts) != 3 or parts[0] != "onh":
+        raise Unauthorized("The bearer token is not an onhand token.")
+    with db.read(engine) as conn:
+        row = conn.execute(sa.select(tokens).where(tokens.c.id == parts[1])).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(
+        row.secret_hash, _hash(parts[2])
+    ):
+        raise Unauthorized("The bearer token is unknown or revoked.")
+    caller = Caller(row.tenant_id, frozenset(row.scopes), row.id, row.name)
+    with _cache_lock:
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[bearer] = (now + CACHE_SECONDS, caller)
+    return caller
+
+
+def caller_for(request: Request, tenant: str, scope: str) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, bearer = header.partition(" ")
+    if scheme.lower() != "bearer" or not bearer.strip():
+        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+    caller = verify(request.app.state.engine, bearer.strip())
+    if caller.tenant != tenant:
+        raise Forbidden(f"This token belongs to another tenant, not '{tenant}'.")
+    if "admin" not in caller.scopes and scope not in caller.scopes:
+        raise Forbidden(f"This token lacks the '{scope}' scope.")
+    return caller
+
+
+def require(scope: str):
+    """FastAPI dependency: the caller of `/v1/{tenant}/…` with `scope` (admin has all)."""
+
+    def dependency(request: Request, tenant: str) -> Caller:
+        return caller_for(request, tenant, scope)
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency

@@ -1,0 +1,1 @@
+"""Items, bundles and locations."""

@@ -1,0 +1,87 @@
+"""HTTP: locations and items."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from .. import db, tenants
+from ..http import Admin, EngineDep, Limit
+from ..stock.availability import location_figures
+from . import service
+from .schemas import ItemIn, ItemPatch, Kind, LocationIn
+
+router = APIRouter(prefix="/v1/{tenant}", tags=["catalogue"])
+
+
+@router.post("/locations", status_code=201, summary="Create a location (warehouse, zone or bin)")
+def create_location(body: LocationIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return service.create_location(conn, caller.tenant, body)
+
+
+@router.get("/locations", summary="All locations, by priority")
+def list_locations(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return {"locations": service.list_locations(conn, caller.tenant)}
+
+
+@router.get("/locations/{code}", summary="One location")
+def get_location(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return service.get_location(conn, caller.tenant, code)
+
+
+@router.get("/locations/{code}/balances", summary="Every item's figures at one location")
+def location_balances(code: str, caller: Admin, engine: EngineDep,
+                      after: Annotated[int, Query(ge=0, description="Cursor")] = 0,
+                      limit: Limit = 100) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        loc = service.location(conn, caller.tenant, code)
+        page, cursor = service.list_items(conn, caller.tenant, after=after, limit=limit)
+        figures = location_figures(conn, caller.tenant, [i["id"] for i in page], db.utcnow())
+        rows = [{"sku": i["sku"], **{k: v for k, v in f.items() if k not in ("location_id",)}}
+                for i in page for f in figures[i["id"]] if f["location"] == loc.code]
+    return {"location": code, "balances": rows, "next_cursor": cursor}
+
+
+@router.post("/items", status_code=201, summary="Create an item of any kind")
+def create_item(body: ItemIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return service.create_item(conn, caller.tenant, body)
+
+
+@router.get("/items", summary="Items with filters, paged by cursor")
+def list_items(caller: Admin, engine: EngineDep,
+               kind: Kind | None = None,
+               q: Annotated[str | None, Query(max_length=100, description="SKU or name contains")] = None,
+               barcode: str | None = None, active: bool | None = None,
+               after: Annotated[int, Query(ge=0, description="Cursor from next_cursor")] = 0,
+               limit: Limit = 50) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        page, cursor = service.list_items(conn, caller.tenant, kind=kind, q=q, barcode=barcode,
+                                          active=active, after=after, limit=limit)
+    return {"items": page, "next_cursor": cursor}
+
+
+@router.get("/items/{sku}", summary="One item")
+def get_item(sku: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return service.get_item(conn, caller.tenant, sku)
+
+
+@router.patch("/items/{sku}", summary="Change an item's name, thresholds, backorders, …")
+def update_item(sku: str, body: ItemPatch, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return service.update_item(conn, caller.tenant, sku, body)
+
+
+@router.get("/settings", summary="The tenant's settings")
+def get_settings(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return tenants.load(conn, caller.tenant).__dict__
+
+
+@router.patch("/settings", summary="Change time zone, default hold lifetime, allocation")
+def patch_settings(body: tenants.SettingsPatch, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return tenants.update(conn, caller.tenant, body).__dict__

@@ -1,0 +1,53 @@
+"""Request bodies for the catalogue."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt
+
+Kind = Literal["physical", "digital", "licensed", "pod", "bundle"]
+Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+Sku = Field(min_length=1, max_length=128, pattern=r"^[^\s/]+$")
+
+
+class LocationIn(BaseModel):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=200)
+    parent: str | None = None
+    zone: str | None = Field(default=None, max_length=64)
+    priority: int = Field(default=100, ge=0, le=1_000_000)
+
+
+class ComponentIn(BaseModel):
+    sku: str = Sku
+    qty: PositiveInt
+
+
+class ItemIn(BaseModel):
+    sku: str = Sku
+    name: str = Field(min_length=1, max_length=300)
+    kind: Kind = "physical"
+    unit: str = Field(default="each", min_length=1, max_length=16)
+    units: dict[str, PositiveInt] = Field(default_factory=dict)
+    barcode: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    allow_backorder: bool = False
+    low_stock_threshold: NonNegativeInt | None = None
+    reorder_point: NonNegativeInt | None = None
+    capacity_per_day: PositiveInt | None = None
+    components: list[ComponentIn] | None = None
+    unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
+
+
+class ItemPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    barcode: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] | None = None
+    allow_backorder: bool | None = None
+    low_stock_threshold: NonNegativeInt | None = None
+    reorder_point: NonNegativeInt | None = None
+    capacity_per_day: PositiveInt | None = None
+    unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
+    active: bool | None = None

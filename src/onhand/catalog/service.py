@@ -1,0 +1,217 @@
+"""Catalogue reads and writes: locations (a tree) and items of every kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import db
+from ..problems import Conflict, Invalid, NotFound
+from ..tables import bundle_components, items, locations
+from .schemas import ItemIn, ItemPatch, LocationIn
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    sku: str
+    kind: str
+    unit: str
+    units: dict[str, int]
+    allow_backorder: bool
+    capacity_per_day: int | None
+    components: tuple[tuple[Item, int], ...] = ()
+
+    @property
+    def stocked(self) -> bool:
+        """Physical items and licence seats are counted per location."""
+        return self.kind in ("physical", "licensed")
+
+
+@dataclass(frozen=True)
+class Location:
+    id: int
+    code: str
+    zone: str | None
+    priority: int
+
+
+# ---- locations -------------------------------------------------------------------------
+
+def _location_out(row: Any, parent_code: str | None) -> dict[str, Any]:
+    return {"id": row.id, "code": row.code, "name": row.name, "parent": parent_code,
+            "zone": row.zone, "priority": row.priority, "created_at": row.created_at}
+
+
+def create_location(conn: Connection, tenant: str, body: LocationIn) -> dict[str, Any]:
+    parent_id = location(conn, tenant, body.parent).id if body.parent else None
+    exists = conn.execute(sa.select(locations.c.id).where(
+        locations.c.tenant_id == tenant, locations.c.code == body.code)).first()
+    if exists:
+        raise Conflict(f"A location with code '{body.code}' exists already.", slug="duplicate")
+    conn.execute(locations.insert().values(
+        tenant_id=tenant, code=body.code, name=body.name, parent_id=parent_id,
+        zone=body.zone, priority=body.priority, created_at=db.utcnow(),
+    ))
+    return get_location(conn, tenant, body.code)
+
+
+def location(conn: Connection, tenant: str, code: str) -> Location:
+    row = conn.execute(sa.select(locations.c.id, locations.c.code, locations.c.zone,
+                                 locations.c.priority).where(
+        locations.c.tenant_id == tenant, locations.c.code == code)).first()
+    if row is None:
+        raise NotFound(f"There is no location '{code}'.", slug="unknown-location", location=code)
+    return Location(row.id, row.code, row.zone, row.priority)
+
+
+def get_location(conn: Connection, tenant: str, code: str) -> dict[str, Any]:
+    parent = locations.alias("parent")
+    row = conn.execute(
+        sa.select(locations, parent.c.code.label("parent_code"))
+        .select_from(locations.outerjoin(parent, parent.c.id == locations.c.parent_id))
+        .where(locations.c.tenant_id == tenant, locations.c.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"There is no location '{code}'.", slug="unknown-location", location=code)
+    return _location_out(row, row.parent_code)
+
+
+def list_locations(conn: Connection, tenant: str) -> list[dict[str, Any]]:
+    parent = locations.alias("parent")
+    rows = conn.execute(
+        sa.select(locations, parent.c.code.label("parent_code"))
+        .select_from(locations.outerjoin(parent, parent.c.id == locations.c.parent_id))
+        .where(locations.c.tenant_id == tenant)
+        .order_by(locations.c.priority, locations.c.code)
+    )
+    return [_location_out(r, r.parent_code) for r in rows]
+
+
+def locations_by_id(conn: Connection, tenant: str) -> dict[int, Location]:
+    rows = conn.execute(sa.select(locations.c.id, locations.c.code, locations.c.zone,
+                                  locations.c.priority).where(locations.c.tenant_id == tenant))
+    return {r.id: Location(r.id, r.code, r.zone, r.priority) for r in rows}
+
+
+# ---- items -----------------------------------------------------------------------------
+
+def _validate_kind(body: ItemIn) -> None:
+    if body.kind == "pod" and not body.capacity_per_day:
+        raise Invalid("A print-on-demand item needs capacity_per_day (units it can make a day).")
+    if body.kind != "pod" and body.capacity_per_day is not None:
+        raise Invalid("capacity_per_day only applies to print-on-demand ('pod') items.")
+    if body.kind == "bundle" and not body.components:
+        raise Invalid("A bundle needs components, e.g. [{\"sku\": \"A\", \"qty\": 2}].")
+    if body.kind != "bundle" and body.components:
+        raise Invalid("Only a bundle item has components.")
+    if body.kind == "bundle" and len({c.sku for c in body.components or []}) != len(body.components or []):
+        raise Invalid("A bundle lists each component SKU once; add up the quantities instead.")
+
+
+def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
+    _validate_kind(body)
+    exists = conn.execute(sa.select(items.c.id).where(
+        items.c.tenant_id == tenant, items.c.sku == body.sku)).first()
+    if exists:
+        raise Conflict(f"An item with SKU '{body.sku}' exists already.", slug="duplicate", sku=body.sku)
+    parts = []
+    for comp in body.components or []:
+        part = item(conn, tenant, comp.sku)
+        if part.kind == "bundle":
+            raise Invalid(f"{comp.sku} is a bundle itself; a bundle's components are single items.")
+        parts.append((part, comp.qty))
+    now = db.utcnow()
+    values = body.model_dump(exclude={"components"})
+    new_id = conn.execute(items.insert().values(
+        tenant_id=tenant, created_at=now, updated_at=now, **values)).inserted_primary_key[0]
+    if parts:
+        conn.execute(bundle_components.insert(), [
+            {"tenant_id": tenant, "bundle_id": new_id, "component_id": p.id, "qty": q}
+            for p, q in parts])
+    return get_item(conn, tenant, body.sku)
+
+
+def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> dict[str, Any]:
+    current = item(conn, tenant, sku)
+    values = patch.model_dump(exclude_unset=True)
+    if "capacity_per_day" in values and current.kind != "pod":
+        raise Invalid("capacity_per_day only applies to print-on-demand ('pod') items.")
+    if values:
+        conn.execute(items.update().where(items.c.id == current.id)
+                     .values(updated_at=db.utcnow(), **values))
+    return get_item(conn, tenant, sku)
+
+
+def _components(conn: Connection, tenant: str, bundle_ids: list[int]) -> dict[int, list[Any]]:
+    if not bundle_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(bundle_components.c.bundle_id, bundle_components.c.qty, items)
+        .join(items, items.c.id == bundle_components.c.component_id)
+        .where(bundle_components.c.tenant_id == tenant,
+               bundle_components.c.bundle_id.in_(bundle_ids))
+        .order_by(items.c.id)
+    )
+    out: dict[int, list[Any]] = {}
+    for r in rows:
+        out.setdefault(r.bundle_id, []).append(r)
+    return out
+
+
+def _item_from_row(row: Any, parts: list[Any]) -> Item:
+    components = tuple((_item_from_row(p, []), p.qty) for p in parts)
+    return Item(row.id, row.sku, row.kind, row.unit, dict(row.units or {}),
+                bool(row.allow_backorder), row.capacity_per_day, components)
+
+
+def item(conn: Connection, tenant: str, sku: str) -> Item:
+    """The item behind a SKU, with its components when it is a bundle; 404 if unknown."""
+    row = conn.execute(sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)).first()
+    if row is None:
+        raise NotFound(f"There is no item with SKU '{sku}'.", slug="unknown-sku", sku=sku)
+    parts = _components(conn, tenant, [row.id]).get(row.id, []) if row.kind == "bundle" else []
+    return _item_from_row(row, parts)
+
+
+def _item_out(row: Any, parts: list[Any]) -> dict[str, Any]:
+    out = {c: getattr(row, c) for c in (
+        "id", "sku", "name", "kind", "unit", "units", "barcode", "attributes", "allow_backorder",
+        "low_stock_threshold", "reorder_point", "capacity_per_day", "unit_cost", "active",
+        "created_at", "updated_at")}
+    out["unit_cost"] = str(row.unit_cost) if row.unit_cost is not None else None
+    if row.kind == "bundle":
+        out["components"] = [{"sku": p.sku, "qty": p.qty} for p in parts]
+    return out
+
+
+def get_item(conn: Connection, tenant: str, sku: str) -> dict[str, Any]:
+    row = conn.execute(sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)).first()
+    if row is None:
+        raise NotFound(f"There is no item with SKU '{sku}'.", slug="unknown-sku", sku=sku)
+    return _item_out(row, _components(conn, tenant, [row.id]).get(row.id, []))
+
+
+def list_items(conn: Connection, tenant: str, *, kind: str | None = None, q: str | None = None,
+               barcode: str | None = None, active: bool | None = None,
+               after: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of items ordered by id; returns the rows and the cursor of the next page."""
+    stmt = sa.select(items).where(items.c.tenant_id == tenant, items.c.id > after)
+    if kind:
+        stmt = stmt.where(items.c.kind == kind)
+    if barcode:
+        stmt = stmt.where(items.c.barcode == barcode)
+    if active is not None:
+        stmt = stmt.where(items.c.active == active)
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(sa.or_(sa.func.lower(items.c.sku).like(pattern),
+                                 sa.func.lower(items.c.name).like(pattern)))
+    rows = conn.execute(stmt.order_by(items.c.id).limit(limit + 1)).all()
+    page = rows[:limit]
+    parts = _components(conn, tenant, [r.id for r in page if r.kind == "bundle"])
+    next_cursor = page[-1].id if len(rows) > limit else None
+    return [_item_out(r, parts.get(r.id, [])) for r in page], next_cursor

@@ -1,0 +1,172 @@
+"""The `onhand` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import auth, db, schema
+from . import check as invariants
+from .problems import Invalid, NotFound
+from .settings import get_settings
+
+app = typer.Typer(help="onhand: the inventory backbone. Set ONHAND_DATABASE_URL to use PostgreSQL.",
+                  no_args_is_help=True, rich_markup_mode="rich")
+tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+err = Console(stderr=True)
+out = Console()
+
+
+def _engine():
+    return db.make_engine(get_settings().database_url, pool_size=5)
+
+
+@app.command()
+def migrate(to: Annotated[str, typer.Option(help="Target revision ('head', or e.g. '0001'); "
+                                            "lower than the current one downgrades")] = "head") -> None:
+    """Create or upgrade the database schema (ONHAND_DATABASE_URL, default ./onhand.db)."""
+    engine = _engine()
+    before = schema.current(engine)
+    target = schema.head() if to == "head" else to
+    if before and target != before and to != "head" and _is_older(target, before):
+        schema.downgrade(engine, target)
+    else:
+        schema.upgrade(engine, target)
+    out.print(f"schema at [bold]{schema.current(engine)}[/] (was {before or 'empty'}) "
+              f"on {engine.url.render_as_string(hide_password=True)}")
+
+
+def _is_older(target: str, current: str) -> bool:
+    return target == "base" or target < current
+
+
+def serve_app(host: str, port: int, *, demo_banner: list[str] | None = None) -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = get_settings()
+    engine = db.make_engine(settings.database_url)
+    schema.upgrade(engine)
+    for line in demo_banner or []:
+        out.print(line)
+    uvicorn.run(create_app(settings, engine), host=host, port=port,
+                log_level=settings.log_level, access_log=False)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port")] = 8000) -> None:
+    """Run the HTTP service and its background jobs (migrates first if needed)."""
+    serve_app(host, port)
+
+
+@app.command()
+def demo(host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+         port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data and stop")] = False,
+         ) -> None:
+    """Load the sample tenant 'demo' (a year of history) and serve it."""
+    from . import demo as demo_data
+
+    engine = _engine()
+    schema.upgrade(engine)
+    created = demo_data.load(engine, progress=err)
+    with db.write(engine) as conn:
+        admin = auth.create_token(conn, "demo", ["admin"], name="demo admin")
+        shop = auth.create_token(conn, "demo", ["storefront"], name="demo storefront")
+    base = f"http://{host}:{port}"
+    banner = [
+        f"[green]demo tenant {'loaded' if created else 'already present'}[/]",
+        f"  dashboard      {base}/dashboard  (paste the admin token)",
+        f"  API docs       {base}/docs",
+        f"  availability   curl -H 'Authorization: Bearer {shop.token}' {base}/v1/demo/availability/BOOK-DUNE",
+        f"  storefront token {shop.token}",
+        f"  admin token      {admin.token}",
+    ]
+    if no_serve:
+        for line in banner:
+            out.print(line)
+        return
+    serve_app(host, port, demo_banner=banner)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id (created if new)")],
+    scope: Annotated[list[str], typer.Option(help="admin, storefront or sync; repeat for several")],
+    name: Annotated[str, typer.Option(help="A label to recognise the token by")] = "",
+) -> None:
+    """Print a new bearer token as the last line (it is shown only once)."""
+    engine = _engine()
+    schema.upgrade(engine)
+    try:
+        with db.write(engine) as conn:
+            token = auth.create_token(conn, tenant, scope, name)
+    except Invalid as exc:
+        err.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(2) from None
+    out.print(f"token {token.id} for tenant {token.tenant}, scopes {', '.join(token.scopes)}",
+              highlight=False)
+    print(token.token)
+
+
+@tokens_app.command("list")
+def tokens_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None) -> None:
+    """List tokens (ids, scopes, state; never secrets)."""
+    with db.read(_engine()) as conn:
+        rows = auth.list_tokens(conn, tenant)
+    table = Table("id", "tenant", "name", "scopes", "created", "revoked")
+    for r in rows:
+        table.add_row(r["id"], r["tenant_id"], r["name"], ", ".join(r["scopes"]),
+                      f"{r['created_at']:%Y-%m-%d %H:%M}",
+                      f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token id from 'tokens list'")]) -> None:
+    """Revoke a token; requests with it get 401 within seconds."""
+    try:
+        with db.write(_engine()) as conn:
+            auth.revoke_token(conn, token_id)
+    except NotFound as exc:
+        err.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(1) from None
+    out.print(f"revoked {token_id}")
+
+
+@app.command()
+def check() -> None:
+    """Verify the stock invariants over the whole database; exit 1 with a report if any fails."""
+    with db.read(_engine()) as conn:
+        findings = invariants.run(conn)
+    if not findings:
+        out.print("[green]all invariants hold[/]: no negative state, balances = ledger, "
+                  "reserved = active holds, no cross-tenant rows")
+        return
+    table = Table("invariant", "finding", title=f"{len(findings)} problems found")
+    for f in findings[:500]:
+        table.add_row(str(f.invariant), f.what)
+    out.print(table)
+    raise typer.Exit(1)
+
+
+def _register_optional() -> None:
+    """Commands whose modules land in their own packages."""
+    try:
+        from .planning.commands import forecast_command
+    except ImportError:
+        return
+    app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty.")(forecast_command)
+
+
+_register_optional()
+
+
+def main() -> None:
+    app()

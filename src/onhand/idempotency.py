@@ -1,0 +1,71 @@
+"""Idempotency-Key: a write retried with the same key applies once and returns the first answer.
+
+The answer is stored in the same transaction as the write, so either both happen or neither.
+Two racing requests with one key: the second insert of the key fails, its transaction (and its
+write) rolls back, and it returns the answer the first one stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from . import db
+from .problems import Invalid
+from .tables import idempotency_keys
+
+Answer = tuple[int, Any]
+
+
+def fingerprint(payload: Any) -> str:
+    data = json.dumps(jsonable_encoder(payload), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _stored(conn: Connection, tenant: str, scope: str, key: str, digest: str) -> Answer | None:
+    row = conn.execute(sa.select(idempotency_keys).where(
+        idempotency_keys.c.tenant_id == tenant, idempotency_keys.c.scope == scope,
+        idempotency_keys.c.key == key)).first()
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise Invalid(f"Idempotency-Key '{key}' was used before with a different request body.",
+                      slug="idempotency-key-reused")
+    return row.status_code, row.body
+
+
+def run(engine: Engine, tenant: str, scope: str, key: str | None, payload: Any,
+        write: Callable[[Connection], Answer]) -> Answer:
+    """Run `write` in a transaction, at most once per (tenant, scope, key)."""
+    if key is None:
+        with db.write(engine) as conn:
+            status, body = write(conn)
+            return status, jsonable_encoder(body)
+    if len(key) > 200:
+        raise Invalid("An Idempotency-Key is at most 200 characters.")
+    digest = fingerprint(payload)
+    with db.read(engine) as conn:
+        found = _stored(conn, tenant, scope, key, digest)
+    if found:
+        return found
+    try:
+        with db.write(engine) as conn:
+            status, body = write(conn)
+            body = jsonable_encoder(body)
+            conn.execute(idempotency_keys.insert().values(
+                tenant_id=tenant, scope=scope, key=key, request_hash=digest,
+                status_code=status, body=body, created_at=db.utcnow()))
+            return status, body
+    except IntegrityError:
+        with db.read(engine) as conn:
+            found = _stored(conn, tenant, scope, key, digest)
+        if found is None:
+            raise
+        return found

@@ -1,0 +1,24 @@
+"""Background jobs run inside `onhand serve`: each job is one asyncio task."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.engine import Engine
+
+from .settings import Settings
+
+
+class Jobs:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""The stock ledger: the only package that writes balances (see ledger.change)."""

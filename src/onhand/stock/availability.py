@@ -1,0 +1,131 @@
+"""How much can be sold: available = on_hand − reserved − committed − damaged − quality_control
+− safety_stock, where holds that have lapsed count as free even before the sweeper ran.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..catalog.service import Item
+from ..tables import balances, locations, pod_bookings, reservation_lines
+
+# States that are part of on_hand but not free to sell.
+HELD = ("reserved", "committed", "damaged", "quality_control", "safety_stock")
+FIGURES = ("on_hand", "reserved", "committed", "damaged", "quality_control", "safety_stock",
+           "incoming", "in_transit")
+
+
+def lapsed_reserved(now: datetime) -> sa.ScalarSelect:
+    """Units still counted in balances.reserved by holds whose time ran out (correlated)."""
+    rl = reservation_lines
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(rl.c.qty), 0))
+        .where(rl.c.tenant_id == balances.c.tenant_id, rl.c.item_id == balances.c.item_id,
+               rl.c.location_id == balances.c.location_id, rl.c.active,
+               rl.c.expires_at <= now)
+        .scalar_subquery()
+    )
+
+
+def available_expr(now: datetime) -> sa.ColumnElement:
+    held = sum((balances.c[s] for s in HELD[1:]), balances.c.reserved)
+    return balances.c.on_hand - held + lapsed_reserved(now)
+
+
+def _lapsed(conn: Connection, tenant: str, item_ids: list[int], now: datetime) -> dict:
+    rl = reservation_lines
+    rows = conn.execute(
+        sa.select(rl.c.item_id, rl.c.location_id, rl.c.day, sa.func.sum(rl.c.qty))
+        .where(rl.c.tenant_id == tenant, rl.c.item_id.in_(item_ids), rl.c.active,
+               rl.c.expires_at <= now)
+        .group_by(rl.c.item_id, rl.c.location_id, rl.c.day)
+    )
+    return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+
+
+def location_figures(conn: Connection, tenant: str, item_ids: list[int],
+                     now: datetime) -> dict[int, list[dict[str, Any]]]:
+    """Per item, one dict per location with every state and `available`."""
+    if not item_ids:
+        return {}
+    lapsed = _lapsed(conn, tenant, item_ids, now)
+    rows = conn.execute(
+        sa.select(balances, locations.c.code, locations.c.zone, locations.c.priority)
+        .join(locations, locations.c.id == balances.c.location_id)
+        .where(balances.c.tenant_id == tenant, balances.c.item_id.in_(item_ids))
+        .order_by(balances.c.item_id, locations.c.priority, locations.c.code)
+    )
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in item_ids}
+    for r in rows:
+        fig = {s: int(getattr(r, s)) for s in FIGURES}
+        fig["reserved"] -= lapsed.get((r.item_id, r.location_id, None), 0)
+        fig["available"] = fig["on_hand"] - sum(fig[s] for s in HELD)
+        out[r.item_id].append({"location": r.code, "location_id": r.location_id,
+                               "zone": r.zone, "priority": r.priority, **fig})
+    return out
+
+
+def _totals(sku: str, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total = {s: sum(r[s] for r in rows) for s in (*FIGURES, "available")}
+    public_rows = [{k: v for k, v in r.items() if k != "location_id"} for r in rows]
+    return {"sku": sku, "kind": kind, **total, "locations": public_rows}
+
+
+def pod_figures(conn: Connection, tenant: str, item: Item, day: date, now: datetime) -> dict:
+    booked = conn.execute(sa.select(pod_bookings.c.reserved, pod_bookings.c.committed).where(
+        pod_bookings.c.tenant_id == tenant, pod_bookings.c.item_id == item.id,
+        pod_bookings.c.day == day)).first()
+    reserved = int(booked.reserved) if booked else 0
+    committed = int(booked.committed) if booked else 0
+    reserved -= _lapsed(conn, tenant, [item.id], now).get((item.id, None, day), 0)
+    capacity = item.capacity_per_day or 0
+    return {"day": day.isoformat(), "capacity": capacity, "reserved": reserved,
+            "committed": committed, "available": capacity - reserved - committed}
+
+
+def availability(conn: Connection, tenant: str, item: Item, now: datetime,
+                 pod_day: date | None = None) -> dict[str, Any]:
+    """The availability document of API.md for one item of any kind."""
+    if item.kind == "bundle":
+        return bundle_availability(conn, tenant, item, now, pod_day)
+    rows = location_figures(conn, tenant, [item.id], now)[item.id]
+    doc = _totals(item.sku, item.kind, rows)
+    if item.kind == "digital":
+        doc["available"] = None
+    elif item.kind == "pod":
+        pod = pod_figures(conn, tenant, item, pod_day or now.date(), now)
+        doc.update(available=pod["available"], reserved=pod["reserved"],
+                   committed=pod["committed"], capacity=pod)
+    return doc
+
+
+def _kits(free: int | None, per_kit: int) -> int | None:
+    return None if free is None else max(free, 0) // per_kit
+
+
+def bundle_availability(conn: Connection, tenant: str, bundle: Item, now: datetime,
+                        pod_day: date | None) -> dict[str, Any]:
+    """A kit is available as often as its scarcest component allows."""
+    parts = [(availability(conn, tenant, part, now, pod_day), qty) for part, qty in bundle.components]
+    kits = [_kits(doc["available"], qty) for doc, qty in parts]
+    finite = [k for k in kits if k is not None]
+    per_location: dict[str, list[int | None]] = {}
+    for doc, qty in parts:
+        if doc["kind"] in ("physical", "licensed"):
+            for row in doc["locations"]:
+                per_location.setdefault(row["location"], []).append(_kits(row["available"], qty))
+    stocked_parts = sum(1 for doc, _ in parts if doc["kind"] in ("physical", "licensed"))
+    locs = [{"location": code, "available": min(v), "on_hand": min(v), "reserved": 0, "committed": 0}
+            for code, v in per_location.items() if len(v) == stocked_parts]
+    return {
+        "sku": bundle.sku, "kind": "bundle",
+        "available": min(finite) if finite else None,
+        "on_hand": min(finite) if finite else None, "reserved": 0, "committed": 0,
+        "locations": locs,
+        "components": [{"sku": doc["sku"], "qty": qty, "available": doc["available"]}
+                       for doc, qty in parts],
+    }

@@ -1,0 +1,138 @@
+"""Stock movements: each type is a set of state changes applied through ledger.change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import db
+from ..catalog import service as catalog
+from ..catalog.service import Item, Location
+from ..events import outbox
+from ..problems import Invalid
+from ..quantities import to_base_units
+from ..tables import balances, movements
+from . import history, ledger
+from .availability import location_figures
+from .schemas import MovementIn
+
+# Moving stock into or out of a non-available state: the state that holds it (available is derived).
+HOLDING = {"available": None, "quality_control": "quality_control", "damaged": "damaged"}
+
+Step = tuple[Location, dict[str, int]]
+
+
+def _between(src: str, dst: str, q: int) -> dict[str, int]:
+    """Move q units between two parts of on_hand (None means available)."""
+    deltas: dict[str, int] = {}
+    if HOLDING[src]:
+        deltas[HOLDING[src]] = -q
+    if HOLDING[dst]:
+        deltas[HOLDING[dst]] = deltas.get(HOLDING[dst], 0) + q
+    return deltas
+
+
+def _locked(conn: Connection, tenant: str, item: Item, loc: Location, state: str) -> int:
+    stmt = sa.select(balances.c[state]).where(
+        balances.c.tenant_id == tenant, balances.c.item_id == item.id,
+        balances.c.location_id == loc.id)
+    return int(conn.execute(db.for_update(conn, stmt)).scalar() or 0)
+
+
+def _positive(q: int | None, what: str) -> int:
+    if q is None or q <= 0:
+        raise Invalid(f"A {what} needs a positive qty.")
+    return q
+
+
+def plan(conn: Connection, tenant: str, item: Item, loc: Location, body: MovementIn,
+         qty: int | None, counted: int | None) -> list[Step]:
+    """The state changes of one movement, location by location."""
+    t = body.type
+    if t == "receipt":
+        return [(loc, {"on_hand": _positive(qty, t)})]
+    if t == "adjustment":
+        if not qty:
+            raise Invalid("An adjustment needs a non-zero qty (negative to lower stock).")
+        return [(loc, {"on_hand": qty})]
+    if t == "ship":
+        return [(loc, {"on_hand": -_positive(qty, t)})]
+    if t == "return":
+        q = _positive(qty, t)
+        return [(loc, {"on_hand": q} | _between("available", body.to_state or "available", q))]
+    if t == "damage":
+        return [(loc, _between(body.from_state or "available", "damaged", _positive(qty, t)))]
+    if t == "quality_hold":
+        return [(loc, _between(body.from_state or "available", "quality_control", _positive(qty, t)))]
+    if t == "quality_release":
+        return [(loc, _between("quality_control", body.to_state or "available", _positive(qty, t)))]
+    if t == "write_off":
+        q = _positive(qty, t)
+        return [(loc, {"on_hand": -q} | _between(body.from_state or "damaged", "available", q))]
+    if t == "transfer":
+        q = _positive(qty, t)
+        dest = catalog.location(conn, tenant, body.to or "")
+        if dest.id == loc.id:
+            raise Invalid("A transfer needs two different locations.")
+        return [(loc, {"on_hand": -q}), (dest, {"in_transit" if body.in_transit else "on_hand": q})]
+    if t == "transfer_receive":
+        q = _positive(qty, t)
+        return [(loc, {"in_transit": -q, "on_hand": q})]
+    if t == "count":
+        if counted is None or counted < 0:
+            raise Invalid("A count needs 'counted', zero or more.")
+        return [(loc, {"on_hand": counted - _locked(conn, tenant, item, loc, "on_hand")})]
+    if t == "safety_stock":
+        if qty is None or qty < 0:
+            raise Invalid("safety_stock sets the level to keep back: qty zero or more.")
+        return [(loc, {"safety_stock": qty - _locked(conn, tenant, item, loc, "safety_stock")})]
+    raise Invalid(f"Unknown movement type {t}.")
+
+
+def post(conn: Connection, tenant: str, body: MovementIn, actor: str, now: datetime) -> dict[str, Any]:
+    """Apply one movement in the caller's transaction and describe what it wrote."""
+    item = catalog.item(conn, tenant, body.sku)
+    if not item.stocked:
+        raise Invalid(f"{item.sku} is a {item.kind} item: stock movements apply to physical "
+                      "and licensed items (bundles move through their components).")
+    loc = catalog.location(conn, tenant, body.location)
+    qty = None if body.qty is None else to_base_units(body.qty, item.unit, item.units)
+    counted = None if body.counted is None else to_base_units(body.counted, item.unit, item.units,
+                                                               field="counted")
+    steps = plan(conn, tenant, item, loc, body, qty, counted)
+    movement_id = str(uuid.uuid4())
+    conn.execute(movements.insert().values(
+        tenant_id=tenant, id=movement_id, type=body.type, reference=body.reference,
+        note=body.note, actor=actor, created_at=now))
+    posting = ledger.Posting(reason=body.type, actor=actor, reference=body.reference,
+                             movement_id=movement_id, unit_cost=body.unit_cost)
+    for step_loc, deltas in steps:
+        ledger.change(conn, tenant, item, step_loc, deltas, posting, now,
+                      record_zero=body.type == "count")
+    publish_changes(conn, tenant, item, [s[0].code for s in steps], now,
+                    reason=body.type, movement_id=movement_id)
+    return {
+        "id": movement_id, "type": body.type, "sku": item.sku, "location": loc.code,
+        "to": body.to, "qty": qty, "counted": counted, "reference": body.reference,
+        "note": body.note, "actor": actor, "created_at": now,
+        "entries": history.entries(conn, tenant, movement_id=movement_id, limit=100)[0],
+    }
+
+
+def publish_changes(conn: Connection, tenant: str, item: Item, codes: list[str], now: datetime,
+                    **extra: Any) -> None:
+    """One `stock.changed` outbox event per touched location, with the figures after the change."""
+    rows = location_figures(conn, tenant, [item.id], now)[item.id]
+    total = None if item.kind == "digital" else sum(r["available"] for r in rows)
+    by_code = {r["location"]: r for r in rows}
+    outbox.record_many(conn, [
+        outbox.event_row(tenant, "stock.changed", now, sku=item.sku, location=code,
+                         available=total,
+                         location_available=by_code.get(code, {}).get("available", 0),
+                         on_hand=by_code.get(code, {}).get("on_hand", 0), **extra)
+        for code in dict.fromkeys(codes)
+    ])

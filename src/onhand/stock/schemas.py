@@ -1,0 +1,41 @@
+"""Request bodies for stock movements."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from ..quantities import QtyInput
+
+MovementType = Literal[
+    "receipt", "adjustment", "damage", "quality_hold", "quality_release", "write_off",
+    "ship", "return", "transfer", "transfer_receive", "count", "safety_stock",
+]
+StockState = Literal["available", "quality_control", "damaged"]
+
+# What each type needs besides sku and location, for a clear message when it is missing.
+NEEDS = {"transfer": ("to", "qty"), "count": ("counted",), "safety_stock": ("qty",)}
+
+
+class MovementIn(BaseModel):
+    type: MovementType
+    sku: str = Field(min_length=1, max_length=128)
+    location: str = Field(min_length=1, max_length=64, description="Where; the source of a transfer")
+    to: str | None = Field(default=None, max_length=64, description="Destination of a transfer")
+    qty: QtyInput | None = None
+    counted: QtyInput | None = Field(default=None, description="The counted quantity (count)")
+    from_state: StockState | None = None
+    to_state: StockState | None = None
+    in_transit: bool = Field(default=False, description="Transfer: arrive later (transfer_receive)")
+    unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
+    reference: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> MovementIn:
+        for field in NEEDS.get(self.type, ("qty",)):
+            if getattr(self, field) is None:
+                raise ValueError(f"a {self.type} needs '{field}'")
+        return self

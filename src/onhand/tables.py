@@ -1,0 +1,252 @@
+"""SQLAlchemy Core tables. Every table carries tenant_id and every index leads with it.
+
+Changes here need an Alembic revision in migrations/versions (autogenerate, then read it).
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# A 64-bit surrogate key that SQLite also auto-increments (it only does so for INTEGER).
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Qty = sa.BigInteger
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Timestamps are stored in UTC and always come back timezone-aware (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; onhand stores UTC instants")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+Time = UTCDateTime
+
+STATES = (
+    "on_hand",
+    "reserved",
+    "committed",
+    "damaged",
+    "quality_control",
+    "safety_stock",
+    "incoming",
+    "in_transit",
+)
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+    sa.Column("settings", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("revoked_at", Time),
+)
+
+locations = sa.Table(
+    "locations",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("parent_id", Id, sa.ForeignKey("locations.id")),
+    sa.Column("zone", sa.String(64)),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="100"),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("tenant_id", "code"),
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("sku", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False, server_default="each"),
+    # Larger units accepted on input, as base units per unit: {"kg": 1000} for a gram item.
+    sa.Column("units", sa.JSON, nullable=False, default=dict),
+    sa.Column("barcode", sa.String(64)),
+    sa.Column("attributes", sa.JSON, nullable=False, default=dict),
+    sa.Column("allow_backorder", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("low_stock_threshold", Qty),
+    sa.Column("reorder_point", Qty),
+    sa.Column("capacity_per_day", Qty),
+    sa.Column("unit_cost", sa.Numeric(18, 6)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.UniqueConstraint("tenant_id", "sku"),
+    sa.Index(None, "tenant_id", "barcode"),
+    sa.CheckConstraint(
+        "kind IN ('physical', 'digital', 'licensed', 'pod', 'bundle')", name="kind"
+    ),
+)
+
+bundle_components = sa.Table(
+    "bundle_components",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("bundle_id", Id, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("component_id", Id, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("qty", Qty, nullable=False),
+    sa.CheckConstraint("qty > 0", name="qty_positive"),
+)
+
+balances = sa.Table(
+    "balances",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    *(sa.Column(state, Qty, nullable=False, server_default="0") for state in STATES),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.CheckConstraint(" AND ".join(f"{s} >= 0" for s in STATES), name="states_not_negative"),
+    sa.Index(None, "tenant_id", "location_id"),
+)
+
+movements = sa.Table(
+    "movements",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("reference", sa.String(200)),
+    sa.Column("note", sa.Text),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("delta", Qty, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("reference", sa.String(200)),
+    sa.Column("movement_id", sa.String(36)),
+    sa.Column("reservation_id", sa.String(36)),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("unit_cost", sa.Numeric(18, 6)),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "tenant_id", "item_id", "id"),
+    sa.Index(None, "tenant_id", "location_id", "id"),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
+reservations = sa.Table(
+    "reservations",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Column("reference", sa.String(200)),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index(None, "status", "expires_at"),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
+# One row per (item, location) a hold took stock from. `active` and `expires_at` are copied
+# from the reservation so that availability can discount lapsed holds with one index range.
+reservation_lines = sa.Table(
+    "reservation_lines",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("reservation_id", sa.String(36), primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id")),
+    sa.Column("day", sa.Date),
+    sa.Column("qty", Qty, nullable=False),
+    sa.Column("parent_sku", sa.String(128)),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Index(
+        "ix_reservation_lines_active",
+        "tenant_id",
+        "item_id",
+        "location_id",
+        "expires_at",
+        sqlite_where=sa.text("active"),
+        postgresql_where=sa.text("active"),
+    ),
+)
+
+# Print-on-demand capacity booked per item and day (the tenant's calendar day).
+pod_bookings = sa.Table(
+    "pod_bookings",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("reserved", Qty, nullable=False, server_default="0"),
+    sa.Column("committed", Qty, nullable=False, server_default="0"),
+    sa.CheckConstraint("reserved >= 0 AND committed >= 0", name="not_negative"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(48), nullable=False),
+    sa.Column("sku", sa.String(128)),
+    sa.Column("location", sa.String(64)),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "tenant_id", "id"),
+)
