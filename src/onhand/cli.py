@@ -170,3 +170,5 @@ _register_optional()
 
 def main() -> None:
     app()
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Shared fixtures: both databases, a fresh tenant per test, an API client, a live server.
+
+Each test gets its own tenant, so tests share one migrated database per run and still never
+see each other's rows (tenant isolation is itself an invariant under test).
+
+PostgreSQL, Redis and NATS tests are skipped on a machine without them; with CI set they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from onhand import auth, db, schema
+from onhand.app import create_app
+from onhand.settings import Settings
+
+IN_CI = bool(os.environ.get("CI"))
+PG_ADMIN_URL = os.environ.get("ONHAND_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("ONHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+NATS_URL = os.environ.get("ONHAND_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url.replace("postgresql+psycopg", "postgresql"))
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def need(service: str, url: str, port: int) -> str:
+    """The service's URL, or skip (fail under CI) when it does not answer."""
+    if not reachable(url, port):
+        message = f"{service} is not reachable at {url}"
+        if IN_CI:
+            pytest.fail(f"{message}, and CI requires it")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    admin_url = need("PostgreSQL", PG_ADMIN_URL, 5432)
+    name = f"onhand_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(db.normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(db.normalise_url(admin_url)).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'onhand.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every test that uses this runs once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+_engines: dict[str, sa.Engine] = {}
+
+
+@pytest.fixture(scope="session")
+def migrated_engine_for():
+    def get(url: str) -> sa.Engine:
+        if url not in _engines:
+            engine = db.make_engine(url)
+            schema.upgrade(engine)
+            _engines[url] = engine
+        return _engines[url]
+
+    yield get
+    for engine in _engines.values():
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str, migrated_engine_for) -> sa.Engine:
+    return migrated_engine_for(database_url)
+
+
+@pytest.fixture
+def tenant(engine: sa.Engine) -> str:
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with db.write(engine) as conn:
+        auth.ensure_tenant(conn, name)
+    return name
+
+
+def make_token(engine: sa.Engine, tenant: str, *scopes: str) -> str:
+    with db.write(engine) as conn:
+        return auth.create_token(conn, tenant, list(scopes), name="test").token
+
+
+class Api:
+    """A TestClient bound to one tenant and token: api.post('/items', json=…)."""
+
+    def __init__(self, client: TestClient, tenant: str, token: str) -> None:
+        self.client, self.tenant, self.token = client, tenant, token
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("/health", "/metrics", "/v1/")) else f"/v1/{self.tenant}{path}"
+
+    def request(self, method: str, path: str, **kw) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}", **kw.pop("headers", {})}
+        return self.client.request(method, self._url(path), headers=headers, **kw)
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw) -> httpx.Response:
+        return self.request("POST", path, **kw)
+
+    def patch(self, path: str, **kw) -> httpx.Response:
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw) -> httpx.Response:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def app(engine: sa.Engine):
+    return create_app(Settings(database_url=str(engine.url), run_jobs=False), engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def api(client: TestClient, engine: sa.Engine, tenant: str) -> Api:
+    """An admin API client for a fresh tenant."""
+    return Api(client, tenant, make_token(engine, tenant, "admin"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`onhand serve` as a real process on a free port."""
+
+    def __init__(self, database_url: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"onhand-serve-{self.port}.log"
+        environment = {**os.environ, "ONHAND_DATABASE_URL": database_url, **(env or {})}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "onhand.cli", "serve", "--port", str(self.port)],
+            env=environment, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"onhand serve exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"onhand serve did not come up: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def live_server(engine: sa.Engine) -> Iterator[LiveServer]:
+    server = LiveServer(engine.url.render_as_string(hide_password=False))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return need("Redis", REDIS_URL, 6379)
+
+
+@pytest.fixture
+def nats_url() -> str:
+    return need("NATS", NATS_URL, 4222)
