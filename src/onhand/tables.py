@@ -196,6 +196,9 @@ reservation_lines = sa.Table(
     sa.Column("tenant_id", sa.String(64), primary_key=True),
     sa.Column("reservation_id", sa.String(36), primary_key=True),
     sa.Column("line_no", sa.Integer, primary_key=True),
+    # Which line of the request this part serves (a line may be split across locations,
+    # and a bundle line becomes one part per component).
+    sa.Column("request_line", sa.Integer, nullable=False),
     sa.Column("item_id", Id, sa.ForeignKey("items.id"), nullable=False),
     sa.Column("location_id", Id, sa.ForeignKey("locations.id")),
     sa.Column("day", sa.Date),

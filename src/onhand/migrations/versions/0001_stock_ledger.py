@@ -192,6 +192,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.String(length=64), nullable=False),
     sa.Column('reservation_id', sa.String(length=36), nullable=False),
     sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('request_line', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('location_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('day', sa.Date(), nullable=True),
