@@ -182,6 +182,8 @@ reservations = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("expires_at", Time, nullable=False),
     sa.Column("reference", sa.String(200)),
+    # The answer's lines as granted: [{"sku", "qty", "location", "allocations": [...]}].
+    sa.Column("lines", sa.JSON, nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
     sa.Index(None, "status", "expires_at"),
