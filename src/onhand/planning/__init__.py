@@ -1,0 +1,1 @@
+"""Replenishment planning: demand forecasts, safety stock, reorder points, order suggestions."""

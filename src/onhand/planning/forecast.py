@@ -1,0 +1,495 @@
+"""Demand forecasts for many series at once, in plain NumPy.
+
+Input is a 2-D array (series × periods). Work is split into blocks of series; inside a
+block every model runs over all series *and* all of its parameter combinations in one
+array (combos × series), stepping through time. There is no Python loop over series.
+
+Models (Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, ch. 8):
+
+- seasonal naive: ŷ_{T+j} = y_{T+j−m·⌈j/m⌉}
+- simple exponential smoothing: ℓ ← ℓ + α·e
+- additive Holt–Winters with damped trend, in error-correction form:
+  ŷ = ℓ + φb + s_{t−m};  e = y − ŷ;  ℓ ← ℓ + φb + α·e;  b ← φb + β·e;  s_t ← s_{t−m} + γ·e;
+  j-step forecast ℓ + (φ + … + φʲ)·b + s. Without a season it is Holt's damped trend.
+- the same on log(y) for strictly positive series (multiplicative seasonality and trend).
+- Croston, SBA and TSB for intermittent series (see ``intermittent.py``).
+
+Fitting: each model's parameters come from a small grid evaluated for all series at
+once; per series the combination with the least in-sample one-step squared error wins.
+Model choice: a rolling-origin backtest over the last K·h periods (K ≤ 3 origins, each
+forecasting h steps from the state at that origin, with parameters chosen on the data
+before the first origin only). The lowest mean absolute error wins (mean squared error
+for intermittent series, since absolute error rewards forecasting zero).
+
+Intervals: sd_j = σ·sqrt(1 + Σ_{i<j} c_i²) with σ the one-step residual standard deviation
+and c_i = α + β(φ + … + φⁱ) + γ·1[m | i] (exact for additive ETS; α alone for SES and the
+intermittent models; seasonal naive uses σ·sqrt(⌈j/m⌉)). Bounds are mean ± z·sd, z the
+normal quantile of the level, computed on the log scale for the log model; everything
+is clipped at zero because demand is never negative.
+
+Missing periods — NaN values or a ``stockout`` mask — are treated as unknown, never as
+zero demand: the smoothing models carry their own one-step forecast through them (error
+0, no learning), seasonal naive fills them from the previous season, and they are left
+out of every error measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from onhand.planning.intermittent import TSB, Croston
+from onhand.planning.policy import normal_quantile
+
+__all__ = ["MODELS", "ForecastResult", "HoltWinters", "SES", "forecast", "season_for"]
+
+MODELS = ("seasonal_naive", "ses", "holt_winters", "holt_winters_log", "croston", "sba", "tsb")
+SES_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
+HW_ALPHAS = (0.05, 0.1, 0.2, 0.35, 0.55)
+HW_BETA_SHARES = (0.02, 0.15)          # β = share · α keeps 0 < β < α
+HW_GAMMAS = (0.02, 0.1, 0.3)
+HW_PHIS = (0.9, 0.98)
+INTERMITTENT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
+TSB_BETAS = (0.02, 0.05, 0.1, 0.2)
+INTERMITTENT_ADI = 1.32                # Syntetos–Boylan cut-off on the mean demand interval
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Forecasts of n series for h periods after each series' last period."""
+
+    mean: np.ndarray    # (n, h) point forecast
+    lo: np.ndarray      # (n, h) lower bound of the central interval
+    hi: np.ndarray      # (n, h) upper bound
+    model: np.ndarray   # (n,) name of the model chosen per series
+    sigma: np.ndarray   # (n,) one-step residual standard deviation (for safety stock)
+    level: float        # coverage of [lo, hi]
+
+
+def season_for(frequency: str, periods: int) -> int | None:
+    """The seasonal period for a data frequency, or None when history is too short."""
+    m = {"daily": 7, "weekly": 52, "monthly": 12, "quarterly": 4}.get(frequency)
+    return m if m is not None and periods >= 2 * m else None
+
+
+class SES:
+    """Simple exponential smoothing over a grid of α."""
+
+    name = "ses"
+
+    def __init__(self, alphas: tuple[float, ...] = SES_ALPHAS) -> None:
+        self.alpha = np.asarray(alphas, dtype=np.float64).reshape(-1, 1)
+        self.grid = self.alpha.shape[0]
+
+    def start(self, y: np.ndarray, w: np.ndarray | None, first: np.ndarray) -> None:
+        self.y, self.w = y, w
+        level, _, _ = _initial_states(y, w, first, 1)
+        self.a = self.alpha.astype(y.dtype)
+        self.level = np.broadcast_to(level.astype(y.dtype), (self.grid, y.shape[1])).copy()
+
+    def step(self, t: int) -> np.ndarray:
+        e = self.y[t] - self.level
+        if self.w is not None:
+            e *= self.w[t]
+        self.level += self.a * e
+        return e
+
+    def ahead(self, j: int) -> np.ndarray:
+        return self.level
+
+    def factors(self, best: np.ndarray, h: int) -> np.ndarray:
+        return 1 + np.arange(h)[None, :] * self.alpha[best] ** 2
+
+    def params(self, best: np.ndarray) -> dict[str, np.ndarray]:
+        return {"alpha": self.alpha[best, 0]}
+
+
+class HoltWinters:
+    """Additive Holt–Winters with damped trend over a grid of (α, β, γ, φ)."""
+
+    name = "holt_winters"
+
+    def __init__(self, season: int, alpha: np.ndarray, beta: np.ndarray,
+                 gamma: np.ndarray, phi: np.ndarray) -> None:
+        self.m = max(int(season), 1)
+        col = lambda a: np.asarray(a, dtype=np.float64).reshape(-1, 1)  # noqa: E731
+        self.alpha, self.beta, self.gamma, self.phi = map(col, (alpha, beta, gamma, phi))
+        if self.m == 1:
+            self.gamma = np.zeros_like(self.gamma)
+        self.grid = self.alpha.shape[0]
+
+    @classmethod
+    def gridded(cls, season: int) -> HoltWinters:
+        """The default parameter grid (γ only where a season exists, γ ≤ 1 − α)."""
+        gammas = HW_GAMMAS if season > 1 else (0.0,)
+        rows = [(a, a * b, g, p) for a in HW_ALPHAS for b in HW_BETA_SHARES
+                for g in gammas for p in HW_PHIS if g <= 1 - a]
+        return cls(season, *np.array(rows).T)
+
+    def start(self, y: np.ndarray, w: np.ndarray | None, first: np.ndarray) -> None:
+        self.y, self.w, self.t = y, w, 0
+        level, slope, seasonal = _initial_states(y, w, first, self.m)
+        dt = y.dtype
+        self.a, self.b_, self.g, self.p = (v.astype(dt) for v in
+                                          (self.alpha, self.beta, self.gamma, self.phi))
+        shape = (self.grid, y.shape[1])
+        self.level = np.broadcast_to(level.astype(dt), shape).copy()
+        self.slope = np.broadcast_to(slope.astype(dt), shape).copy()
+        self.first, self.last_start = first, int(first.max(initial=0))
+        self.season = np.broadcast_to(seasonal[:, None, :].astype(dt),
+                                      (self.m, self.grid, y.shape[1])).copy()
+
+    def step(self, t: int) -> np.ndarray:
+        self.t = t + 1
+        s = self.season[t % self.m]
+        if t < self.last_start:
+            # Before its first observation a series stands still (no trend drift), so
+            # that late starters are fitted as if their history began at period 0.
+            alive = t >= self.first
+            self.slope *= np.where(alive, self.p, 1)
+            self.level += self.slope * alive
+        else:
+            self.slope *= self.p      # φb
+            self.level += self.slope  # ℓ + φb
+        e = self.y[t] - self.level
+        if self.m > 1:
+            e -= s
+        if self.w is not None:
+            e *= self.w[t]
+        self.level += self.a * e
+        self.slope += self.b_ * e
+        if self.m > 1:
+            s += self.g * e
+        return e
+
+    def ahead(self, j: int) -> np.ndarray:
+        damped = (self.phi * (1 - self.phi**j) / (1 - self.phi)).astype(self.level.dtype)
+        trend = damped * self.slope
+        return self.level + trend + self.season[(self.t + j - 1) % self.m]
+
+    def factors(self, best: np.ndarray, h: int) -> np.ndarray:
+        a, b, g, p = (v[best] for v in (self.alpha, self.beta, self.gamma, self.phi))
+        i = np.arange(1, h)[None, :]
+        damped = p * (1 - p**i) / (1 - p)
+        c = a + b * damped + g * (i % self.m == 0)
+        return np.concatenate([np.ones_like(a), 1 + np.cumsum(c**2, axis=1)], axis=1)
+
+    def params(self, best: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v[best, 0] for k, v in
+                (("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma), ("phi", self.phi))}
+
+
+def _initial_states(y: np.ndarray, w: np.ndarray | None, first: np.ndarray,
+                    m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Level (one period before the first observation), slope and seasonal slots.
+
+    A weighted least-squares line through the first 2–4 seasons (blocks of 2 periods
+    without a season) from each series' first observation gives level and slope; the
+    mean deviation from that line per position in the season gives the seasonal
+    indices, stored in slot (t mod m) of the period they belong to, summing to zero.
+    """
+    periods, n = y.shape
+    p = m if m > 1 else 2
+    width = p * max(2, min(4, periods // (2 * p)))
+    x = np.arange(width, dtype=np.float64)[:, None]
+    idx = first[None, :] + np.arange(width)[:, None]
+    inside = idx < periods
+    idx = np.minimum(idx, periods - 1)
+    cols = np.arange(n)
+    vals = y[idx, cols].astype(np.float64)
+    wt = inside * (1.0 if w is None else w[idx, cols].astype(np.float64))
+    total = np.maximum(wt.sum(axis=0), 1e-12)
+    x_bar = (wt * x).sum(axis=0) / total
+    y_bar = (wt * vals).sum(axis=0) / total
+    spread = (wt * (x - x_bar) ** 2).sum(axis=0)
+    slope = np.where(spread > 0, (wt * (x - x_bar) * (vals - y_bar)).sum(axis=0)
+                     / np.maximum(spread, 1e-12), 0.0)
+    level = y_bar - slope * (x_bar + 1)
+    seasonal = np.zeros((m, n))
+    if m > 1:
+        dev = (vals - y_bar - slope * (x - x_bar)) * wt
+        phase = np.arange(width) % m
+        sums = np.zeros((m, n))
+        counts = np.zeros((m, n))
+        np.add.at(sums, phase, dev)
+        np.add.at(counts, phase, wt)
+        index = sums / np.maximum(counts, 1e-12)
+        index -= index.sum(axis=0) / m
+        seasonal[(first[None, :] + np.arange(m)[:, None]) % m, cols] = index
+    return level, slope, seasonal
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block of series, time-major, with everything the models share."""
+
+    y: np.ndarray            # (T, n) demand; unobserved entries hold 0
+    w: np.ndarray | None     # (T, n) 1 observed / 0 missing; None when all observed
+    first: np.ndarray        # (n,) first observed period
+    season: int              # 1 when there is none
+    horizon: int
+    origins: tuple[int, ...]  # backtest origins, ascending; () when history is short
+    burn: int                # start-up periods left out of the in-sample error
+    v: np.ndarray | None     # (T, n) w without each series' own start-up periods
+
+    def take(self, cols: np.ndarray) -> _Block:
+        if cols.all():
+            return self
+        pick = lambda a: None if a is None else a[:, cols]  # noqa: E731
+        return _Block(self.y[:, cols], pick(self.w), self.first[cols], self.season,
+                      self.horizon, self.origins, self.burn, pick(self.v))
+
+    def scored(self) -> np.ndarray:
+        """Periods per series that count in the in-sample error."""
+        if self.v is None:
+            return np.full(self.y.shape[1], float(self.y.shape[0] - self.burn))
+        return self.v.sum(axis=0, dtype=np.float64)
+
+    def observed(self, rows: slice) -> np.ndarray:
+        """Observed periods per series within rows."""
+        if self.w is None:
+            return np.full(self.y.shape[1], float(len(range(*rows.indices(self.y.shape[0])))))
+        return self.w[rows].sum(axis=0, dtype=np.float64)
+
+    def backtest_count(self) -> np.ndarray:
+        cnt = np.zeros(self.y.shape[1])
+        for o in self.origins:
+            cnt += self.observed(slice(o, o + self.horizon))
+        return cnt
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """One model's result for a block: forecasts, residual σ and backtest errors."""
+
+    mean: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    sigma: np.ndarray
+    mae: np.ndarray
+    mse: np.ndarray
+
+
+def _origins(periods: int, horizon: int, season: int) -> tuple[int, ...]:
+    """Up to 3 origins h apart, keeping at least two seasons (and 6 periods) before them."""
+    need = max(2 * season, 6)
+    k = 3
+    while k > 0 and periods - k * horizon < need:
+        k -= 1
+    return tuple(periods - i * horizon for i in range(k, 0, -1))
+
+
+def _prepare(y: np.ndarray, stockout: np.ndarray | None, horizon: int, season: int) -> _Block:
+    dtype = np.float32 if y.dtype == np.float32 else np.float64
+    yt = np.ascontiguousarray(y.T, dtype=dtype)
+    missing = ~np.isfinite(yt)
+    if stockout is not None:
+        missing |= np.asarray(stockout, dtype=bool).T
+    w = v = None
+    first = np.zeros(yt.shape[1], dtype=np.int64)
+    origins = _origins(yt.shape[0], horizon, season)
+    burn = min(season, (origins[0] if origins else yt.shape[0]) // 2)
+    if missing.any():
+        yt[missing] = 0
+        w = (~missing).astype(dtype)
+        first = np.where(w.any(axis=0), w.argmax(axis=0), 0)
+        since = np.arange(yt.shape[0])[:, None] - first[None, :]
+        v = w * ((since < 0) | (since >= burn))  # burn-in counts from each series' start
+    return _Block(yt, w, first, season, horizon, origins, burn, v)
+
+
+def _seasonal_naive(b: _Block, z: float) -> _Fit:
+    """Seasonal naive in closed form; missing periods copy the previous season."""
+    m, h, (periods, n) = b.season, b.horizon, b.y.shape
+    y = b.y.astype(np.float64)
+    if b.w is not None:
+        y = y.copy()
+        fill = (y * b.w).sum(axis=0) / np.maximum(b.w.sum(axis=0), 1)
+        for t in range(periods):  # loop over time only: each row covers all series
+            y[t] = np.where(b.w[t] > 0, y[t], y[t - m] if t >= m else fill)
+    weight = np.ones_like(y) if b.w is None else b.w.astype(np.float64)
+    err = (y[m:] - y[:-m]) * weight[m:]
+    if b.v is not None:
+        err *= b.v[m:]
+    count = np.maximum(weight[m:].sum(axis=0) - 1, 1)
+    sigma = np.sqrt((err**2).sum(axis=0) / count)
+    steps = np.arange(h)
+    abs_err = np.zeros(n)
+    sq_err = np.zeros(n)
+    for o in b.origins:
+        guess = y[o - m + steps % m]
+        e = (y[o:o + h] - guess) * weight[o:o + h]
+        abs_err += np.abs(e).sum(axis=0)
+        sq_err += (e**2).sum(axis=0)
+    mean = y[periods - m + steps % m].T
+    sd = sigma[:, None] * np.sqrt(steps // m + 1)[None, :]
+    mae, mse = _scores(b, abs_err, sq_err, sigma)
+    return _Fit(mean, mean - z * sd, mean + z * sd, sigma, mae, mse)
+
+
+def _scores(b: _Block, abs_err: np.ndarray, sq_err: np.ndarray,
+            sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Backtest MAE and MSE; without origins the in-sample σ stands in for both."""
+    if not b.origins:
+        return sigma, sigma**2
+    cnt = np.maximum(b.backtest_count(), 1)
+    return abs_err / cnt, sq_err / cnt
+
+
+def _run(model, b: _Block, z: float, log: bool = False) -> _Fit:  # noqa: ANN001 (protocol)
+    """Filter every parameter combination through time, backtest, then forecast."""
+    y = np.log(np.where(b.y > 0, b.y, 1)) if log else b.y
+    model.start(y, b.w, b.first)
+    periods, n = y.shape
+    shape = (model.grid, n)
+    sse, tmp = np.zeros(shape, y.dtype), np.empty(shape, y.dtype)
+    sse_pre = sse
+    bt_abs, bt_sq = np.zeros(shape), np.zeros(shape)
+    split = b.origins[0] if b.origins else periods
+    for t in range(periods):
+        if t in b.origins:
+            _backtest(model, b, t, log, bt_abs, bt_sq)
+        if t == split:
+            sse_pre = sse.copy()
+        e = model.step(t)
+        if b.v is not None:
+            np.multiply(e, e, out=tmp)
+            tmp *= b.v[t]
+            sse += tmp
+        elif t >= b.burn:
+            np.multiply(e, e, out=tmp)
+            sse += tmp
+    cols = np.arange(n)
+    best = sse.argmin(axis=0)
+    chosen = sse_pre.argmin(axis=0) if b.origins else best
+    count = np.maximum(b.scored() - 1, 1)
+    sigma = np.sqrt(sse[best, cols] / count)
+    mean = np.stack([model.ahead(j)[best, cols] for j in range(1, b.horizon + 1)], axis=1)
+    sd = sigma[:, None] * np.sqrt(model.factors(best, b.horizon))
+    lo, hi = mean - z * sd, mean + z * sd
+    if log:
+        mean, lo, hi = np.exp(mean), np.exp(lo), np.exp(hi)
+        sigma = sigma * mean[:, 0]  # delta method: σ_y ≈ ŷ·σ_log
+    mae, mse = _scores(b, bt_abs[chosen, cols], bt_sq[chosen, cols], sigma)
+    return _Fit(mean, lo, hi, sigma, mae, mse)
+
+
+def _backtest(model, b: _Block, origin: int, log: bool,  # noqa: ANN001
+              bt_abs: np.ndarray, bt_sq: np.ndarray) -> None:
+    """Add the errors of the h forecasts made from the state at this origin."""
+    for j in range(1, b.horizon + 1):
+        guess = model.ahead(j)
+        if log:
+            guess = np.exp(guess)
+        e = b.y[origin + j - 1] - guess
+        if b.w is not None:
+            e = e * b.w[origin + j - 1]
+        bt_abs += np.abs(e)
+        bt_sq += e * e
+
+
+def _classify(b: _Block) -> tuple[np.ndarray, np.ndarray]:
+    """Intermittent (mean interval between demands ≥ 1.32) and strictly positive series."""
+    observed = b.observed(slice(0, None))
+    seen = b.y > 0 if b.w is None else (b.y > 0) & (b.w > 0)
+    demands = seen.sum(axis=0)
+    intermittent = observed >= INTERMITTENT_ADI * np.maximum(demands, 1)
+    positive = demands == observed
+    return intermittent & (demands > 0), positive & (demands > 0)
+
+
+def _candidates(b: _Block) -> list[tuple[str, np.ndarray]]:
+    intermittent, positive = _classify(b)
+    everyone = np.ones_like(intermittent)
+    return [("seasonal_naive", everyone), ("ses", everyone),
+            ("holt_winters", ~intermittent), ("holt_winters_log", ~intermittent & positive),
+            ("croston", intermittent), ("sba", intermittent), ("tsb", intermittent)]
+
+
+def _fit_model(name: str, b: _Block, z: float) -> _Fit:
+    if name == "seasonal_naive":
+        return _seasonal_naive(b, z)
+    if name == "ses":
+        return _run(SES(), b, z)
+    if name in ("holt_winters", "holt_winters_log"):
+        return _run(HoltWinters.gridded(b.season), b, z, log=name.endswith("_log"))
+    alphas = np.array(INTERMITTENT_ALPHAS)
+    if name == "tsb":
+        a, beta = np.meshgrid(alphas, np.array(TSB_BETAS))
+        return _run(TSB(a.ravel(), beta.ravel()), b, z)
+    return _run(Croston(alphas, name), b, z)
+
+
+def _forecast_block(y: np.ndarray, stockout: np.ndarray | None, horizon: int, season: int,
+                    z: float) -> tuple[np.ndarray, ...]:
+    """Fit every eligible model on one block and keep, per series, the backtest winner."""
+    b = _prepare(y, stockout, horizon, season)
+    n = b.y.shape[1]
+    intermittent, _ = _classify(b)
+    mean, lo, hi = (np.zeros((n, horizon)) for _ in range(3))
+    sigma, score = np.zeros(n), np.full(n, np.inf)
+    chosen = np.zeros(n, dtype=np.int8)
+    for code, (name, eligible) in enumerate(_candidates(b)):
+        cols = np.flatnonzero(eligible)
+        if cols.size == 0:
+            continue
+        fit = _fit_model(name, b.take(eligible), z)
+        this = np.where(intermittent[cols], fit.mse, fit.mae)
+        win = this < score[cols]
+        where = cols[win]
+        score[where] = this[win]
+        chosen[where] = code
+        sigma[where] = fit.sigma[win]
+        for out, new in ((mean, fit.mean), (lo, fit.lo), (hi, fit.hi)):
+            out[where] = new[win]
+    return (np.maximum(mean, 0), np.maximum(lo, 0), np.maximum(hi, 0), chosen, sigma)
+
+
+def forecast(y: np.ndarray, horizon: int, season: int | None = None, *,
+             stockout: np.ndarray | None = None, level: float = 0.8, block: int = 8192,
+             workers: int = 1,
+             on_block: Callable[[int], None] | None = None) -> ForecastResult:
+    """Forecast every row of ``y`` (series × periods) for ``horizon`` periods.
+
+    ``season`` is the seasonal period (7 for daily data, 52 weekly, 12 monthly) or None.
+    ``stockout`` (same shape, bool) marks periods whose demand is unknown because the
+    shelf was empty; NaN in ``y`` means the same. Series are processed ``block`` at a
+    time (bounding memory), on ``workers`` threads (NumPy releases the GIL), and
+    ``on_block`` is called with the number of series finished after each block.
+    float32 input is computed in float32, anything else in float64.
+    """
+    y = np.asarray(y)
+    if y.ndim != 2 or y.shape[1] == 0:
+        raise ValueError("y must be a 2-D array of series × periods with at least one period")
+    if horizon < 1:
+        raise ValueError("horizon must be at least 1")
+    if not 0 < level < 1:
+        raise ValueError("level must lie strictly between 0 and 1")
+    if stockout is not None and np.shape(stockout) != y.shape:
+        raise ValueError("stockout must have the same shape as y")
+    m = season if season and season > 1 and y.shape[1] >= 2 * season else 1
+    z = float(normal_quantile((1 + level) / 2))
+    n = y.shape[0]
+    dtype = np.float32 if y.dtype == np.float32 else np.float64
+    mean, lo, hi = (np.empty((n, horizon), dtype) for _ in range(3))
+    sigma, code = np.empty(n, dtype), np.empty(n, np.int8)
+
+    def run(start: int) -> None:
+        rows = slice(start, min(start + block, n))
+        mask = None if stockout is None else stockout[rows]
+        mean[rows], lo[rows], hi[rows], code[rows], sigma[rows] = _forecast_block(
+            y[rows], mask, horizon, m, z)
+        if on_block is not None:
+            on_block(rows.stop - rows.start)
+
+    starts = range(0, n, block)
+    if workers > 1 and n > block:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, starts))
+    else:
+        for s in starts:
+            run(s)
+    return ForecastResult(mean, lo, hi, np.asarray(MODELS)[code], sigma, level)
