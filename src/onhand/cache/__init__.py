@@ -1,0 +1,1 @@
+"""Redis availability cache: write-through by the dispatcher, reconciled against the database."""
