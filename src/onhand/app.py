@@ -10,16 +10,19 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from . import __version__, db, problems
+from . import __version__, db, logs, problems
 from .catalog.routes import router as catalog_router
 from .metrics import RequestMetrics, metrics_response
 from .settings import Settings, get_settings
+from .reservations.batcher import GroupCommit
+from .reservations.routes import router as reservations_router
 from .stock.routes import router as stock_router
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,
                *, run_jobs: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
+    logs.configure(settings.log_level)
     engine = engine or db.make_engine(settings.database_url)
     jobs_on = settings.run_jobs if run_jobs is None else run_jobs
 
@@ -44,10 +47,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
     app.add_middleware(RequestMetrics)
     app.include_router(catalog_router)
     app.include_router(stock_router)
+    app.include_router(reservations_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness and database reachability")
     def health() -> dict[str, Any]:

@@ -14,7 +14,8 @@ from .problems import Invalid, NotFound
 from .settings import get_settings
 
 app = typer.Typer(help="onhand: the inventory backbone. Set ONHAND_DATABASE_URL to use PostgreSQL.",
-                  no_args_is_help=True, rich_markup_mode="rich")
+                  no_args_is_help=True, rich_markup_mode="rich",
+                  pretty_exceptions_show_locals=False)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 err = Console(stderr=True)

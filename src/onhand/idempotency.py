@@ -29,16 +29,30 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def _stored(conn: Connection, tenant: str, scope: str, key: str, digest: str) -> Answer | None:
-    row = conn.execute(sa.select(idempotency_keys).where(
+def stored_many(conn: Connection, tenant: str, scope: str, keys: list[str]) -> dict[str, Any]:
+    rows = conn.execute(sa.select(idempotency_keys).where(
         idempotency_keys.c.tenant_id == tenant, idempotency_keys.c.scope == scope,
-        idempotency_keys.c.key == key)).first()
-    if row is None:
-        return None
+        idempotency_keys.c.key.in_(keys)))
+    return {r.key: r for r in rows}
+
+
+def replay(row: Any, digest: str) -> Answer:
+    """The stored answer, if the retried request is the same as the first."""
     if row.request_hash != digest:
-        raise Invalid(f"Idempotency-Key '{key}' was used before with a different request body.",
+        raise Invalid(f"Idempotency-Key '{row.key}' was used before with a different request body.",
                       slug="idempotency-key-reused")
     return row.status_code, row.body
+
+
+def store(conn: Connection, tenant: str, scope: str, key: str, digest: str, answer: Answer) -> None:
+    conn.execute(idempotency_keys.insert().values(
+        tenant_id=tenant, scope=scope, key=key, request_hash=digest, status_code=answer[0],
+        body=jsonable_encoder(answer[1]), created_at=db.utcnow()))
+
+
+def _stored(conn: Connection, tenant: str, scope: str, key: str, digest: str) -> Answer | None:
+    row = stored_many(conn, tenant, scope, [key]).get(key)
+    return None if row is None else replay(row, digest)
 
 
 def run(engine: Engine, tenant: str, scope: str, key: str | None, payload: Any,
@@ -59,9 +73,7 @@ def run(engine: Engine, tenant: str, scope: str, key: str | None, payload: Any,
         with db.write(engine) as conn:
             status, body = write(conn)
             body = jsonable_encoder(body)
-            conn.execute(idempotency_keys.insert().values(
-                tenant_id=tenant, scope=scope, key=key, request_hash=digest,
-                status_code=status, body=body, created_at=db.utcnow()))
+            store(conn, tenant, scope, key, digest, (status, body))
             return status, body
     except IntegrityError:
         with db.read(engine) as conn:

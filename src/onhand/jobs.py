@@ -16,7 +16,9 @@ class Jobs:
         self.tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        pass
+        from .reservations.sweeper import sweep_forever
+
+        self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
 
     async def stop(self) -> None:
         for task in self.tasks:

@@ -13,6 +13,8 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     # Default lifetime of a checkout hold; a tenant setting or the request may override it.
     reservation_ttl_seconds: int = 900
+    # Coalesce concurrent hold requests of one process into shared transactions.
+    group_commit: bool = True
     reconcile_interval_seconds: float = 30.0
     # Background jobs (expiry sweep, outbox dispatch, …) run inside `onhand serve` unless disabled.
     run_jobs: bool = True

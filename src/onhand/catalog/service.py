@@ -215,3 +215,25 @@ def list_items(conn: Connection, tenant: str, *, kind: str | None = None, q: str
     parts = _components(conn, tenant, [r.id for r in page if r.kind == "bundle"])
     next_cursor = page[-1].id if len(rows) > limit else None
     return [_item_out(r, parts.get(r.id, [])) for r in page], next_cursor
+
+
+def items_by_sku(conn: Connection, tenant: str, skus: set[str]) -> dict[str, Item]:
+    """Many items (with bundle components) in two queries; unknown SKUs are simply absent."""
+    if not skus:
+        return {}
+    rows = conn.execute(sa.select(items).where(items.c.tenant_id == tenant,
+                                               items.c.sku.in_(sorted(skus)))).all()
+    parts = _components(conn, tenant, [r.id for r in rows if r.kind == "bundle"])
+    return {r.sku: _item_from_row(r, parts.get(r.id, [])) for r in rows}
+
+
+def locations_by_code(conn: Connection, tenant: str) -> dict[str, Location]:
+    return {loc.code: loc for loc in locations_by_id(conn, tenant).values()}
+
+
+def items_by_id(conn: Connection, tenant: str, ids: set[int]) -> dict[int, Item]:
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(items).where(items.c.tenant_id == tenant,
+                                               items.c.id.in_(sorted(ids)))).all()
+    return {r.id: _item_from_row(r, []) for r in rows}

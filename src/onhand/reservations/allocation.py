@@ -1,0 +1,39 @@
+"""Choosing locations for a line that names none: priority, most_stock or nearest_zone."""
+
+from __future__ import annotations
+
+from ..stock.holds import Free
+
+
+def order(places: list[Free], strategy: str, zone: str | None) -> list[Free]:
+    if strategy == "most_stock":
+        return sorted(places, key=lambda p: (-p.available, p.priority, p.code or ""))
+    if strategy == "nearest_zone" and zone:
+        return sorted(places, key=lambda p: (p.zone != zone, p.priority, p.code or ""))
+    return sorted(places, key=lambda p: (p.priority, p.code or ""))
+
+
+def split(qty: int, places: list[Free], strategy: str, zone: str | None,
+          backorder: bool) -> list[tuple[Free, int]] | None:
+    """Take `qty` from places in the strategy's order; None when it does not fit.
+
+    A backordered item puts what is missing on the first place in that order.
+    """
+    parts: list[tuple[Free, int]] = []
+    left = qty
+    ranked = order(places, strategy, zone)
+    for place in ranked:
+        take = min(left, max(place.available, 0))
+        if take > 0:
+            parts.append((place, take))
+            left -= take
+        if left == 0:
+            return parts
+    if backorder and ranked:
+        first = ranked[0]
+        for i, (place, take) in enumerate(parts):
+            if place is first:
+                parts[i] = (place, take + left)
+                return parts
+        return [(first, left), *parts]
+    return None

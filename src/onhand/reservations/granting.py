@@ -1,0 +1,292 @@
+"""Creating reservations, one or many at a time.
+
+`create_batch` grants a list of requests in one transaction, in arrival order, each all or
+nothing. A single request is a batch of one; group commit (batcher.py) hands in many. Stock is
+read under lock, decided here in memory, then written through stock.holds, whose conditional
+UPDATEs refuse anything beyond the stock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from sqlalchemy.engine import Connection
+
+from .. import idempotency, tenants
+from ..catalog import service as catalog
+from ..catalog.service import Item, Location
+from ..events import outbox
+from ..problems import InsufficientStock, Invalid, NotFound, Problem
+from ..quantities import to_base_units
+from ..settings import get_settings
+from ..stock import holds
+from ..stock.availability import location_figures
+from ..stock.holds import Free
+from ..tables import reservation_lines, reservations
+from . import allocation
+from .schemas import ReservationIn
+
+SCOPE = "reservations"
+Answer = tuple[int, Any]
+
+
+@dataclass
+class Job:
+    """One create request: its body, who asked, and its Idempotency-Key if any."""
+
+    body: ReservationIn
+    actor: str
+    key: str | None = None
+    digest: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        if self.key:
+            self.digest = idempotency.fingerprint(self.body.model_dump(mode="json"))
+
+
+@dataclass(frozen=True)
+class Need:
+    line: int
+    item: Item
+    qty: int
+    location: Location | None
+    parent_sku: str | None
+
+
+@dataclass(frozen=True)
+class Part:
+    line: int
+    item: Item
+    qty: int
+    place: Free | None
+    day: date | None
+    parent_sku: str | None
+
+
+def problem_answer(p: Problem) -> Answer:
+    return p.status, p.document()
+
+
+def _needs(body: ReservationIn, items: dict[str, Item],
+           places: dict[str, Location]) -> tuple[list[Need], list[int]]:
+    """What each line takes from stock (bundles become components), and each line's quantity."""
+    needs, qtys = [], []
+    for n, line in enumerate(body.lines):
+        item = items.get(line.sku)
+        if item is None:
+            raise NotFound(f"There is no item with SKU '{line.sku}'.", slug="unknown-sku", sku=line.sku)
+        qty = to_base_units(line.qty, item.unit, item.units, field=f"lines.{n}.qty")
+        if qty <= 0:
+            raise Invalid(f"lines.{n}.qty: hold a positive quantity, not {qty}.")
+        loc = None
+        if line.location is not None:
+            loc = places.get(line.location)
+            if loc is None:
+                raise NotFound(f"There is no location '{line.location}'.", slug="unknown-location",
+                               location=line.location)
+        qtys.append(qty)
+        if item.kind == "bundle":
+            needs += [Need(n, part, qty * per_kit, loc, item.sku) for part, per_kit in item.components]
+        else:
+            needs.append(Need(n, item, qty, loc, None))
+    return needs, qtys
+
+
+class _Short(Exception):
+    def __init__(self, need: Need) -> None:
+        self.need = need
+
+
+def _shortage(need: Need, needs: list[Need], free: dict[int, list[Free]],
+              pod_free: dict[tuple[int, date], int], day: date) -> InsufficientStock:
+    """The refusal, stated for everything this request wanted of the short item."""
+    item, loc = need.item, need.location
+    same = [n for n in needs if n.item.id == item.id and (n.location == loc if loc else True)]
+    if item.kind == "pod":
+        available = pod_free[(item.id, day)]
+    else:
+        places = [p for p in free.get(item.id, []) if not loc or p.location_id == loc.id]
+        available = sum(max(p.available, 0) for p in places)
+    problem = InsufficientStock(item.sku, sum(n.qty for n in same), max(available, 0),
+                                loc.code if loc else None)
+    if need.parent_sku:
+        problem.extra["bundle"] = need.parent_sku
+    return problem
+
+
+def _allocate(needs: list[Need], free: dict[int, list[Free]], pod_free: dict[tuple[int, date], int],
+              day: date, strategy: str, zone: str | None) -> list[Part]:
+    """Take every need from the in-memory figures, or put everything back and refuse."""
+    parts: list[Part] = []
+    pods: list[tuple[tuple[int, date], int]] = []
+    try:
+        for need in needs:
+            item = need.item
+            if item.kind == "digital":
+                parts.append(Part(need.line, item, need.qty, None, None, need.parent_sku))
+            elif item.kind == "pod":
+                key = (item.id, day)
+                if pod_free[key] < need.qty and not item.allow_backorder:
+                    raise _Short(need)
+                pod_free[key] -= need.qty
+                pods.append((key, need.qty))
+                parts.append(Part(need.line, item, need.qty, None, day, need.parent_sku))
+            else:
+                places = free.get(item.id, [])
+                if need.location:
+                    chosen = [p for p in places if p.location_id == need.location.id]
+                    fits = chosen and (chosen[0].available >= need.qty or item.allow_backorder)
+                    split = [(chosen[0], need.qty)] if fits else None
+                else:
+                    split = allocation.split(need.qty, places, strategy, zone, item.allow_backorder)
+                if split is None:
+                    raise _Short(need)
+                for place, qty in split:
+                    place.available -= qty
+                    parts.append(Part(need.line, item, qty, place, None, need.parent_sku))
+    except _Short as short:
+        for part in parts:
+            if part.place:
+                part.place.available += part.qty
+        for key, qty in pods:
+            pod_free[key] += qty
+        raise _shortage(short.need, needs, free, pod_free, day) from None
+    return parts
+
+
+def _lines_doc(body: ReservationIn, qtys: list[int], parts: list[Part]) -> list[dict[str, Any]]:
+    lines = []
+    for n, (line, qty) in enumerate(zip(body.lines, qtys, strict=True)):
+        mine = [p for p in parts if p.line == n]
+        codes = {p.place.code for p in mine if p.place}
+        location = line.location or (codes.pop() if len(codes) == 1 else None)
+        lines.append({"sku": line.sku, "qty": qty, "location": location,
+                      "allocations": [{"sku": p.item.sku, "location": p.place.code if p.place else None,
+                                       "qty": p.qty} for p in mine]})
+    return lines
+
+
+def document(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The reservation as the API shows it; an active hold past its time reads as expired."""
+    status = row["status"]
+    if status == "active" and row["expires_at"] <= now:
+        status = "expired"
+    return {"id": row["id"], "status": status, "expires_at": row["expires_at"],
+            "created_at": row["created_at"], "reference": row["reference"], "lines": row["lines"]}
+
+
+def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) -> list[Answer]:
+    """Grant `jobs` in order inside the caller's transaction; one answer per job."""
+    settings = tenants.load(conn, tenant)
+    answers: list[Answer | None] = [None] * len(jobs)
+    keys = [j.key for j in jobs if j.key]
+    if keys:
+        stored = idempotency.stored_many(conn, tenant, SCOPE, keys)
+        for i, job in enumerate(jobs):
+            if job.key in stored:
+                try:
+                    answers[i] = idempotency.replay(stored[job.key], job.digest)
+                except Problem as p:
+                    answers[i] = problem_answer(p)
+    open_jobs = [i for i, a in enumerate(answers) if a is None]
+    items = catalog.items_by_sku(conn, tenant, {ln.sku for i in open_jobs for ln in jobs[i].body.lines})
+    wants_place = any(ln.location for i in open_jobs for ln in jobs[i].body.lines)
+    places = catalog.locations_by_code(conn, tenant) if wants_place else {}
+    needs: dict[int, list[Need]] = {}
+    qtys: dict[int, list[int]] = {}
+    for i in open_jobs:
+        try:
+            needs[i], qtys[i] = _needs(jobs[i].body, items, places)
+        except Problem as p:
+            answers[i] = problem_answer(p)
+    all_needs = [n for ns in needs.values() for n in ns]
+    day = settings.day(now)
+    free = holds.lock(
+        conn, tenant, list({n.item.id for n in all_needs if n.item.stocked}), now,
+        ensure={(n.item.id, n.location.id) for n in all_needs
+                if n.item.stocked and n.item.allow_backorder and n.location})
+    pod_free = holds.lock_pod(conn, tenant, {(n.item.id, day): n.item.capacity_per_day or 0
+                                             for n in all_needs if n.item.kind == "pod"}, now)
+    granted: dict[int, list[Part]] = {}
+    for i in sorted(needs):
+        body = jobs[i].body
+        try:
+            granted[i] = _allocate(needs[i], free, pod_free, day,
+                                   body.allocation or settings.allocation, body.zone)
+        except Problem as p:
+            answers[i] = problem_answer(p)
+    default_ttl = settings.reservation_ttl_seconds or get_settings().reservation_ttl_seconds
+    for i, parts in granted.items():
+        answers[i] = (201, _write(conn, tenant, jobs[i], qtys[i], parts, now, default_ttl))
+    _apply(conn, tenant, granted, now)
+    for i in open_jobs:
+        if jobs[i].key:
+            idempotency.store(conn, tenant, SCOPE, jobs[i].key, jobs[i].digest, answers[i])
+    return [(status, jsonable_encoder(body)) for status, body in answers]
+
+
+def _write(conn: Connection, tenant: str, job: Job, qtys: list[int], parts: list[Part],
+           now: datetime, default_ttl: int) -> dict[str, Any]:
+    body = job.body
+    res_id = str(uuid.uuid4())
+    expires = now + timedelta(seconds=body.ttl_seconds or default_ttl)
+    row = {"id": res_id, "status": "active", "expires_at": expires, "created_at": now,
+           "reference": body.reference, "lines": jsonable_encoder(_lines_doc(body, qtys, parts))}
+    conn.execute(reservations.insert().values(tenant_id=tenant, updated_at=now, **row))
+    conn.execute(reservation_lines.insert(), [
+        {"tenant_id": tenant, "reservation_id": res_id, "line_no": n, "request_line": p.line,
+         "item_id": p.item.id, "location_id": p.place.location_id if p.place else None,
+         "day": p.day, "qty": p.qty, "parent_sku": p.parent_sku, "active": True,
+         "expires_at": expires}
+        for n, p in enumerate(parts)])
+    holds.write_entries(conn, [
+        {"tenant_id": tenant, "item_id": p.item.id, "location_id": p.place.location_id,
+         "state": "reserved", "delta": p.qty, "reason": "reserve", "reference": body.reference,
+         "movement_id": None, "reservation_id": res_id, "actor": job.actor, "unit_cost": None,
+         "created_at": now}
+        for p in parts if p.place])
+    outbox.record(conn, tenant, "reservation.created", now, reservation_id=res_id,
+                  lines=row["lines"], expires_at=expires.isoformat())
+    return document(row, now)
+
+
+def _apply(conn: Connection, tenant: str, granted: dict[int, list[Part]], now: datetime) -> None:
+    """Write the granted totals to balances and announce the new figures once per location."""
+    parts = [p for ps in granted.values() for p in ps]
+    totals: dict[tuple[int, int], int] = {}
+    pod_totals: dict[tuple[int, date], int] = {}
+    by_id: dict[int, Item] = {}
+    for p in parts:
+        by_id[p.item.id] = p.item
+        if p.place:
+            key = (p.item.id, p.place.location_id)
+            totals[key] = totals.get(key, 0) + p.qty
+        elif p.day:
+            pod_totals[(p.item.id, p.day)] = pod_totals.get((p.item.id, p.day), 0) + p.qty
+    backorder = {i for i, item in by_id.items() if item.allow_backorder}
+    holds.add_reserved(conn, tenant, totals, backorder, now)
+    holds.add_pod_reserved(conn, tenant, pod_totals,
+                           {i: by_id[i].capacity_per_day or 0 for i, _ in pod_totals}, backorder, now)
+    announce(conn, tenant, by_id, {(i, loc) for i, loc in totals}, now, reason="reserve")
+
+
+def announce(conn: Connection, tenant: str, items: dict[int, Item], touched: set[tuple[int, int]],
+             now: datetime, **extra: Any) -> None:
+    """One `stock.changed` event per touched (item, location), with the figures after."""
+    if not touched:
+        return
+    figures = location_figures(conn, tenant, sorted({i for i, _ in touched}), now)
+    rows = []
+    for item_id, rows_of_item in figures.items():
+        total = sum(r["available"] for r in rows_of_item)
+        for r in rows_of_item:
+            if (item_id, r["location_id"]) in touched:
+                rows.append(outbox.event_row(
+                    tenant, "stock.changed", now, sku=items[item_id].sku, location=r["location"],
+                    available=total, location_available=r["available"], on_hand=r["on_hand"],
+                    **extra))
+    outbox.record_many(conn, rows)
