@@ -212,3 +212,23 @@ def redis_url() -> str:
 @pytest.fixture
 def nats_url() -> str:
     return need("NATS", NATS_URL, 4222)
+
+
+def snapshot(engine: sa.Engine, tenant: str) -> dict[str, list[str]]:
+    """Every row the tenant owns, table by table, to prove that a request changed nothing."""
+    from onhand.tables import metadata
+
+    out = {}
+    with db.read(engine) as conn:
+        for table in metadata.sorted_tables:
+            column = table.c.get("tenant_id", table.c.id if table.name == "tenants" else None)
+            if column is not None:
+                out[table.name] = sorted(repr(tuple(r)) for r in conn.execute(
+                    sa.select(table).where(column == tenant)))
+    return out
+
+
+@pytest.fixture
+def tenant_state(engine: sa.Engine, tenant: str):
+    """`tenant_state()` returns the tenant's rows in every table (see `snapshot`)."""
+    return lambda: snapshot(engine, tenant)

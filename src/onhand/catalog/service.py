@@ -207,9 +207,10 @@ def list_items(conn: Connection, tenant: str, *, kind: str | None = None, q: str
     if active is not None:
         stmt = stmt.where(items.c.active == active)
     if q:
-        pattern = f"%{q.lower()}%"
-        stmt = stmt.where(sa.or_(sa.func.lower(items.c.sku).like(pattern),
-                                 sa.func.lower(items.c.name).like(pattern)))
+        # `contains` escapes % and _, so a search for "100%" finds exactly that text.
+        needle = q.lower()
+        stmt = stmt.where(sa.or_(sa.func.lower(items.c.sku).contains(needle, autoescape=True),
+                                 sa.func.lower(items.c.name).contains(needle, autoescape=True)))
     rows = conn.execute(stmt.order_by(items.c.id).limit(limit + 1)).all()
     page = rows[:limit]
     parts = _components(conn, tenant, [r.id for r in page if r.kind == "bundle"])
