@@ -17,6 +17,7 @@ from .settings import Settings, get_settings
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
 from .stock.routes import router as stock_router
+from .web.routes import router as web_router
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(catalog_router)
     app.include_router(stock_router)
     app.include_router(reservations_router)
+    app.include_router(web_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness and database reachability")
     def health() -> dict[str, Any]:
