@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from .. import db
 from ..tables import outbox
 
 
@@ -17,8 +18,7 @@ def record(conn: Connection, tenant: str, type_: str, now: datetime, *, sku: str
 
 def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Rows as built by `event_row`; one round trip for a batch."""
-    if rows:
-        conn.execute(outbox.insert(), rows)
+    db.bulk_insert(conn, outbox, rows)
 
 
 def event_row(tenant: str, type_: str, now: datetime, *, sku: str | None = None,

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
 from sqlalchemy.engine import Connection
 
-from .. import idempotency, tenants
+from .. import db, idempotency, tenants
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..events import outbox
@@ -175,8 +174,9 @@ def document(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     status = row["status"]
     if status == "active" and row["expires_at"] <= now:
         status = "expired"
-    return {"id": row["id"], "status": status, "expires_at": row["expires_at"],
-            "created_at": row["created_at"], "reference": row["reference"], "lines": row["lines"]}
+    return {"id": row["id"], "status": status, "expires_at": db.iso(row["expires_at"]),
+            "created_at": db.iso(row["created_at"]), "reference": row["reference"],
+            "lines": row["lines"]}
 
 
 def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) -> list[Answer]:
@@ -220,47 +220,67 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         except Problem as p:
             answers[i] = problem_answer(p)
     default_ttl = settings.reservation_ttl_seconds or get_settings().reservation_ttl_seconds
+    rows = _Rows()
     for i, parts in granted.items():
-        answers[i] = (201, _write(conn, tenant, jobs[i], qtys[i], parts, now, default_ttl))
-    _apply(conn, tenant, granted, now)
+        answers[i] = (201, rows.add(tenant, jobs[i], qtys[i], parts, now, default_ttl))
+    _apply(conn, tenant, granted, free, now)
+    rows.events += _stock_events(tenant, granted, free, now)
+    rows.write(conn)
     for i in open_jobs:
         if jobs[i].key:
             idempotency.store(conn, tenant, SCOPE, jobs[i].key, jobs[i].digest, answers[i])
-    return [(status, jsonable_encoder(body)) for status, body in answers]
+    return answers
 
 
-def _write(conn: Connection, tenant: str, job: Job, qtys: list[int], parts: list[Part],
-           now: datetime, default_ttl: int) -> dict[str, Any]:
-    body = job.body
-    res_id = str(uuid.uuid4())
-    expires = now + timedelta(seconds=body.ttl_seconds or default_ttl)
-    row = {"id": res_id, "status": "active", "expires_at": expires, "created_at": now,
-           "reference": body.reference, "lines": jsonable_encoder(_lines_doc(body, qtys, parts))}
-    conn.execute(reservations.insert().values(tenant_id=tenant, updated_at=now, **row))
-    conn.execute(reservation_lines.insert(), [
-        {"tenant_id": tenant, "reservation_id": res_id, "line_no": n, "request_line": p.line,
-         "item_id": p.item.id, "location_id": p.place.location_id if p.place else None,
-         "day": p.day, "qty": p.qty, "parent_sku": p.parent_sku, "active": True,
-         "expires_at": expires}
-        for n, p in enumerate(parts)])
-    holds.write_entries(conn, [
-        {"tenant_id": tenant, "item_id": p.item.id, "location_id": p.place.location_id,
-         "state": "reserved", "delta": p.qty, "reason": "reserve", "reference": body.reference,
-         "movement_id": None, "reservation_id": res_id, "actor": job.actor, "unit_cost": None,
-         "created_at": now}
-        for p in parts if p.place])
-    outbox.record(conn, tenant, "reservation.created", now, reservation_id=res_id,
-                  lines=row["lines"], expires_at=expires.isoformat())
-    return document(row, now)
+class _Rows:
+    """The rows a batch of grants writes, inserted with one statement per table."""
+
+    def __init__(self) -> None:
+        self.reservations: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, tenant: str, job: Job, qtys: list[int], parts: list[Part], now: datetime,
+            default_ttl: int) -> dict[str, Any]:
+        body = job.body
+        res_id = str(uuid.uuid4())
+        expires = now + timedelta(seconds=body.ttl_seconds or default_ttl)
+        row = {"id": res_id, "status": "active", "expires_at": expires, "created_at": now,
+               "reference": body.reference, "lines": _lines_doc(body, qtys, parts)}
+        self.reservations.append({"tenant_id": tenant, "updated_at": now, **row})
+        self.lines += [
+            {"tenant_id": tenant, "reservation_id": res_id, "line_no": n, "request_line": p.line,
+             "item_id": p.item.id, "location_id": p.place.location_id if p.place else None,
+             "day": p.day, "qty": p.qty, "parent_sku": p.parent_sku, "active": True,
+             "expires_at": expires}
+            for n, p in enumerate(parts)]
+        self.entries += [
+            {"tenant_id": tenant, "item_id": p.item.id, "location_id": p.place.location_id,
+             "state": "reserved", "delta": p.qty, "reason": "reserve", "reference": body.reference,
+             "movement_id": None, "reservation_id": res_id, "actor": job.actor, "unit_cost": None,
+             "created_at": now}
+            for p in parts if p.place]
+        self.events.append(outbox.event_row(tenant, "reservation.created", now,
+                                            reservation_id=res_id, lines=row["lines"],
+                                            expires_at=db.iso(expires)))
+        return document(row, now)
+
+    def write(self, conn: Connection) -> None:
+        if self.reservations:
+            db.bulk_insert(conn, reservations, self.reservations)
+            db.bulk_insert(conn, reservation_lines, self.lines)
+            holds.write_entries(conn, self.entries)
+            outbox.record_many(conn, self.events)
 
 
-def _apply(conn: Connection, tenant: str, granted: dict[int, list[Part]], now: datetime) -> None:
-    """Write the granted totals to balances and announce the new figures once per location."""
-    parts = [p for ps in granted.values() for p in ps]
+def _apply(conn: Connection, tenant: str, granted: dict[int, list[Part]],
+           free: dict[int, list[Free]], now: datetime) -> None:
+    """Write the granted totals to balances (guarded) and print-on-demand bookings."""
     totals: dict[tuple[int, int], int] = {}
     pod_totals: dict[tuple[int, date], int] = {}
     by_id: dict[int, Item] = {}
-    for p in parts:
+    for p in (p for ps in granted.values() for p in ps):
         by_id[p.item.id] = p.item
         if p.place:
             key = (p.item.id, p.place.location_id)
@@ -271,7 +291,22 @@ def _apply(conn: Connection, tenant: str, granted: dict[int, list[Part]], now: d
     holds.add_reserved(conn, tenant, totals, backorder, now)
     holds.add_pod_reserved(conn, tenant, pod_totals,
                            {i: by_id[i].capacity_per_day or 0 for i, _ in pod_totals}, backorder, now)
-    announce(conn, tenant, by_id, {(i, loc) for i, loc in totals}, now, reason="reserve")
+
+
+def _stock_events(tenant: str, granted: dict[int, list[Part]], free: dict[int, list[Free]],
+                  now: datetime) -> list[dict[str, Any]]:
+    """`stock.changed` per touched location; the figures come from the locked rows, as granted."""
+    touched: dict[tuple[int, int], Item] = {
+        (p.item.id, p.place.location_id): p.item for ps in granted.values() for p in ps if p.place}
+    events = []
+    for (item_id, location_id), item in sorted(touched.items()):
+        places = free[item_id]
+        place = next(p for p in places if p.location_id == location_id)
+        events.append(outbox.event_row(
+            tenant, "stock.changed", now, sku=item.sku, location=place.code,
+            available=sum(p.available for p in places), location_available=place.available,
+            on_hand=place.on_hand, reason="reserve"))
+    return events
 
 
 def announce(conn: Connection, tenant: str, items: dict[int, Item], touched: set[tuple[int, int]],

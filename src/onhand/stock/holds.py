@@ -32,6 +32,7 @@ class Free:
     zone: str | None
     priority: int
     available: int
+    on_hand: int = 0
 
 
 class GrantRefused(Exception):
@@ -51,19 +52,21 @@ def lock(conn: Connection, tenant: str, item_ids: list[int], now: datetime,
         conn.execute(db.insert(conn, balances).values(
             tenant_id=tenant, item_id=item_id, location_id=location_id, updated_at=now,
         ).on_conflict_do_nothing())
+    places = {r.id: r for r in conn.execute(
+        sa.select(locations.c.id, locations.c.code, locations.c.zone, locations.c.priority)
+        .where(locations.c.tenant_id == tenant))}
     stmt = (
-        sa.select(balances.c.item_id, balances.c.location_id, available_expr(now).label("available"))
+        sa.select(balances.c.item_id, balances.c.location_id, balances.c.on_hand,
+                  available_expr(now).label("available"))
         .where(balances.c.tenant_id == tenant, balances.c.item_id.in_(sorted(item_ids)))
         .order_by(balances.c.item_id, balances.c.location_id)
     )
     rows = conn.execute(db.for_update(conn, stmt)).all()
-    places = {r.id: r for r in conn.execute(
-        sa.select(locations.c.id, locations.c.code, locations.c.zone, locations.c.priority)
-        .where(locations.c.tenant_id == tenant))}
     out: dict[int, list[Free]] = {i: [] for i in item_ids}
     for r in rows:
         p = places[r.location_id]
-        out[r.item_id].append(Free(r.location_id, p.code, p.zone, p.priority, int(r.available)))
+        out[r.item_id].append(Free(r.location_id, p.code, p.zone, p.priority, int(r.available),
+                                   int(r.on_hand)))
     return out
 
 
@@ -135,5 +138,4 @@ def move_pod(conn: Connection, tenant: str, item_id: int, day: date, deltas: dic
 
 def write_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Ledger rows for granted holds (one round trip for the whole batch)."""
-    if rows:
-        conn.execute(ledger.insert(), rows)
+    db.bulk_insert(conn, ledger, rows)
