@@ -6,6 +6,7 @@ A token reads `onh_<id>_<secret>`. Only a SHA-256 of the secret is stored: the s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -16,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
+from starlette.requests import HTTPConnection
 from sqlalchemy.engine import Connection, Engine
 
 from . import db
@@ -118,12 +120,23 @@ def verify(engine: Engine, bearer: str) -> Caller:
     return caller
 
 
-def caller_for(request: Request, tenant: str, scope: str) -> Caller:
+def _cached(bearer: str) -> Caller | None:
+    with _cache_lock:
+        hit = _cache.get(bearer)
+    return hit[1] if hit and hit[0] > time.monotonic() else None
+
+
+def _bearer(request: HTTPConnection, allow_query: bool = False) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, bearer = header.partition(" ")
-    if scheme.lower() != "bearer" or not bearer.strip():
-        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
-    caller = verify(request.app.state.engine, bearer.strip())
+    if scheme.lower() == "bearer" and bearer.strip():
+        return bearer.strip()
+    if allow_query and request.query_params.get("access_token"):
+        return request.query_params["access_token"]
+    raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+
+
+def _authorise(caller: Caller, tenant: str, scope: str) -> Caller:
     if caller.tenant != tenant:
         raise Forbidden(f"This token belongs to another tenant, not '{tenant}'.")
     if "admin" not in caller.scopes and scope not in caller.scopes:
@@ -131,11 +144,32 @@ def caller_for(request: Request, tenant: str, scope: str) -> Caller:
     return caller
 
 
-def require(scope: str):
-    """FastAPI dependency: the caller of `/v1/{tenant}/…` with `scope` (admin has all)."""
+def caller_for(request: Request, tenant: str, scope: str, *, allow_query: bool = False) -> Caller:
+    bearer = _bearer(request, allow_query)
+    caller = _cached(bearer) or verify(request.app.state.engine, bearer)
+    return _authorise(caller, tenant, scope)
 
-    def dependency(request: Request, tenant: str) -> Caller:
-        return caller_for(request, tenant, scope)
+
+async def authenticate(conn: HTTPConnection, tenant: str, scope: str, *,
+                       allow_query: bool = False) -> Caller:
+    """The caller of a request or WebSocket, checked for tenant and scope."""
+    bearer = _bearer(conn, allow_query)
+    caller = _cached(bearer)
+    if caller is None:
+        caller = await asyncio.to_thread(verify, conn.app.state.engine, bearer)
+    return _authorise(caller, tenant, scope)
+
+
+def require(scope: str, *, allow_query: bool = False):
+    """FastAPI dependency: the caller of `/v1/{tenant}/…` with `scope` (admin has all).
+
+    Async so that a cached token costs no thread hop; a cache miss asks the database
+    from a worker thread. `allow_query` also accepts `?access_token=` (EventSource
+    and WebSocket clients cannot set headers).
+    """
+
+    async def dependency(request: Request, tenant: str) -> Caller:
+        return await authenticate(request, tenant, scope, allow_query=allow_query)
 
     dependency.__name__ = f"require_{scope}"
     return dependency

@@ -113,19 +113,59 @@ def extend(conn: Connection, tenant: str, res_id: str, ttl_seconds: int,
     return document(row | {"expires_at": expires}, now)
 
 
-def expire_due(engine: Engine, limit: int = 500) -> int:
-    """The sweeper: mark lapsed holds expired and return their stock. Returns how many."""
+def expire_due(engine: Engine, limit: int = 1000) -> int:
+    """The sweeper: mark lapsed holds expired and return their stock. Returns how many.
+
+    Due holds are taken in one transaction (SKIP LOCKED lets several processes sweep side by
+    side), their stock is returned with one guarded UPDATE per (item, location) in a fixed
+    order, so a sweep never deadlocks with a batch of new holds.
+    """
     now = db.utcnow()
+    r = reservations.c
     with db.write(engine) as conn:
-        stmt = (sa.select(reservations.c.tenant_id, reservations.c.id)
-                .where(reservations.c.status == "active", reservations.c.expires_at <= now)
-                .order_by(reservations.c.expires_at).limit(limit))
+        stmt = (sa.select(reservations).where(r.status == "active", r.expires_at <= now)
+                .order_by(r.expires_at).limit(limit))
         if not db.is_sqlite(conn):
             stmt = stmt.with_for_update(skip_locked=True)
-        due = conn.execute(stmt).all()
-        for tenant, res_id in due:
-            release(conn, tenant, res_id, "sweeper", now)
+        due = [dict(row._mapping) for row in conn.execute(stmt)]
+        by_tenant: dict[str, list[dict[str, Any]]] = {}
+        for row in due:
+            by_tenant.setdefault(row["tenant_id"], []).append(row)
+        for tenant, rows in by_tenant.items():
+            _expire(conn, tenant, rows, now)
     return len(due)
+
+
+def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: datetime) -> None:
+    ids = [row["id"] for row in rows]
+    rl = reservation_lines
+    lines = conn.execute(sa.select(rl).where(rl.c.tenant_id == tenant,
+                                             rl.c.reservation_id.in_(ids), rl.c.active)).all()
+    totals: dict[tuple[int, int], int] = {}
+    for ln in lines:
+        if ln.location_id is not None:
+            totals[(ln.item_id, ln.location_id)] = totals.get((ln.item_id, ln.location_id), 0) + ln.qty
+    holds.release_reserved(conn, tenant, totals, now)
+    for ln in sorted((ln for ln in lines if ln.day is not None), key=lambda ln: (ln.item_id, ln.day)):
+        holds.move_pod(conn, tenant, ln.item_id, ln.day, {"reserved": -ln.qty})
+    reference = {row["id"]: row["reference"] for row in rows}
+    holds.write_entries(conn, [
+        {"tenant_id": tenant, "item_id": ln.item_id, "location_id": ln.location_id,
+         "state": "reserved", "delta": -ln.qty, "reason": "expire",
+         "reference": reference[ln.reservation_id], "movement_id": None,
+         "reservation_id": ln.reservation_id, "actor": "sweeper", "unit_cost": None,
+         "created_at": now}
+        for ln in lines if ln.location_id is not None])
+    conn.execute(rl.update().where(rl.c.tenant_id == tenant, rl.c.reservation_id.in_(ids))
+                 .values(active=False))
+    conn.execute(reservations.update().where(reservations.c.tenant_id == tenant,
+                                             reservations.c.id.in_(ids))
+                 .values(status="expired", updated_at=now))
+    outbox.record_many(conn, [
+        outbox.event_row(tenant, "reservation.expired", now, reservation_id=row["id"],
+                         lines=row["lines"]) for row in rows])
+    items = catalog.items_by_id(conn, tenant, {item_id for item_id, _ in totals})
+    announce(conn, tenant, items, set(totals), now, reason="expire")
 
 
 def get(conn: Connection, tenant: str, res_id: str) -> dict[str, Any]:

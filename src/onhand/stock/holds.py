@@ -84,6 +84,18 @@ def add_reserved(conn: Connection, tenant: str, totals: dict[tuple[int, int], in
             raise GrantRefused(f"item {item_id} location {location_id}: {qty} not granted")
 
 
+def release_reserved(conn: Connection, tenant: str, totals: dict[tuple[int, int], int],
+                     now: datetime) -> None:
+    """Lower `reserved` by each (item, location) total (expired holds), in a fixed order."""
+    for (item_id, location_id), qty in sorted(totals.items()):
+        done = conn.execute(balances.update().where(
+            balances.c.tenant_id == tenant, balances.c.item_id == item_id,
+            balances.c.location_id == location_id, balances.c.reserved >= qty,
+        ).values(reserved=balances.c.reserved - qty, updated_at=now))
+        if done.rowcount != 1:
+            raise GrantRefused(f"item {item_id} location {location_id}: cannot release {qty}")
+
+
 def _pod_lapsed(tenant: str, now: datetime) -> sa.ScalarSelect:
     rl = reservation_lines
     return (sa.select(sa.func.coalesce(sa.func.sum(rl.c.qty), 0))
