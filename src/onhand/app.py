@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from . import __version__, db, logs, problems
 from .catalog.routes import router as catalog_router
+from .events import live
 from .metrics import RequestMetrics, metrics_response
 from .settings import Settings, get_settings
 from .reservations.batcher import GroupCommit
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
         finally:
             if runner:
                 await runner.stop()
+            await live.shutdown(app)
 
     app = FastAPI(
         title="onhand",
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.add_middleware(RequestMetrics)
     app.include_router(catalog_router)
     app.include_router(stock_router)
+    live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
     app.include_router(reservations_router)
     app.include_router(web_router)
 

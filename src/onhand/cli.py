@@ -168,6 +168,10 @@ def _register_optional() -> None:
 
 _register_optional()
 
+from .cache.commands import reconcile_command  # noqa: E402  (kept beside its cache code)
+
+app.command("reconcile")(reconcile_command)
+
 
 def main() -> None:
     app()

@@ -6,6 +6,7 @@ import asyncio
 
 from sqlalchemy.engine import Engine
 
+from .events.workers import EventWorkers
 from .settings import Settings
 
 
@@ -14,13 +15,17 @@ class Jobs:
         self.engine = engine
         self.settings = settings
         self.tasks: list[asyncio.Task] = []
+        # Outbox dispatchers, webhook sender, cache reconciliation: each under its own leader.
+        self.events = EventWorkers(engine, settings)
 
     async def start(self) -> None:
         from .reservations.sweeper import sweep_forever
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
+        await self.events.start()
 
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.events.stop()

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     # Background jobs (expiry sweep, outbox dispatch, …) run inside `onhand serve` unless disabled.
     run_jobs: bool = True
     log_level: str = "info"
+    # Live events: SSE keep-alive, leader lease (SQLite), webhook retries (backoff doubles).
+    sse_heartbeat_seconds: float = 15.0
+    leader_lease_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 2.0
+    webhook_timeout_seconds: float = 5.0
 
 
 @lru_cache

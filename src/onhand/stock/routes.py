@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import db, idempotency, tenants
+from ..cache.lookup import cached_availability
 from ..catalog import service as catalog
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront
 from ..problems import Invalid
@@ -36,7 +37,11 @@ def _availability(conn: Any, tenant: str, sku: str) -> dict[str, Any]:
 
 
 @router.get("/availability/{sku}", summary="What can be sold now, in total and per location")
-def get_availability(sku: str, caller: Storefront, engine: EngineDep) -> dict[str, Any]:
+def get_availability(sku: str, caller: Storefront, engine: EngineDep,
+                     request: Request) -> dict[str, Any]:
+    # Redis, when configured and healthy, answers first; the database is the fallback.
+    if (hit := cached_availability(request, caller.tenant, sku)) is not None:
+        return hit
     with db.read(engine) as conn:
         return _availability(conn, caller.tenant, sku)
 

@@ -1,0 +1,124 @@
+"""The cached availability documents, computed from the database exactly as the route does.
+
+An entry is the route's JSON document plus `valid_until`: the next moment an active hold on the
+item lapses. Lapsed holds count as free even before the sweeper runs, so a cached figure goes
+stale at that moment without any event; readers treat the entry as a miss from then on.
+Print-on-demand items (and bundles of them) depend on the tenant's calendar day and are not
+cached at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..catalog import service as catalog
+from ..catalog.service import Item
+from ..problems import NotFound
+from ..stock.availability import _totals, availability, location_figures
+from ..tables import bundle_components, items, reservation_lines
+
+SIMPLE_KINDS = ("physical", "licensed", "digital")
+
+
+def encode(doc: dict[str, Any], valid_until: datetime | None) -> str:
+    """Canonical JSON, so that equal figures are equal strings (compared by the reconciler)."""
+    entry = {"doc": doc, "valid_until": valid_until.timestamp() if valid_until else None}
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def decode(raw: bytes | str, now: datetime) -> dict[str, Any] | None:
+    """The document of an entry, or None once a hold in it has lapsed."""
+    entry = json.loads(raw)
+    until = entry.get("valid_until")
+    if until is not None and now.timestamp() >= until:
+        return None
+    return entry["doc"]
+
+
+def cacheable(item: Item) -> bool:
+    if item.kind == "bundle":
+        return all(part.kind in SIMPLE_KINDS for part, _ in item.components)
+    return item.kind in SIMPLE_KINDS
+
+
+def next_lapse(conn: Connection, tenant: str, item_ids: list[int],
+               now: datetime) -> dict[int, datetime]:
+    """Per item, the earliest expiry of an active hold still in the future."""
+    if not item_ids:
+        return {}
+    rl = reservation_lines
+    rows = conn.execute(
+        sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
+        .where(rl.c.tenant_id == tenant, rl.c.item_id.in_(item_ids), rl.c.active,
+               rl.c.expires_at > now)
+        .group_by(rl.c.item_id))
+    return {item_id: when for item_id, when in rows}  # min() keeps the column's UTC type
+
+
+def _item_ids(item: Item) -> list[int]:
+    return [item.id] + [part.id for part, _ in item.components]
+
+
+def entry_for(conn: Connection, tenant: str, item: Item, now: datetime) -> str | None:
+    """One item's entry through the route's own code path; None when it is not cached."""
+    if not cacheable(item):
+        return None
+    doc = availability(conn, tenant, item, now)
+    lapses = next_lapse(conn, tenant, _item_ids(item), now)
+    return encode(doc, min(lapses.values()) if lapses else None)
+
+
+def with_bundles(conn: Connection, tenant: str, skus: Iterable[str]) -> list[str]:
+    """The SKUs and every bundle that contains one of them (a component change moves the kit)."""
+    skus = list(dict.fromkeys(skus))
+    if not skus:
+        return []
+    part = items.alias("part")
+    bundle = items.alias("bundle")
+    rows = conn.execute(
+        sa.select(bundle.c.sku).select_from(
+            bundle_components.join(part, part.c.id == bundle_components.c.component_id)
+            .join(bundle, bundle.c.id == bundle_components.c.bundle_id))
+        .where(bundle_components.c.tenant_id == tenant, part.c.sku.in_(skus)))
+    return list(dict.fromkeys([*skus, *(r.sku for r in rows)]))
+
+
+def entries_for_skus(conn: Connection, tenant: str, skus: Iterable[str],
+                     now: datetime) -> dict[str, str | None]:
+    """Entries of the SKUs and the bundles they belong to (None: drop the key)."""
+    out: dict[str, str | None] = {}
+    for sku in with_bundles(conn, tenant, skus):
+        try:
+            out[sku] = entry_for(conn, tenant, catalog.item(conn, tenant, sku), now)
+        except NotFound:
+            out[sku] = None
+    return out
+
+
+def bulk_entries(conn: Connection, tenant: str, rows: list[Any], now: datetime) -> dict[str, str]:
+    """Entries for a page of item rows (id, sku, kind) with a few set-based queries.
+
+    Physical, licensed and digital items take the same `location_figures` and `_totals` as
+    `availability()`; bundles (few, and needing their components) go through it one by one.
+    """
+    simple = [r for r in rows if r.kind in SIMPLE_KINDS]
+    figures = location_figures(conn, tenant, [r.id for r in simple], now)
+    lapses = next_lapse(conn, tenant, [r.id for r in simple], now)
+    out: dict[str, str] = {}
+    for r in simple:
+        doc = _totals(r.sku, r.kind, figures[r.id])
+        if r.kind == "digital":
+            doc["available"] = None
+        out[r.sku] = encode(doc, lapses.get(r.id))
+    for r in rows:
+        if r.kind == "bundle":
+            entry = entry_for(conn, tenant, catalog.item(conn, tenant, r.sku), now)
+            if entry is not None:
+                out[r.sku] = entry
+    return out

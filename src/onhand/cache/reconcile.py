@@ -1,0 +1,120 @@
+"""Reconciliation: compare every cached availability figure with the database, repair drift.
+
+Work goes page by page (2,000 items): one MGET for the page's keys first, then the page's
+figures from the database with a few set-based queries, then one pipeline of compare-and-set
+repairs. Reading Redis *before* the database and repairing with CAS on what was read means a
+write-through that lands in between always wins over the (older) repair.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from prometheus_client import Counter
+from sqlalchemy.engine import Engine
+
+from .. import db
+from ..tables import items, tenants
+from .figures import bulk_entries
+from .redis_cache import AvailabilityCache, key
+from .tables import cache_repairs
+
+REPAIRS = Counter("onhand_cache_repairs_total", "Cached availability figures repaired", ["kind"])
+PAGE = 2000
+
+
+@dataclass(frozen=True)
+class Repair:
+    tenant: str
+    sku: str
+    kind: str  # "changed" | "missing"
+    was: dict[str, Any] | None
+    now: dict[str, Any]
+
+
+@dataclass
+class Report:
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    tenants: int = 0
+    checked: int = 0
+    repairs: list[Repair] = field(default_factory=list)
+    repaired: int = 0
+    seconds: float = 0.0
+
+
+def _figures(raw: bytes | str | None) -> dict[str, Any] | None:
+    return None if raw is None else json.loads(raw)["doc"]
+
+
+def _pages(engine: Engine, tenant: str):
+    after = 0
+    while True:
+        with db.read(engine) as conn:
+            rows = conn.execute(
+                sa.select(items.c.id, items.c.sku, items.c.kind)
+                .where(items.c.tenant_id == tenant, items.c.id > after)
+                .order_by(items.c.id).limit(PAGE)).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+def item_count(engine: Engine) -> int:
+    with db.read(engine) as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(items)).scalar() or 0)
+
+
+def reconcile(engine: Engine, cache: AvailabilityCache, *, record: bool = True,
+              progress: Callable[[int], None] | None = None, keep: int = 1000) -> Report:
+    """One full pass over every tenant; `record=False` for a rebuild (every key is new)."""
+    report = Report()
+    started = time.perf_counter()
+    with db.read(engine) as conn:
+        tenant_ids = [r.id for r in conn.execute(sa.select(tenants.c.id).order_by(tenants.c.id))]
+    for tenant in tenant_ids:
+        report.tenants += 1
+        for rows in _pages(engine, tenant):
+            keys = [key(tenant, r.sku) for r in rows]
+            cached = dict(zip(keys, cache.read_many(keys), strict=True))
+            now = db.utcnow()
+            with db.read(engine) as conn:
+                fresh = bulk_entries(conn, tenant, rows, now)
+            todo = []
+            for sku, entry in fresh.items():
+                k = key(tenant, sku)
+                was = cached[k]
+                if was is None or was.decode() != entry:
+                    todo.append((sku, k, was, entry))
+            done = cache.repair_many([(k, was, entry) for _, k, was, entry in todo])
+            found = [Repair(tenant, sku, "missing" if was is None else "changed",
+                            _figures(was), _figures(entry))
+                     for (sku, _, was, entry), ok in zip(todo, done, strict=True) if ok]
+            _account(engine, report, found, record, keep)
+            report.checked += len(rows)
+            if progress:
+                progress(len(rows))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _account(engine: Engine, report: Report, found: list[Repair], record: bool, keep: int) -> None:
+    if not found:
+        return
+    report.repaired += len(found)
+    if len(report.repairs) < keep:
+        report.repairs.extend(found[: keep - len(report.repairs)])
+    for r in found:
+        REPAIRS.labels(r.kind).inc()
+    if record:
+        now = db.utcnow()
+        with db.write(engine) as conn:
+            conn.execute(cache_repairs.insert(), [
+                {"tenant_id": r.tenant, "sku": r.sku, "kind": r.kind, "was": r.was, "now": r.now,
+                 "run_id": report.run_id, "created_at": now} for r in found])

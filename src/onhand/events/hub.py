@@ -1,0 +1,142 @@
+"""The in-process fan-out behind SSE and WebSocket: one outbox tail per process, one bounded
+queue per subscriber.
+
+Every `onhand serve` process tails the outbox itself (woken by NOTIFY on PostgreSQL), so a
+client connected to any process sees changes made through any other. A subscriber whose queue
+fills up is dropped with a final `dropped` marker instead of slowing the others down; it may
+reconnect with Last-Event-ID and resume from the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from .. import db
+from . import metrics
+from .feed import Event, last_id, read_after
+from .tail import Notifier, OutboxTail, wait
+
+log = logging.getLogger(__name__)
+DROPPED = object()  # the last item a dropped subscriber's queue receives
+
+
+class Subscriber:
+    def __init__(self, tenant: str, accept: Callable[[Event], bool], maxsize: int) -> None:
+        self.tenant = tenant
+        self.accept = accept
+        self.queue: asyncio.Queue[object] = asyncio.Queue(maxsize)
+        self.dropped = False
+        self.position = 0  # events with a larger id come through the queue
+
+
+class Hub:
+    def __init__(self, engine: Engine, *, queue_size: int = 1000,
+                 poll_seconds: float | None = None) -> None:
+        self.engine = engine
+        self.queue_size = queue_size
+        self.poll_seconds = poll_seconds or (0.05 if db.is_sqlite(engine) else 1.0)
+        self.position = 0
+        self.subscribers: dict[str, set[Subscriber]] = {}
+        self.notifier = Notifier(engine)
+        self._task: asyncio.Task | None = None
+        self._started: asyncio.Future | None = None
+
+    async def subscribe(self, tenant: str, accept: Callable[[Event], bool] = lambda e: True
+                        ) -> Subscriber:
+        await self._ensure_running()
+        sub = Subscriber(tenant, accept, self.queue_size)
+        # No await between reading the position and registering: nothing published falls between.
+        sub.position = self.position
+        self.subscribers.setdefault(tenant, set()).add(sub)
+        metrics.LIVE_SUBSCRIBERS.inc()
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        subs = self.subscribers.get(sub.tenant)
+        if subs and sub in subs:
+            subs.discard(sub)
+            metrics.LIVE_SUBSCRIBERS.dec()
+            if not subs:
+                del self.subscribers[sub.tenant]
+
+    def publish(self, events: list[Event]) -> None:
+        for ev in events:
+            for sub in list(self.subscribers.get(ev.tenant, ())):
+                if not sub.accept(ev):
+                    continue
+                try:
+                    sub.queue.put_nowait(ev)
+                except asyncio.QueueFull:
+                    self._drop(sub)
+            self.position = ev.id
+
+    def _drop(self, sub: Subscriber) -> None:
+        self.unsubscribe(sub)
+        sub.dropped = True
+        while not sub.queue.empty():
+            sub.queue.get_nowait()
+        sub.queue.put_nowait(DROPPED)
+        metrics.LIVE_DROPPED.inc()
+
+    async def backlog(self, sub: Subscriber, after: int, page: int = 1000) -> list[list[Event]]:
+        """Stored events of the subscriber's tenant after `after`, up to where the queue takes over."""
+        pages: list[list[Event]] = []
+        while after < sub.position:
+            rows = await asyncio.to_thread(self._read, sub.tenant, after, sub.position, page)
+            if not rows:
+                break
+            pages.append([e for e in rows if sub.accept(e)])
+            after = rows[-1].id
+        return pages
+
+    def _read(self, tenant: str, after: int, upto: int, page: int) -> list[Event]:
+        with db.read(self.engine) as conn:
+            return read_after(conn, after, page, tenant=tenant, upto=upto)
+
+    async def _ensure_running(self) -> None:
+        """The tail starts with the first subscriber: a process nobody listens to stays idle."""
+        if self._started is None:
+            self._started = asyncio.get_running_loop().create_future()
+            self._task = asyncio.create_task(self._feed(), name="live-hub")
+        await asyncio.shield(self._started)
+
+    async def _feed(self) -> None:
+        assert self._started is not None
+        try:
+            await self.notifier.start()
+            waiter = self.notifier.waiter()
+            self.position = await asyncio.to_thread(self._head)
+            tail = OutboxTail(self.engine, self.position)
+        except BaseException as exc:
+            self._started.set_exception(exc)
+            self._started = None
+            raise
+        self._started.set_result(None)
+        while True:
+            try:
+                events, stalled = await asyncio.to_thread(tail.poll)
+            except Exception as exc:
+                log.warning("live hub: outbox read failed (%s)", exc)
+                await asyncio.sleep(1.0)
+                continue
+            if events:
+                self.publish(events)
+                tail.advance(events[-1].id)
+                continue
+            await wait(waiter, 0.02 if stalled else self.poll_seconds)
+
+    def _head(self) -> int:
+        with db.read(self.engine) as conn:
+            return last_id(conn)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._started = None
+        await self.notifier.stop()

@@ -1,0 +1,218 @@
+"""SSE, WebSocket and the storefront availability feed, all served from the process's hub."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from starlette.requests import HTTPConnection
+
+from .. import auth, db, tenants
+from ..catalog import service as catalog
+from ..problems import Forbidden, Invalid, Problem, Unauthorized
+from ..stock.availability import availability
+from .feed import Event, dumps
+from .hub import DROPPED, Hub, Subscriber
+
+router = APIRouter(prefix="/v1/{tenant}", tags=["events"])
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def install(app: FastAPI) -> None:
+    """Give the app its hub, event routes and cache hook; the lifespan calls `shutdown`."""
+    from ..cache import lookup
+    from . import webhook_routes
+    from .metrics import COLLECTOR
+
+    app.state.hub = Hub(app.state.engine)
+    app.state.heartbeat_seconds = app.state.settings.sse_heartbeat_seconds
+    app.include_router(router)
+    app.include_router(webhook_routes.router)
+    lookup.install(app)
+    COLLECTOR.engine = app.state.engine
+
+
+async def shutdown(app: FastAPI) -> None:
+    hub: Hub | None = getattr(app.state, "hub", None)
+    if hub:
+        await hub.stop()
+    cache = getattr(app.state, "availability_cache", None)
+    if cache:
+        cache.close()
+
+
+async def stream_caller(conn: HTTPConnection, tenant: str, scope: str) -> auth.Caller:
+    """Like auth.caller_for, but also takes `?access_token=`: EventSource cannot send headers."""
+    scheme, _, bearer = conn.headers.get("authorization", "").partition(" ")
+    token = bearer.strip() if scheme.lower() == "bearer" else ""
+    token = token or conn.query_params.get("access_token", "").strip()
+    if not token:
+        raise Unauthorized("Send 'Authorization: Bearer <token>' or '?access_token=<token>'.")
+    caller = await asyncio.to_thread(auth.verify, conn.app.state.engine, token)
+    if caller.tenant != tenant:
+        raise Forbidden(f"This token belongs to another tenant, not '{tenant}'.")
+    if "admin" not in caller.scopes and scope not in caller.scopes:
+        raise Forbidden(f"This token lacks the '{scope}' scope.")
+    return caller
+
+
+def _resume_point(header: str | None, query: int | None) -> int | None:
+    raw = header if header not in (None, "") else query
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid("Last-Event-ID must be an event id (an integer).") from None
+    if value < 0:
+        raise Invalid("Last-Event-ID must not be negative.")
+    return value
+
+
+def _filter(types: str | None, skus: str | None) -> Callable[[Event], bool]:
+    wanted_types = {t for t in (types or "").split(",") if t}
+    wanted_skus = {s for s in (skus or "").split(",") if s}
+
+    def accept(ev: Event) -> bool:
+        return (not wanted_types or ev.type in wanted_types) and (
+            not wanted_skus or ev.sku in wanted_skus)
+
+    return accept
+
+
+async def _frames(hub: Hub, sub: Subscriber, after: int | None, heartbeat: float,
+                  frame: Callable[[Event], bytes], first: list[bytes] | None = None,
+                  ) -> AsyncIterator[bytes]:
+    """Backlog from the outbox, then live events; whatever is queued goes out in one write."""
+    try:
+        yield b"retry: 1000\n\n" + b"".join(first or [])
+        if after is not None:
+            for page in await hub.backlog(sub, after):
+                if page:
+                    yield b"".join(frame(e) for e in page)
+        while True:
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), heartbeat)
+            except TimeoutError:
+                yield b": ping\n\n"
+                continue
+            batch = [item]
+            while not sub.queue.empty() and item is not DROPPED:
+                item = sub.queue.get_nowait()
+                batch.append(item)
+            events = [e for e in batch if e is not DROPPED]
+            if events:
+                yield b"".join(frame(e) for e in events)  # type: ignore[arg-type]
+            if batch[-1] is DROPPED:
+                last = events[-1].id if events else None
+                data = dumps({"reason": "too slow: queue full", "last_event_id": last})
+                yield f"event: dropped\ndata: {data}\n\n".encode()
+                return
+    finally:
+        hub.unsubscribe(sub)
+
+
+@router.get("/events", summary="Live events (Server-Sent Events); resume with Last-Event-ID",
+            response_class=StreamingResponse)
+async def events(request: Request, tenant: str,
+                 last_event_id: Annotated[int | None, Query(ge=0)] = None,
+                 last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+                 types: Annotated[str | None, Query(description="Comma-separated event types")] = None,
+                 skus: Annotated[str | None, Query(description="Comma-separated SKUs")] = None,
+                 access_token: Annotated[str | None, Query(description="Alternative to the "
+                                                           "Authorization header")] = None,
+                 ) -> StreamingResponse:
+    caller = await stream_caller(request, tenant, "admin")
+    after = _resume_point(last_event_id_header, last_event_id)
+    hub: Hub = request.app.state.hub
+    sub = await hub.subscribe(caller.tenant, _filter(types, skus))
+    return StreamingResponse(
+        _frames(hub, sub, after, request.app.state.heartbeat_seconds, lambda e: e.frame),
+        media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _snapshot(engine: Any, tenant: str, skus: list[str]) -> list[bytes]:
+    """The current availability of each SKU asked, so a badge has a figure at once."""
+    now = db.utcnow()
+    frames = []
+    with db.read(engine) as conn:
+        for sku in skus:
+            item = catalog.item(conn, tenant, sku)  # 404 for an unknown SKU, before streaming
+            doc = availability(conn, tenant, item, now, tenants.load(conn, tenant).day(now))
+            data = dumps({"sku": sku, "available": doc["available"], "at": now.isoformat()})
+            frames.append(f"event: availability\ndata: {data}\n\n".encode())
+    return frames
+
+
+@router.get("/public/availability/stream", response_class=StreamingResponse,
+            summary="Storefront feed: the available figure of the SKUs asked, as it changes")
+async def availability_stream(
+    request: Request, tenant: str,
+    skus: Annotated[str, Query(description="Comma-separated SKUs (1-200)")],
+    access_token: Annotated[str | None, Query(description="Alternative to the "
+                                              "Authorization header")] = None,
+) -> StreamingResponse:
+    caller = await stream_caller(request, tenant, "storefront")
+    wanted = [s for s in dict.fromkeys(skus.split(",")) if s]
+    if not wanted or len(wanted) > 200:
+        raise Invalid("Ask for 1 to 200 comma-separated SKUs.")
+    first = await asyncio.to_thread(_snapshot, request.app.state.engine, caller.tenant, wanted)
+    wanted_set = set(wanted)
+    hub: Hub = request.app.state.hub
+    sub = await hub.subscribe(caller.tenant,
+                              lambda e: e.type == "stock.changed" and e.sku in wanted_set)
+    return StreamingResponse(
+        _frames(hub, sub, None, request.app.state.heartbeat_seconds, lambda e: e.public_frame,
+                first),
+        media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.websocket("/ws")
+async def websocket(ws: WebSocket, tenant: str) -> None:
+    """The same events as /events, one JSON message each; `?last_event_id=` resumes."""
+    try:
+        caller = await stream_caller(ws, tenant, "admin")
+        after = _resume_point(None, int(ws.query_params["last_event_id"])
+                              if ws.query_params.get("last_event_id", "").isdigit() else None)
+    except Problem as exc:
+        await ws.close(code=4000 + exc.status, reason=exc.detail[:120])
+        return
+    hub: Hub = ws.app.state.hub
+    sub = await hub.subscribe(caller.tenant, _filter(ws.query_params.get("types"),
+                                                     ws.query_params.get("skus")))
+    await ws.accept()
+    tasks = {asyncio.create_task(_send_all(ws, sub, hub, after)),
+             asyncio.create_task(_until_disconnect(ws))}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        hub.unsubscribe(sub)
+
+
+async def _until_disconnect(ws: WebSocket) -> None:
+    """Client messages are ignored; reading them is how a closed socket is noticed."""
+    try:
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+    except WebSocketDisconnect:
+        pass
+
+
+async def _send_all(ws: WebSocket, sub: Subscriber, hub: Hub, after: int | None) -> None:
+    if after is not None:
+        for page in await hub.backlog(sub, after):
+            for ev in page:
+                await ws.send_text(ev.body)
+    while True:
+        item = await sub.queue.get()
+        if item is DROPPED:
+            await ws.send_text(dumps({"type": "dropped", "reason": "too slow: queue full"}))
+            await ws.close(code=1013)
+            return
+        await ws.send_text(item.body)  # type: ignore[attr-defined]
