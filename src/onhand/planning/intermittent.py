@@ -36,54 +36,83 @@ def _first_demand(y: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...]
     size = np.where(has, y[np.minimum(idx, y.shape[0] - 1), cols], 0.0)
     if w is None:
         periods = idx + 1.0
-    else:
-        periods = np.cumsum(w, axis=0)[np.minimum(idx, y.shape[0] - 1), cols]
+    else:  # observed periods up to the first demand
+        periods = (w * (np.arange(y.shape[0])[:, None] <= idx[None, :])).sum(axis=0)
     return idx, size.astype(y.dtype), np.maximum(periods, 1.0).astype(y.dtype)
 
 
 class _Intermittent:
-    """Shared bookkeeping: which periods are observed and after the first demand."""
+    """Shared bookkeeping, computed for all periods at once before the time loop.
+
+    obs[t]: period t is observed and after the first demand; hit[t]: it has a demand;
+    gap[t]: at a demand, the observed periods since the previous one (Croston's q).
+    """
 
     def _begin(self, y: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        self.y, self.w = y, w
-        self.active_from, z0, p0 = _first_demand(y, w)
-        self.q = np.zeros(y.shape[1], dtype=y.dtype)  # observed periods since last demand
+        self.y = y
+        first, z0, p0 = _first_demand(y, w)
+        obs = np.arange(y.shape[0])[:, None] > first[None, :]
+        if w is not None:
+            obs &= w > 0
+        hit = obs & (y > 0)
+        self.obs, self.hit = obs.astype(y.dtype), hit.astype(y.dtype)
+        self.gap = np.empty_like(self.obs)
+        count, last = np.zeros(y.shape[1], y.dtype), np.zeros(y.shape[1], y.dtype)
+        for t in range(y.shape[0]):  # faster than cumsum along axis 0
+            count += self.obs[t]
+            np.multiply(count - last, self.hit[t], out=self.gap[t])
+            last = np.where(hit[t], count, last)
+        self.all_obs, self.any_hit = obs.all(axis=1), hit.any(axis=1)
         return z0, p0
 
-    def _observed(self, t: int) -> np.ndarray:
-        live = t > self.active_from
-        return live if self.w is None else live & (self.w[t] > 0)
+    def _smooth_size(self, t: int) -> None:
+        """z ← z + α(y − z) where period t has a demand."""
+        d = self.y[t] - self.z
+        d *= self.hit[t]
+        d *= self.a
+        self.z += d
 
 
 class Croston(_Intermittent):
-    """Croston's method (``variant="croston"``) or its SBA correction (``"sba"``)."""
+    """Croston's method and its SBA correction, in one pass (they share their states).
 
-    def __init__(self, alpha: np.ndarray, variant: str = "croston") -> None:
-        self.alpha = np.asarray(alpha, dtype=np.float64).reshape(-1, 1)
-        self.name = variant
-        self.grid = self.alpha.shape[0]
-        self.bias = 1 - self.alpha / 2 if variant == "sba" else np.ones_like(self.alpha)
+    Combinations 0..G−1 are Croston with the given α, G..2G−1 SBA with the same α.
+    """
+
+    name = "croston"
+
+    def __init__(self, alpha: np.ndarray) -> None:
+        self.alpha_one = np.asarray(alpha, dtype=np.float64).reshape(-1, 1)
+        g = self.alpha_one.shape[0]
+        self.alpha = np.concatenate([self.alpha_one, self.alpha_one])
+        self.bias = np.concatenate([np.ones_like(self.alpha_one), 1 - self.alpha_one / 2])
+        self.grid = 2 * g
+        self.groups = {"croston": np.arange(g), "sba": np.arange(g, 2 * g)}
 
     def start(self, y: np.ndarray, w: np.ndarray | None, first: np.ndarray) -> None:
         z0, p0 = self._begin(y, w)
-        self.a = self.alpha.astype(y.dtype)
-        self.k = self.bias.astype(y.dtype)
-        self.z = np.broadcast_to(z0, (self.grid, z0.size)).copy()
-        self.p = np.broadcast_to(p0, (self.grid, p0.size)).copy()
+        g = self.alpha_one.shape[0]
+        self.a = self.alpha_one.astype(y.dtype)
+        self.k = self.bias.reshape(2, g, 1).astype(y.dtype)
+        self.z = np.broadcast_to(z0, (g, z0.size)).copy()
+        self.p = np.broadcast_to(p0, (g, p0.size)).copy()
+        self.rate = self.z / self.p
 
     def step(self, t: int) -> np.ndarray:
-        obs = self._observed(t)
-        e = (self.y[t] - self.ahead(1)) * obs
-        self.q += obs
-        hit = obs & (self.y[t] > 0)
-        if hit.any():
-            self.z = np.where(hit, self.z + self.a * (self.y[t] - self.z), self.z)
-            self.p = np.where(hit, self.p + self.a * (self.q - self.p), self.p)
-            self.q[hit] = 0
+        e = self.y[t] - self.ahead(1)
+        if not self.all_obs[t]:
+            e *= self.obs[t]
+        if self.any_hit[t]:
+            self._smooth_size(t)
+            d = self.gap[t] - self.p
+            d *= self.hit[t]
+            d *= self.a
+            self.p += d
+            self.rate = self.z / self.p
         return e
 
     def ahead(self, j: int) -> np.ndarray:
-        return self.k * self.z / self.p
+        return (self.k * self.rate).reshape(self.grid, -1)
 
     def factors(self, best: np.ndarray, h: int) -> np.ndarray:
         a = self.alpha[best, 0][:, None]
@@ -110,12 +139,15 @@ class TSB(_Intermittent):
         self.p = np.broadcast_to(1 / p0, (self.grid, p0.size)).copy()
 
     def step(self, t: int) -> np.ndarray:
-        obs = self._observed(t)
-        e = (self.y[t] - self.ahead(1)) * obs
-        hit = obs & (self.y[t] > 0)
-        self.p += self.b * (hit - self.p) * obs
-        if hit.any():
-            self.z = np.where(hit, self.z + self.a * (self.y[t] - self.z), self.z)
+        e = self.y[t] - self.ahead(1)
+        d = self.hit[t] - self.p
+        d *= self.b
+        if not self.all_obs[t]:
+            e *= self.obs[t]
+            d *= self.obs[t]
+        self.p += d
+        if self.any_hit[t]:
+            self._smooth_size(t)
         return e
 
     def ahead(self, j: int) -> np.ndarray:
@@ -129,23 +161,23 @@ class TSB(_Intermittent):
         return {"alpha": self.alpha[best, 0], "beta": self.beta[best, 0]}
 
 
-def _run_fixed(model: Croston | TSB, y: np.ndarray) -> np.ndarray:
+def _run_fixed(model: Croston | TSB, y: np.ndarray, combo: int = 0) -> np.ndarray:
     """Filter series × periods data with one parameter set; return the next-period forecast."""
     yt = np.ascontiguousarray(np.atleast_2d(np.asarray(y, dtype=np.float64)).T)
     model.start(yt, None, np.zeros(yt.shape[1], dtype=np.int64))
     for t in range(yt.shape[0]):
         model.step(t)
-    return model.ahead(1)[0]
+    return model.ahead(1)[combo]
 
 
 def croston(y: np.ndarray, alpha: float = 0.1) -> np.ndarray:
     """Croston forecast per series (rows of ``y``) with a fixed smoothing constant."""
-    return _run_fixed(Croston(np.array([alpha])), y)
+    return _run_fixed(Croston(np.array([alpha])), y, 0)
 
 
 def sba(y: np.ndarray, alpha: float = 0.1) -> np.ndarray:
     """Syntetos–Boylan approximation: Croston × (1 − α/2)."""
-    return _run_fixed(Croston(np.array([alpha]), "sba"), y)
+    return _run_fixed(Croston(np.array([alpha])), y, 1)
 
 
 def tsb(y: np.ndarray, alpha: float = 0.1, beta: float = 0.1) -> np.ndarray:

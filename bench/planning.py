@@ -1,0 +1,115 @@
+"""Replenishment planning at scale: forecast + policy + order suggestions for N series.
+
+Generates N synthetic daily demand series (half smooth with a weekly pattern, a quarter
+trending, a quarter intermittent, plus optional stock-out stretches), then runs them
+through the real engine chunk by chunk, so memory stays bounded whatever N is:
+
+    python bench/planning.py --series 1000000 --days 365 --json
+
+Prints one JSON line: series, days, seconds_generate, seconds_forecast, seconds_policy,
+series_per_second (forecast + policy), peak_memory_mb (ru_maxrss), and a few totals
+that show the work was done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections import Counter
+
+import numpy as np
+
+from onhand.planning.forecast import forecast
+from onhand.planning.policy import economic_order_quantity, suggest_orders
+
+
+def synthetic_demand(rng: np.random.Generator, n: int, days: int,
+                     stockouts: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Daily demand (n × days, float32) and a stock-out mask (None when stockouts is 0)."""
+    t = np.arange(days, dtype=np.float32)
+    kind = rng.random(n)
+    base = rng.uniform(2, 60, n).astype(np.float32)[:, None]
+    weekly = 1 + rng.uniform(0, 0.5, (n, 1)).astype(np.float32) * np.sin(
+        2 * np.pi * (t[None, :] + rng.integers(0, 7, (n, 1))) / 7)
+    slope = np.where(kind[:, None] >= 0.5, rng.uniform(-0.001, 0.004, (n, 1)), 0)
+    rate = base * weekly * (1 + slope * t[None, :]).astype(np.float32)
+    noise = rng.standard_normal((n, days), dtype=np.float32)
+    y = np.maximum(np.rint(rate + np.sqrt(rate) * noise), 0)
+    sparse = kind >= 0.75  # intermittent: rare orders of a few units
+    if sparse.any():
+        k = int(sparse.sum())
+        occurs = rng.random((k, days), dtype=np.float32) < rng.uniform(0.05, 0.4, (k, 1))
+        y[sparse] = occurs * (1 + rng.poisson(rng.uniform(0.5, 4, (k, 1)), (k, days)))
+    mask = None
+    if stockouts > 0:
+        hit = rng.random(n) < stockouts
+        start = rng.integers(0, days - 10, n)[:, None]
+        mask = hit[:, None] & (t[None, :] >= start) & (t[None, :] < start + 7)
+        y[mask] = 0  # what a stock-out looks like in sales data
+    return y.astype(np.float32), mask
+
+
+def plan_chunk(rng: np.random.Generator, y: np.ndarray, mask: np.ndarray | None,
+               horizon: int, workers: int) -> tuple[float, float, dict[str, object]]:
+    start = time.perf_counter()
+    fc = forecast(y, horizon, 7, stockout=mask, workers=workers)
+    mid = time.perf_counter()
+    n = y.shape[0]
+    daily = fc.mean.mean(axis=1)
+    eoq = economic_order_quantity(daily * 365, ordering_cost=rng.uniform(20, 80, n),
+                                  holding_cost=rng.uniform(0.5, 5, n))
+    orders = suggest_orders(fc.mean, fc.sigma, on_hand=rng.integers(0, 400, n),
+                            on_order=rng.integers(0, 100, n), reserved=rng.integers(0, 20, n),
+                            lead_time=rng.integers(2, 15, n), lead_time_std=1.0,
+                            service_level=0.95, lot_size=eoq, moq=rng.integers(0, 50, n),
+                            pack_size=rng.choice([1, 6, 12, 24], n))
+    end = time.perf_counter()
+    totals = {"units_suggested": int(orders.quantity.sum()),
+              "items_to_order": int((orders.quantity > 0).sum()),
+              "urgent": int(orders.urgent.sum()),
+              "risk": Counter(orders.risk.tolist()),
+              "models": Counter(m for name in fc.model.tolist() for m in name.split("+"))}
+    return mid - start, end - mid, totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--series", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--stockouts", type=float, default=0.05,
+                        help="share of series with a 7-day stock-out")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(args.seed)
+    t_gen = t_fc = t_pol = 0.0
+    summary: dict[str, object] = {"units_suggested": 0, "items_to_order": 0, "urgent": 0,
+                                  "risk": Counter(), "models": Counter()}
+    for lo in range(0, args.series, args.chunk):
+        n = min(args.chunk, args.series - lo)
+        t0 = time.perf_counter()
+        y, mask = synthetic_demand(rng, n, args.days, args.stockouts)
+        t_gen += time.perf_counter() - t0
+        fc_s, pol_s, totals = plan_chunk(rng, y, mask, args.horizon, args.workers)
+        t_fc, t_pol = t_fc + fc_s, t_pol + pol_s
+        for key, value in totals.items():
+            summary[key] += value  # type: ignore[operator]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    report = {"series": args.series, "days": args.days, "horizon": args.horizon,
+              "chunk": args.chunk, "workers": args.workers,
+              "seconds_generate": round(t_gen, 2), "seconds_forecast": round(t_fc, 2),
+              "seconds_policy": round(t_pol, 2),
+              "series_per_second": round(args.series / (t_fc + t_pol)),
+              "peak_memory_mb": round(peak, 1)}
+    report |= {k: dict(v) if isinstance(v, Counter) else v for k, v in summary.items()}
+    print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
