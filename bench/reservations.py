@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,12 +101,17 @@ def in_process(engine: sa.Engine, tenant: str, names: list[str], args: argparse.
     return result, group
 
 
-def over_http(url: str, tenant: str, token: str, names: list[str], args: argparse.Namespace):
+def over_http(url: str, tenant: str, token: str, args: argparse.Namespace) -> dict:
+    """Drive a real `onhand serve` with wrk (a C load generator: a Python client would be
+    the bottleneck on two cores). Debian: apt-get install wrk."""
+    if not shutil.which("wrk"):
+        sys.exit("--http needs wrk (apt-get install wrk)")
     port = 18000 + random.randrange(1000)
     env = {**os.environ, "ONHAND_DATABASE_URL": url, "ONHAND_LOG_LEVEL": "warning",
            "ONHAND_GROUP_COMMIT": "false" if args.no_group_commit else "true"}
     log = Path("/tmp") / f"bench-serve-{port}.log"
-    server = subprocess.Popen([sys.executable, "-m", "onhand.cli", "serve", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "onhand.cli", "serve", "--port", str(port),
+                               "--workers", str(args.workers)],
                               env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -115,19 +121,13 @@ def over_http(url: str, tenant: str, token: str, names: list[str], args: argpars
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-
-        async def main():
-            limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
-                                         headers={"Authorization": f"Bearer {token}"}) as client:
-                async def submit(sku: str) -> int:
-                    r = await client.post(f"/v1/{tenant}/reservations",
-                                          json={"lines": [{"sku": sku, "qty": 1}]})
-                    return r.status_code
-
-                return await drive(submit, names, args.clients, args.seconds)
-
-        return asyncio.run(main())
+        script = Path(__file__).with_name("wrk_reserve.lua")
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{args.clients}", f"-d{max(1, round(args.seconds))}s", "-s", str(script), base],
+            env={**os.environ, "ONHAND_TOKEN": token, "ONHAND_TENANT": tenant,
+                 "ONHAND_SKUS": str(args.skus)}, capture_output=True, text=True, check=True).stdout
+        line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
+        return json.loads(line[4:])
     finally:
         server.terminate()
         server.wait(10)
@@ -142,6 +142,7 @@ def main() -> None:
     parser.add_argument("--stock", type=int, default=10_000_000, help="Units per SKU")
     parser.add_argument("--http", action="store_true", help="Through a real `onhand serve`")
     parser.add_argument("--no-group-commit", action="store_true", help="One transaction per hold")
+    parser.add_argument("--workers", type=int, default=1, help="--http: server processes")
     parser.add_argument("--json", action="store_true", help="Print only the JSON line")
     args = parser.parse_args()
 
@@ -149,22 +150,26 @@ def main() -> None:
     engine = db.make_engine(url, pool_size=args.clients + 4)
     schema.upgrade(engine)
     tenant, names, token = setup(engine, args.skus, args.stock)
-    started = time.perf_counter()
     group = None
     if args.http:
-        latencies, granted, rejected, errors = over_http(url, tenant, token, names, args)
+        run = over_http(url, tenant, token, args)
     else:
+        started = time.perf_counter()
         (latencies, granted, rejected, errors), group = in_process(engine, tenant, names, args)
-    elapsed = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+        run = {"granted": granted, "rejected": rejected, "errors": errors,
+               "seconds": time.perf_counter() - started,
+               "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+    answered = run["granted"] + run["rejected"]
     result = {
         "database": engine.dialect.name, "mode": "http" if args.http else "in-process",
         "group_commit": not args.no_group_commit, "skus": args.skus, "clients": args.clients,
-        "seconds": round(elapsed, 2),
-        "reservations_per_second": round((granted + rejected) / elapsed, 1),
-        "granted": granted, "rejected": rejected, "errors": errors,
+        "seconds": round(run["seconds"], 2),
+        "reservations_per_second": round(answered / run["seconds"], 1),
+        "granted": run["granted"], "rejected": run["rejected"],
+        "errors": run["errors"] + run.get("socket_errors", 0),
         "oversold": oversold(engine, tenant),
-        "p50_ms": round(q[49] * 1000, 2), "p99_ms": round(q[98] * 1000, 2),
+        "p50_ms": round(run["p50_ms"], 2), "p99_ms": round(run["p99_ms"], 2),
     }
     if group is not None and group.batches:
         result["mean_batch"] = round(group.batched_requests / group.batches, 1)

@@ -45,25 +45,27 @@ def _is_older(target: str, current: str) -> bool:
     return target == "base" or target < current
 
 
-def serve_app(host: str, port: int, *, demo_banner: list[str] | None = None) -> None:
+def serve_app(host: str, port: int, *, workers: int = 1,
+              demo_banner: list[str] | None = None) -> None:
     import uvicorn
 
-    from .app import create_app
-
     settings = get_settings()
-    engine = db.make_engine(settings.database_url)
-    schema.upgrade(engine)
+    schema.upgrade(db.make_engine(settings.database_url, pool_size=1))
     for line in demo_banner or []:
         out.print(line)
-    uvicorn.run(create_app(settings, engine), host=host, port=port,
+    # Each worker process builds its own app (engine, hub, group commit, jobs).
+    uvicorn.run("onhand.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, access_log=False)
 
 
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="TCP port")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64,
+                                               help="Server processes (share the database)")] = 1,
+          ) -> None:
     """Run the HTTP service and its background jobs (migrates first if needed)."""
-    serve_app(host, port)
+    serve_app(host, port, workers=workers)
 
 
 @app.command()

@@ -13,6 +13,7 @@ its requests are retried one transaction each, so one request cannot sink its ne
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
 
 import structlog
@@ -56,15 +57,19 @@ class GroupCommit:
         self.engine = engine
         self.enabled = enabled
         self.max_batch = max_batch
+        # Own threads, so that other work on the loop's default executor never delays a batch.
+        self._threads = ThreadPoolExecutor(max_workers=1 if enabled else 32,
+                                           thread_name_prefix="reservations")
         self._pending: list[tuple[str, Job, asyncio.Future]] = []
         self._runner: asyncio.Task | None = None
         self.batches = 0
         self.batched_requests = 0
 
     async def submit(self, tenant: str, job: Job) -> Answer:
+        loop = asyncio.get_running_loop()
         if not self.enabled:
-            return await asyncio.to_thread(create_one, self.engine, tenant, job)
-        future = asyncio.get_running_loop().create_future()
+            return await loop.run_in_executor(self._threads, create_one, self.engine, tenant, job)
+        future = loop.create_future()
         self._pending.append((tenant, job, future))
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._drain())
@@ -79,7 +84,8 @@ class GroupCommit:
             for tenant, entries in by_tenant.items():
                 jobs = [job for job, _ in entries]
                 try:
-                    answers = await asyncio.to_thread(create_now, self.engine, tenant, jobs)
+                    answers = await asyncio.get_running_loop().run_in_executor(
+                        self._threads, create_now, self.engine, tenant, jobs)
                 except Exception as exc:  # resolve every waiter; each gets the error
                     for _, future in entries:
                         if not future.done():
