@@ -28,6 +28,8 @@ Step = tuple[Location, dict[str, int]]
 
 def _between(src: str, dst: str, q: int) -> dict[str, int]:
     """Move q units between two parts of on_hand (None means available)."""
+    if src == dst != "available":
+        raise Invalid(f"Units in {src} are there already: choose another from_state or to_state.")
     deltas: dict[str, int] = {}
     if HOLDING[src]:
         deltas[HOLDING[src]] = -q
@@ -110,7 +112,7 @@ def post(conn: Connection, tenant: str, body: MovementIn, actor: str, now: datet
         note=body.note, actor=actor, created_at=now))
     posting = ledger.Posting(reason=body.type, actor=actor, reference=body.reference,
                              movement_id=movement_id, unit_cost=body.unit_cost)
-    for step_loc, deltas in steps:
+    for step_loc, deltas in sorted(steps, key=lambda step: step[0].id):  # fixed lock order
         ledger.change(conn, tenant, item, step_loc, deltas, posting, now,
                       record_zero=body.type == "count")
     publish_changes(conn, tenant, item, [s[0].code for s in steps], now,
