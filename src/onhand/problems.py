@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
@@ -119,6 +120,14 @@ def install(app: FastAPI) -> None:
             detail = "There is no such resource."
         return problem_response(Problem(detail, status=exc.status_code, slug=slug,
                                         title=str(exc.detail)[:80]), exc.headers)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the request carried (a NUL character in a path or a
+        # header, a number out of range). The transaction rolled back; it is bad input.
+        log.warning("database refused a value", path=request.url.path, error=str(exc.orig)[:200])
+        return problem_response(Invalid("A value in the request cannot be stored or looked up "
+                                        "(for example a NUL character, or a number out of range)."))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

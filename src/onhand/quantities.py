@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
 from .problems import Invalid
+
+# The largest quantity one request may name, in base units: far beyond any real movement, and
+# small enough that sums of many of them stay inside a 64-bit column on both databases.
+MAX_QTY = 10**12
+# Digits a decimal quantity may have: enough for any real amount, and a bound on the work.
+MAX_DIGITS = 40
 
 
 def _keep(value: Any) -> int | str:
@@ -30,24 +37,42 @@ QtyInput = Annotated[int | str, BeforeValidator(_keep)]
 def to_base_units(value: int | str, unit: str, units: dict[str, int], *, field: str = "qty") -> int:
     """Convert `value` to an integer count of the base unit, refusing anything inexact."""
     if isinstance(value, int):
+        _in_range(value, field, _short(str(value)))
         return value
+    shown = _short(value)
     number, _, unit_name = value.partition(" ")
     unit_name = unit_name.strip()
     try:
         amount = Decimal(number)
     except InvalidOperation:
-        raise Invalid(f"{field}: '{value}' is not a number.") from None
+        raise Invalid(f"{field}: '{shown}' is not a number.") from None
     if not amount.is_finite():
-        raise Invalid(f"{field}: '{value}' is not a finite number.")
+        raise Invalid(f"{field}: '{shown}' is not a finite number.")
     factor = 1
     if unit_name and unit_name != unit:
         if unit_name not in units:
             known = ", ".join([unit, *units]) or unit
-            raise Invalid(f"{field}: unknown unit '{unit_name}' (this item takes {known}).")
+            raise Invalid(f"{field}: unknown unit '{unit_name[:40]}' (this item takes {known}).")
         factor = units[unit_name]
-    base = amount * factor
-    if base != base.to_integral_value():
-        raise Invalid(
-            f"{field}: {value} is {base} {unit}, not a whole number of {unit} (the base unit)."
-        )
+    _in_range(amount, field, shown)
+    _sign, digits, exponent = amount.as_tuple()
+    if len(digits) > MAX_DIGITS or exponent < -MAX_DIGITS:  # type: ignore[operator]
+        raise Invalid(f"{field}: '{shown}' has too many digits (at most {MAX_DIGITS}, "
+                      f"and at most {MAX_DIGITS} decimal places).")
+    # Exact rational arithmetic: Decimal multiplication would round beyond 28 digits.
+    base = Fraction(amount) * factor
+    if base.denominator != 1:
+        raise Invalid(f"{field}: {shown} is not a whole number of {unit} (the base unit).")
+    _in_range(base, field, shown)
     return int(base)
+
+
+def _short(text: str) -> str:
+    """The input as quoted back in an error: never the whole of a huge value."""
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _in_range(amount: Decimal | Fraction | int, field: str, shown: object) -> None:
+    magnitude = amount.copy_abs() if isinstance(amount, Decimal) else abs(amount)  # exact
+    if magnitude > MAX_QTY:
+        raise Invalid(f"{field}: {shown} is out of range (at most {MAX_QTY:,} base units).")

@@ -8,7 +8,7 @@ from .. import db, tenants
 from ..http import Admin, EngineDep, Limit
 from ..stock.availability import location_figures
 from . import service
-from .schemas import ItemIn, ItemPatch, Kind, LocationIn
+from .schemas import MAX_ID, ItemIn, ItemPatch, Kind, LocationIn
 
 router = APIRouter(prefix="/v1/{tenant}", tags=["catalogue"])
 
@@ -33,7 +33,7 @@ def get_location(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
 
 @router.get("/locations/{code}/balances", summary="Every item's figures at one location")
 def location_balances(code: str, caller: Admin, engine: EngineDep,
-                      after: Annotated[int, Query(ge=0, description="Cursor")] = 0,
+                      after: Annotated[int, Query(ge=0, le=MAX_ID, description="Cursor")] = 0,
                       limit: Limit = 100) -> dict[str, Any]:
     with db.read(engine) as conn:
         loc = service.location(conn, caller.tenant, code)
@@ -55,7 +55,8 @@ def list_items(caller: Admin, engine: EngineDep,
                kind: Kind | None = None,
                q: Annotated[str | None, Query(max_length=100, description="SKU or name contains")] = None,
                barcode: str | None = None, active: bool | None = None,
-               after: Annotated[int, Query(ge=0, description="Cursor from next_cursor")] = 0,
+               after: Annotated[int, Query(ge=0, le=MAX_ID,
+                                           description="Cursor from next_cursor")] = 0,
                limit: Limit = 50) -> dict[str, Any]:
     with db.read(engine) as conn:
         page, cursor = service.list_items(conn, caller.tenant, kind=kind, q=q, barcode=barcode,

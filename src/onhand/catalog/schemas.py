@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, Field, field_validator
+
+from ..quantities import MAX_QTY
 
 Kind = Literal["physical", "digital", "licensed", "pod", "bundle"]
 Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 Sku = Field(min_length=1, max_length=128, pattern=r"^[^\s/]+$")
+# Counts and thresholds in base units, bounded like every quantity (see quantities.MAX_QTY).
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_QTY)]
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_QTY)]
+# Paging cursors are 64-bit row ids; a larger number is bad input, not a database error.
+MAX_ID = 2**63 - 1
 
 
-class LocationIn(BaseModel):
+class Body(BaseModel):
+    """A request body. Its text must be storable in both databases: PostgreSQL refuses NUL."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text may not contain NUL (\\u0000) characters")
+        return value
+
+
+class LocationIn(Body):
     code: str = Code
     name: str = Field(min_length=1, max_length=200)
     parent: str | None = None
@@ -20,12 +38,12 @@ class LocationIn(BaseModel):
     priority: int = Field(default=100, ge=0, le=1_000_000)
 
 
-class ComponentIn(BaseModel):
+class ComponentIn(Body):
     sku: str = Sku
     qty: PositiveInt
 
 
-class ItemIn(BaseModel):
+class ItemIn(Body):
     sku: str = Sku
     name: str = Field(min_length=1, max_length=300)
     kind: Kind = "physical"
@@ -41,7 +59,7 @@ class ItemIn(BaseModel):
     unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
 
 
-class ItemPatch(BaseModel):
+class ItemPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     barcode: str | None = Field(default=None, max_length=64)
     attributes: dict[str, Any] | None = None

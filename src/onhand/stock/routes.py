@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from .. import db, idempotency, tenants
 from ..cache.lookup import cached_availability
 from ..catalog import service as catalog
+from ..catalog.schemas import MAX_ID
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront
 from ..problems import Invalid
 from . import history, movements
@@ -60,7 +61,8 @@ def list_availability(caller: Storefront, engine: EngineDep,
 def get_ledger(caller: Admin, engine: EngineDep, sku: str | None = None,
                location: str | None = None, reason: str | None = None,
                reservation: str | None = None, movement: str | None = None,
-               before: Annotated[int | None, Query(ge=1, description="Cursor from next_before")] = None,
+               before: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                                    description="Cursor from next_before")] = None,
                limit: Limit = 100) -> dict[str, Any]:
     with db.read(engine) as conn:
         item_id = catalog.item(conn, caller.tenant, sku).id if sku else None

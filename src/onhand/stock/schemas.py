@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from ..catalog.schemas import Body
 from ..quantities import QtyInput
 
 MovementType = Literal[
@@ -19,7 +20,7 @@ StockState = Literal["available", "quality_control", "damaged"]
 NEEDS = {"transfer": ("to", "qty"), "count": ("counted",), "safety_stock": ("qty",)}
 
 
-class MovementIn(BaseModel):
+class MovementIn(Body):
     type: MovementType
     sku: str = Field(min_length=1, max_length=128)
     location: str = Field(min_length=1, max_length=64, description="Where; the source of a transfer")
