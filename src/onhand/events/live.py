@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 
 from .. import auth, db, tenants
 from ..catalog import service as catalog
-from ..problems import Forbidden, Invalid, Problem, Unauthorized
+from ..problems import Invalid, Problem
 from ..stock.availability import availability
 from .feed import Event, dumps
 from .hub import DROPPED, Hub, Subscriber
@@ -45,18 +45,8 @@ async def shutdown(app: FastAPI) -> None:
 
 
 async def stream_caller(conn: HTTPConnection, tenant: str, scope: str) -> auth.Caller:
-    """Like auth.caller_for, but also takes `?access_token=`: EventSource cannot send headers."""
-    scheme, _, bearer = conn.headers.get("authorization", "").partition(" ")
-    token = bearer.strip() if scheme.lower() == "bearer" else ""
-    token = token or conn.query_params.get("access_token", "").strip()
-    if not token:
-        raise Unauthorized("Send 'Authorization: Bearer <token>' or '?access_token=<token>'.")
-    caller = await asyncio.to_thread(auth.verify, conn.app.state.engine, token)
-    if caller.tenant != tenant:
-        raise Forbidden(f"This token belongs to another tenant, not '{tenant}'.")
-    if "admin" not in caller.scopes and scope not in caller.scopes:
-        raise Forbidden(f"This token lacks the '{scope}' scope.")
-    return caller
+    """The header or `?access_token=`: a browser's EventSource cannot send headers."""
+    return await auth.authenticate(conn, tenant, scope, allow_query=True)
 
 
 def _resume_point(header: str | None, query: int | None) -> int | None:
