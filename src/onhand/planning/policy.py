@@ -206,7 +206,7 @@ def _periods_of_cover(forecast: np.ndarray, stock: np.ndarray) -> np.ndarray:
     before = np.where(k > 0, cum[rows, np.maximum(k - 1, 0)], 0.0)
     rate_here = forecast[rows, np.minimum(k, h - 1)]
     rate_tail = cum[:, -1] / h
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inside = k + (stock - before) / rate_here
         beyond = h + (stock - cum[:, -1]) / rate_tail
     cover = np.where(k < h, inside, np.where(rate_tail > 0, beyond, np.inf))

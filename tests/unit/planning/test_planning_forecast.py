@@ -1,0 +1,168 @@
+"""The forecasting engine: models, missing data, intervals, and the shape of its answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from onhand.planning.forecast import MODELS, HoltWinters, forecast, season_for
+from onhand.planning.intermittent import croston, sba, tsb
+
+WEEK = np.array([3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 2.0])
+
+
+def weekly_history(weeks: int, patterns: np.ndarray) -> np.ndarray:
+    """One row per pattern, each repeated for the given number of weeks."""
+    return np.tile(patterns, (1, weeks))
+
+
+def test_seasonal_naive_repeats_a_pure_weekly_pattern_exactly() -> None:
+    patterns = np.stack([WEEK, WEEK[::-1] * 2, np.roll(WEEK, 3) + 1])
+    y = weekly_history(20, patterns)
+    result = forecast(y, horizon=10, season=7)
+    expected = weekly_history(2, patterns)[:, :10]  # history ends on a full week
+    np.testing.assert_allclose(result.mean, expected, atol=1e-9)
+    assert all("seasonal_naive" in name for name in result.model)
+    np.testing.assert_allclose(result.sigma, 0, atol=1e-9)
+    np.testing.assert_allclose(result.lo, expected, atol=1e-9)
+
+
+def test_holt_winters_follows_a_clean_trend_and_season() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(280 + 14)
+    truth = 40 + 0.25 * t + 6 * np.sin(2 * np.pi * t / 7)
+    y = truth[None, :280] + rng.normal(0, 0.3, (20, 280))
+    result = forecast(y, horizon=14, season=7, combine=1)
+    error = np.abs(result.mean - truth[280:]).mean() / truth[280:].mean()
+    assert error < 0.02
+    assert all(name.startswith("holt_winters") for name in result.model)
+    rise = result.mean[:, 7:].mean(axis=1) - result.mean[:, :7].mean(axis=1)
+    assert np.all(rise > 0)  # the trend is carried on (damped, so less than 0.25/day)
+
+
+def test_holt_winters_with_fixed_parameters_matches_a_scalar_recursion() -> None:
+    y = np.array([10.0, 14, 9, 11, 15, 10, 12, 16, 11, 13, 17, 12, 14, 18])
+    alpha, beta, gamma, phi, m = 0.3, 0.05, 0.2, 0.9, 3
+    model = HoltWinters(m, [alpha], [beta], [gamma], [phi])
+    model.start(y[:, None].copy(), None, np.zeros(1, dtype=np.int64))
+    level, slope = float(model.level[0, 0]), float(model.slope[0, 0])
+    season = [float(model.season[k, 0, 0]) for k in range(m)]
+    for t, value in enumerate(y):
+        engine_error = float(model.step(t)[0, 0])
+        guess = level + phi * slope + season[t % m]
+        error = value - guess
+        assert engine_error == pytest.approx(error)
+        level, slope = level + phi * slope + alpha * error, phi * slope + beta * error
+        season[t % m] += gamma * error
+    t_next = len(y)
+    expected = level + (phi + phi**2) * slope + season[(t_next + 1) % m]
+    assert float(model.ahead(2)[0, 0]) == pytest.approx(expected)
+
+
+def test_croston_sba_and_tsb_match_a_hand_computation() -> None:
+    y = np.array([[0, 0, 3, 0, 5, 0, 0, 0, 2, 0]], dtype=float)
+    # Croston, α = 0.1: start at the first demand (size 3, interval 3).
+    # t=4: demand 5 after 2 periods: z = 3 + 0.1·(5−3) = 3.2, p = 3 + 0.1·(2−3) = 2.9
+    # t=8: demand 2 after 4 periods: z = 3.2 + 0.1·(2−3.2) = 3.08, p = 2.9 + 0.1·(4−2.9) = 3.01
+    assert croston(y, 0.1)[0] == pytest.approx(3.08 / 3.01)
+    assert sba(y, 0.1)[0] == pytest.approx((1 - 0.1 / 2) * 3.08 / 3.01)
+    # TSB, α = 0.1, β = 0.2: probability starts at 1/3 and moves every period.
+    p = 1 / 3
+    for occurred in (0, 1, 0, 0, 0, 1, 0):
+        p += 0.2 * (occurred - p)
+    assert tsb(y, 0.1, 0.2)[0] == pytest.approx(p * 3.08)
+
+
+def test_intermittent_series_get_intermittent_models() -> None:
+    rng = np.random.default_rng(5)
+    y = (rng.random((50, 200)) < 0.1) * rng.integers(1, 6, (50, 200))
+    result = forecast(y.astype(float), horizon=7, season=7)
+    intermittent = {"croston", "sba", "tsb"}
+    share = np.mean([bool(intermittent & set(name.split("+"))) for name in result.model])
+    assert share > 0.8
+    rate = y.mean(axis=1)
+    assert np.abs(result.mean[:, 0] - rate).mean() < 0.5 * rate.mean()
+
+
+def test_stock_out_days_do_not_teach_the_model_that_demand_was_zero() -> None:
+    rng = np.random.default_rng(11)
+    y = rng.poisson(20, (30, 120)).astype(float)
+    y[:, -10:] = 0  # shelf empty for the last ten days: no sales, demand unknown
+    mask = np.zeros_like(y, dtype=bool)
+    mask[:, -10:] = True
+    masked = forecast(y, horizon=7, season=7, stockout=mask)
+    naive = forecast(y, horizon=7, season=7)
+    assert np.all(np.abs(masked.mean.mean(axis=1) - 20) < 4)  # a week of Poisson(20) noise
+    assert naive.mean.mean() < 10  # without the mask the zeros do pull it down
+
+
+def test_leading_missing_periods_are_the_same_as_a_shorter_history() -> None:
+    rng = np.random.default_rng(2)
+    t = np.arange(150)
+    short = 30 + 5 * np.sin(2 * np.pi * t[:100] / 7) + rng.normal(0, 1, 100)
+    long = 25 + 0.05 * t + 5 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 1, 150)
+    alone = forecast(short[None, :], horizon=14, season=7)
+    padded = np.full((2, 150), np.nan)
+    padded[0, 50:] = short
+    padded[1] = long
+    together = forecast(padded, horizon=14, season=7)
+    np.testing.assert_allclose(together.mean[0], alone.mean[0], rtol=1e-9)
+    np.testing.assert_allclose(together.hi[0], alone.hi[0], rtol=1e-9)
+
+
+def test_intervals_cover_about_the_requested_share_of_outcomes() -> None:
+    rng = np.random.default_rng(8)
+    y = 50 + rng.normal(0, 5, (400, 200 + 7))
+    result = forecast(y[:, :200], horizon=7, season=None, level=0.8)
+    inside = (y[:, 200:] >= result.lo) & (y[:, 200:] <= result.hi)
+    assert 0.72 < inside.mean() < 0.90
+    wider = forecast(y[:, :200], horizon=7, season=None, level=0.95)
+    assert np.all(wider.hi - wider.lo > result.hi - result.lo)
+
+
+def test_float32_input_is_computed_in_float32_and_agrees_with_float64() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.poisson(12, (40, 120)).astype(np.float32)
+    single = forecast(y, horizon=7, season=7)
+    double = forecast(y.astype(np.float64), horizon=7, season=7)
+    assert single.mean.dtype == np.float32
+    assert np.abs(single.mean - double.mean).max() < 0.05 * double.mean.mean()
+
+
+def test_threads_and_blocks_do_not_change_the_answer() -> None:
+    rng = np.random.default_rng(6)
+    y = rng.poisson(8, (300, 90)).astype(float)
+    one = forecast(y, horizon=5, season=7)
+    many = forecast(y, horizon=5, season=7, block=64, workers=2)
+    np.testing.assert_array_equal(one.mean, many.mean)
+    np.testing.assert_array_equal(one.model, many.model)
+
+
+@pytest.mark.parametrize("kwargs", [{"horizon": 0}, {"horizon": 3, "level": 1.0},
+                                    {"horizon": 3, "combine": 0}])
+def test_bad_arguments_are_refused(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        forecast(np.ones((2, 30)), **kwargs)
+
+
+def test_season_follows_the_frequency_and_the_history_length() -> None:
+    assert season_for("daily", 365) == 7
+    assert season_for("weekly", 60) is None
+    assert season_for("weekly", 160) == 52
+    assert season_for("monthly", 36) == 12
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 60)),
+                  elements=st.one_of(st.floats(0, 1e4), st.just(np.nan))),
+       st.integers(1, 12), st.sampled_from([None, 4, 7]))
+def test_forecasts_are_finite_ordered_and_never_negative(y: np.ndarray, horizon: int,
+                                                         season: int | None) -> None:
+    result = forecast(y, horizon, season)
+    for part in (result.mean, result.lo, result.hi, result.sigma):
+        assert np.all(np.isfinite(part)) and np.all(part >= 0)
+    assert np.all(result.lo <= result.mean + 1e-9) and np.all(result.mean <= result.hi + 1e-9)
+    assert all(set(name.split("+")) <= set(MODELS) for name in result.model)
