@@ -1,0 +1,136 @@
+"""The Redis availability cache: write-through, reconciliation, outages (real Redis)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+
+from conftest import make_token
+from eventkit import ServerThread, TcpProxy, eventually, free_port, move, stock_tenant
+from onhand import db
+from onhand.cache.figures import decode, encode
+from onhand.cache.redis_cache import READY, key
+from onhand.cache.tables import cache_repairs
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def redis(redis_url):
+    client = redis_lib.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def server(engine):
+    started = []
+
+    def start(**settings):
+        started.append(ServerThread(engine, **settings))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def cached(redis, tenant: str, sku: str) -> dict | None:
+    raw = redis.get(key(tenant, sku))
+    return None if raw is None else json.loads(raw)["doc"]
+
+
+def repairs(engine, tenant: str) -> list:
+    with db.read(engine) as conn:
+        return conn.execute(sa.select(cache_repairs).where(cache_repairs.c.tenant_id == tenant)
+                            .order_by(cache_repairs.c.id)).all()
+
+
+def test_reads_come_from_redis_and_drift_is_repaired_within_one_interval(
+        server, engine, tenant, redis, redis_url):
+    srv = server(redis_url=redis_url, reconcile_interval_seconds=1.0)
+    shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 10, "B": 4})
+    move(shop, "ship", "A", 3)
+    eventually(lambda: (c := cached(redis, tenant, "A")) and c["available"] == 7)
+    assert shop.get("/availability/A").json()["available"] == 7
+    eventually(lambda: redis.exists(READY))
+
+    entry = json.loads(redis.get(key(tenant, "A")))
+    entry["doc"]["available"] = 999  # drift
+    redis.set(key(tenant, "A"), json.dumps(entry))
+    redis.delete(key(tenant, "B"))  # a lost key
+    assert shop.get("/availability/A").json()["available"] == 999  # proof that Redis answers
+
+    eventually(lambda: (cached(redis, tenant, "A") or {}).get("available") == 7, timeout=3)
+    eventually(lambda: (cached(redis, tenant, "B") or {}).get("available") == 4, timeout=3)
+    assert shop.get("/availability/A").json()["available"] == 7
+    found = {(r.sku, r.kind): r for r in eventually(lambda: len(repairs(engine, tenant)) >= 2
+                                                    and repairs(engine, tenant))}
+    assert found[("A", "changed")].was["available"] == 999
+    assert found[("A", "changed")].now["available"] == 7
+    assert found[("B", "missing")].was is None and found[("B", "missing")].now["available"] == 4
+    assert 'onhand_cache_repairs_total{kind="changed"}' in shop.get(f"{srv.url}/metrics").text
+
+
+def test_with_redis_unreachable_holds_movements_and_reads_still_work(server, engine, tenant):
+    srv = server(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 5})
+    hold = shop.post("/reservations", json={"lines": [{"sku": "A", "qty": 2}]})
+    assert hold.status_code == 201, hold.text
+    move(shop, "ship", "A", 1)
+    doc = shop.get("/availability/A").json()
+    assert doc["available"] == 2 and doc["reserved"] == 2 and doc["on_hand"] == 4
+    assert shop.post(f"/reservations/{hold.json()['id']}/release").status_code == 200
+    assert shop.get("/availability/A").json()["available"] == 4
+
+
+def test_after_an_outage_the_cache_is_rebuilt_and_never_serves_old_figures(
+        server, engine, tenant, redis, redis_url):
+    proxy = TcpProxy(redis_lib.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"])
+    proxy.start()
+    db_index = redis_lib.Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
+    srv = server(redis_url=f"redis://127.0.0.1:{proxy.port}/{db_index}",
+                 reconcile_interval_seconds=60.0)
+    try:
+        shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 10})
+        eventually(lambda: (cached(redis, tenant, "A") or {}).get("available") == 10)
+        proxy.stop()  # outage: the app can no longer reach Redis
+        move(shop, "ship", "A", 4)
+        assert shop.get("/availability/A").json()["available"] == 6  # from the database
+        assert cached(redis, tenant, "A")["available"] == 10  # what Redis still holds
+        proxy.start()  # Redis is back with stale figures
+        for _ in range(20):  # never the stale 10, before, during or after the rebuild
+            assert shop.get("/availability/A").json()["available"] == 6
+        eventually(lambda: (cached(redis, tenant, "A") or {}).get("available") == 6, timeout=10)
+        eventually(lambda: redis.exists(READY), timeout=10)
+    finally:
+        proxy.stop()
+
+
+def test_a_lapsed_hold_makes_the_cached_entry_a_miss():
+    now = db.utcnow()
+    raw = encode({"available": 3}, now + timedelta(seconds=1))
+    assert decode(raw, now) == {"available": 3}
+    assert decode(raw, now + timedelta(seconds=1)) is None
+    assert decode(encode({"available": 3}, None), now + timedelta(days=9)) == {"available": 3}
+
+
+def test_reconcile_command_prints_a_report(engine, tenant, redis, redis_url):
+    shop_env = {**os.environ, "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                "ONHAND_REDIS_URL": redis_url}
+    redis.delete(key(tenant, "nothing"))
+    done = subprocess.run([sys.executable, "-m", "onhand.cli", "reconcile", "--json"],
+                          env=shop_env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["checked"] >= 0 and report["tenants"] >= 1
+    table = subprocess.run([sys.executable, "-m", "onhand.cli", "reconcile"], env=shop_env,
+                           capture_output=True, text=True, timeout=120)
+    assert table.returncode == 0 and "items checked" in table.stdout
