@@ -14,6 +14,7 @@ from . import __version__, db, logs, problems
 from .catalog.routes import router as catalog_router
 from .events import live
 from .metrics import RequestMetrics, metrics_response
+from .planning.routes import router as planning_router
 from .settings import Settings, get_settings
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(stock_router)
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
     app.include_router(reservations_router)
+    app.include_router(planning_router)
     app.include_router(web_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness and database reachability")

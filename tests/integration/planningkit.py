@@ -1,0 +1,64 @@
+"""Helpers of the planning tests: a stocked tenant, movements at chosen times, invariants."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from onhand import check, db
+from onhand.stock import ledger, movements
+from onhand.stock.schemas import MovementIn
+
+
+def clean(engine: sa.Engine, tenant: str) -> list[str]:
+    """`onhand check` findings that concern this tenant (must be empty)."""
+    with db.read(engine) as conn:
+        return [f.what for f in check.run(conn) if f"tenant {tenant} " in f.what]
+
+
+def created(response: Any, status: int = 201) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    return response.json()
+
+
+def shop(api: Any, skus: tuple[str, ...] = ("A",), codes: tuple[str, ...] = ("WH1",)) -> None:
+    for code in codes:
+        created(api.post("/locations", json={"code": code, "name": code}))
+    for sku in skus:
+        created(api.post("/items", json={"sku": sku, "name": f"Item {sku}"}))
+
+
+def midday(day: date, hour: int = 12) -> datetime:
+    return datetime.combine(day, time(hour), UTC)
+
+
+def days_ago(n: int, hour: int = 12) -> datetime:
+    return midday(datetime.now(UTC).date() - timedelta(days=n), hour)
+
+
+def move(engine: sa.Engine, tenant: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    """A stock movement recorded as if it happened at `at` (through the real service)."""
+    with db.write(engine) as conn:
+        return movements.post(conn, tenant, MovementIn(**fields), "test", at)
+
+
+def sell_committed(engine: sa.Engine, tenant: str, sku: str, location: str, qty: int,
+                   at: datetime) -> None:
+    """The ledger of a reservation that was committed: reserve then reserved → committed."""
+    from onhand.catalog import service as catalog
+
+    with db.write(engine) as conn:
+        item = catalog.item(conn, tenant, sku)
+        loc = catalog.location(conn, tenant, location)
+        hold = ledger.Posting(reason="reserve", reservation_id=f"r-{at.isoformat()}")
+        ledger.change(conn, tenant, item, loc, {"reserved": qty}, hold, at)
+        sold = ledger.Posting(reason="commit", reservation_id=f"r-{at.isoformat()}")
+        ledger.change(conn, tenant, item, loc, {"reserved": -qty, "committed": qty}, sold, at)
