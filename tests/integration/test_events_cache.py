@@ -134,3 +134,38 @@ def test_reconcile_command_prints_a_report(engine, tenant, redis, redis_url):
     table = subprocess.run([sys.executable, "-m", "onhand.cli", "reconcile"], env=shop_env,
                            capture_output=True, text=True, timeout=120)
     assert table.returncode == 0 and "items checked" in table.stdout
+
+
+def test_bulk_figures_equal_what_the_route_computes(api, engine, tenant):
+    """The reconciler's set-based figures must be exactly the availability route's."""
+    from onhand.cache.figures import bulk_entries, entry_for
+    from onhand.catalog import service as catalog
+    from onhand.tables import items
+
+    for code, priority in (("WH1", 1), ("WH2", 2)):
+        assert api.post("/locations", json={"code": code, "name": code, "zone": "z",
+                                            "priority": priority}).status_code == 201
+    for body in ({"sku": "P", "name": "P"}, {"sku": "L", "name": "L", "kind": "licensed"},
+                 {"sku": "D", "name": "D", "kind": "digital"}, {"sku": "E", "name": "E"},
+                 {"sku": "K", "name": "K", "kind": "bundle",
+                  "components": [{"sku": "P", "qty": 2}, {"sku": "L", "qty": 1}]}):
+        assert api.post("/items", json=body).status_code == 201, body
+    for type_, sku, loc, qty in (("receipt", "P", "WH1", 10), ("receipt", "P", "WH2", 6),
+                                 ("damage", "P", "WH2", 1), ("receipt", "L", "WH1", 3)):
+        assert api.post("/movements", json={"type": type_, "sku": sku, "location": loc,
+                                            "qty": qty}).status_code == 201
+    lapsing = api.post("/reservations", json={"lines": [{"sku": "P", "qty": 2}], "ttl_seconds": 1})
+    held = api.post("/reservations", json={"lines": [{"sku": "P", "qty": 3}], "ttl_seconds": 600})
+    assert lapsing.status_code == 201 and held.status_code == 201
+    eventually(lambda: db.utcnow().isoformat() > lapsing.json()["expires_at"].replace("Z", "+00:00"),
+               timeout=3)
+    now = db.utcnow()
+    with db.read(engine) as conn:
+        rows = conn.execute(sa.select(items.c.id, items.c.sku, items.c.kind)
+                            .where(items.c.tenant_id == tenant).order_by(items.c.id)).all()
+        bulk = bulk_entries(conn, tenant, rows, now)
+        one_by_one = {r.sku: json.loads(entry_for(conn, tenant, catalog.item(conn, tenant, r.sku),
+                                                  now)) for r in rows}
+    assert bulk == one_by_one
+    assert bulk["P"]["doc"]["available"] == 10 + 6 - 1 - 3  # the lapsed hold counts as free
+    assert bulk["P"]["valid_until"] is not None and bulk["E"]["doc"]["locations"] == []

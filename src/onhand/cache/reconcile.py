@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from .. import db
 from ..tables import items, tenants
-from .figures import bulk_entries
+from .figures import bulk_entries, dumps
 from .redis_cache import AvailabilityCache, key
 from .tables import cache_repairs
 
@@ -48,8 +48,16 @@ class Report:
     seconds: float = 0.0
 
 
+def _loads(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:  # garbage in the key: drift like any other
+        return None
+
+
 def _figures(raw: bytes | str | None) -> dict[str, Any] | None:
-    return None if raw is None else json.loads(raw)["doc"]
+    value = None if raw is None else _loads(raw)
+    return value.get("doc") if isinstance(value, dict) else None
 
 
 def _pages(engine: Engine, tenant: str):
@@ -87,15 +95,16 @@ def reconcile(engine: Engine, cache: AvailabilityCache, *, record: bool = True,
             with db.read(engine) as conn:
                 fresh = bulk_entries(conn, tenant, rows, now)
             todo = []
-            for sku, entry in fresh.items():
+            for sku, value in fresh.items():
                 k = key(tenant, sku)
                 was = cached[k]
-                if was is None or was.decode() != entry:
-                    todo.append((sku, k, was, entry))
-            done = cache.repair_many([(k, was, entry) for _, k, was, entry in todo])
+                # Compared as values (json.loads is C-fast); only drift gets encoded.
+                if was is None or _loads(was) != value:
+                    todo.append((sku, k, was, value))
+            done = cache.repair_many([(k, was, dumps(value)) for _, k, was, value in todo])
             found = [Repair(tenant, sku, "missing" if was is None else "changed",
-                            _figures(was), _figures(entry))
-                     for (sku, _, was, entry), ok in zip(todo, done, strict=True) if ok]
+                            _figures(was), value["doc"])
+                     for (sku, _, was, value), ok in zip(todo, done, strict=True) if ok]
             _account(engine, report, found, record, keep)
             report.checked += len(rows)
             if progress:
