@@ -6,7 +6,9 @@ through the real engine chunk by chunk, so memory stays bounded whatever N is:
 
     python bench/planning.py --series 1000000 --days 365 --json
 
-Prints one JSON line: series, days, seconds_generate, seconds_forecast, seconds_policy,
+Prints one JSON line: series, days, seconds_generate, seconds_forecast, seconds_policy
+(wall clock), cpu_seconds_forecast (CPU time of the process: on a shared machine wall
+time includes waiting for the CPU), load_average (1-minute, at the start),
 series_per_second (forecast + policy), peak_memory_mb (ru_maxrss), and a few totals
 that show the work was done.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from collections import Counter
@@ -53,20 +56,22 @@ def synthetic_demand(rng: np.random.Generator, n: int, days: int,
 
 def plan_chunk(rng: np.random.Generator, y: np.ndarray, mask: np.ndarray | None,
                horizon: int, workers: int) -> tuple[float, float, dict[str, object]]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     fc = forecast(y, horizon, 7, stockout=mask, workers=workers)
-    mid = time.perf_counter()
+    mid, cpu = time.perf_counter(), time.process_time() - cpu
     n = y.shape[0]
     daily = fc.mean.mean(axis=1)
     eoq = economic_order_quantity(daily * 365, ordering_cost=rng.uniform(20, 80, n),
                                   holding_cost=rng.uniform(0.5, 5, n))
-    orders = suggest_orders(fc.mean, fc.sigma, on_hand=rng.integers(0, 400, n),
-                            on_order=rng.integers(0, 100, n), reserved=rng.integers(0, 20, n),
+    days_held = rng.uniform(0, 40, n)  # stock on hand, as days of forecast demand
+    orders = suggest_orders(fc.mean, fc.sigma, on_hand=np.rint(daily * days_held),
+                            on_order=rng.integers(0, 3, n) * np.rint(daily * 7),
+                            reserved=np.rint(daily * rng.uniform(0, 1, n)),
                             lead_time=rng.integers(2, 15, n), lead_time_std=1.0,
                             service_level=0.95, lot_size=eoq, moq=rng.integers(0, 50, n),
                             pack_size=rng.choice([1, 6, 12, 24], n))
     end = time.perf_counter()
-    totals = {"units_suggested": int(orders.quantity.sum()),
+    totals = {"cpu_seconds_forecast": cpu, "units_suggested": int(orders.quantity.sum()),
               "items_to_order": int((orders.quantity > 0).sum()),
               "urgent": int(orders.urgent.sum()),
               "risk": Counter(orders.risk.tolist()),
@@ -88,8 +93,10 @@ def main() -> None:
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
+    load = os.getloadavg()[0]
     t_gen = t_fc = t_pol = 0.0
-    summary: dict[str, object] = {"units_suggested": 0, "items_to_order": 0, "urgent": 0,
+    summary: dict[str, object] = {"cpu_seconds_forecast": 0.0, "units_suggested": 0,
+                                  "items_to_order": 0, "urgent": 0,
                                   "risk": Counter(), "models": Counter()}
     for lo in range(0, args.series, args.chunk):
         n = min(args.chunk, args.series - lo)
@@ -106,8 +113,9 @@ def main() -> None:
               "seconds_generate": round(t_gen, 2), "seconds_forecast": round(t_fc, 2),
               "seconds_policy": round(t_pol, 2),
               "series_per_second": round(args.series / (t_fc + t_pol)),
-              "peak_memory_mb": round(peak, 1)}
-    report |= {k: dict(v) if isinstance(v, Counter) else v for k, v in summary.items()}
+              "peak_memory_mb": round(peak, 1), "load_average": round(load, 2)}
+    report |= {k: dict(v) if isinstance(v, Counter) else round(v, 2) if isinstance(v, float)
+               else v for k, v in summary.items()}
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
 
 

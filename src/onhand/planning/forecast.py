@@ -358,11 +358,13 @@ def _scores(b: _Block, abs_err: np.ndarray, sq_err: np.ndarray,
 
 
 def _run(model, b: _Block, z: float, log: bool = False,  # noqa: ANN001
-         name: str | None = None) -> dict[str, _Fit]:
+         name: str | None = None, squared: bool | None = None) -> dict[str, _Fit]:
     """Filter every parameter combination through time, backtest, then forecast.
 
     ``model.groups`` (default: all combinations under ``model.name``) lets one pass
     serve several named models that share their states, such as Croston and SBA.
+    ``squared`` limits the backtest to squared (True) or absolute (False) errors when
+    only one of them will be used.
     """
     y = np.log(np.where(b.y > 0, b.y, 1)) if log else b.y
     model.start(y, b.w, b.first)
@@ -374,7 +376,8 @@ def _run(model, b: _Block, z: float, log: bool = False,  # noqa: ANN001
     split = b.origins[0] if b.origins else periods
     for t in range(periods):
         if t in b.origins:
-            _backtest(model, b, t, log, bt_abs, bt_sq)
+            _backtest(model, b, t, log, None if squared else bt_abs,
+                      None if squared is False else bt_sq)
         if t == split:
             sse_pre = sse.copy()
         e = model.step(t)
@@ -418,7 +421,7 @@ def _exp(x: np.ndarray) -> np.ndarray:
 
 
 def _backtest(model, b: _Block, origin: int, log: bool,  # noqa: ANN001
-              bt_abs: np.ndarray, bt_sq: np.ndarray) -> None:
+              bt_abs: np.ndarray | None, bt_sq: np.ndarray | None) -> None:
     """Add the errors of the h forecasts made from the state at this origin."""
     for j in range(1, b.horizon + 1):
         guess = model.ahead(j)
@@ -427,8 +430,11 @@ def _backtest(model, b: _Block, origin: int, log: bool,  # noqa: ANN001
         e = b.y[origin + j - 1] - guess
         if b.w is not None:
             e *= b.w[origin + j - 1]
-        bt_abs += np.abs(e)
-        bt_sq += e * e
+        if bt_abs is not None:
+            bt_abs += np.abs(e)
+        if bt_sq is not None:
+            e *= e
+            bt_sq += e
 
 
 def _classify(b: _Block) -> tuple[np.ndarray, np.ndarray]:
@@ -455,12 +461,14 @@ def _fit_family(name: str, b: _Block, z: float) -> dict[str, _Fit]:
         return _seasonal_naive(b, z)
     if name == "ses":
         return _run(SES(), b, z)
+    # Smooth series are judged on absolute, intermittent ones on squared backtest errors.
     if name in ("holt_winters", "holt_winters_log"):
-        return _run(HoltWinters.gridded(b.season), b, z, log=name.endswith("_log"), name=name)
+        return _run(HoltWinters.gridded(b.season), b, z, log=name.endswith("_log"), name=name,
+                    squared=False)
     if name == "croston":  # one pass gives Croston and SBA
-        return _run(Croston(np.array(INTERMITTENT_ALPHAS)), b, z)
+        return _run(Croston(np.array(INTERMITTENT_ALPHAS)), b, z, squared=True)
     alpha, beta = np.meshgrid(np.array(TSB_ALPHAS), np.array(TSB_BETAS))
-    return _run(TSB(alpha.ravel(), beta.ravel()), b, z)
+    return _run(TSB(alpha.ravel(), beta.ravel()), b, z, squared=True)
 
 
 def _forecast_block(y: np.ndarray, stockout: np.ndarray | None, horizon: int, season: int,
@@ -509,6 +517,16 @@ def _member_names(members: np.ndarray) -> np.ndarray:
     return np.asarray(names, dtype=object)[inverse].astype(str)
 
 
+def _blocks(y: np.ndarray, stockout: np.ndarray | None, size: int) -> list[np.ndarray]:
+    """Row indices per block; series with missing periods get blocks of their own, so
+    that complete series skip the bookkeeping that missing data needs."""
+    gaps = ~np.isfinite(y).all(axis=1)
+    if stockout is not None:
+        gaps |= np.asarray(stockout, dtype=bool).any(axis=1)
+    groups = (np.flatnonzero(~gaps), np.flatnonzero(gaps))
+    return [g[i:i + size] for g in groups for i in range(0, g.size, size)]
+
+
 def forecast(y: np.ndarray, horizon: int, season: int | None = None, *,
              stockout: np.ndarray | None = None, level: float = 0.8, combine: int = 3,
              block: int = 8192, workers: int = 1,
@@ -541,19 +559,18 @@ def forecast(y: np.ndarray, horizon: int, season: int | None = None, *,
     mean, lo, hi = (np.empty((n, horizon), dtype) for _ in range(3))
     sigma, members = np.empty(n, dtype), np.empty(n, np.int64)
 
-    def run(start: int) -> None:
-        rows = slice(start, min(start + block, n))
-        mask = None if stockout is None else stockout[rows]
+    def run(rows: np.ndarray) -> None:
+        mask = None if stockout is None else np.asarray(stockout)[rows]
         mean[rows], lo[rows], hi[rows], members[rows], sigma[rows] = _forecast_block(
             y[rows], mask, horizon, m, z, combine)
         if on_block is not None:
-            on_block(rows.stop - rows.start)
+            on_block(rows.size)
 
-    starts = range(0, n, block)
-    if workers > 1 and n > block:
+    blocks = _blocks(y, stockout, block)
+    if workers > 1 and len(blocks) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(run, starts))
+            list(pool.map(run, blocks))
     else:
-        for s in starts:
-            run(s)
+        for rows in blocks:
+            run(rows)
     return ForecastResult(mean, lo, hi, _member_names(members), sigma, level)
