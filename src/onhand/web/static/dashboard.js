@@ -35,8 +35,9 @@ const state = {
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const numberFormat = new Intl.NumberFormat();
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const clockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+const timeFormat = new Intl.DateTimeFormat(undefined,
+  { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 
 /** Build an element: h("td", {class: "num"}, "12"). Children are text, never HTML. */
 function h(tag, attrs = {}, ...children) {
@@ -187,6 +188,11 @@ function filters() {
 async function loadItems() {
   const body = $("#items-body");
   body.setAttribute("aria-busy", "true");
+  if (!state.items.length) {
+    const empty = $("#items-empty");
+    empty.replaceChildren(h("span", {}, "Loading items…"));
+    empty.hidden = false;
+  }
   try {
     const page = await api(`/items?${filters()}`);
     const figures = page.items.length
@@ -234,9 +240,9 @@ function itemRow(item) {
   h("td", { class: "item" },
     h("span", { class: "name" }, item.name),
     h("span", { class: "sku" }, item.sku)),
-  h("td", {}, h("span", { class: `kind kind-${item.kind}` }, item.kind)),
+  h("td", { class: "opt" }, h("span", { class: `kind kind-${item.kind}` }, item.kind)),
   h("td", { class: "num available" }, h("span", { class: "figure" }, fmt(f.available, item.unit)), levelPill(level, item)),
-  h("td", { class: "num" }, item.kind === "digital" ? "—" : fmt(f.on_hand, item.unit)),
+  h("td", { class: "num" }, item.kind === "digital" || item.kind === "pod" ? "—" : fmt(f.on_hand, item.unit)),
   h("td", { class: "num opt" }, fmt(f.reserved ?? 0, item.unit)),
   h("td", { class: "num opt" }, fmt(f.committed ?? 0, item.unit)));
   return row;
@@ -369,31 +375,48 @@ function detailContent(item, f, entries) {
     sections.push(h("p", { class: "callout" },
       `Printed on demand: ${fmt(cap.capacity)} a day. Today (${cap.day || "?"}) ${fmt(cap.reserved)} reserved, ${fmt(cap.committed)} committed.`));
   } else {
-    const extra = FIGURE_STATES.filter((s) => (f.locations || []).some((l) => l[s]));
+    // Damaged, quality control, safety stock and transfers on the way, where there are any.
+    const others = (l) => FIGURE_STATES.filter((s) => l[s])
+      .map((s) => `${fmt(l[s], unit)} ${s.replaceAll("_", " ")}`).join(" · ");
     sections.push(h("h3", {}, "By location"));
     sections.push((f.locations || []).length
-      ? table(["Location", "Available", "On hand", "Reserved", "Committed", ...extra.map((s) => s.replaceAll("_", " "))],
-        f.locations.map((l) => [h("span", {}, l.location, l.zone ? h("span", { class: "zone" }, l.zone) : null),
-          fmt(l.available, unit), fmt(l.on_hand, unit), fmt(l.reserved, unit), fmt(l.committed, unit),
-          ...extra.map((s) => fmt(l[s], unit))]))
+      ? table(["Location", "Available", "On hand", "Reserved", "Committed"],
+        f.locations.map((l) => [
+          h("span", {}, l.location, l.zone ? h("span", { class: "zone" }, l.zone) : null,
+            others(l) ? h("span", { class: "also" }, others(l)) : null),
+          fmt(l.available, unit), fmt(l.on_hand, unit), fmt(l.reserved, unit), fmt(l.committed, unit)]),
+        "", ["Reserved", "Committed"])
       : h("div", { class: "empty small" }, "No stock anywhere yet. Post a receipt below to put some on a shelf."));
   }
 
   sections.push(h("h3", {}, "Latest ledger entries"));
   sections.push(entries.length
-    ? table(["When", "Location", "State", "Change", "Reason", "Reference"],
-      entries.map((e) => [when(e.created_at), e.location, e.state.replaceAll("_", " "),
-        h("span", { class: e.delta > 0 ? "delta up" : e.delta < 0 ? "delta down" : "delta" }, `${e.delta > 0 ? "+" : ""}${fmt(e.delta, unit)}`),
-        e.reason.replaceAll("_", " "), e.reference || ""]), "ledger")
+    ? table(["When", "Location", "Change", "Why"], entries.map((e) => ledgerCells(e, unit)), "ledger", ["Location"])
     : h("div", { class: "empty small" }, "Nothing has happened to this item yet."));
   return sections;
 }
 
-function table(headers, rows, extraClass = "") {
-  const numeric = (i) => i > 0 && !["Location", "State", "Reason", "Reference", "When", "Component"].includes(headers[i]);
+function ledgerCells(e, unit) {
+  const direction = e.delta > 0 ? "up" : e.delta < 0 ? "down" : "";
+  return [
+    when(e.created_at),
+    e.location,
+    h("span", {},
+      h("span", { class: `delta ${direction}` }, `${e.delta > 0 ? "+" : ""}${fmt(e.delta, unit)}`),
+      e.state === "on_hand" ? null : h("span", { class: "state" }, e.state.replaceAll("_", " "))),
+    h("span", { class: "why" },
+      h("span", {}, e.reason.replaceAll("_", " ")),
+      e.reference ? h("span", { class: "muted" }, e.reference) : null),
+  ];
+}
+
+/** A compact table; columns named in `optional` are hidden on narrow screens. */
+function table(headers, rows, extraClass = "", optional = []) {
+  const numeric = (i) => i > 0 && !["Location", "Why", "When", "Component"].includes(headers[i]);
+  const cls = (i) => [numeric(i) ? "num" : "", optional.includes(headers[i]) ? "opt" : ""].join(" ").trim() || null;
   return h("div", { class: "table-wrap" }, h("table", { class: `compact ${extraClass}` },
-    h("thead", {}, h("tr", {}, headers.map((t, i) => h("th", { scope: "col", class: numeric(i) ? "num" : null }, t)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", { class: numeric(i) ? "num" : null }, c)))))));
+    h("thead", {}, h("tr", {}, headers.map((t, i) => h("th", { scope: "col", class: cls(i) }, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", { class: cls(i) }, c)))))));
 }
 
 // ---- posting a movement ---------------------------------------------------------------------
@@ -455,8 +478,9 @@ async function postMovement(event) {
     error.replaceChildren(
       h("strong", {}, problem.title || "The movement was refused"),
       h("span", {}, err.message),
-      problem.available !== undefined && problem.requested !== undefined
-        ? h("span", { class: "small" }, `requested ${problem.requested}, available ${problem.available}`) : null);
+      // Several invalid fields: list them one per line under the summary.
+      ...((problem.errors || []).length > 1
+        ? problem.errors.map((e) => h("span", { class: "small" }, `${e.field}: ${e.message}`)) : []));
     error.hidden = false;
   } finally {
     button.disabled = false;
@@ -493,8 +517,10 @@ function refreshSku(code) {
 
 // ---- the live feed (Server-Sent Events) ----------------------------------------------------
 
-const EVENT_NAMES = ["stock.changed", "availability", "availability.changed", "reservation.created",
-  "reservation.committed", "reservation.released", "reservation.expired"];
+// The server names each SSE event after its type; unnamed ones arrive as "message".
+const EVENT_NAMES = ["stock.changed", "stock.low", "stock.out", "stock.back_in", "availability",
+  "reservation.created", "reservation.committed", "reservation.released", "reservation.expired",
+  "reservation.extended"];
 
 function setLive(stateName, text, note = "") {
   const el = $("#live-status");
@@ -559,18 +585,14 @@ function onLiveEvent(message) {
     h("span", { class: "what" },
       data.sku ? h("button", { type: "button", class: "link", onclick: () => selectItem(data.sku) }, data.sku) : null,
       data.location ? h("span", { class: "muted" }, ` at ${data.location}`) : null),
-    h("span", { class: "type" }, (type || "change").replace("stock.", "").replaceAll("_", " ")),
+    h("span", { class: "type" }, (type || "change").replace(/^stock\./, "").replace(".", " ").replaceAll("_", " ")),
     h("span", { class: "num" }, data.available === undefined ? "" : `${fmt(data.available)} available`));
   list.prepend(entry);
   while (list.children.length > MAX_EVENTS) list.lastChild.remove();
   $("#events-empty").hidden = true;
-  if (data.sku) {
-    const item = state.items.find((i) => i.sku === data.sku);
-    if (item && data.available !== undefined) {
-      item.figures = { ...item.figures, available: data.available };
-    }
-    refreshSku(data.sku);
-  }
+  // A stock event names its SKU; a reservation event lists the SKUs of its lines.
+  const skus = data.sku ? [data.sku] : (Array.isArray(data.lines) ? data.lines.map((l) => l.sku) : []);
+  for (const code of new Set(skus.filter(Boolean))) refreshSku(code);
 }
 
 // ---- wiring ---------------------------------------------------------------------------------
