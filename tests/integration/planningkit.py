@@ -62,3 +62,28 @@ def sell_committed(engine: sa.Engine, tenant: str, sku: str, location: str, qty:
         ledger.change(conn, tenant, item, loc, {"reserved": qty}, hold, at)
         sold = ledger.Posting(reason="commit", reservation_id=f"r-{at.isoformat()}")
         ledger.change(conn, tenant, item, loc, {"reserved": -qty, "committed": qty}, sold, at)
+
+
+def moves(engine: sa.Engine, tenant: str, steps: list[tuple[datetime, dict[str, Any]]]) -> None:
+    """Receipts and shipments at chosen times, straight into the ledger in one transaction
+    (the fast path for long histories; `move` goes through the movement service)."""
+    from onhand.catalog import service as catalog
+
+    signs = {"receipt": 1, "ship": -1}
+    with db.write(engine) as conn:
+        found = catalog.items_by_sku(conn, tenant, {f["sku"] for _, f in steps})
+        places = catalog.locations_by_code(conn, tenant)
+        for at, f in steps:
+            posting = ledger.Posting(reason=f["type"], unit_cost=f.get("unit_cost"))
+            ledger.change(conn, tenant, found[f["sku"]], places[f["location"]],
+                          {"on_hand": signs[f["type"]] * f["qty"]}, posting, at)
+
+
+def daily_sales(sku: str, location: str, received: int, per_day: int, days: int,
+                ) -> list[tuple[datetime, dict[str, Any]]]:
+    """A receipt `days` days ago, then `per_day` shipped every day up to yesterday."""
+    steps = [(days_ago(days, 8), {"type": "receipt", "sku": sku, "location": location,
+                                  "qty": received})]
+    steps += [(days_ago(n), {"type": "ship", "sku": sku, "location": location, "qty": per_day})
+              for n in range(days, 0, -1)]
+    return steps

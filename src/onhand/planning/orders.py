@@ -86,7 +86,7 @@ def _illegal(row: Any, action: str) -> Conflict:
     allowed = TRANSITIONS[action][0] if action in TRANSITIONS else ("sent", "partially_received")
     return Conflict(f"{number(row.id)} is {row.status}; only an order that is "
                     f"{' or '.join(allowed)} can be {PAST[action]}.", slug="illegal-transition",
-                    purchase_order=row.id, status=row.status, action=action)
+                    purchase_order=row.id, order_status=row.status, action=action)
 
 
 # ---- building ----------------------------------------------------------------------------
@@ -153,11 +153,11 @@ def update(conn: Connection, tenant: str, po_id: int, patch: PurchaseOrderPatch,
     values = patch.model_dump(exclude_unset=True, exclude={"lines", "location"})
     if row.status not in OPEN:
         raise Conflict(f"{number(po_id)} is {row.status}; it can no longer be changed.",
-                       slug="illegal-transition", purchase_order=po_id, status=row.status)
+                       slug="illegal-transition", purchase_order=po_id, order_status=row.status)
     if (patch.lines is not None or patch.location is not None) and row.status != "draft":
         raise Conflict(f"{number(po_id)} is {row.status}; lines and destination can be changed "
                        "only while it is a draft.", slug="illegal-transition",
-                       purchase_order=po_id, status=row.status)
+                       purchase_order=po_id, order_status=row.status)
     if patch.location is not None:
         values["location_id"] = catalog.location(conn, tenant, patch.location).id
     if patch.lines is not None:

@@ -250,7 +250,7 @@ def _groups(conn: Connection, tenant: str) -> list[dict[str, Any]]:
         .select_from(ps.outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id))
         .where(ps.c.tenant_id == tenant, ps.c.qty > 0)
         .group_by(suppliers.c.code, suppliers.c.name, suppliers.c.currency)
-        .order_by(suppliers.c.code))
+        .order_by(suppliers.c.code.is_(None), suppliers.c.code))  # unassigned last everywhere
     return [{"supplier": code, "supplier_name": name, "currency": currency, "lines": n,
              "units": int(units), "urgent_lines": int(urgent),
              "value": supplier_service.money(Decimal(value)) if value is not None else None,

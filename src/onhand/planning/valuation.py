@@ -7,8 +7,9 @@ The ledger's `on_hand` entries are replayed in order, item by item, as of the en
   * a transfer carries the cost it took out at the source to the destination (the legs
     share a movement id; an in-transit transfer keeps its layers until it is received);
   * any other increase without a cost (return, count or adjustment up) enters at the
-    item's latest receipt cost so far, else its catalogue unit cost, else zero — such
-    quantities are reported as `uncosted` when no cost at all was known.
+    location's current average (average method, when it holds stock), else at the item's
+    latest receipt cost so far, else its catalogue unit cost, else zero — quantities for
+    which no cost at all was known are reported as `uncosted_qty`.
 Values are exact decimals; stock in transit is valued once it arrives.
 """
 
@@ -112,6 +113,8 @@ def _replay(rows: list[Any], fifo: bool, catalogue_cost: dict[int, Decimal | Non
             last_cost = None
         pool = pools.setdefault((r.state, r.location_id), _Pool(fifo))
         fallback = last_cost if last_cost is not None else catalogue_cost.get(r.item_id)
+        if not fifo and pool.qty > 0:
+            fallback = pool.value / pool.qty   # average: uncosted units join at the average
         if r.delta < 0:
             taken = pool.take(-r.delta, fallback or ZERO)
             if r.movement_id:
