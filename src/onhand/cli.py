@@ -174,6 +174,10 @@ from .cache.commands import reconcile_command  # noqa: E402  (kept beside its ca
 
 app.command("reconcile")(reconcile_command)
 
+from .planning.plan_command import plan_command  # noqa: E402  (kept beside the planning code)
+
+app.command("plan")(plan_command)
+
 
 def main() -> None:
     app()
