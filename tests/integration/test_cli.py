@@ -1,0 +1,185 @@
+"""The `onhand` command as a user runs it: a real process on a throwaway SQLite file."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from onhand import auth, db, schema
+from onhand.app import create_app
+from onhand.settings import Settings
+
+
+def onhand(db_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m onhand.cli …` against `db_file`, from an empty working directory."""
+    env = {**os.environ, "ONHAND_DATABASE_URL": f"sqlite:///{db_file}", "COLUMNS": "200",
+           "NO_COLOR": "1", "TERM": "dumb"}
+    return subprocess.run([sys.executable, "-m", "onhand.cli", *args], env=env, cwd=db_file.parent,
+                          capture_output=True, text=True, timeout=120)
+
+
+class Client:
+    """The HTTP API, in-process, on the same SQLite file the commands use."""
+
+    def __init__(self, db_file: Path) -> None:
+        self.engine = db.make_engine(f"sqlite:///{db_file}")
+        app = create_app(Settings(database_url=str(self.engine.url), run_jobs=False), self.engine)
+        self.http = TestClient(app).__enter__()
+
+    def call(self, method: str, path: str, token: str, **kw):
+        auth._cache.clear()  # the commands run in another process: never trust a cached token
+        return self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
+
+    def close(self) -> None:
+        self.http.__exit__(None, None, None)
+        self.engine.dispose()
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> Path:
+    return tmp_path / "onhand.db"
+
+
+@pytest.fixture
+def api_on(db_file: Path) -> Iterator[Client]:
+    schema.upgrade(engine := db.make_engine(f"sqlite:///{db_file}"))
+    engine.dispose()
+    client = Client(db_file)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def stocked_file(tmp_path_factory) -> Path:
+    """A database with a tenant, stock and a movement of each common kind (built once)."""
+    path = tmp_path_factory.mktemp("stocked") / "onhand.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    schema.upgrade(engine)
+    engine.dispose()
+    client = Client(path)
+    with db.write(client.engine) as conn:
+        token = auth.create_token(conn, "acme", ["admin"]).token
+    for path_, body in (("/v1/acme/locations", {"code": "WH1", "name": "Main"}),
+                        ("/v1/acme/items", {"sku": "BOOK-1", "name": "Dune"}),
+                        ("/v1/acme/movements", {"type": "receipt", "sku": "BOOK-1",
+                                                "location": "WH1", "qty": 10}),
+                        ("/v1/acme/movements", {"type": "damage", "sku": "BOOK-1",
+                                                "location": "WH1", "qty": 2}),
+                        ("/v1/acme/movements", {"type": "ship", "sku": "BOOK-1",
+                                                "location": "WH1", "qty": 3})):
+        assert client.call("POST", path_, token, json=body).status_code == 201
+    client.close()
+    return path
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    """Copy a SQLite database with its write-ahead log, if one is left."""
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copy(f"{source}{suffix}", f"{target}{suffix}")
+    return target
+
+
+def test_migrate_creates_the_schema(db_file):
+    done = onhand(db_file, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert schema.head() in done.stdout
+    engine = db.make_engine(f"sqlite:///{db_file}")
+    assert {"tenants", "tokens", "items", "balances", "ledger"} <= set(
+        sa.inspect(engine).get_table_names())
+    assert schema.current(engine) == schema.head()
+    engine.dispose()
+
+
+def test_tokens_create_prints_a_working_token_as_the_last_line(db_file):
+    done = onhand(db_file, "tokens", "create", "--tenant", "acme", "--scope", "admin",
+                  "--scope", "storefront", "--name", "ops")
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert token.startswith("onh_")
+    client = Client(db_file)
+    try:
+        with db.read(client.engine) as conn:
+            [row] = auth.list_tokens(conn, "acme")
+        assert (row["id"], sorted(row["scopes"]), row["name"]) == (
+            token.split("_")[1], ["admin", "storefront"], "ops")
+        r = client.call("POST", "/v1/acme/locations", token, json={"code": "WH1", "name": "Main"})
+        assert r.status_code == 201
+        assert client.call("GET", "/v1/acme/locations/WH1", token).status_code == 200
+        assert client.call("GET", "/v1/other/locations", token).status_code == 403
+    finally:
+        client.close()
+
+
+def test_tokens_create_refuses_an_unknown_scope(db_file):
+    done = onhand(db_file, "tokens", "create", "--tenant", "acme", "--scope", "root")
+    assert done.returncode != 0
+    assert "onh_" not in done.stdout
+    assert "root" in done.stdout + done.stderr
+
+
+def test_tokens_list_and_revoke(api_on, db_file):
+    with db.write(api_on.engine) as conn:
+        keep = auth.create_token(conn, "acme", ["admin"], name="keeper")
+        drop = auth.create_token(conn, "acme", ["storefront"], name="leaver")
+        other = auth.create_token(conn, "globex", ["admin"], name="theirs")
+    assert api_on.call("GET", "/v1/acme/availability/X", drop.token).status_code == 404
+
+    revoked = onhand(db_file, "tokens", "revoke", drop.id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert api_on.call("GET", "/v1/acme/availability/X", drop.token).status_code == 401
+    assert api_on.call("GET", "/v1/acme/items", keep.token).status_code == 200
+
+    mine = onhand(db_file, "tokens", "list", "--tenant", "acme")
+    assert mine.returncode == 0, mine.stderr
+    assert keep.id in mine.stdout and drop.id in mine.stdout and other.id not in mine.stdout
+    assert "storefront" in mine.stdout and "keeper" in mine.stdout
+    for t in (keep, drop):
+        assert t.token.split("_", 2)[2] not in mine.stdout, "a secret must never be shown"
+    [drop_line] = [line for line in mine.stdout.splitlines() if drop.id in line]
+    [keep_line] = [line for line in mine.stdout.splitlines() if keep.id in line]
+    when = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"
+    assert len(re.findall(when, keep_line)) == 1, "created"
+    assert len(re.findall(when, drop_line)) == 2, "created and revoked"
+
+    twice = onhand(db_file, "tokens", "revoke", drop.id)
+    assert twice.returncode == 1
+    assert drop.id in twice.stdout + twice.stderr
+
+
+def test_check_passes_on_a_good_database(stocked_file, tmp_path):
+    copy = copy_db(stocked_file, tmp_path / "good.db")
+    done = onhand(copy, "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "invariants hold" in done.stdout
+
+
+CORRUPTIONS = {
+    "a balance that is not the sum of its ledger": (
+        "UPDATE balances SET on_hand = on_hand + 5", "ledger sums to"),
+    "more kept back than there is": (
+        "UPDATE balances SET safety_stock = on_hand + 3", "available is -"),
+}
+
+
+@pytest.mark.parametrize("sql, report", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_check_fails_with_a_report_when_an_invariant_is_broken(stocked_file, tmp_path, sql,
+                                                               report):
+    copy = copy_db(stocked_file, tmp_path / "bad.db")
+    engine = db.make_engine(f"sqlite:///{copy}")
+    with db.write(engine) as conn:
+        assert conn.execute(sa.text(sql)).rowcount == 1
+    engine.dispose()
+    done = onhand(copy, "check")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "problems found" in done.stdout
+    assert report in done.stdout
