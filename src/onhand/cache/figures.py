@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,31 +20,46 @@ from sqlalchemy.engine import Connection
 from ..catalog import service as catalog
 from ..catalog.service import Item
 from ..problems import NotFound
-from ..stock.availability import FIGURES, HELD, availability
-from ..tables import balances, bundle_components, items, locations, reservation_lines
+from ..stock.availability import availability
+from ..tables import bundle_components, items, reservation_lines
 
 SIMPLE_KINDS = ("physical", "licensed", "digital")
-TOTALS = (*FIGURES, "available")
 
 
-def entry(doc: dict[str, Any], valid_until: datetime | None) -> dict[str, Any]:
-    """What one key holds, as a value: equal to `json.loads` of its stored form."""
-    return {"doc": doc, "valid_until": valid_until.timestamp() if valid_until else None}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(moment: datetime) -> int:
+    """Whole microseconds since the epoch: exact in Python and in SQL, unlike a float."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _jsonb_order(value: Any) -> Any:
+    """PostgreSQL's jsonb prints object keys shortest first, then bytewise. Entries are printed
+    the same way here, so one built in Python and one built by the database (see bulk.py)
+    compare as equal strings."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: _jsonb_order(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [_jsonb_order(v) for v in value]
+    return value
 
 
 def dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(_jsonb_order(value), ensure_ascii=False, separators=(", ", ": "),
+                      default=str)
 
 
 def encode(doc: dict[str, Any], valid_until: datetime | None) -> str:
-    return dumps(entry(doc, valid_until))
+    return dumps({"doc": doc, "valid_until": micros(valid_until) if valid_until else None})
 
 
 def decode(raw: bytes | str, now: datetime) -> dict[str, Any] | None:
     """The document of an entry, or None once a hold in it has lapsed."""
     entry = json.loads(raw)
     until = entry.get("valid_until")
-    if until is not None and now.timestamp() >= until:
+    if until is not None and micros(now) >= until:
         return None
     return entry["doc"]
 
@@ -67,16 +82,6 @@ def next_lapse(conn: Connection, tenant: str, item_ids: list[int],
                rl.c.expires_at > now)
         .group_by(rl.c.item_id))
     return {item_id: when for item_id, when in rows}  # min() keeps the column's UTC type
-
-
-def next_lapse_between(conn: Connection, tenant: str, lo: int, hi: int,
-                       now: datetime) -> dict[int, datetime]:
-    rl = reservation_lines
-    return dict(conn.execute(
-        sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
-        .where(rl.c.tenant_id == tenant, rl.c.item_id.between(lo, hi), rl.c.active,
-               rl.c.expires_at > now)
-        .group_by(rl.c.item_id)).all())
 
 
 def _item_ids(item: Item) -> list[int]:
@@ -116,74 +121,4 @@ def entries_for_skus(conn: Connection, tenant: str, skus: Iterable[str],
             out[sku] = entry_for(conn, tenant, catalog.item(conn, tenant, sku), now)
         except NotFound:
             out[sku] = None
-    return out
-
-
-# The loop below unpacks balance columns in this order; fail loudly if availability changes it.
-assert FIGURES == ("on_hand", "reserved", "committed", "damaged", "quality_control",
-                   "safety_stock", "incoming", "in_transit")
-assert HELD == ("reserved", "committed", "damaged", "quality_control", "safety_stock")
-
-
-def _page_docs(conn: Connection, tenant: str, lo: int, hi: int,
-               now: datetime) -> dict[int, tuple[list[dict[str, Any]], list[int]]]:
-    """Per item id in [lo, hi]: its location rows as `location_figures` shapes them (minus the
-    internal location_id) and its totals in TOTALS order. Plain tuples and one pass: at a
-    million balances, Row access and repeated sums dominated the run."""
-    rl, b, loc = reservation_lines, balances, locations
-    lapsed = {(i, l): int(q) for i, l, q in conn.execute(
-        sa.select(rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
-        .where(rl.c.tenant_id == tenant, rl.c.item_id.between(lo, hi), rl.c.active,
-               rl.c.expires_at <= now, rl.c.day.is_(None))
-        .group_by(rl.c.item_id, rl.c.location_id))}
-    rows = conn.execute(
-        sa.select(b.c.item_id, b.c.location_id, *(b.c[f] for f in FIGURES),
-                  loc.c.code, loc.c.zone, loc.c.priority)
-        .join(loc, loc.c.id == b.c.location_id)
-        .where(b.c.tenant_id == tenant, b.c.item_id.between(lo, hi))
-        .order_by(b.c.item_id, loc.c.priority, loc.c.code)).all()
-    out: dict[int, tuple[list[dict[str, Any]], list[int]]] = {}
-    for item_id, location_id, oh, rs, cm, dm, qc, ss, inc, tr, code, zone, priority in rows:
-        if lapsed:
-            rs -= lapsed.get((item_id, location_id), 0)
-        av = oh - rs - cm - dm - qc - ss
-        entry = out.get(item_id)
-        if entry is None:
-            entry = out[item_id] = ([], [0] * 9)
-        entry[0].append({"location": code, "zone": zone, "priority": priority, "on_hand": oh,
-                         "reserved": rs, "committed": cm, "damaged": dm, "quality_control": qc,
-                         "safety_stock": ss, "incoming": inc, "in_transit": tr, "available": av})
-        t = entry[1]
-        t[0] += oh; t[1] += rs; t[2] += cm; t[3] += dm; t[4] += qc  # noqa: E702
-        t[5] += ss; t[6] += inc; t[7] += tr; t[8] += av  # noqa: E702
-    return out
-
-
-def bulk_entries(conn: Connection, tenant: str, rows: list[Any],
-                 now: datetime) -> dict[str, dict[str, Any]]:
-    """Entry values (not yet encoded: most match and never need it) for a page of item rows
-    (id, sku, kind, ordered by id), in three queries.
-
-    Physical, licensed and digital items are computed here exactly as `availability()` does
-    (tests/integration/test_events_cache.py compares the two); bundles, few and needing their
-    components, go through `availability()` itself.
-    """
-    simple = [r for r in rows if r.kind in SIMPLE_KINDS]
-    out: dict[str, dict[str, Any]] = {}
-    if simple:
-        per_item = _page_docs(conn, tenant, simple[0].id, simple[-1].id, now)
-        lapses = next_lapse_between(conn, tenant, simple[0].id, simple[-1].id, now)
-        empty: tuple[list[dict[str, Any]], list[int]] = ([], [0] * 9)
-        for r in simple:
-            locs, totals = per_item.get(r.id, empty)
-            doc: dict[str, Any] = {"sku": r.sku, "kind": r.kind, "locations": locs,
-                                   **dict(zip(TOTALS, totals, strict=True))}
-            if r.kind == "digital":
-                doc["available"] = None
-            out[r.sku] = entry(doc, lapses.get(r.id))
-    for r in rows:
-        if r.kind == "bundle":
-            encoded = entry_for(conn, tenant, catalog.item(conn, tenant, r.sku), now)
-            if encoded is not None:
-                out[r.sku] = json.loads(encoded)
     return out

@@ -1,8 +1,8 @@
 """Reconciliation: compare every cached availability figure with the database, repair drift.
 
-Work goes page by page (2,000 items): one MGET for the page's keys first, then the page's
-figures from the database with a few set-based queries, then one pipeline of compare-and-set
-repairs. Reading Redis *before* the database and repairing with CAS on what was read means a
+Work goes page by page (2,000 items), a few pages at once: one MGET for the page's keys first,
+then the page's entries from the database (built by PostgreSQL itself, see bulk.py), then one
+pipeline of compare-and-set repairs. Reading Redis *before* the database and repairing with CAS on what was read means a
 write-through that lands in between always wins over the (older) repair.
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from .. import db
 from ..tables import items, tenants
-from .figures import bulk_entries, dumps
+from .bulk import bulk_entries
 from .redis_cache import AvailabilityCache, key
 from .tables import cache_repairs
 
@@ -79,38 +81,61 @@ def item_count(engine: Engine) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(items)).scalar() or 0)
 
 
+def _check(engine: Engine, cache: AvailabilityCache, tenant: str, rows: list[Any]
+           ) -> list[tuple[str, str, bytes | None, str]]:
+    """One page: Redis first, then the database; the (sku, key, was, entry) that differ."""
+    keys = [key(tenant, r.sku) for r in rows]
+    cached = dict(zip(keys, cache.read_many(keys), strict=True))
+    with db.read(engine) as conn:
+        fresh = bulk_entries(conn, tenant, rows, db.utcnow())
+    drift = []
+    for sku, entry in fresh.items():
+        k = key(tenant, sku)
+        was = cached[k]
+        if was is None or was != entry.encode():
+            drift.append((sku, k, was, entry))
+    return drift
+
+
 def reconcile(engine: Engine, cache: AvailabilityCache, *, record: bool = True,
-              progress: Callable[[int], None] | None = None, keep: int = 1000) -> Report:
-    """One full pass over every tenant; `record=False` for a rebuild (every key is new)."""
+              progress: Callable[[int], None] | None = None, keep: int = 1000,
+              workers: int | None = None) -> Report:
+    """One full pass over every tenant; `record=False` for a rebuild (every key is new).
+
+    Pages are checked by a few threads at once: on PostgreSQL the figures are built by the
+    database, so several backends work in parallel while Python only compares strings.
+    """
+    workers = workers or (1 if db.is_sqlite(engine) else 3)
     report = Report()
     started = time.perf_counter()
     with db.read(engine) as conn:
         tenant_ids = [r.id for r in conn.execute(sa.select(tenants.c.id).order_by(tenants.c.id))]
-    for tenant in tenant_ids:
-        report.tenants += 1
-        for rows in _pages(engine, tenant):
-            keys = [key(tenant, r.sku) for r in rows]
-            cached = dict(zip(keys, cache.read_many(keys), strict=True))
-            now = db.utcnow()
-            with db.read(engine) as conn:
-                fresh = bulk_entries(conn, tenant, rows, now)
-            todo = []
-            for sku, value in fresh.items():
-                k = key(tenant, sku)
-                was = cached[k]
-                # Compared as values (json.loads is C-fast); only drift gets encoded.
-                if was is None or _loads(was) != value:
-                    todo.append((sku, k, was, value))
-            done = cache.repair_many([(k, was, dumps(value)) for _, k, was, value in todo])
-            found = [Repair(tenant, sku, "missing" if was is None else "changed",
-                            _figures(was), value["doc"])
-                     for (sku, _, was, value), ok in zip(todo, done, strict=True) if ok]
-            _account(engine, report, found, record, keep)
-            report.checked += len(rows)
-            if progress:
-                progress(len(rows))
+    with ThreadPoolExecutor(workers, thread_name_prefix="reconcile") as pool:
+        for tenant in tenant_ids:
+            report.tenants += 1
+            pending: deque[tuple[int, Future]] = deque()
+            for rows in _pages(engine, tenant):
+                pending.append((len(rows), pool.submit(_check, engine, cache, tenant, rows)))
+                if len(pending) > workers * 2:
+                    _repair(engine, cache, report, tenant, *pending.popleft(), record, keep, progress)
+            while pending:
+                _repair(engine, cache, report, tenant, *pending.popleft(), record, keep, progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _repair(engine: Engine, cache: AvailabilityCache, report: Report, tenant: str, size: int,
+            checked: Future, record: bool, keep: int,
+            progress: Callable[[int], None] | None) -> None:
+    drift = checked.result()
+    done = cache.repair_many([(k, was, entry) for _, k, was, entry in drift])
+    found = [Repair(tenant, sku, "missing" if was is None else "changed",
+                    _figures(was), _figures(entry))
+             for (sku, _, was, entry), ok in zip(drift, done, strict=True) if ok]
+    _account(engine, report, found, record, keep)
+    report.checked += size
+    if progress:
+        progress(size)
 
 
 def _account(engine: Engine, report: Report, found: list[Repair], record: bool, keep: int) -> None:
