@@ -25,7 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db
+from .. import db, tenants
 from ..catalog import service as catalog
 from ..problems import Conflict, NotFound
 from ..tables import items, locations
@@ -44,6 +44,7 @@ def _claim(engine: Engine, tenant: str, now: datetime) -> str:
     """Mark the tenant's run as ours, or 409 while another run is in progress."""
     run_id = str(uuid.uuid4())
     with db.write(engine) as conn:
+        tenants.load(conn, tenant)  # 404 for an unknown tenant (the CLI names any)
         conn.execute(db.insert(conn, plan_runs).values(
             tenant_id=tenant, run_id=run_id, status="idle", started_at=now, summary={},
         ).on_conflict_do_nothing())

@@ -63,11 +63,11 @@ def plan_command(
         groups.add_row(g["supplier"] or "(no supplier)", str(g["lines"]), str(g["units"]),
                        str(g["urgent_lines"]), f"{g['value'] or '-'} {g['currency'] or ''}")
     out.print(groups)
-    lines = Table("supplier", "sku", "location", "qty", "available", "cover (days)", "lead time",
-                  "risk", title=f"first {len(page['suggestions'])} lines")
+    lines = Table("supplier", "sku", "at", "qty", "avail", "cover", "lead", "risk",
+                  title=f"first {len(page['suggestions'])} lines (cover and lead time in days)")
     for s in page["suggestions"]:
         cover = "-" if s["days_of_cover"] is None else f"{s['days_of_cover']:.1f}"
-        risk = f"[red]{s['risk']} (urgent)[/]" if s["urgent"] else s["risk"]
+        risk = f"[red]{s['risk']}![/]" if s["urgent"] else s["risk"]
         lines.add_row(s["supplier"] or "-", s["sku"], s["location"], str(s["qty"]),
                       str(s["available"]), cover, f"{s['lead_time_days']:g}", risk)
     out.print(lines)
