@@ -145,13 +145,13 @@ def compute(conn: Connection, tenant: str, run_id: str, now: datetime,
     prices = [s.price if s and s.price is not None else costs.get(int(i))
               for s, i in zip(src, planned.item_ids, strict=True)]
     price = np.array([float(p) if p is not None else 0.0 for p in prices])
-    annual = mean.mean(axis=1) * 365 if mean.size else np.zeros(len(planned))
+    annual = mean.mean(axis=1) * 365
     eoq = policy.economic_order_quantity(annual, float(cfg.ordering_cost),
                                          cfg.holding_rate * np.where(price > 0, price, np.nan))
     review = mean[:, :cfg.review_days].sum(axis=1)
     lot = np.where((price > 0) & np.isfinite(eoq), eoq, review)
     out = policy.suggest_orders(
-        mean if len(planned) else np.zeros((0, 1)), sigma,
+        mean, sigma,
         on_hand=planned.on_hand - planned.unusable, reserved=planned.reserved,
         on_order=planned.incoming + planned.in_transit, lead_time=lt, lead_time_std=lt_std,
         service_level=cfg.service_level, lot_size=lot, review_period=cfg.review_days,
@@ -214,9 +214,12 @@ def status(conn: Connection, tenant: str) -> dict[str, Any]:
 
 def _finished_run(conn: Connection, tenant: str) -> str:
     doc = status(conn, tenant)
+    if doc["status"] == "running":
+        raise Conflict("A plan run is in progress; try again when it has finished.",
+                       slug="plan-running")
     if doc["status"] != "done":
-        raise Conflict(f"The last plan run is {doc['status']}; run the plan again.",
-                       slug="no-plan")
+        raise Conflict(f"The last plan run failed ({doc['error']}); run the plan again.",
+                       slug="plan-failed")
     return doc["run_id"]
 
 
