@@ -300,8 +300,6 @@ async function selectItem(code) {
   state.selected = code;
   history.replaceState(null, "", `${location.pathname}${location.search}#item=${sku(code)}`);
   for (const row of $("#items-body").rows) row.classList.toggle("selected", row.dataset.sku === code);
-  const form = $("#move-form");
-  form.sku.value = code;
   await renderDetail(code);
 }
 
@@ -316,6 +314,8 @@ async function renderDetail(code) {
     ]);
     if (state.selected !== code) return;
     card.replaceChildren(...detailContent(item, figures, ledger.entries));
+    // Only stocked items take movements: prefill the form for those.
+    if (item.kind === "physical" || item.kind === "licensed") $("#move-form").sku.value = item.sku;
   } catch (err) {
     if (state.selected !== code) return;
     card.replaceChildren(h("div", { class: "empty tall" },
@@ -390,6 +390,10 @@ function detailContent(item, f, entries) {
   }
 
   sections.push(h("h3", {}, "Latest ledger entries"));
+  if (item.kind === "bundle") {
+    sections.push(h("div", { class: "empty small" }, "A bundle has no stock of its own: its components' ledgers show what happened."));
+    return sections;
+  }
   sections.push(entries.length
     ? table(["When", "Location", "Change", "Why"], entries.map((e) => ledgerCells(e, unit)), "ledger", ["Location"])
     : h("div", { class: "empty small" }, "Nothing has happened to this item yet."));
@@ -574,19 +578,29 @@ async function diagnoseLive() {
   state.retryTimer = setTimeout(connectLive, wait * 1000);
 }
 
+function eventLabel(type, data) {
+  // A stock change says why (receipt, ship, reserve, …); other events say what they are.
+  if (type === "stock.changed" && data.reason) return data.reason.replaceAll("_", " ");
+  return (type || "change").replace(/^stock\./, "").replace(".", " ").replaceAll("_", " ");
+}
+
 function onLiveEvent(message) {
   let data;
   try { data = JSON.parse(message.data); } catch { return; }
   if (!data || typeof data !== "object") return;
   const type = data.type || message.type;
   const list = $("#events");
+  const lines = Array.isArray(data.lines) ? data.lines : [];
+  const skuLink = (code) => h("button", { type: "button", class: "link", onclick: () => selectItem(code) }, code);
+  const what = data.sku
+    ? [skuLink(data.sku), data.location ? h("span", { class: "muted" }, ` at ${data.location}`) : null]
+    : lines.flatMap((l, i) => [i ? ", " : null, skuLink(l.sku), h("span", { class: "muted" }, ` ×${fmt(l.qty)}`)]);
+  const figure = data.sku && data.available !== undefined ? `${fmt(data.available)} available` : "";
   const entry = h("li", { class: "event" },
     h("time", { datetime: data.at || "" }, clockFormat.format(data.at ? new Date(data.at) : new Date())),
-    h("span", { class: "what" },
-      data.sku ? h("button", { type: "button", class: "link", onclick: () => selectItem(data.sku) }, data.sku) : null,
-      data.location ? h("span", { class: "muted" }, ` at ${data.location}`) : null),
-    h("span", { class: "type" }, (type || "change").replace(/^stock\./, "").replace(".", " ").replaceAll("_", " ")),
-    h("span", { class: "num" }, data.available === undefined ? "" : `${fmt(data.available)} available`));
+    h("span", { class: "what" }, what),
+    h("span", { class: "type" }, eventLabel(type, data)),
+    h("span", { class: "num" }, figure));
   list.prepend(entry);
   while (list.children.length > MAX_EVENTS) list.lastChild.remove();
   $("#events-empty").hidden = true;
