@@ -51,6 +51,12 @@ def start_server(url: str, port: int, jobs: bool) -> subprocess.Popen:
     raise RuntimeError(f"server on {port} did not start: {log.read_text()[-2000:]}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     import socket
 
@@ -161,7 +167,11 @@ def main() -> None:
             c.post("/locations", json={"code": "WH1", "name": "Main"}).raise_for_status()
             for sku in skus:
                 c.post("/items", json={"sku": sku, "name": sku}).raise_for_status()
+        cpu_before = [cpu_seconds(p.pid) for p in procs], time.process_time()
         posted, seen, elapsed = asyncio.run(run(args, bases, tenant, token, skus))
+        server_cpu = [round(cpu_seconds(p.pid) - b, 2) for p, b in zip(procs, cpu_before[0],
+                                                                       strict=True)]
+        client_cpu = round(time.process_time() - cpu_before[1], 2)
         with db.read(engine) as conn:
             at = {r.payload["movement_id"]: r.created_at.timestamp() for r in conn.execute(
                 sa.select(outbox.c.payload, outbox.c.created_at).where(outbox.c.tenant_id == tenant))}
@@ -180,6 +190,8 @@ def main() -> None:
             "missing": expected - len(from_response),
             "from_response": summary(from_response) if from_response else None,
             "from_event_time": summary(from_event) if from_event else None,
+            "seconds": round(elapsed, 2), "server_cpu_seconds": server_cpu,
+            "client_cpu_seconds": client_cpu,
             "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
             "measured_at": datetime.now().isoformat(timespec="seconds"),
         }

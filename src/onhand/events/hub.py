@@ -22,6 +22,7 @@ from .tail import Notifier, OutboxTail, wait
 
 log = logging.getLogger(__name__)
 DROPPED = object()  # the last item a dropped subscriber's queue receives
+HEARTBEAT = object()  # time to send a keep-alive comment
 
 
 class Subscriber:
@@ -35,14 +36,16 @@ class Subscriber:
 
 class Hub:
     def __init__(self, engine: Engine, *, queue_size: int = 1000,
-                 poll_seconds: float | None = None) -> None:
+                 poll_seconds: float | None = None, heartbeat_seconds: float = 15.0) -> None:
         self.engine = engine
         self.queue_size = queue_size
+        self.heartbeat_seconds = heartbeat_seconds
         self.poll_seconds = poll_seconds or (0.05 if db.is_sqlite(engine) else 1.0)
         self.position = 0
         self.subscribers: dict[str, set[Subscriber]] = {}
         self.notifier = Notifier(engine)
         self._task: asyncio.Task | None = None
+        self._beat_task: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
 
     async def subscribe(self, tenant: str, accept: Callable[[Event], bool] = lambda e: True
@@ -102,6 +105,7 @@ class Hub:
         if self._started is None:
             self._started = asyncio.get_running_loop().create_future()
             self._task = asyncio.create_task(self._feed(), name="live-hub")
+            self._beat_task = asyncio.create_task(self._beat(), name="live-heartbeat")
         await asyncio.shield(self._started)
 
     async def _feed(self) -> None:
@@ -129,14 +133,25 @@ class Hub:
                 continue
             await wait(waiter, 0.02 if stalled else self.poll_seconds)
 
+    async def _beat(self) -> None:
+        """One timer for all subscribers: a wait_for per subscriber and event cost more than
+        the whole fan-out."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            for subs in list(self.subscribers.values()):
+                for sub in list(subs):
+                    if sub.queue.empty():
+                        sub.queue.put_nowait(HEARTBEAT)
+
     def _head(self) -> int:
         with db.read(self.engine) as conn:
             return last_id(conn)
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in (self._task, self._beat_task):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._task = self._beat_task = None
         self._started = None
         await self.notifier.stop()

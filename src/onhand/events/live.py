@@ -15,7 +15,7 @@ from ..catalog import service as catalog
 from ..problems import Invalid, Problem
 from ..stock.availability import availability
 from .feed import Event, dumps
-from .hub import DROPPED, Hub, Subscriber
+from .hub import DROPPED, HEARTBEAT, Hub, Subscriber
 
 router = APIRouter(prefix="/v1/{tenant}", tags=["events"])
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -27,8 +27,8 @@ def install(app: FastAPI) -> None:
     from . import webhook_routes
     from .metrics import COLLECTOR
 
-    app.state.hub = Hub(app.state.engine)
-    app.state.heartbeat_seconds = app.state.settings.sse_heartbeat_seconds
+    app.state.hub = Hub(app.state.engine,
+                        heartbeat_seconds=app.state.settings.sse_heartbeat_seconds)
     app.include_router(router)
     app.include_router(webhook_routes.router)
     lookup.install(app)
@@ -73,7 +73,7 @@ def _filter(types: str | None, skus: str | None) -> Callable[[Event], bool]:
     return accept
 
 
-async def _frames(hub: Hub, sub: Subscriber, after: int | None, heartbeat: float,
+async def _frames(hub: Hub, sub: Subscriber, after: int | None,
                   frame: Callable[[Event], bytes], first: list[bytes] | None = None,
                   ) -> AsyncIterator[bytes]:
     """Backlog from the outbox, then live events; whatever is queued goes out in one write."""
@@ -84,18 +84,14 @@ async def _frames(hub: Hub, sub: Subscriber, after: int | None, heartbeat: float
                 if page:
                     yield b"".join(frame(e) for e in page)
         while True:
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), heartbeat)
-            except TimeoutError:
-                yield b": ping\n\n"
-                continue
-            batch = [item]
-            while not sub.queue.empty() and item is not DROPPED:
-                item = sub.queue.get_nowait()
-                batch.append(item)
-            events = [e for e in batch if e is not DROPPED]
+            batch = [await sub.queue.get()]
+            while not sub.queue.empty() and batch[-1] is not DROPPED:
+                batch.append(sub.queue.get_nowait())
+            events = [e for e in batch if isinstance(e, Event)]
             if events:
-                yield b"".join(frame(e) for e in events)  # type: ignore[arg-type]
+                yield b"".join(frame(e) for e in events)
+            elif batch[-1] is HEARTBEAT:
+                yield b": ping\n\n"
             if batch[-1] is DROPPED:
                 last = events[-1].id if events else None
                 data = dumps({"reason": "too slow: queue full", "last_event_id": last})
@@ -120,7 +116,7 @@ async def events(request: Request, tenant: str,
     hub: Hub = request.app.state.hub
     sub = await hub.subscribe(caller.tenant, _filter(types, skus))
     return StreamingResponse(
-        _frames(hub, sub, after, request.app.state.heartbeat_seconds, lambda e: e.frame),
+        _frames(hub, sub, after, lambda e: e.frame),
         media_type="text/event-stream", headers=SSE_HEADERS)
 
 
@@ -155,8 +151,7 @@ async def availability_stream(
     sub = await hub.subscribe(caller.tenant,
                               lambda e: e.type == "stock.changed" and e.sku in wanted_set)
     return StreamingResponse(
-        _frames(hub, sub, None, request.app.state.heartbeat_seconds, lambda e: e.public_frame,
-                first),
+        _frames(hub, sub, None, lambda e: e.public_frame, first),
         media_type="text/event-stream", headers=SSE_HEADERS)
 
 
@@ -201,6 +196,8 @@ async def _send_all(ws: WebSocket, sub: Subscriber, hub: Hub, after: int | None)
                 await ws.send_text(ev.body)
     while True:
         item = await sub.queue.get()
+        if item is HEARTBEAT:
+            continue  # WebSocket keeps itself alive with protocol pings
         if item is DROPPED:
             await ws.send_text(dumps({"type": "dropped", "reason": "too slow: queue full"}))
             await ws.close(code=1013)
