@@ -170,13 +170,18 @@ def test_transfer_writes_both_sides_in_one_movement(shop):
     assert sorted(e["location"] for e in both) == [WH1, WH2]
 
 
-def test_refused_transfer_writes_neither_side(shop, tenant_state):
-    ok(shop, "receipt", qty=5)
+@pytest.mark.parametrize("source, destination", [(WH1, WH2), (WH2, WH1)])
+def test_refused_transfer_writes_neither_side(shop, tenant_state, source, destination):
+    # Rows are touched in location order, so one direction credits the destination first:
+    # the refusal of the source must roll that back too.
+    ok(shop, "receipt", location=source, qty=5)
+    ok(shop, "receipt", location=destination, qty=1)
     before = tenant_state()
-    r = move(shop, "transfer", qty=6, to=WH2)
+    r = move(shop, "transfer", location=source, qty=6, to=destination)
     assert r.status_code == 409
+    assert (r.json()["requested"], r.json()["available"]) == (6, 5)
     assert tenant_state() == before
-    assert figures(shop, "BOOK-1", WH2, "on_hand") == {"on_hand": 0}
+    assert figures(shop, "BOOK-1", destination, "on_hand") == {"on_hand": 1}
 
 
 def test_transfer_in_transit_arrives_with_transfer_receive(shop):
