@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 
@@ -176,6 +179,23 @@ def test_duplicate_sku_is_a_conflict(api):
     assert_problem(api.post("/items", json={"sku": "BOOK-1", "name": "Other", "kind": "digital"}),
                    409)
     assert api.get("/items/BOOK-1").json()["kind"] == "physical"
+
+
+@pytest.mark.parametrize("path, field", [("/items", "sku"), ("/locations", "code")])
+def test_creating_the_same_sku_at_once_gives_one_201_and_409s(api, path, field):
+    """Two clients racing to create one SKU (or location code): one wins, never a 500."""
+    def race(key: str) -> list[int]:
+        barrier = threading.Barrier(6)
+
+        def create(_: int) -> int:
+            barrier.wait()
+            return api.post(path, json={field: key, "name": key}).status_code
+
+        with ThreadPoolExecutor(6) as pool:
+            return sorted(pool.map(create, range(6)))
+
+    for key in ("RACE-1", "RACE-2", "RACE-3"):
+        assert race(key) == [201, 409, 409, 409, 409, 409]
 
 
 def test_unknown_sku_is_404(api):

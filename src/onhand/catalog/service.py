@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from .. import db
 from ..problems import Conflict, Invalid, NotFound
@@ -50,12 +51,16 @@ def create_location(conn: Connection, tenant: str, body: LocationIn) -> dict[str
     parent_id = location(conn, tenant, body.parent).id if body.parent else None
     exists = conn.execute(sa.select(locations.c.id).where(
         locations.c.tenant_id == tenant, locations.c.code == body.code)).first()
+    duplicate = Conflict(f"A location with code '{body.code}' exists already.", slug="duplicate")
     if exists:
-        raise Conflict(f"A location with code '{body.code}' exists already.", slug="duplicate")
-    conn.execute(locations.insert().values(
-        tenant_id=tenant, code=body.code, name=body.name, parent_id=parent_id,
-        zone=body.zone, priority=body.priority, created_at=db.utcnow(),
-    ))
+        raise duplicate
+    try:
+        conn.execute(locations.insert().values(
+            tenant_id=tenant, code=body.code, name=body.name, parent_id=parent_id,
+            zone=body.zone, priority=body.priority, created_at=db.utcnow(),
+        ))
+    except IntegrityError:  # created by a concurrent request since the check above
+        raise duplicate from None
     return get_location(conn, tenant, body.code)
 
 
@@ -116,8 +121,10 @@ def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
     _validate_kind(body)
     exists = conn.execute(sa.select(items.c.id).where(
         items.c.tenant_id == tenant, items.c.sku == body.sku)).first()
+    duplicate = Conflict(f"An item with SKU '{body.sku}' exists already.", slug="duplicate",
+                         sku=body.sku)
     if exists:
-        raise Conflict(f"An item with SKU '{body.sku}' exists already.", slug="duplicate", sku=body.sku)
+        raise duplicate
     parts = []
     for comp in body.components or []:
         part = item(conn, tenant, comp.sku)
@@ -126,8 +133,11 @@ def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
         parts.append((part, comp.qty))
     now = db.utcnow()
     values = body.model_dump(exclude={"components"})
-    new_id = conn.execute(items.insert().values(
-        tenant_id=tenant, created_at=now, updated_at=now, **values)).inserted_primary_key[0]
+    try:
+        new_id = conn.execute(items.insert().values(
+            tenant_id=tenant, created_at=now, updated_at=now, **values)).inserted_primary_key[0]
+    except IntegrityError:  # created by a concurrent request since the check above
+        raise duplicate from None
     if parts:
         conn.execute(bundle_components.insert(), [
             {"tenant_id": tenant, "bundle_id": new_id, "component_id": p.id, "qty": q}
