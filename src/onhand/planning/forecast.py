@@ -145,6 +145,7 @@ class HoltWinters:
         self.level = np.broadcast_to(level.astype(dt), shape).copy()
         self.slope = np.broadcast_to(slope.astype(dt), shape).copy()
         self.first, self.last_start = first, int(first.max(initial=0))
+        self.damped: dict[int, np.ndarray] = {}  # φ + … + φʲ per j, computed once
         self.season = np.broadcast_to(seasonal[:, None, :].astype(dt),
                                       (self.m, self.grid, y.shape[1])).copy()
         self.e, self.tmp = np.empty_like(self.level), np.empty_like(self.level)
@@ -173,7 +174,9 @@ class HoltWinters:
         return e
 
     def ahead(self, j: int) -> np.ndarray:
-        trend = _damped_sum(self.phi, j).astype(self.level.dtype) * self.slope
+        if j not in self.damped:
+            self.damped[j] = _damped_sum(self.phi, j).astype(self.level.dtype)
+        trend = self.damped[j] * self.slope
         return self.level + trend + self.season[(self.t + j - 1) % self.m]
 
     def factors(self, best: np.ndarray, h: int) -> np.ndarray:
