@@ -6,6 +6,9 @@ proves the invariants with `onhand check` for the tenant it used.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from onhand import check, db
@@ -362,6 +365,22 @@ def test_idempotency_key_applies_a_movement_once_and_returns_the_first_answer(sh
     again = shop.post("/movements", json=body, headers={"Idempotency-Key": "rcpt-1"})
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
+    assert figures(shop, "BOOK-1", WH1, "on_hand") == {"on_hand": 10}
+    assert len(ledger(shop)) == 1
+
+
+def test_retries_racing_with_one_idempotency_key_apply_once(shop):
+    body = {"type": "receipt", "sku": "BOOK-1", "location": WH1, "qty": 10}
+    barrier = threading.Barrier(5)
+
+    def send(_: int) -> tuple[int, str]:
+        barrier.wait()
+        r = shop.post("/movements", json=body, headers={"Idempotency-Key": "race"})
+        return r.status_code, r.json()["id"]
+
+    with ThreadPoolExecutor(5) as pool:
+        answers = set(pool.map(send, range(5)))
+    assert len(answers) == 1 and answers.pop()[0] == 201
     assert figures(shop, "BOOK-1", WH1, "on_hand") == {"on_hand": 10}
     assert len(ledger(shop)) == 1
 
