@@ -15,9 +15,11 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -25,7 +27,7 @@ import sqlalchemy as sa
 
 from conftest import LiveServer, make_token
 from onhand import check, db
-from onhand.tables import items, reservation_lines, reservations
+from onhand.tables import balances, items, reservation_lines, reservations
 
 RACE_SECONDS = 180  # no race may take longer than this (it takes seconds)
 STOCK = 100
@@ -64,8 +66,6 @@ def cart(*lines: tuple[str, int], reference: str) -> dict:
 
 def figures(engine, tenant: str, sku: str) -> tuple[int, int]:
     """(on_hand, reserved) summed over locations, straight from the balances."""
-    from onhand.tables import balances
-
     with db.read(engine) as conn:
         row = conn.execute(
             sa.select(sa.func.coalesce(sa.func.sum(balances.c.on_hand), 0),
@@ -109,10 +109,11 @@ def _answer(r: httpx.Response):
         return r.text
 
 
-def race_threads(urls: list[str], tenant: str, token: str, bodies: list[dict],
-                 workers: int = 64) -> list[tuple[int, object]]:
+def race_threads(urls: list[str], tenant: str, token: str, bodies: list[dict | None],
+                 workers: int = 64, paths: list[str] | None = None) -> list[tuple[int, object]]:
     """POST every body concurrently from `workers` threads, each with its own httpx client,
-    spreading requests over `urls`; all threads start together. One (status, answer) per body."""
+    spreading requests over `urls`; all threads start together. One (status, answer) per body.
+    The path is reservations, or paths[n] for the n-th request."""
     local = threading.local()
     clients: list[httpx.Client] = []
     lock = threading.Lock()
@@ -128,8 +129,9 @@ def race_threads(urls: list[str], tenant: str, token: str, bodies: list[dict],
     def one(n: int, body: dict) -> tuple[int, object]:
         start.wait(30)
         url = urls[n % len(urls)]
+        path = paths[n] if paths else "reservations"
         try:
-            r = client().post(f"{url}/v1/{tenant}/reservations", json=body)
+            r = client().post(f"{url}/v1/{tenant}/{path}", json=body)
         except httpx.HTTPError as exc:
             return -1, repr(exc)
         return r.status_code, _answer(r)
@@ -380,3 +382,130 @@ def test_bundles_and_their_components_racing_never_oversell_a_component(api, eng
     assert pack["available"] == min(free_a // 2, free_b)
     assert findings_for(engine, tenant) == []
     assert cli_check_mentions(engine, tenant) == ""
+
+
+# ---- (f) one Idempotency-Key retried concurrently -------------------------------------------------
+
+@pytest.mark.slow
+def test_a_retry_storm_with_one_idempotency_key_holds_once(engine, tenant, hot, servers):
+    """A client retrying one request 60 times at once (through two servers on PostgreSQL)."""
+    count = 2 if not db.is_sqlite(engine) else 1
+    urls = [s.url for s in servers(count)]
+    body = cart(("HOT", 3), reference="retried")
+    results: list[tuple[int, object]] = []
+    local = threading.local()
+    start = threading.Event()
+
+    def one(n: int) -> tuple[int, object]:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=60, headers={"Authorization": f"Bearer {hot}",
+                                                             "Idempotency-Key": "checkout-42"})
+        start.wait(30)
+        r = local.client.post(f"{urls[n % len(urls)]}/v1/{tenant}/reservations", json=body)
+        return r.status_code, _answer(r)
+
+    with ThreadPoolExecutor(30) as pool:
+        futures = [pool.submit(one, n) for n in range(60)]
+        start.set()
+        done, not_done = wait(futures, timeout=RACE_SECONDS)
+        assert not not_done
+        results = [f.result() for f in futures]
+    statuses = Counter(status for status, _ in results)
+    assert statuses == Counter({201: 60}), [doc for status, doc in results if status != 201][:3]
+    assert len({doc["id"] for _, doc in results}) == 1, "every retry answers the first hold"
+    assert figures(engine, tenant, "HOT") == (STOCK, 3)
+    assert holds_by_reference(engine, tenant) == {"retried": {"HOT": 3}}
+    assert findings_for(engine, tenant) == []
+
+
+# ---- (g) commits racing the sweeper ----------------------------------------------------------------
+
+@pytest.mark.slow
+def test_commits_racing_the_sweeper_end_either_committed_or_expired(engine, tenant, hot, servers):
+    """Holds of one second, each committed around its expiry while the sweepers run (two
+    servers, so two sweepers, on PostgreSQL)."""
+    urls = [s.url for s in servers(1 if db.is_sqlite(engine) else 2)]
+    headers = {"Authorization": f"Bearer {hot}"}
+    clients = [httpx.Client(timeout=60, headers=headers) for _ in range(41)]
+
+    def commit(n: int, res: dict) -> tuple[int, object]:
+        """Commit around the hold's own expiry: from 0.4 s before to 0.3 s after."""
+        expires = datetime.fromisoformat(res["expires_at"].replace("Z", "+00:00"))
+        at = expires + timedelta(seconds=-0.4 + (n % 8) * 0.1)
+        time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()))
+        r = clients[n].post(f"{urls[n % len(urls)]}/v1/{tenant}/reservations/{res['id']}/commit")
+        return r.status_code, _answer(r)
+
+    made, pending = [], []
+    try:
+        with ThreadPoolExecutor(40) as pool:
+            for n in range(40):  # each commit is scheduled as soon as its hold exists
+                r = clients[40].post(f"{urls[0]}/v1/{tenant}/reservations",
+                                     json={**cart(("HOT", 2), reference=f"h-{n}"), "ttl_seconds": 1})
+                assert r.status_code == 201, r.text
+                made.append(r.json())
+                pending.append(pool.submit(commit, n, made[-1]))
+            done, not_done = wait(pending, timeout=RACE_SECONDS)
+            assert not not_done
+            answers = [f.result() for f in pending]
+    finally:
+        for c in clients:
+            c.close()
+    print(f"\ncommit vs sweeper on {engine.dialect.name}: "
+          f"{dict(Counter(status for status, _ in answers))}")
+    assert {status for status, _ in answers} <= {200, 409}, answers
+    # let the sweeper finish every lapsed hold (bounded)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with db.read(engine) as conn:
+            statuses = dict(conn.execute(sa.select(reservations.c.id, reservations.c.status).where(
+                reservations.c.tenant_id == tenant)).all())
+        if "active" not in statuses.values():
+            break
+        time.sleep(0.1)
+    for res, (status, doc) in zip(made, answers, strict=True):
+        if status == 200:
+            assert statuses[res["id"]] == "committed" and doc["status"] == "committed"
+        else:
+            assert doc["type"].endswith("/reservation-ended"), doc
+            assert statuses[res["id"]] == "expired", (res["id"], statuses[res["id"]])
+    sold = sum(status == 200 for status, _ in answers)
+    with db.read(engine) as conn:
+        reserved, committed = conn.execute(
+            sa.select(balances.c.reserved, balances.c.committed).where(
+                balances.c.tenant_id == tenant)).one()
+    assert (reserved, committed) == (0, 2 * sold)
+    assert findings_for(engine, tenant) == []
+
+
+# ---- (h) commit and release of the same hold at once ---------------------------------------------
+
+@pytest.mark.slow
+def test_commit_and_release_of_one_hold_at_once_exactly_one_wins(engine, tenant, hot, servers):
+    urls = [s.url for s in servers(1 if db.is_sqlite(engine) else 2)]
+    headers = {"Authorization": f"Bearer {hot}"}
+    with httpx.Client(timeout=60, headers=headers) as c:
+        made = [created(c.post(f"{urls[0]}/v1/{tenant}/reservations",
+                               json=cart(("HOT", 1), reference=f"h-{n}"))) for n in range(30)]
+    jobs = [(res["id"], action, k) for k, res in enumerate(made) for action in ("commit", "release")]
+    results = race_threads(urls, tenant, hot, [None] * len(jobs), workers=60,
+                           paths=[f"reservations/{rid}/{action}" for rid, action, _ in jobs])
+    with db.read(engine) as conn:
+        statuses = dict(conn.execute(sa.select(reservations.c.id, reservations.c.status).where(
+            reservations.c.tenant_id == tenant)).all())
+    outcomes = Counter()
+    for n in range(0, len(jobs), 2):
+        rid = jobs[n][0]
+        (c_status, c_doc), (r_status, r_doc) = results[n], results[n + 1]
+        assert {c_status, r_status} == {200, 409}, (c_doc, r_doc)
+        winner = "committed" if c_status == 200 else "released"
+        assert statuses[rid] == winner
+        outcomes[winner] += 1
+    print(f"\ncommit vs release on {engine.dialect.name}: {dict(outcomes)}")
+    with db.read(engine) as conn:
+        reserved, committed = conn.execute(
+            sa.select(balances.c.reserved, balances.c.committed).where(
+                balances.c.tenant_id == tenant)).one()
+    assert (reserved, committed) == (0, outcomes["committed"])
+    assert findings_for(engine, tenant) == []
+

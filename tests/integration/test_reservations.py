@@ -447,6 +447,21 @@ def test_a_bundle_holds_its_components_all_or_nothing(shop, tenant_state):
     assert avail(shop, "PACK")["available"] == 3
 
 
+def test_a_bundle_with_a_print_on_demand_part_books_its_capacity(shop):
+    created(shop.post("/items", json={"sku": "GIFT", "name": "Book and mug", "kind": "bundle",
+                                      "components": [{"sku": "BOOK", "qty": 1},
+                                                     {"sku": "MUG", "qty": 1}]}))
+    assert avail(shop, "GIFT")["available"] == 3  # min(5 books, 3 mugs a day)
+    r = hold(shop, line("GIFT", 2))
+    assert (avail(shop, "BOOK")["available"], avail(shop, "MUG")["available"]) == (3, 1)
+    assert avail(shop, "GIFT")["available"] == 1
+    doc = assert_problem(reserve(shop, line("GIFT", 2)), 409, "insufficient-stock")
+    assert doc["sku"] == "MUG"
+    assert avail(shop, "BOOK")["available"] == 3
+    ok(shop.post(f"/reservations/{r['id']}/release"))
+    assert avail(shop, "GIFT")["available"] == 3
+
+
 def test_a_bundle_and_its_component_compete_for_the_same_units(shop):
     receive(shop, "A", WH1, 5)
     receive(shop, "B", WH1, 5)
@@ -507,6 +522,16 @@ def test_a_line_splits_across_locations_when_one_is_not_enough(two_places):
     assert (at(two_places, "A", WH1)["reserved"], at(two_places, "A", WH2)["reserved"]) == (5, 3)
     ok(two_places.post(f"/reservations/{r['id']}/release"))
     assert (at(two_places, "A", WH1)["available"], at(two_places, "A", WH2)["available"]) == (5, 20)
+
+
+def test_committing_a_split_hold_sells_at_every_location(two_places):
+    r = hold(two_places, line("A", 8))
+    ok(two_places.post(f"/reservations/{r['id']}/commit"))
+    assert [(at(two_places, "A", w)["committed"], at(two_places, "A", w)["reserved"])
+            for w in (WH1, WH2)] == [(5, 0), (3, 0)]
+    assert sorted((e["location"], e["state"], e["delta"]) for e in ledger(
+        two_places, reservation=r["id"], reason="commit")) == [
+        (WH1, "committed", 5), (WH1, "reserved", -5), (WH2, "committed", 3), (WH2, "reserved", -3)]
 
 
 def test_split_with_nearest_zone_starts_in_the_zone(two_places):
