@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ..quantities import MAX_QTY
 
@@ -69,3 +69,10 @@ class ItemPatch(Body):
     capacity_per_day: PositiveInt | None = None
     unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
     active: bool | None = None
+
+    @model_validator(mode="after")
+    def _kept_fields_stay_set(self) -> ItemPatch:
+        for name in ("name", "attributes", "allow_backorder", "active", "capacity_per_day"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"'{name}' can be changed but not cleared (null)")
+        return self

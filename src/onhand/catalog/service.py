@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import db
 from ..problems import Conflict, Invalid, NotFound
-from ..tables import bundle_components, items, locations
+from ..tables import balances, bundle_components, items, locations
 from .schemas import ItemIn, ItemPatch, LocationIn
 
 
@@ -150,10 +150,24 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
     values = patch.model_dump(exclude_unset=True)
     if "capacity_per_day" in values and current.kind != "pod":
         raise Invalid("capacity_per_day only applies to print-on-demand ('pod') items.")
+    if values.get("allow_backorder") is False and current.allow_backorder:
+        _refuse_if_backordered(conn, tenant, current)
     if values:
         conn.execute(items.update().where(items.c.id == current.id)
                      .values(updated_at=db.utcnow(), **values))
     return get_item(conn, tenant, sku)
+
+
+def _refuse_if_backordered(conn: Connection, tenant: str, current: Item) -> None:
+    """Backorders may only be turned off while no location sells more than it holds."""
+    from ..stock.availability import available_expr  # the stock package imports this module
+
+    lowest = conn.execute(sa.select(sa.func.min(available_expr(db.utcnow()))).where(
+        balances.c.tenant_id == tenant, balances.c.item_id == current.id)).scalar()
+    if lowest is not None and lowest < 0:
+        raise Conflict(f"{current.sku} is backordered ({-int(lowest)} more promised than held at "
+                       "a location): receive or adjust stock before turning backorders off.",
+                       slug="backordered", sku=current.sku)
 
 
 def _components(conn: Connection, tenant: str, bundle_ids: list[int]) -> dict[int, list[Any]]:
