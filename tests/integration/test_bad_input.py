@@ -224,6 +224,11 @@ CASES = [
     Bad("patch capacity of a physical item", "PATCH", "/items/A", {"capacity_per_day": 5}),
     Bad("patch with a huge threshold", "PATCH", "/items/A", {"low_stock_threshold": HUGE}),
     Bad("patch with a NUL in the name", "PATCH", "/items/A", {"name": "A\x00"}),
+    Bad("patch clearing the name", "PATCH", "/items/A", {"name": None}),
+    Bad("patch clearing allow_backorder", "PATCH", "/items/A", {"allow_backorder": None}),
+    Bad("patch clearing active", "PATCH", "/items/A", {"active": None}),
+    Bad("patch clearing the attributes", "PATCH", "/items/A", {"attributes": None}),
+    Bad("patch clearing a pod's capacity", "PATCH", "/items/P", {"capacity_per_day": None}),
     Bad("delete an item", "DELETE", "/items/A", status=405),
     Bad("unknown route", "GET", "/nothing-here", status=404),
 ]

@@ -322,6 +322,20 @@ def test_backorder_item_still_never_ships_more_than_on_hand(shop, tenant_state):
     assert tenant_state() == before
 
 
+def test_backorders_cannot_be_turned_off_while_stock_is_backordered(shop, tenant_state):
+    ok(shop, "receipt", sku="POSTER", qty=5)
+    ok(shop, "safety_stock", sku="POSTER", qty=8)
+    before = tenant_state()
+    r = shop.patch("/items/POSTER", json={"allow_backorder": False})
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert tenant_state() == before
+    ok(shop, "safety_stock", sku="POSTER", qty=5)
+    r = shop.patch("/items/POSTER", json={"allow_backorder": False})
+    assert r.status_code == 200 and r.json()["allow_backorder"] is False
+    assert move(shop, "safety_stock", sku="POSTER", qty=6).status_code == 409
+
+
 @pytest.mark.xfail(strict=True, reason="stock/ledger.py: for an item that allows backorders "
                    "ledger.change drops the availability guard altogether, so units that are "
                    "not on hand can be marked damaged or put in quality control "
