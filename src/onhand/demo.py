@@ -42,11 +42,15 @@ ACTOR = "demo:loader"
 
 LOCATIONS = [
     LocationIn(code="NORTH", name="Leeds warehouse", zone="north", priority=10),
-    LocationIn(code="NORTH-A1", name="Leeds, aisle A bay 1", parent="NORTH", zone="north", priority=10),
-    LocationIn(code="NORTH-A2", name="Leeds, aisle A bay 2", parent="NORTH", zone="north", priority=20),
+    LocationIn(code="NORTH-A1", name="Leeds, aisle A bay 1", parent="NORTH", zone="north",
+               priority=10),
+    LocationIn(code="NORTH-A2", name="Leeds, aisle A bay 2", parent="NORTH", zone="north",
+               priority=20),
     LocationIn(code="SOUTH", name="Bristol warehouse", zone="south", priority=50),
-    LocationIn(code="SOUTH-A1", name="Bristol, aisle A bay 1", parent="SOUTH", zone="south", priority=50),
-    LocationIn(code="SOUTH-B1", name="Bristol, cool store", parent="SOUTH", zone="south", priority=60),
+    LocationIn(code="SOUTH-A1", name="Bristol, aisle A bay 1", parent="SOUTH", zone="south",
+               priority=50),
+    LocationIn(code="SOUTH-B1", name="Bristol, cool store", parent="SOUTH", zone="south",
+               priority=60),
     LocationIn(code="LICENCES", name="Licence seats (virtual)", priority=900),
 ]
 
@@ -77,8 +81,8 @@ TITLES = [
     Title("BOOK-NEUROMANCER", "Neuromancer", "William Gibson", 288, 1984, 2.0, -0.1, 7, "4.90"),
     Title("BOOK-LEFT-HAND", "The Left Hand of Darkness", "Ursula K. Le Guin", 304, 1969, 1.3, 0.3,
           14, "5.20", north="NORTH-A2", south_share=0.0),
-    Title("BOOK-EARTHSEA", "A Wizard of Earthsea", "Ursula K. Le Guin", 208, 1968, 1.7, 0.0, 7, "4.30",
-          south_share=0.0),
+    Title("BOOK-EARTHSEA", "A Wizard of Earthsea", "Ursula K. Le Guin", 208, 1968, 1.7, 0.0, 7,
+          "4.30", south_share=0.0),
     Title("BOOK-FOUNDATION", "Foundation", "Isaac Asimov", 256, 1951, 2.1, -0.15, 7, "4.60",
           north="NORTH-A2", south_share=0.0),
     Title("BOOK-HYPERION", "Hyperion", "Dan Simmons", 496, 1989, 0.9, 0.1, 14, "5.80",
@@ -127,14 +131,15 @@ def catalogue() -> list[ItemIn]:
                attributes={"files": 240, "licence": "studio, 1 seat", "formats": ["abr", "png"]}),
         ItemIn(sku="ART-DESERT-PLATES", name="Desert matte paintings, commercial licence",
                kind="licensed", low_stock_threshold=3, unit_cost=Decimal("30.00"),
-               attributes={"files": 36, "licence": "commercial, 1 seat", "formats": ["psd", "tiff"]}),
+               attributes={"files": 36, "licence": "commercial, 1 seat",
+                           "formats": ["psd", "tiff"]}),
         ItemIn(sku="POSTER-ARRAKIS-A2", name="Arrakis at dusk, poster A2", kind="pod",
                capacity_per_day=40, attributes={"size": "A2", "paper": "200 gsm matte"}),
         ItemIn(sku="POSTER-FOUNDATION-A3", name="Trantor skyline, poster A3", kind="pod",
                capacity_per_day=25, attributes={"size": "A3", "paper": "200 gsm matte"}),
-        ItemIn(sku="PACK:DUNE-TRILOGY", name="Dune trilogy box set",
-               kind="bundle", components=[ComponentIn(sku=s, qty=1) for s in
-                                          ("BOOK-DUNE", "BOOK-DUNE-MESSIAH", "BOOK-CHILDREN-OF-DUNE")],
+        ItemIn(sku="PACK:DUNE-TRILOGY", name="Dune trilogy box set", kind="bundle",
+               components=[ComponentIn(sku=s, qty=1) for s in
+                           ("BOOK-DUNE", "BOOK-DUNE-MESSIAH", "BOOK-CHILDREN-OF-DUNE")],
                attributes={"box": "slipcase"}),
         ItemIn(sku="COFFEE-SPICE-ROAST", name="Spice Roast coffee beans", kind="physical",
                unit="g", units={"kg": 1000}, barcode="5060123450017", unit_cost=Decimal("0.021"),
@@ -166,9 +171,10 @@ def supplier_links() -> list[tuple[str, ItemSupplierIn]]:
         out.append((t.sku, ItemSupplierIn(supplier="HARBOUR", supplier_sku=f"HB-{t.sku[5:]}",
                                           price=Decimal(t.cost), preferred=not slow)))
         if slow or t.sku.startswith("BOOK-DUNE"):
+            trade_price = (Decimal(t.cost) * Decimal("0.94")).quantize(Decimal("0.01"))
             out.append((t.sku, ItemSupplierIn(
                 supplier="GALAXY", supplier_sku=f"GTD{isbn13(f'97819160{TITLES.index(t):04d}')}",
-                price=(Decimal(t.cost) * Decimal("0.94")).quantize(Decimal("0.01")), preferred=slow)))
+                price=trade_price, preferred=slow)))
     out += [
         ("COFFEE-SPICE-ROAST", ItemSupplierIn(supplier="YIRGA", supplier_sku="SPICE-2.5KG",
                                               preferred=True)),
