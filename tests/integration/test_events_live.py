@@ -109,6 +109,26 @@ def test_storefront_feed_reveals_only_the_asked_skus_figures(server, engine, ten
         feed.close()
 
 
+def test_storefront_feed_follows_a_bundle_through_its_components(server, engine, tenant):
+    srv = server(run_jobs=False)
+    admin = make_token(engine, tenant, "admin")
+    shop = stock_tenant(srv.url, tenant, admin, {"A": 10, "B": 3})
+    r = shop.post("/items", json={"sku": "KIT", "name": "Kit", "kind": "bundle",
+                                  "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}]})
+    assert r.status_code == 201, r.text
+    token = make_token(engine, tenant, "storefront")
+    feed = SSEReader(f"{srv.url}/v1/{tenant}/public/availability/stream?skus=KIT"
+                     f"&access_token={token}")
+    try:
+        assert feed.wait_for(lambda e: True)["data"] == {
+            "sku": "KIT", "available": 3, "at": feed.events[0]["data"]["at"]}
+        move(shop, "ship", "A", 6)  # 4 of A left: 2 kits
+        update = feed.wait_for(lambda e: e["data"]["available"] == 2)
+        assert update["data"]["sku"] == "KIT" and set(update["data"]) == {"sku", "available", "at"}
+    finally:
+        feed.close()
+
+
 def test_websocket_gets_the_same_events(server, engine, tenant):
     srv = server(run_jobs=False)
     token = make_token(engine, tenant, "admin")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.requests import HTTPConnection
@@ -14,6 +15,7 @@ from .. import auth, db, tenants
 from ..catalog import service as catalog
 from ..problems import Invalid, Problem
 from ..stock.availability import availability
+from ..tables import bundle_components, items
 from .feed import Event, dumps
 from .hub import DROPPED, HEARTBEAT, Hub, Subscriber
 
@@ -73,23 +75,29 @@ def _filter(types: str | None, skus: str | None) -> Callable[[Event], bool]:
     return accept
 
 
-async def _frames(hub: Hub, sub: Subscriber, after: int | None,
-                  frame: Callable[[Event], bytes], first: list[bytes] | None = None,
-                  ) -> AsyncIterator[bytes]:
+Render = Callable[[list[Event]], Awaitable[bytes]]
+
+
+async def _admin_frames(events: list[Event]) -> bytes:
+    return b"".join(e.frame for e in events)
+
+
+async def _frames(hub: Hub, sub: Subscriber, after: int | None, render: Render,
+                  first: list[bytes] | None = None) -> AsyncIterator[bytes]:
     """Backlog from the outbox, then live events; whatever is queued goes out in one write."""
     try:
         yield b"retry: 1000\n\n" + b"".join(first or [])
         if after is not None:
             for page in await hub.backlog(sub, after):
                 if page:
-                    yield b"".join(frame(e) for e in page)
+                    yield await render(page)
         while True:
             batch = [await sub.queue.get()]
             while not sub.queue.empty() and batch[-1] is not DROPPED:
                 batch.append(sub.queue.get_nowait())
             events = [e for e in batch if isinstance(e, Event)]
             if events:
-                yield b"".join(frame(e) for e in events)
+                yield await render(events)
             elif batch[-1] is HEARTBEAT:
                 yield b": ping\n\n"
             if batch[-1] is DROPPED:
@@ -116,7 +124,7 @@ async def events(request: Request, tenant: str,
     hub: Hub = request.app.state.hub
     sub = await hub.subscribe(caller.tenant, _filter(types, skus))
     return StreamingResponse(
-        _frames(hub, sub, after, lambda e: e.frame),
+        _frames(hub, sub, after, _admin_frames),
         media_type="text/event-stream", headers=SSE_HEADERS)
 
 
@@ -145,14 +153,39 @@ async def availability_stream(
     wanted = [s for s in dict.fromkeys(skus.split(",")) if s]
     if not wanted or len(wanted) > 200:
         raise Invalid("Ask for 1 to 200 comma-separated SKUs.")
-    first = await asyncio.to_thread(_snapshot, request.app.state.engine, caller.tenant, wanted)
-    wanted_set = set(wanted)
+    engine = request.app.state.engine
+    first = await asyncio.to_thread(_snapshot, engine, caller.tenant, wanted)
+    direct = set(wanted)
+    kits = await asyncio.to_thread(_kits, engine, caller.tenant, wanted)
+
+    async def render(events: list[Event]) -> bytes:
+        """Asked SKUs straight from their events; an asked bundle is recomputed when one of
+        its components changed (its own SKU never has stock events)."""
+        out = b"".join(e.public_frame for e in events if e.sku in direct)
+        touched = sorted({kit for e in events for kit in kits.get(e.sku or "", ())})
+        if touched:
+            out += b"".join(await asyncio.to_thread(_snapshot, engine, caller.tenant, touched))
+        return out
+
     hub: Hub = request.app.state.hub
-    sub = await hub.subscribe(caller.tenant,
-                              lambda e: e.type == "stock.changed" and e.sku in wanted_set)
-    return StreamingResponse(
-        _frames(hub, sub, None, lambda e: e.public_frame, first),
-        media_type="text/event-stream", headers=SSE_HEADERS)
+    sub = await hub.subscribe(caller.tenant, lambda e: e.type == "stock.changed" and (
+        e.sku in direct or e.sku in kits))
+    return StreamingResponse(_frames(hub, sub, None, render, first),
+                             media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _kits(engine: Any, tenant: str, skus: list[str]) -> dict[str, list[str]]:
+    """Component SKU -> the asked bundles made of it."""
+    part, kit = items.alias("part"), items.alias("kit")
+    out: dict[str, list[str]] = {}
+    with db.read(engine) as conn:
+        for component, bundle in conn.execute(
+            sa.select(part.c.sku, kit.c.sku).select_from(
+                bundle_components.join(part, part.c.id == bundle_components.c.component_id)
+                .join(kit, kit.c.id == bundle_components.c.bundle_id))
+            .where(bundle_components.c.tenant_id == tenant, kit.c.sku.in_(skus))):
+            out.setdefault(component, []).append(bundle)
+    return out
 
 
 @router.websocket("/ws")
