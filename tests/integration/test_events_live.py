@@ -145,6 +145,23 @@ def test_websocket_gets_the_same_events(server, engine, tenant):
     assert CONTRACT <= set(message) and message["available"] == 4
 
 
+def test_websocket_resumes_from_last_event_id(server, engine, tenant):
+    srv = server(run_jobs=False)
+    token = make_token(engine, tenant, "admin")
+    shop = stock_tenant(srv.url, tenant, token, {"A": 0})
+    for qty in (1, 2, 3):
+        move(shop, "receipt", "A", qty)
+
+    async def replay() -> list[dict]:
+        url = f"ws://127.0.0.1:{srv.port}/v1/{tenant}/ws?access_token={token}&last_event_id=0"
+        async with websockets.connect(url) as ws:
+            return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(3)]
+
+    got = asyncio.run(replay())
+    assert [m["available"] for m in got] == [1, 3, 6]
+    assert [m["id"] for m in got] == sorted(m["id"] for m in got)
+
+
 def test_websocket_without_a_token_is_refused(server, engine, tenant):
     srv = server(run_jobs=False)
 

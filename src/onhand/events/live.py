@@ -95,7 +95,8 @@ async def _frames(hub: Hub, sub: Subscriber, after: int | None, render: Render,
             batch = [await sub.queue.get()]
             while not sub.queue.empty() and batch[-1] is not DROPPED:
                 batch.append(sub.queue.get_nowait())
-            events = [e for e in batch if isinstance(e, Event)]
+            # A resume point from another process may be ahead of this one's hub.
+            events = [e for e in batch if isinstance(e, Event) and (after is None or e.id > after)]
             if events:
                 yield await render(events)
             elif batch[-1] is HEARTBEAT:
@@ -235,4 +236,5 @@ async def _send_all(ws: WebSocket, sub: Subscriber, hub: Hub, after: int | None)
             await ws.send_text(dumps({"type": "dropped", "reason": "too slow: queue full"}))
             await ws.close(code=1013)
             return
-        await ws.send_text(item.body)  # type: ignore[attr-defined]
+        if isinstance(item, Event) and (after is None or item.id > after):
+            await ws.send_text(item.body)
