@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
 from . import __version__, db, logs, problems
@@ -54,6 +55,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
     app.add_middleware(RequestMetrics)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization",
+                                                                         "Content-Type",
+                                                                         "Idempotency-Key"])
     app.include_router(catalog_router)
     app.include_router(stock_router)
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache

@@ -59,8 +59,8 @@ def ensure_tenant(conn: Connection, tenant: str, name: str | None = None) -> boo
         raise Invalid("A tenant id is 1-64 letters, digits, '-' or '_'.")
     stmt = db.insert(conn, tenants).values(
         id=tenant, name=name or tenant, settings={}, created_at=db.utcnow()
-    ).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    ).on_conflict_do_nothing().returning(tenants.c.id)
+    return conn.execute(stmt).first() is not None
 
 
 def create_token(conn: Connection, tenant: str, scopes: list[str], name: str = "") -> NewToken:

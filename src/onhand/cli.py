@@ -52,7 +52,7 @@ def serve_app(host: str, port: int, *, workers: int = 1,
     settings = get_settings()
     schema.upgrade(db.make_engine(settings.database_url, pool_size=1))
     for line in demo_banner or []:
-        out.print(line)
+        out.print(line, soft_wrap=True, highlight=False)
     # Each worker process builds its own app (engine, hub, group commit, jobs).
     uvicorn.run("onhand.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, access_log=False)
@@ -85,15 +85,16 @@ def demo(host: Annotated[str, typer.Option(help="Interface to listen on")] = "12
     base = f"http://{host}:{port}"
     banner = [
         f"[green]demo tenant {'loaded' if created else 'already present'}[/]",
-        f"  dashboard      {base}/dashboard  (paste the admin token)",
-        f"  API docs       {base}/docs",
-        f"  availability   curl -H 'Authorization: Bearer {shop.token}' {base}/v1/demo/availability/BOOK-DUNE",
+        f"  dashboard        {base}/dashboard#token={admin.token}&tenant=demo",
+        f"  API docs         {base}/docs",
+        f"  availability     curl -H 'Authorization: Bearer {shop.token}' "
+        f"{base}/v1/demo/availability/BOOK-DUNE",
         f"  storefront token {shop.token}",
         f"  admin token      {admin.token}",
     ]
     if no_serve:
         for line in banner:
-            out.print(line)
+            out.print(line, soft_wrap=True, highlight=False)
         return
     serve_app(host, port, demo_banner=banner)
 

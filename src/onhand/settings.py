@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     # Background jobs (expiry sweep, outbox dispatch, …) run inside `onhand serve` unless disabled.
     run_jobs: bool = True
     log_level: str = "info"
+    # Origins allowed to call the API from a browser (storefront badge on another domain).
+    cors_origins: list[str] = []
     # Live events: SSE keep-alive, leader lease (SQLite), webhook retries (backoff doubles).
     sse_heartbeat_seconds: float = 15.0
     leader_lease_seconds: float = 10.0

@@ -172,6 +172,8 @@ ledger = sa.Table(
     sa.Index(None, "tenant_id", "item_id", "id"),
     sa.Index(None, "tenant_id", "location_id", "id"),
     sa.Index(None, "tenant_id", "created_at"),
+    sa.Index(None, "tenant_id", "movement_id"),
+    sa.Index(None, "tenant_id", "reservation_id"),
 )
 
 reservations = sa.Table(
