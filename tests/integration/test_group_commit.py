@@ -202,11 +202,6 @@ def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
     assert findings_for(engine, tenant) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "batcher.create_now retries a failed batch one job at a time in a list comprehension: the "
-    "first job that fails again raises out of it, so jobs after it are never tried and jobs "
-    "before it, already committed, are reported to their callers as the exception (a granted "
-    "hold answered as a 500)"))
 def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, tenant,
                                                                       monkeypatch):
     """The batcher retries a failed batch one job per transaction; the neighbours of a job that

@@ -40,7 +40,19 @@ def create_now(engine: Engine, tenant: str, jobs: list[Job]) -> list[Answer]:
             raise
         log.warning("group commit batch failed; retrying one by one", size=len(jobs),
                     error=str(exc.orig))
-        return [create_now(engine, tenant, [job])[0] for job in jobs]
+        return [_alone(engine, tenant, job) for job in jobs]
+
+
+def _alone(engine: Engine, tenant: str, job: Job) -> Answer:
+    """One job in its own transaction; a database failure answers this job alone."""
+    try:
+        return create_now(engine, tenant, [job])[0]
+    except DBAPIError as exc:
+        log.error("hold failed in the database", error=str(exc.orig))
+        return problem_answer(Problem(
+            "The database could not record this hold just now; retry with the same "
+            "Idempotency-Key.", status=503, slug="temporarily-unavailable",
+            title="Temporarily unavailable"))
 
 
 def create_one(engine: Engine, tenant: str, job: Job) -> Answer:
