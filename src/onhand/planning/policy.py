@@ -147,7 +147,8 @@ def reorder_point(demand: ArrayLike, lead_time: ArrayLike, safety: ArrayLike) ->
 def economic_order_quantity(annual_demand: ArrayLike, ordering_cost: ArrayLike,
                             holding_cost: ArrayLike) -> np.ndarray:
     """EOQ = sqrt(2·D·S / H); 0 where there is no demand, inf where holding is free."""
-    d, s, h = (np.asarray(a, dtype=np.float64) for a in (annual_demand, ordering_cost, holding_cost))
+    d, s, h = (np.asarray(a, dtype=np.float64)
+               for a in (annual_demand, ordering_cost, holding_cost))
     with np.errstate(divide="ignore", invalid="ignore"):
         eoq = np.sqrt(2.0 * np.maximum(d, 0.0) * s / h)
     return np.where(d > 0, eoq, 0.0)
