@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 2.0
     webhook_timeout_seconds: float = 5.0
+    # JetStream stream and subject prefix (<prefix>.<tenant>.<type>); one pair per installation.
+    nats_stream: str = "ONHAND"
+    nats_subject_prefix: str = "onhand"
 
 
 @lru_cache

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import threading
 import uuid
 
 import nats
+import nats.js.errors
 import pytest
 import sqlalchemy as sa
 
@@ -138,20 +140,28 @@ def test_a_rolled_back_id_is_skipped_quickly(postgres_url, migrated_engine_for):
     assert [e.type for e in got] == ["test.event"]
 
 
-async def _stream_ids(url: str, tenant: str) -> dict[int, list[int]]:
+async def _stream_ids(url: str, prefix: str, tenant: str) -> dict[int, list[int]]:
     """Per event id, the Nats-Msg-Id of every copy in the stream."""
     nc = await nats.connect(url)
     try:
-        sub = await nc.jetstream().subscribe(f"onhand.{tenant}.>", ordered_consumer=True)
+        sub = await nc.jetstream().subscribe(f"{prefix}.{tenant}.>", ordered_consumer=True)
         seen: dict[int, list[int]] = {}
         while True:
             try:
                 msg = await sub.next_msg(timeout=1.5)
             except nats.errors.TimeoutError:
                 return seen
-            import json
-
             seen.setdefault(json.loads(msg.data)["id"], []).append(int(msg.headers["Nats-Msg-Id"]))
+    finally:
+        await nc.close()
+
+
+async def _delete_stream(url: str, stream: str) -> None:
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    except nats.js.errors.NotFoundError:
+        pass
     finally:
         await nc.close()
 
@@ -165,7 +175,12 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_on_nats(postgres_url, migr
     tenant = f"t{uuid.uuid4().hex[:12]}"
     with db.write(engine) as conn:
         token = auth.create_token(conn, tenant, ["admin"]).token
-    env = {"ONHAND_NATS_URL": nats_url, "ONHAND_LEADER_LEASE_SECONDS": "1"}
+    # A stream of its own: ids restart with every test database, and the server would drop
+    # a repeated Nats-Msg-Id within its duplicate window.
+    run = uuid.uuid4().hex[:8]
+    stream, prefix = f"ONHAND_TEST_{run}", f"onhandtest{run}"
+    env = {"ONHAND_NATS_URL": nats_url, "ONHAND_LEADER_LEASE_SECONDS": "1",
+           "ONHAND_NATS_STREAM": stream, "ONHAND_NATS_SUBJECT_PREFIX": prefix}
     writer_server = LiveServer(postgres_url, {"ONHAND_RUN_JOBS": "false"})
     dispatching = LiveServer(postgres_url, env)
     try:
@@ -177,11 +192,12 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_on_nats(postgres_url, migr
         dispatching.proc.wait(10)
         dispatching = LiveServer(postgres_url, env)
         ids = tenant_ids(engine, tenant)
-        seen = eventually(lambda: (s := asyncio.run(_stream_ids(nats_url, tenant)))
+        seen = eventually(lambda: (s := asyncio.run(_stream_ids(nats_url, prefix, tenant)))
                           and set(s) >= set(ids) and s, timeout=30)
     finally:
         writer_server.stop()
         dispatching.stop()
+        asyncio.run(_delete_stream(nats_url, stream))
     assert set(seen) == set(ids)
     for event_id, msg_ids in seen.items():
         assert set(msg_ids) == {event_id}  # any copy carries the event's own id

@@ -1,4 +1,5 @@
-"""NATS JetStream: each event on `onhand.<tenant>.<type>`, de-duplicated by its id."""
+"""NATS JetStream: each event on `<prefix>.<tenant>.<type>` (prefix `onhand`), de-duplicated by
+its id through the Nats-Msg-Id header."""
 
 from __future__ import annotations
 
@@ -14,27 +15,29 @@ from .dispatcher import Sink
 from .feed import Event
 
 log = logging.getLogger(__name__)
-STREAM = "ONHAND"
-SUBJECTS = ["onhand.>"]
 
 
-def subject(ev: Event) -> str:
-    return f"onhand.{ev.tenant}.{ev.type}"
+def subject(prefix: str, ev: Event) -> str:
+    return f"{prefix}.{ev.tenant}.{ev.type}"
 
 
-async def ensure_stream(js: JetStreamContext, name: str = STREAM) -> None:
+async def ensure_stream(js: JetStreamContext, name: str, prefix: str) -> None:
     try:
         await js.stream_info(name)
     except NotFoundError:
-        # The duplicate window (2 min by default) is what turns at-least-once into once.
-        await js.add_stream(name=name, subjects=SUBJECTS)
+        # The duplicate window (2 min by default) is what turns at-least-once into once. Ids
+        # are per database: two installations sharing a NATS need their own stream and prefix.
+        await js.add_stream(name=name, subjects=[f"{prefix}.>"])
 
 
 class NatsSink(Sink):
     name = "nats"
 
-    def __init__(self, url: str, *, ack_timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, stream: str = "ONHAND", prefix: str = "onhand",
+                 ack_timeout: float = 5.0) -> None:
         self.url = url
+        self.stream = stream
+        self.prefix = prefix
         self.ack_timeout = ack_timeout
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
@@ -44,14 +47,14 @@ class NatsSink(Sink):
             self.nc = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=-1,
                                          reconnect_time_wait=0.5)
             self.js = self.nc.jetstream()
-            await ensure_stream(self.js)
+            await ensure_stream(self.js, self.stream, self.prefix)
         assert self.js is not None
         return self.js
 
     async def deliver(self, events: list[Event]) -> None:
         js = await self._connected()
         # Published in id order on one connection; acks are awaited together.
-        acks = [await js.publish_async(subject(ev), ev.body.encode(),
+        acks = [await js.publish_async(subject(self.prefix, ev), ev.body.encode(),
                                        headers={"Nats-Msg-Id": str(ev.id)})
                 for ev in events]
         await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)

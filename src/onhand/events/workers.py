@@ -34,7 +34,8 @@ class EventWorkers:
         if s.nats_url:
             from .nats_sink import NatsSink
 
-            self.sinks.append(NatsSink(s.nats_url))
+            self.sinks.append(NatsSink(s.nats_url, stream=s.nats_stream,
+                                       prefix=s.nats_subject_prefix))
         if s.redis_url:
             from ..cache.keeper import CacheSink, keep
             from ..cache.redis_cache import AvailabilityCache
