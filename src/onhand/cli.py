@@ -55,7 +55,8 @@ def serve_app(host: str, port: int, *, workers: int = 1,
         out.print(line, soft_wrap=True, highlight=False)
     # Each worker process builds its own app (engine, hub, group commit, jobs).
     uvicorn.run("onhand.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, access_log=False)
+                log_level=settings.log_level, access_log=False,
+                timeout_graceful_shutdown=5)  # open event streams must not hold a restart
 
 
 @app.command()
