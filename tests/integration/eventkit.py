@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 import uvicorn
 
@@ -211,3 +212,17 @@ class TcpProxy:
             except OSError:
                 pass
         self.conns = []
+
+
+@pytest.fixture
+def server(engine):
+    """Start in-process `onhand serve` threads on the test database: server(**settings)."""
+    started = []
+
+    def start(**settings):
+        started.append(ServerThread(engine, **settings))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.stop()

@@ -9,24 +9,14 @@ import httpx
 import pytest
 
 from conftest import make_token
+from apikit import PROBLEM, assert_problem
 
-PROBLEM = "application/problem+json"
 
 
 def created(r: httpx.Response) -> dict:
     assert r.status_code == 201, r.text
     return r.json()
 
-
-def assert_problem(r: httpx.Response, status: int, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    doc = r.json()
-    assert {"type", "title", "status", "detail"} <= doc.keys()
-    assert doc["status"] == status
-    if slug:
-        assert doc["type"].endswith(f"/{slug}")
-    return doc
 
 
 def receive(api, sku: str, location: str, qty: int) -> None:

@@ -11,16 +11,9 @@ from conftest import Api, make_token
 from onhand import auth, db
 from onhand.problems import Invalid
 from onhand.tables import tokens
+from apikit import assert_problem
 
-PROBLEM = "application/problem+json"
 
-
-def assert_problem(r, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    doc = r.json()
-    assert doc["status"] == status and doc["title"] and doc["detail"] and doc["type"]
-    return doc
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import IN_CI, make_token
-from eventkit import ServerThread, SSEReader, eventually, move, stock_tenant
+from eventkit import SSEReader, eventually, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand.events.alerts import Level, crossings, level
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
@@ -26,19 +26,6 @@ def test_levels_and_crossings():
     assert crossings(level(3, 5, 10), level(2, 5, 10)) == []  # still low: said once
     assert crossings(level(3, 5, 10), level(0, 5, 10)) == [("stock.out", {})]
     assert crossings(level(0, 5, 10), level(20, 5, 10))[0][0] == "stock.back_in"
-
-
-@pytest.fixture
-def server(engine):
-    started = []
-
-    def start(**settings):
-        started.append(ServerThread(engine, **settings))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.stop()
 
 
 def test_crossing_thresholds_emits_each_alert_once(server, engine, tenant):

@@ -13,7 +13,7 @@ import redis as redis_lib
 import sqlalchemy as sa
 
 from conftest import make_token
-from eventkit import ServerThread, TcpProxy, eventually, free_port, move, stock_tenant
+from eventkit import TcpProxy, eventually, free_port, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand import db
 from onhand.cache.figures import decode, encode
 from onhand.cache.redis_cache import READY, key
@@ -27,19 +27,6 @@ def redis(redis_url):
     client = redis_lib.Redis.from_url(redis_url)
     yield client
     client.close()
-
-
-@pytest.fixture
-def server(engine):
-    started = []
-
-    def start(**settings):
-        started.append(ServerThread(engine, **settings))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.stop()
 
 
 def cached(redis, tenant: str, sku: str) -> dict | None:

@@ -10,25 +10,12 @@ import pytest
 import websockets
 
 from conftest import LiveServer, make_token
-from eventkit import ServerThread, SSEReader, eventually, move, stock_tenant
+from eventkit import SSEReader, eventually, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand import auth, db
 from onhand.events.feed import Event
 from onhand.events.hub import DROPPED, Hub
 
 CONTRACT = {"id", "type", "sku", "location", "available", "at"}
-
-
-@pytest.fixture
-def server(engine):
-    started = []
-
-    def start(**settings):
-        started.append(ServerThread(engine, **settings))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.stop()
 
 
 def test_a_movement_reaches_an_sse_client_with_the_contract_fields(server, engine, tenant):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import make_token
-from eventkit import Receiver, ServerThread, eventually, move, stock_tenant
+from eventkit import Receiver, eventually, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand.events.webhooks import sign, verify
 
 
@@ -16,19 +16,6 @@ def receiver():
     r = Receiver()
     yield r
     r.stop()
-
-
-@pytest.fixture
-def server(engine):
-    started = []
-
-    def start(**settings):
-        started.append(ServerThread(engine, **settings))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.stop()
 
 
 def test_signature_is_hmac_of_timestamp_and_body():

@@ -336,10 +336,6 @@ def test_backorders_cannot_be_turned_off_while_stock_is_backordered(shop, tenant
     assert move(shop, "safety_stock", sku="POSTER", qty=6).status_code == 409
 
 
-@pytest.mark.xfail(strict=True, reason="stock/ledger.py: for an item that allows backorders "
-                   "ledger.change drops the availability guard altogether, so units that are "
-                   "not on hand can be marked damaged or put in quality control "
-                   "(damaged + quality_control > on_hand)")
 def test_backorder_item_cannot_damage_units_it_does_not_have(shop, tenant_state):
     ok(shop, "receipt", sku="POSTER", qty=2)
     before = tenant_state()

@@ -19,8 +19,8 @@ from conftest import make_token
 from onhand import check, db
 from onhand.reservations import lifecycle
 from onhand.tables import pod_bookings, reservations
+from apikit import PROBLEM, assert_problem
 
-PROBLEM = "application/problem+json"
 WH1, WH2 = "WH1", "WH2"
 
 
@@ -41,16 +41,6 @@ def ok(r: httpx.Response) -> dict:
     assert r.status_code == 200, r.text
     return r.json()
 
-
-def assert_problem(r: httpx.Response, status: int, slug: str | None = None) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    doc = r.json()
-    assert {"type", "title", "status", "detail"} <= doc.keys()
-    assert doc["status"] == status
-    if slug:
-        assert doc["type"].endswith(f"/{slug}"), doc
-    return doc
 
 
 def receive(api, sku: str, location: str, qty: int) -> None:

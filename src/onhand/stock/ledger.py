@@ -71,9 +71,8 @@ def _update(conn: Connection, tenant: str, item: Item, loc: Location, deltas: di
     b = balances
     where = [b.c.tenant_id == tenant, b.c.item_id == item.id, b.c.location_id == loc.id]
     where += [b.c[s] >= -d for s, d in deltas.items() if d < 0]
-    freed = available_delta(deltas)
-    if freed < 0 and check_available and not item.allow_backorder:
-        where.append(available_expr(now) >= -freed)
+    if check_available:
+        where += _guard(item, deltas, now)
     stmt = (b.update().where(*where)
             .values(updated_at=now, **{s: b.c[s] + d for s, d in deltas.items()})
             .returning(*b.c))
@@ -87,6 +86,28 @@ def _update(conn: Connection, tenant: str, item: Item, loc: Location, deltas: di
     if row is None:
         raise _shortage(conn, tenant, item, loc, deltas, now)
     return row
+
+
+# Units physically set apart from on_hand. A backordered item may promise (hold, commit, keep
+# back as safety stock) more than it has, but never set apart units it does not have.
+SET_ASIDE = ("damaged", "quality_control")
+
+
+def _guard(item: Item, deltas: dict[str, int], now: datetime) -> list[sa.ColumnElement]:
+    """What must still hold after the change.
+
+    Normally `available` may not go below zero. An item that allows backorders may be held
+    and sold past its stock, but units it does not have can still not be shipped, damaged or
+    put in quality control: on_hand minus damaged and quality_control stays zero or more.
+    """
+    if not item.allow_backorder:
+        freed = available_delta(deltas)
+        return [available_expr(now) >= -freed] if freed < 0 else []
+    change = deltas.get("on_hand", 0) - sum(deltas.get(s, 0) for s in SET_ASIDE)
+    if change >= 0:
+        return []
+    physical = balances.c.on_hand - balances.c.damaged - balances.c.quality_control
+    return [physical >= -change]
 
 
 def _shortage(conn: Connection, tenant: str, item: Item, loc: Location, deltas: dict[str, int],
