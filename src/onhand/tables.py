@@ -138,7 +138,8 @@ balances = sa.Table(
     *(sa.Column(state, Qty, nullable=False, server_default="0") for state in STATES),
     sa.Column("updated_at", Time, nullable=False),
     sa.CheckConstraint(" AND ".join(f"{s} >= 0" for s in STATES), name="states_not_negative"),
-    sa.Index(None, "tenant_id", "location_id"),
+    # Also unique per row, so a planner with stale statistics cannot pick it for a range scan.
+    sa.Index(None, "tenant_id", "location_id", "item_id"),
 )
 
 movements = sa.Table(
@@ -216,7 +217,8 @@ reservation_lines = sa.Table(
         "item_id",
         "location_id",
         "expires_at",
-        sqlite_where=sa.text("active"),
+        # Spelled as each database spells a true boolean, so its planner matches the index.
+        sqlite_where=sa.text("active = 1"),
         postgresql_where=sa.text("active"),
     ),
 )

@@ -23,7 +23,7 @@ def lapsed_reserved(now: datetime) -> sa.ScalarSelect:
     """Units still counted in balances.reserved by holds whose time ran out (correlated)."""
     rl = reservation_lines
     return (
-        sa.select(sa.func.coalesce(sa.func.sum(rl.c.qty), 0))
+        sa.select(sa.cast(sa.func.coalesce(sa.func.sum(rl.c.qty), 0), sa.BigInteger))
         .where(rl.c.tenant_id == balances.c.tenant_id, rl.c.item_id == balances.c.item_id,
                rl.c.location_id == balances.c.location_id, rl.c.active,
                rl.c.expires_at <= now)

@@ -70,30 +70,39 @@ def lock(conn: Connection, tenant: str, item_ids: list[int], now: datetime,
     return out
 
 
+def _by_row(now: datetime, delta: sa.ColumnElement, *guards: sa.ColumnElement) -> sa.Update:
+    """An UPDATE of one balance row named by bind parameters, run with executemany."""
+    return balances.update().where(
+        balances.c.tenant_id == sa.bindparam("t"), balances.c.item_id == sa.bindparam("i"),
+        balances.c.location_id == sa.bindparam("l"), *guards,
+    ).values(reserved=balances.c.reserved + delta, updated_at=now)
+
+
+def _each(conn: Connection, stmt: sa.Update, tenant: str,
+          totals: dict[tuple[int, int], int]) -> None:
+    """One round trip for all rows; every row must have matched its guard."""
+    if not totals:
+        return
+    params = [{"t": tenant, "i": i, "l": loc, "q": q} for (i, loc), q in sorted(totals.items())]
+    done = conn.execute(stmt, params)
+    if done.rowcount != len(params):
+        raise GrantRefused(f"{len(params) - done.rowcount} of {len(params)} balance rows refused")
+
+
 def add_reserved(conn: Connection, tenant: str, totals: dict[tuple[int, int], int],
                  backorder: set[int], now: datetime) -> None:
-    """Raise `reserved` by each (item, location) total, in a fixed order, guarded."""
-    for (item_id, location_id), qty in sorted(totals.items()):
-        where = [balances.c.tenant_id == tenant, balances.c.item_id == item_id,
-                 balances.c.location_id == location_id]
-        if item_id not in backorder:
-            where.append(available_expr(now) >= qty)
-        done = conn.execute(balances.update().where(*where).values(
-            reserved=balances.c.reserved + qty, updated_at=now))
-        if done.rowcount != 1:
-            raise GrantRefused(f"item {item_id} location {location_id}: {qty} not granted")
+    """Raise `reserved` by each (item, location) total, guarded by availability."""
+    q = sa.bindparam("q")
+    _each(conn, _by_row(now, q, available_expr(now) >= q), tenant,
+          {k: v for k, v in totals.items() if k[0] not in backorder})
+    _each(conn, _by_row(now, q), tenant, {k: v for k, v in totals.items() if k[0] in backorder})
 
 
 def release_reserved(conn: Connection, tenant: str, totals: dict[tuple[int, int], int],
                      now: datetime) -> None:
-    """Lower `reserved` by each (item, location) total (expired holds), in a fixed order."""
-    for (item_id, location_id), qty in sorted(totals.items()):
-        done = conn.execute(balances.update().where(
-            balances.c.tenant_id == tenant, balances.c.item_id == item_id,
-            balances.c.location_id == location_id, balances.c.reserved >= qty,
-        ).values(reserved=balances.c.reserved - qty, updated_at=now))
-        if done.rowcount != 1:
-            raise GrantRefused(f"item {item_id} location {location_id}: cannot release {qty}")
+    """Lower `reserved` by each (item, location) total (expired holds)."""
+    q = sa.bindparam("q")
+    _each(conn, _by_row(now, -q, balances.c.reserved >= q), tenant, totals)
 
 
 def _pod_lapsed(tenant: str, now: datetime) -> sa.ScalarSelect:
