@@ -8,14 +8,16 @@ changes nothing at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from onhand import auth, check, db
+from conftest import PG_ADMIN_URL, need
+from onhand import auth, check, db, schema
 from onhand.catalog import service as catalog
 from onhand.catalog.schemas import ItemIn, LocationIn
 from onhand.problems import InsufficientStock
@@ -210,6 +212,35 @@ def ledger_machine(engine: sa.Engine) -> type[RuleBasedStateMachine]:
             assert findings == []
 
     return LedgerMachine
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def engine(request, tmp_path_factory) -> Iterator[sa.Engine]:
+    """A database of this module's own: `onhand check` scans every tenant after every step,
+    so its cost must not grow with what the rest of the suite wrote."""
+    if request.param == "sqlite":
+        engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('stateful') / 'onhand.db'}")
+        schema.upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    admin_url = db.normalise_url(need("PostgreSQL", PG_ADMIN_URL, 5432))
+    name = f"onhand_stateful_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = db.make_engine(sa.make_url(admin_url).set(database=name)
+                            .render_as_string(hide_password=False))
+    try:
+        schema.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :n"), {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 def test_random_movements_keep_balances_ledger_and_model_in_step(engine):
