@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -128,6 +129,16 @@ def install(app: FastAPI) -> None:
         log.warning("database refused a value", path=request.url.path, error=str(exc.orig)[:200])
         return problem_response(Invalid("A value in the request cannot be stored or looked up "
                                         "(for example a NUL character, or a number out of range)."))
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Refused connections, a full pool, a server restarting: the client may retry.
+        log.warning("database unavailable", path=request.url.path, error=str(exc)[:300])
+        return problem_response(Problem(
+            "The database is unavailable or overloaded; retry shortly (writes are safe to "
+            "retry with the same Idempotency-Key).", status=503, slug="database-unavailable",
+            title="Service unavailable"), {"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
