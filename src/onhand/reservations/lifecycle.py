@@ -13,6 +13,7 @@ from ..catalog import service as catalog
 from ..events import outbox
 from ..problems import Conflict, NotFound
 from ..stock import holds, ledger
+from ..tables import ledger as ledger_table
 from ..tables import reservation_lines, reservations
 from .granting import announce, document
 
@@ -29,12 +30,18 @@ def _locked(conn: Connection, tenant: str, res_id: str) -> dict[str, Any]:
 
 
 def _move_lines(conn: Connection, tenant: str, row: dict[str, Any], deltas: dict[str, int],
-                reason: str, actor: str | None, now: datetime) -> None:
-    """Apply deltas (per unit: +1/−1 per state) to every active line, then retire the lines."""
+                reason: str, actor: str | None, now: datetime, *, held: bool = True) -> None:
+    """Apply deltas (per unit: +1/−1 per state) to the lines, then retire them.
+
+    `held` picks the lines of a hold still open (commit, release); a committed reservation's
+    retired lines are shipped with held=False, and only those with a location have goods.
+    """
     lines = conn.execute(sa.select(reservation_lines).where(
         reservation_lines.c.tenant_id == tenant, reservation_lines.c.reservation_id == row["id"],
-        reservation_lines.c.active).order_by(reservation_lines.c.item_id,
-                                             reservation_lines.c.location_id)).all()
+        reservation_lines.c.active == held).order_by(reservation_lines.c.item_id,
+                                                     reservation_lines.c.location_id)).all()
+    if not held:
+        lines = [ln for ln in lines if ln.location_id is not None]
     items = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
     places = catalog.locations_by_id(conn, tenant) if any(ln.location_id for ln in lines) else {}
     posting = ledger.Posting(reason=reason, actor=actor, reference=row["reference"],
@@ -91,6 +98,27 @@ def release(conn: Connection, tenant: str, res_id: str, actor: str | None,
     reason = "expire" if lapsed else "release"
     _move_lines(conn, tenant, row, {"reserved": -1}, reason, actor, now)
     return _set_status(conn, tenant, row, "expired" if lapsed else "released", now)
+
+
+def ship(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime) -> dict[str, Any]:
+    """The committed goods leave: committed and on_hand fall at each held location.
+
+    Shipping twice is harmless: the ledger already holds this reservation's `ship` entries.
+    """
+    row = _locked(conn, tenant, res_id)
+    if row["status"] != "committed":
+        status = document(row, now)["status"]
+        raise Conflict(f"Reservation {res_id} is {status}; only a committed sale can be shipped.",
+                       slug="reservation-not-committed", reservation_status=status)
+    shipped = conn.execute(sa.select(ledger_table.c.created_at).where(
+        ledger_table.c.tenant_id == tenant, ledger_table.c.reservation_id == res_id,
+        ledger_table.c.reason == "ship").limit(1)).scalar()
+    if shipped is None:
+        _move_lines(conn, tenant, row, {"committed": -1, "on_hand": -1}, "ship", actor, now,
+                    held=False)
+        outbox.record(conn, tenant, "reservation.shipped", now, reservation_id=res_id,
+                      lines=row["lines"])
+    return document(row, now) | {"shipped_at": db.iso(shipped or now)}
 
 
 def extend(conn: Connection, tenant: str, res_id: str, ttl_seconds: int,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import db, idempotency
-from ..http import EngineDep, IdempotencyKey, Limit, Storefront
+from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront
 from . import lifecycle
 from .granting import Job
 from .schemas import ExtendIn, ReservationIn
@@ -57,6 +57,13 @@ def release(res_id: str, caller: Storefront, engine: EngineDep,
             idempotency_key: IdempotencyKey = None) -> JSONResponse:
     return _once(engine, caller.tenant, f"reservations/{res_id}/release", idempotency_key, {},
                  lambda conn, now: lifecycle.release(conn, caller.tenant, res_id, caller.actor, now))
+
+
+@router.post("/{res_id}/ship", summary="The committed goods leave the warehouse")
+def ship(res_id: str, caller: Admin, engine: EngineDep,
+         idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    return _once(engine, caller.tenant, f"reservations/{res_id}/ship", idempotency_key, {},
+                 lambda conn, now: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, now))
 
 
 @router.post("/{res_id}/extend", summary="Push expires_at forward while payment is in progress")
