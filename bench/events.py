@@ -21,8 +21,8 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import datetime
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -145,12 +145,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    name = f"onhand_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(db.normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(db.normalise_url(args.postgres)).set(database=name)
-    url_s = url.render_as_string(hide_password=False)
+    scratch = ExitStack()
+    url_s = scratch.enter_context(db.scratch_database(args.postgres, "onhand_bench"))
     engine = db.make_engine(url_s, pool_size=2)
     procs: list[subprocess.Popen] = []
     try:
@@ -210,9 +206,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        scratch.close()
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

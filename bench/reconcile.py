@@ -15,7 +15,7 @@ import json
 import random
 import sys
 import time
-import uuid
+from contextlib import ExitStack
 
 import redis
 import sqlalchemy as sa
@@ -62,12 +62,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    name = f"onhand_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(db.normalise_url(args.postgres), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(db.normalise_url(args.postgres)).set(database=name)
-    engine = db.make_engine(url.render_as_string(hide_password=False), pool_size=5)
+    scratch = ExitStack()
+    engine = db.make_engine(scratch.enter_context(
+        db.scratch_database(args.postgres, "onhand_bench")), pool_size=5)
     raw = redis.Redis.from_url(args.redis_url)
     try:
         schema.upgrade(engine)
@@ -111,9 +108,7 @@ def main() -> None:
         engine.dispose()
         raw.flushdb()
         raw.close()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        scratch.close()
     if args.json:
         print(json.dumps(result))
     else:

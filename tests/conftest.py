@@ -56,18 +56,8 @@ def need(service: str, url: str, port: int) -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, dropped afterwards."""
-    admin_url = need("PostgreSQL", PG_ADMIN_URL, 5432)
-    name = f"onhand_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(db.normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(db.normalise_url(admin_url)).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with db.scratch_database(need("PostgreSQL", PG_ADMIN_URL, 5432), "onhand_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -98,11 +98,10 @@ _cache_lock = threading.Lock()
 
 
 def verify(engine: Engine, bearer: str) -> Caller:
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(bearer)
-    if hit and hit[0] > now:
-        return hit[1]
+    """The token's caller, from the short-lived cache or the database."""
+    hit = _cached(bearer)
+    if hit:
+        return hit
     parts = bearer.split("_", 2)
     if len(parts) != 3 or parts[0] != "onh":
         raise Unauthorized("The bearer token is not an onhand token.")
@@ -116,7 +115,7 @@ def verify(engine: Engine, bearer: str) -> Caller:
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[bearer] = (now + CACHE_SECONDS, caller)
+        _cache[bearer] = (time.monotonic() + CACHE_SECONDS, caller)
     return caller
 
 
@@ -144,32 +143,20 @@ def _authorise(caller: Caller, tenant: str, scope: str) -> Caller:
     return caller
 
 
-def caller_for(request: Request, tenant: str, scope: str, *, allow_query: bool = False) -> Caller:
-    bearer = _bearer(request, allow_query)
-    caller = _cached(bearer) or verify(request.app.state.engine, bearer)
-    return _authorise(caller, tenant, scope)
-
-
 async def authenticate(conn: HTTPConnection, tenant: str, scope: str, *,
                        allow_query: bool = False) -> Caller:
     """The caller of a request or WebSocket, checked for tenant and scope."""
     bearer = _bearer(conn, allow_query)
-    caller = _cached(bearer)
-    if caller is None:
-        caller = await asyncio.to_thread(verify, conn.app.state.engine, bearer)
+    # A cached token costs no thread hop; a miss asks the database from a worker thread.
+    caller = _cached(bearer) or await asyncio.to_thread(verify, conn.app.state.engine, bearer)
     return _authorise(caller, tenant, scope)
 
 
-def require(scope: str, *, allow_query: bool = False):
-    """FastAPI dependency: the caller of `/v1/{tenant}/…` with `scope` (admin has all).
-
-    Async so that a cached token costs no thread hop; a cache miss asks the database
-    from a worker thread. `allow_query` also accepts `?access_token=` (EventSource
-    and WebSocket clients cannot set headers).
-    """
+def require(scope: str):
+    """FastAPI dependency: the caller of `/v1/{tenant}/…` with `scope` (admin has all)."""
 
     async def dependency(request: Request, tenant: str) -> Caller:
-        return await authenticate(request, tenant, scope, allow_query=allow_query)
+        return await authenticate(request, tenant, scope)
 
     dependency.__name__ = f"require_{scope}"
     return dependency

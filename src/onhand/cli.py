@@ -10,6 +10,9 @@ from rich.table import Table
 
 from . import auth, db, schema
 from . import check as invariants
+from .cache.commands import reconcile_command
+from .planning.commands import forecast_command
+from .planning.plan_command import plan_command
 from .problems import Invalid, NotFound
 from .settings import get_settings
 
@@ -161,27 +164,15 @@ def check() -> None:
     raise typer.Exit(1)
 
 
-def _register_optional() -> None:
-    """Commands whose modules land in their own packages."""
-    try:
-        from .planning.commands import forecast_command
-    except ImportError:
-        return
-    app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty.")(forecast_command)
-
-
-_register_optional()
-
-from .cache.commands import reconcile_command  # noqa: E402  (kept beside its cache code)
-
-app.command("reconcile")(reconcile_command)
-
-from .planning.plan_command import plan_command  # noqa: E402  (kept beside the planning code)
-
+# Commands that live beside the code they drive.
+app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty.")(forecast_command)
 app.command("plan")(plan_command)
+app.command("reconcile")(reconcile_command)
 
 
 def main() -> None:
     app()
+
+
 if __name__ == "__main__":
     main()

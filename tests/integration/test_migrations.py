@@ -7,7 +7,6 @@ the one tables.py describes (so `onhand migrate` and the code never disagree).
 from __future__ import annotations
 
 import importlib
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -36,22 +35,12 @@ def fresh_engine(request, tmp_path) -> Iterator[sa.Engine]:
         yield engine
         engine.dispose()
         return
-    admin_url = need("PostgreSQL", PG_ADMIN_URL, 5432)
-    name = f"onhand_mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(db.normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(db.normalise_url(admin_url)).set(database=name)
-    engine = db.make_engine(url.render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n"), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with db.scratch_database(need("PostgreSQL", PG_ADMIN_URL, 5432), "onhand_mig") as url:
+        engine = db.make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def described(engine: sa.Engine) -> dict[str, dict]:

@@ -273,6 +273,40 @@ def test_330_requests_from_6_processes_racing_for_100_units_get_exactly_100(engi
     assert_exactly_the_stock_granted(results, engine, tenant)
 
 
+def assert_kits_whole(engine, tenant, bodies, results, kit: str, stock_a: int,
+                      stock_b: int) -> tuple[int, int]:
+    """Kits (2 A + 1 B, by reference prefix `kit`) were granted whole or not at all, the single
+    A and B holds add up, and every refusal still holds against what is left. Returns the
+    free A and B."""
+    counts = tally(results)
+    print(f"\n{kit} race on {engine.dialect.name}: {dict(counts)}")
+    assert set(counts) <= {"granted", "refused"}, counts
+    granted = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 201}
+    refused = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 409}
+    kits = {r for r in granted if r.startswith(kit)}
+    a_only = {r for r in granted if r.startswith("a-")}
+    b_only = {r for r in granted if r.startswith("b-")}
+    held = holds_by_reference(engine, tenant)
+    assert set(held) == granted
+    for ref in kits:
+        assert held[ref] == {"A": 2, "B": 1}, f"{ref} half granted: {held[ref]}"
+    _, reserved_a = figures(engine, tenant, "A")
+    _, reserved_b = figures(engine, tenant, "B")
+    assert reserved_a == 2 * len(kits) + len(a_only) <= stock_a
+    assert reserved_b == len(kits) + len(b_only) <= stock_b
+    # stock only went down during the race, so every refusal still holds at the end
+    free_a, free_b = stock_a - reserved_a, stock_b - reserved_b
+    if any(r.startswith(kit) for r in refused):
+        assert free_a < 2 or free_b < 1
+    if any(r.startswith("a-") for r in refused):
+        assert free_a < 1
+    if any(r.startswith("b-") for r in refused):
+        assert free_b < 1
+    assert findings_for(engine, tenant) == []
+    assert cli_check_mentions(engine, tenant) == ""
+    return free_a, free_b
+
+
 # ---- (c) multi-line carts ----------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -290,33 +324,7 @@ def test_carts_of_two_skus_are_granted_whole_or_not_at_all(api, engine, tenant, 
               + [cart(("B", 1), reference=f"b-{n}") for n in range(60)])
     random.Random(3).shuffle(bodies)
     results = race_threads([server.url], tenant, token, bodies, workers=64)
-
-    counts = tally(results)
-    print(f"\ncart race on {engine.dialect.name}: {dict(counts)}")
-    assert set(counts) <= {"granted", "refused"}, counts
-    granted = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 201}
-    refused = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 409}
-    carts = {r for r in granted if r.startswith("cart")}
-    a_only = {r for r in granted if r.startswith("a-")}
-    b_only = {r for r in granted if r.startswith("b-")}
-    held = holds_by_reference(engine, tenant)
-    assert set(held) == granted
-    for ref in carts:
-        assert held[ref] == {"A": 2, "B": 1}, f"{ref} half granted: {held[ref]}"
-    _, reserved_a = figures(engine, tenant, "A")
-    _, reserved_b = figures(engine, tenant, "B")
-    assert reserved_a == 2 * len(carts) + len(a_only) <= 100
-    assert reserved_b == len(carts) + len(b_only) <= 45
-    # stock only went down during the race, so every refusal still holds at the end
-    free_a, free_b = 100 - reserved_a, 45 - reserved_b
-    if any(r.startswith("cart") for r in refused):
-        assert free_a < 2 or free_b < 1
-    if any(r.startswith("a-") for r in refused):
-        assert free_a < 1
-    if any(r.startswith("b-") for r in refused):
-        assert free_b < 1
-    assert findings_for(engine, tenant) == []
-    assert cli_check_mentions(engine, tenant) == ""
+    assert_kits_whole(engine, tenant, bodies, results, "cart", stock_a=100, stock_b=45)
 
 
 # ---- (d) two servers on one PostgreSQL ---------------------------------------------------------
@@ -354,34 +362,10 @@ def test_bundles_and_their_components_racing_never_oversell_a_component(api, eng
               + [cart(("B", 1), reference=f"b-{n}") for n in range(80)])
     random.Random(5).shuffle(bodies)
     results = race_threads([server.url], tenant, token, bodies, workers=64)
-
-    counts = tally(results)
-    print(f"\nbundle race on {engine.dialect.name}: {dict(counts)}")
-    assert set(counts) <= {"granted", "refused"}, counts
-    granted = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 201}
-    refused = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 409}
-    packs = {r for r in granted if r.startswith("pack")}
-    a_only = {r for r in granted if r.startswith("a-")}
-    b_only = {r for r in granted if r.startswith("b-")}
-    held = holds_by_reference(engine, tenant)
-    assert set(held) == granted
-    for ref in packs:
-        assert held[ref] == {"A": 2, "B": 1}, f"{ref}: {held[ref]}"
-    _, reserved_a = figures(engine, tenant, "A")
-    _, reserved_b = figures(engine, tenant, "B")
-    assert reserved_a == 2 * len(packs) + len(a_only) <= 60
-    assert reserved_b == len(packs) + len(b_only) <= 40
-    free_a, free_b = 60 - reserved_a, 40 - reserved_b
-    if any(r.startswith("pack") for r in refused):
-        assert free_a < 2 or free_b < 1
-    if any(r.startswith("a-") for r in refused):
-        assert free_a < 1
-    if any(r.startswith("b-") for r in refused):
-        assert free_b < 1
+    free_a, free_b = assert_kits_whole(engine, tenant, bodies, results, "pack",
+                                       stock_a=60, stock_b=40)
     pack = api.get("/availability/PACK").json()
     assert pack["available"] == min(free_a // 2, free_b)
-    assert findings_for(engine, tenant) == []
-    assert cli_check_mentions(engine, tenant) == ""
 
 
 # ---- (f) one Idempotency-Key retried concurrently -------------------------------------------------

@@ -224,23 +224,13 @@ def engine(request, tmp_path_factory) -> Iterator[sa.Engine]:
         yield engine
         engine.dispose()
         return
-    admin_url = db.normalise_url(need("PostgreSQL", PG_ADMIN_URL, 5432))
-    name = f"onhand_stateful_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = db.make_engine(sa.make_url(admin_url).set(database=name)
-                            .render_as_string(hide_password=False))
-    try:
-        schema.upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n"), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with db.scratch_database(need("PostgreSQL", PG_ADMIN_URL, 5432), "onhand_stateful") as url:
+        engine = db.make_engine(url)
+        try:
+            schema.upgrade(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def test_random_movements_keep_balances_ledger_and_model_in_step(engine):
