@@ -21,8 +21,8 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -35,11 +35,19 @@ MOVEMENT = re.compile(rb'"movement_id":"([0-9a-f-]{36})"')
 
 
 def start_server(url: str, port: int, jobs: bool) -> subprocess.Popen:
-    env = {**os.environ, "ONHAND_DATABASE_URL": url, "ONHAND_LOG_LEVEL": "warning",
-           "ONHAND_RUN_JOBS": "true" if jobs else "false"}
+    env = {
+        **os.environ,
+        "ONHAND_DATABASE_URL": url,
+        "ONHAND_LOG_LEVEL": "warning",
+        "ONHAND_RUN_JOBS": "true" if jobs else "false",
+    }
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"onhand-bench-{port}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "onhand.cli", "serve", "--port", str(port)],
-                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "onhand.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -65,8 +73,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def subscriber(client: httpx.AsyncClient, url: str, seen: dict[str, float],
-                     ready: asyncio.Event, counter: list[int]) -> None:
+async def subscriber(
+    client: httpx.AsyncClient,
+    url: str,
+    seen: dict[str, float],
+    ready: asyncio.Event,
+    counter: list[int],
+) -> None:
     async with client.stream("GET", url) as response:
         response.raise_for_status()
         first = True
@@ -83,7 +96,7 @@ async def subscriber(client: httpx.AsyncClient, url: str, seen: dict[str, float]
             if cut < 0:
                 tail = data
                 continue
-            tail = data[cut + 2:]
+            tail = data[cut + 2 :]
             for match in MOVEMENT.finditer(data, 0, cut):
                 seen.setdefault(match.group(1).decode(), now)
 
@@ -95,33 +108,51 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary(values: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in values]
-    return {"p50_ms": round(percentile(ms, 0.50), 2), "p90_ms": round(percentile(ms, 0.90), 2),
-            "p99_ms": round(percentile(ms, 0.99), 2), "max_ms": round(max(ms), 2),
-            "mean_ms": round(statistics.fmean(ms), 2)}
+    return {
+        "p50_ms": round(percentile(ms, 0.50), 2),
+        "p90_ms": round(percentile(ms, 0.90), 2),
+        "p99_ms": round(percentile(ms, 0.99), 2),
+        "max_ms": round(max(ms), 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+    }
 
 
-async def run(args: argparse.Namespace, bases: list[str], tenant: str, token: str,
-              skus: list[str]) -> tuple[dict[str, float], list[dict[str, float]], float]:
+async def run(
+    args: argparse.Namespace, bases: list[str], tenant: str, token: str, skus: list[str]
+) -> tuple[dict[str, float], list[dict[str, float]], float]:
     limits = httpx.Limits(max_connections=args.subscribers + 10, max_keepalive_connections=0)
-    clients = [httpx.AsyncClient(base_url=b, limits=limits, timeout=httpx.Timeout(30, read=None))
-               for b in bases]
+    clients = [
+        httpx.AsyncClient(base_url=b, limits=limits, timeout=httpx.Timeout(30, read=None))
+        for b in bases
+    ]
     ready = asyncio.Event()
     counter = [0, args.subscribers]
     seen: list[dict[str, float]] = [{} for _ in range(args.subscribers)]
-    tasks = [asyncio.create_task(subscriber(clients[i % 2], f"/v1/{tenant}/events?access_token={token}",
-                                            seen[i], ready, counter))
-             for i in range(args.subscribers)]
+    tasks = [
+        asyncio.create_task(
+            subscriber(
+                clients[i % 2], f"/v1/{tenant}/events?access_token={token}", seen[i], ready, counter
+            )
+        )
+        for i in range(args.subscribers)
+    ]
     await asyncio.wait_for(ready.wait(), 120)
     await asyncio.sleep(0.5)
     posted: dict[str, float] = {}
-    writers = [httpx.AsyncClient(base_url=f"{b}/v1/{tenant}", timeout=30,
-                                 headers={"Authorization": f"Bearer {token}"}) for b in bases]
+    writers = [
+        httpx.AsyncClient(
+            base_url=f"{b}/v1/{tenant}", timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
+        for b in bases
+    ]
     started = time.perf_counter()
     for n in range(args.changes):
         due = started + n / args.rate
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        r = await writers[n % 2].post("/movements", json={
-            "type": "receipt", "sku": skus[n % len(skus)], "location": "WH1", "qty": 1})
+        r = await writers[n % 2].post(
+            "/movements",
+            json={"type": "receipt", "sku": skus[n % len(skus)], "location": "WH1", "qty": 1},
+        )
         posted[r.json()["id"]] = time.time()
     elapsed = time.perf_counter() - started
     deadline = time.monotonic() + 30
@@ -141,7 +172,9 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0, help="movements per second")
     parser.add_argument("--skus", type=int, default=10)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -158,8 +191,9 @@ def main() -> None:
         procs = [start_server(url_s, ports[0], True), start_server(url_s, ports[1], False)]
         bases = [f"http://127.0.0.1:{p}" for p in ports]
         skus = [f"SKU-{i:03d}" for i in range(args.skus)]
-        with httpx.Client(base_url=f"{bases[0]}/v1/{tenant}",
-                          headers={"Authorization": f"Bearer {token}"}) as c:
+        with httpx.Client(
+            base_url=f"{bases[0]}/v1/{tenant}", headers={"Authorization": f"Bearer {token}"}
+        ) as c:
             c.post("/locations", json={"code": "WH1", "name": "Main"}).raise_for_status()
             for sku in skus:
                 c.post("/items", json={"sku": sku, "name": sku}).raise_for_status()
@@ -171,12 +205,19 @@ def main() -> None:
         except ImportError:
             pass
         posted, seen, elapsed = asyncio.run(run(args, bases, tenant, token, skus))
-        server_cpu = [round(cpu_seconds(p.pid) - b, 2) for p, b in zip(procs, cpu_before[0],
-                                                                       strict=True)]
+        server_cpu = [
+            round(cpu_seconds(p.pid) - b, 2) for p, b in zip(procs, cpu_before[0], strict=True)
+        ]
         client_cpu = round(time.process_time() - cpu_before[1], 2)
         with db.read(engine) as conn:
-            at = {r.payload["movement_id"]: r.created_at.timestamp() for r in conn.execute(
-                sa.select(outbox.c.payload, outbox.c.created_at).where(outbox.c.tenant_id == tenant))}
+            at = {
+                r.payload["movement_id"]: r.created_at.timestamp()
+                for r in conn.execute(
+                    sa.select(outbox.c.payload, outbox.c.created_at).where(
+                        outbox.c.tenant_id == tenant
+                    )
+                )
+            }
         from_response, from_event = [], []
         for s in seen:
             for movement, received in s.items():
@@ -185,16 +226,22 @@ def main() -> None:
                     from_event.append(received - at[movement])
         expected = args.subscribers * args.changes
         result = {
-            "benchmark": "events", "database": "postgresql", "servers": 2,
-            "subscribers": args.subscribers, "changes": args.changes,
+            "benchmark": "events",
+            "database": "postgresql",
+            "servers": 2,
+            "subscribers": args.subscribers,
+            "changes": args.changes,
             "rate_per_second": round(args.changes / elapsed, 1),
-            "deliveries": len(from_response), "expected_deliveries": expected,
+            "deliveries": len(from_response),
+            "expected_deliveries": expected,
             "missing": expected - len(from_response),
             "from_response": summary(from_response) if from_response else None,
             "from_event_time": summary(from_event) if from_event else None,
-            "seconds": round(elapsed, 2), "server_cpu_seconds": server_cpu,
+            "seconds": round(elapsed, 2),
+            "server_cpu_seconds": server_cpu,
             "client_cpu_seconds": client_cpu,
-            "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg()[0],
             "measured_at": datetime.now().isoformat(timespec="seconds"),
         }
     finally:

@@ -58,8 +58,12 @@ def load_series() -> list[Series]:
     out = []
     for item in ("a10", "h02"):
         out.append(Series("pharma", item, _column("fpp2", item), 12, 12))
-    for pkg, item in (("fpp2", "auscafe"), ("fpp2", "debitcards"), ("forecast", "wineind"),
-                      ("fpp2", "elecequip")):
+    for pkg, item in (
+        ("fpp2", "auscafe"),
+        ("fpp2", "debitcards"),
+        ("forecast", "wineind"),
+        ("fpp2", "elecequip"),
+    ):
         out.append(Series("retail", item, _column(pkg, item), 12, 12))
     out.append(Series("retail", "souvenirs", _column("fpp3", "souvenirs", "Sales"), 12, 12))
     for item in ("euretail", "ausbeer"):
@@ -108,7 +112,7 @@ def ours(series: list[Series]) -> tuple[list[np.ndarray], float, list[str]]:
         width = max(len(t) for t in trains)
         y = np.full((len(idx), width), np.nan)
         for row, t in enumerate(trains):
-            y[row, width - len(t):] = t
+            y[row, width - len(t) :] = t
         result = forecast(y, h, season)
         for row, i in enumerate(idx):
             guesses[i] = result.mean[row]
@@ -122,14 +126,23 @@ def statsforecast_model(series: list[Series], kind: str) -> tuple[list[np.ndarra
     make = AutoETS if kind == "ets" else AutoARIMA
     make(season_length=12).forecast(y=series[0].y[:-12], h=12)  # warm-up, not timed
     start = time.perf_counter()
-    guesses = [make(season_length=s.season).forecast(y=s.y[:-s.horizon], h=s.horizon)["mean"]
-               for s in series]
+    guesses = [
+        make(season_length=s.season).forecast(y=s.y[: -s.horizon], h=s.horizon)["mean"]
+        for s in series
+    ]
     return guesses, time.perf_counter() - start
 
 
 def summarise(series: list[Series], guesses: dict[str, list[np.ndarray]]) -> dict[str, object]:
-    scores = {k: np.array([mase(s.y[:-s.horizon], s.y[-s.horizon:], g, s.season)
-                           for s, g in zip(series, v, strict=True)]) for k, v in guesses.items()}
+    scores = {
+        k: np.array(
+            [
+                mase(s.y[: -s.horizon], s.y[-s.horizon :], g, s.season)
+                for s, g in zip(series, v, strict=True)
+            ]
+        )
+        for k, v in guesses.items()
+    }
     report: dict[str, object] = {"series": len(series)}
     for k, v in scores.items():
         report[f"mase_{k}"] = round(float(v.mean()), 4)
@@ -137,7 +150,8 @@ def summarise(series: list[Series], guesses: dict[str, list[np.ndarray]]) -> dic
     groups = sorted({s.group for s in series})
     report["mase_by_group"] = {
         g: {k: round(float(v[[s.group == g for s in series]].mean()), 4) for k, v in scores.items()}
-        for g in groups}
+        for g in groups
+    }
     if "autoets" in scores:
         report["series_ours_better_than_autoets"] = int((scores["ours"] < scores["autoets"]).sum())
     return report | {"_scores": scores}
@@ -148,14 +162,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     parser.add_argument("--arima", action="store_true", help="also run AutoARIMA (slow)")
     parser.add_argument("--detail", action="store_true", help="per-series MASE on stderr")
-    parser.add_argument("--validation", action="store_true",
-                        help="score the window one horizon earlier (used to tune the engine, "
-                             "so that the reported test window stays unseen)")
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score the window one horizon earlier (used to tune the engine, "
+        "so that the reported test window stays unseen)",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     series = load_series()
     if args.validation:
-        series = [Series(s.group, s.name, s.y[:-s.horizon], s.season, s.horizon) for s in series]
+        series = [Series(s.group, s.name, s.y[: -s.horizon], s.season, s.horizon) for s in series]
     mine, t_ours, models = ours(series)
     ets, t_ets = statsforecast_model(series, "ets")
     guesses = {"ours": mine, "autoets": ets}
@@ -165,8 +182,10 @@ def main() -> None:
         seconds["seconds_autoarima"] = round(t_arima, 4)
     report = summarise(series, guesses)
     scores = report.pop("_scores")
-    report |= seconds | {"speedup_vs_autoets": round(t_ets / t_ours, 1),
-                         "window": "validation" if args.validation else "test"}
+    report |= seconds | {
+        "speedup_vs_autoets": round(t_ets / t_ours, 1),
+        "window": "validation" if args.validation else "test",
+    }
     if args.detail:
         for i, s in enumerate(series):
             row = " ".join(f"{k}={v[i]:.3f}" for k, v in scores.items())

@@ -28,14 +28,16 @@ from onhand.planning.forecast import forecast
 from onhand.planning.policy import economic_order_quantity, suggest_orders
 
 
-def synthetic_demand(rng: np.random.Generator, n: int, days: int,
-                     stockouts: float) -> tuple[np.ndarray, np.ndarray | None]:
+def synthetic_demand(
+    rng: np.random.Generator, n: int, days: int, stockouts: float
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Daily demand (n × days, float32) and a stock-out mask (None when stockouts is 0)."""
     t = np.arange(days, dtype=np.float32)
     kind = rng.random(n)
     base = rng.uniform(2, 60, n).astype(np.float32)[:, None]
     weekly = 1 + rng.uniform(0, 0.5, (n, 1)).astype(np.float32) * np.sin(
-        2 * np.pi * (t[None, :] + rng.integers(0, 7, (n, 1))) / 7)
+        2 * np.pi * (t[None, :] + rng.integers(0, 7, (n, 1))) / 7
+    )
     slope = np.where(kind[:, None] >= 0.5, rng.uniform(-0.001, 0.004, (n, 1)), 0)
     rate = base * weekly * (1 + slope * t[None, :]).astype(np.float32)
     noise = rng.standard_normal((n, days), dtype=np.float32)
@@ -54,28 +56,40 @@ def synthetic_demand(rng: np.random.Generator, n: int, days: int,
     return y.astype(np.float32), mask
 
 
-def plan_chunk(rng: np.random.Generator, y: np.ndarray, mask: np.ndarray | None,
-               horizon: int, workers: int) -> tuple[float, float, dict[str, object]]:
+def plan_chunk(
+    rng: np.random.Generator, y: np.ndarray, mask: np.ndarray | None, horizon: int, workers: int
+) -> tuple[float, float, dict[str, object]]:
     start, cpu = time.perf_counter(), time.process_time()
     fc = forecast(y, horizon, 7, stockout=mask, workers=workers)
     mid, cpu = time.perf_counter(), time.process_time() - cpu
     n = y.shape[0]
     daily = fc.mean.mean(axis=1)
-    eoq = economic_order_quantity(daily * 365, ordering_cost=rng.uniform(20, 80, n),
-                                  holding_cost=rng.uniform(0.5, 5, n))
+    eoq = economic_order_quantity(
+        daily * 365, ordering_cost=rng.uniform(20, 80, n), holding_cost=rng.uniform(0.5, 5, n)
+    )
     days_held = rng.uniform(0, 40, n)  # stock on hand, as days of forecast demand
-    orders = suggest_orders(fc.mean, fc.sigma, on_hand=np.rint(daily * days_held),
-                            on_order=rng.integers(0, 3, n) * np.rint(daily * 7),
-                            reserved=np.rint(daily * rng.uniform(0, 1, n)),
-                            lead_time=rng.integers(2, 15, n), lead_time_std=1.0,
-                            service_level=0.95, lot_size=eoq, moq=rng.integers(0, 50, n),
-                            pack_size=rng.choice([1, 6, 12, 24], n))
+    orders = suggest_orders(
+        fc.mean,
+        fc.sigma,
+        on_hand=np.rint(daily * days_held),
+        on_order=rng.integers(0, 3, n) * np.rint(daily * 7),
+        reserved=np.rint(daily * rng.uniform(0, 1, n)),
+        lead_time=rng.integers(2, 15, n),
+        lead_time_std=1.0,
+        service_level=0.95,
+        lot_size=eoq,
+        moq=rng.integers(0, 50, n),
+        pack_size=rng.choice([1, 6, 12, 24], n),
+    )
     end = time.perf_counter()
-    totals = {"cpu_seconds_forecast": cpu, "units_suggested": int(orders.quantity.sum()),
-              "items_to_order": int((orders.quantity > 0).sum()),
-              "urgent": int(orders.urgent.sum()),
-              "risk": Counter(orders.risk.tolist()),
-              "models": Counter(m for name in fc.model.tolist() for m in name.split("+"))}
+    totals = {
+        "cpu_seconds_forecast": cpu,
+        "units_suggested": int(orders.quantity.sum()),
+        "items_to_order": int((orders.quantity > 0).sum()),
+        "urgent": int(orders.urgent.sum()),
+        "risk": Counter(orders.risk.tolist()),
+        "models": Counter(m for name in fc.model.tolist() for m in name.split("+")),
+    }
     return mid - start, end - mid, totals
 
 
@@ -86,8 +100,9 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=28)
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--stockouts", type=float, default=0.05,
-                        help="share of series with a 7-day stock-out")
+    parser.add_argument(
+        "--stockouts", type=float, default=0.05, help="share of series with a 7-day stock-out"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
@@ -95,9 +110,14 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     load = os.getloadavg()[0]
     t_gen = t_fc = t_pol = 0.0
-    summary: dict[str, object] = {"cpu_seconds_forecast": 0.0, "units_suggested": 0,
-                                  "items_to_order": 0, "urgent": 0,
-                                  "risk": Counter(), "models": Counter()}
+    summary: dict[str, object] = {
+        "cpu_seconds_forecast": 0.0,
+        "units_suggested": 0,
+        "items_to_order": 0,
+        "urgent": 0,
+        "risk": Counter(),
+        "models": Counter(),
+    }
     for lo in range(0, args.series, args.chunk):
         n = min(args.chunk, args.series - lo)
         t0 = time.perf_counter()
@@ -108,14 +128,23 @@ def main() -> None:
         for key, value in totals.items():
             summary[key] += value  # type: ignore[operator]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    report = {"series": args.series, "days": args.days, "horizon": args.horizon,
-              "chunk": args.chunk, "workers": args.workers,
-              "seconds_generate": round(t_gen, 2), "seconds_forecast": round(t_fc, 2),
-              "seconds_policy": round(t_pol, 2),
-              "series_per_second": round(args.series / (t_fc + t_pol)),
-              "peak_memory_mb": round(peak, 1), "load_average": round(load, 2)}
-    report |= {k: dict(v) if isinstance(v, Counter) else round(v, 2) if isinstance(v, float)
-               else v for k, v in summary.items()}
+    report = {
+        "series": args.series,
+        "days": args.days,
+        "horizon": args.horizon,
+        "chunk": args.chunk,
+        "workers": args.workers,
+        "seconds_generate": round(t_gen, 2),
+        "seconds_forecast": round(t_fc, 2),
+        "seconds_policy": round(t_pol, 2),
+        "series_per_second": round(args.series / (t_fc + t_pol)),
+        "peak_memory_mb": round(peak, 1),
+        "load_average": round(load, 2),
+    }
+    report |= {
+        k: dict(v) if isinstance(v, Counter) else round(v, 2) if isinstance(v, float) else v
+        for k, v in summary.items()
+    }
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
 
 

@@ -30,26 +30,43 @@ def build(engine: sa.Engine, tenant: str, balances: int, per_item: int) -> list[
     n_items = balances // per_item
     now = db.utcnow()
     with db.write(engine) as conn:
-        conn.execute(sa.text("INSERT INTO tenants (id, name, timezone, settings, created_at) "
-                             "VALUES (:t, :t, 'UTC', '{}', :now)"), {"t": tenant, "now": now})
-        conn.execute(sa.text(
-            "INSERT INTO locations (tenant_id, code, name, priority, created_at) "
-            "SELECT CAST(:t AS varchar), 'WH' || g, 'Warehouse ' || g, g, :now FROM generate_series(1, :n) g"),
-            {"t": tenant, "now": now, "n": per_item})
-        conn.execute(sa.text(
-            "INSERT INTO items (tenant_id, sku, name, kind, unit, units, attributes, "
-            "allow_backorder, active, created_at, updated_at) "
-            "SELECT CAST(:t AS varchar), 'SKU-' || lpad(g::text, 8, '0'), 'Item ' || g, 'physical', 'each', '{}', "
-            "'{}', false, true, :now, :now FROM generate_series(1, :n) g"),
-            {"t": tenant, "now": now, "n": n_items})
-        conn.execute(sa.text(
-            "INSERT INTO balances (tenant_id, item_id, location_id, on_hand, reserved, updated_at) "
-            "SELECT CAST(:t AS varchar), i.id, l.id, 10 + (i.id * 7 + l.id) % 90, (i.id + l.id) % 5, :now "
-            "FROM items i CROSS JOIN locations l WHERE i.tenant_id = :t AND l.tenant_id = :t"),
-            {"t": tenant, "now": now})
+        conn.execute(
+            sa.text(
+                "INSERT INTO tenants (id, name, timezone, settings, created_at) "
+                "VALUES (:t, :t, 'UTC', '{}', :now)"
+            ),
+            {"t": tenant, "now": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO locations (tenant_id, code, name, priority, created_at) "
+                "SELECT CAST(:t AS varchar), 'WH' || g, 'Warehouse ' || g, g, :now FROM generate_series(1, :n) g"
+            ),
+            {"t": tenant, "now": now, "n": per_item},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO items (tenant_id, sku, name, kind, unit, units, attributes, "
+                "allow_backorder, active, created_at, updated_at) "
+                "SELECT CAST(:t AS varchar), 'SKU-' || lpad(g::text, 8, '0'), 'Item ' || g, 'physical', 'each', '{}', "
+                "'{}', false, true, :now, :now FROM generate_series(1, :n) g"
+            ),
+            {"t": tenant, "now": now, "n": n_items},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO balances (tenant_id, item_id, location_id, on_hand, reserved, updated_at) "
+                "SELECT CAST(:t AS varchar), i.id, l.id, 10 + (i.id * 7 + l.id) % 90, (i.id + l.id) % 5, :now "
+                "FROM items i CROSS JOIN locations l WHERE i.tenant_id = :t AND l.tenant_id = :t"
+            ),
+            {"t": tenant, "now": now},
+        )
         conn.execute(sa.text("ANALYZE"))
-        return list(conn.execute(sa.text("SELECT sku FROM items WHERE tenant_id = :t"),
-                                 {"t": tenant}).scalars())
+        return list(
+            conn.execute(
+                sa.text("SELECT sku FROM items WHERE tenant_id = :t"), {"t": tenant}
+            ).scalars()
+        )
 
 
 def main() -> None:
@@ -57,14 +74,17 @@ def main() -> None:
     parser.add_argument("--balances", type=int, default=1_000_000)
     parser.add_argument("--per-item", type=int, default=5, help="locations per item")
     parser.add_argument("--drift", type=int, default=1000, help="figures changed and keys deleted")
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     scratch = ExitStack()
-    engine = db.make_engine(scratch.enter_context(
-        db.scratch_database(args.postgres, "onhand_bench")), pool_size=5)
+    engine = db.make_engine(
+        scratch.enter_context(db.scratch_database(args.postgres, "onhand_bench")), pool_size=5
+    )
     raw = redis.Redis.from_url(args.redis_url)
     try:
         schema.upgrade(engine)
@@ -85,24 +105,32 @@ def main() -> None:
             entry = json.loads(value)
             entry["doc"]["available"] += 1
             raw.set(key(tenant, sku), json.dumps(entry))
-        raw.delete(*[key(tenant, s) for s in drifted[args.drift:]])
+        raw.delete(*[key(tenant, s) for s in drifted[args.drift :]])
 
         full = reconcile(engine, cache)
         kinds = {"changed": 0, "missing": 0}
         with db.read(engine) as conn:
-            for kind, count in conn.execute(sa.text(
-                    "SELECT kind, count(*) FROM cache_repairs GROUP BY kind")):
+            for kind, count in conn.execute(
+                sa.text("SELECT kind, count(*) FROM cache_repairs GROUP BY kind")
+            ):
                 kinds[kind] = count
         clean = reconcile(engine, cache)
         result = {
-            "benchmark": "reconcile", "balances": args.balances, "items": len(skus),
-            "locations_per_item": args.per_item, "setup_seconds": round(setup_seconds, 2),
-            "rebuild_seconds": round(rebuild.seconds, 2), "rebuild_written": rebuild.repaired,
+            "benchmark": "reconcile",
+            "balances": args.balances,
+            "items": len(skus),
+            "locations_per_item": args.per_item,
+            "setup_seconds": round(setup_seconds, 2),
+            "rebuild_seconds": round(rebuild.seconds, 2),
+            "rebuild_written": rebuild.repaired,
             "reconcile_seconds": round(full.seconds, 2),
             "balances_per_second": round(args.balances / full.seconds),
-            "repaired": full.repaired, "repaired_changed": kinds["changed"],
-            "repaired_missing": kinds["missing"], "expected_repairs": args.drift * 2,
-            "second_pass_repairs": clean.repaired, "second_pass_seconds": round(clean.seconds, 2),
+            "repaired": full.repaired,
+            "repaired_changed": kinds["changed"],
+            "repaired_missing": kinds["missing"],
+            "expected_repairs": args.drift * 2,
+            "second_pass_repairs": clean.repaired,
+            "second_pass_seconds": round(clean.seconds, 2),
         }
     finally:
         engine.dispose()

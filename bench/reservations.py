@@ -41,31 +41,66 @@ def setup(engine: sa.Engine, skus: int, stock: int) -> tuple[str, list[str], str
     with db.write(engine) as conn:
         auth.ensure_tenant(conn, tenant)
         token = auth.create_token(conn, tenant, ["admin"], name="bench").token
-        loc_id = conn.execute(locations.insert().values(
-            tenant_id=tenant, code="WH1", name="Bench", priority=1, created_at=now)).inserted_primary_key[0]
-        conn.execute(items.insert(), [{"tenant_id": tenant, "sku": s, "name": s, "kind": "physical",
-                                       "units": {}, "attributes": {}, "created_at": now,
-                                       "updated_at": now} for s in names])
-        ids = dict(conn.execute(sa.select(items.c.sku, items.c.id).where(items.c.tenant_id == tenant)).all())
+        loc_id = conn.execute(
+            locations.insert().values(
+                tenant_id=tenant, code="WH1", name="Bench", priority=1, created_at=now
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            items.insert(),
+            [
+                {
+                    "tenant_id": tenant,
+                    "sku": s,
+                    "name": s,
+                    "kind": "physical",
+                    "units": {},
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for s in names
+            ],
+        )
+        ids = dict(
+            conn.execute(
+                sa.select(items.c.sku, items.c.id).where(items.c.tenant_id == tenant)
+            ).all()
+        )
         loc = Location(loc_id, "WH1", None, 1)
         posting = ledger.Posting(reason="receipt", actor="bench")
         for s in names:
-            ledger.change(conn, tenant, Item(ids[s], s, "physical", "each", {}, False, None),
-                          loc, {"on_hand": stock}, posting, now)
+            ledger.change(
+                conn,
+                tenant,
+                Item(ids[s], s, "physical", "each", {}, False, None),
+                loc,
+                {"on_hand": stock},
+                posting,
+                now,
+            )
     return tenant, names, token
 
 
 def oversold(engine: sa.Engine, tenant: str) -> int:
     with db.read(engine) as conn:
-        over = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(
-            balances.c.reserved + balances.c.committed - balances.c.on_hand), 0))
-            .where(balances.c.tenant_id == tenant,
-                   balances.c.reserved + balances.c.committed > balances.c.on_hand)).scalar()
+        over = conn.execute(
+            sa.select(
+                sa.func.coalesce(
+                    sa.func.sum(balances.c.reserved + balances.c.committed - balances.c.on_hand), 0
+                )
+            ).where(
+                balances.c.tenant_id == tenant,
+                balances.c.reserved + balances.c.committed > balances.c.on_hand,
+            )
+        ).scalar()
         findings = [f for f in check.run(conn) if tenant in f.what]
     return int(over) + len(findings)
 
 
-async def drive(submit, names: list[str], clients: int, seconds: float) -> tuple[list[float], int, int, int]:
+async def drive(
+    submit, names: list[str], clients: int, seconds: float
+) -> tuple[list[float], int, int, int]:
     latencies: list[float] = []
     counts = {"granted": 0, "rejected": 0, "errors": 0}
     stop = time.perf_counter() + seconds
@@ -107,12 +142,28 @@ def over_http(url: str, tenant: str, token: str, args: argparse.Namespace) -> di
     if not shutil.which("wrk"):
         sys.exit("--http needs wrk (apt-get install wrk)")
     port = 18000 + random.randrange(1000)
-    env = {**os.environ, "ONHAND_DATABASE_URL": url, "ONHAND_LOG_LEVEL": "warning",
-           "ONHAND_GROUP_COMMIT": "false" if args.no_group_commit else "true"}
+    env = {
+        **os.environ,
+        "ONHAND_DATABASE_URL": url,
+        "ONHAND_LOG_LEVEL": "warning",
+        "ONHAND_GROUP_COMMIT": "false" if args.no_group_commit else "true",
+    }
     log = Path("/tmp") / f"bench-serve-{port}.log"
-    server = subprocess.Popen([sys.executable, "-m", "onhand.cli", "serve", "--port", str(port),
-                               "--workers", str(args.workers)],
-                              env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "onhand.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -123,9 +174,25 @@ def over_http(url: str, tenant: str, token: str, args: argparse.Namespace) -> di
                 time.sleep(0.1)
         script = Path(__file__).with_name("wrk_reserve.lua")
         out = subprocess.run(
-            ["wrk", "-t2", f"-c{args.clients}", f"-d{max(1, round(args.seconds))}s", "-s", str(script), base],
-            env={**os.environ, "ONHAND_TOKEN": token, "ONHAND_TENANT": tenant,
-                 "ONHAND_SKUS": str(args.skus)}, capture_output=True, text=True, check=True).stdout
+            [
+                "wrk",
+                "-t2",
+                f"-c{args.clients}",
+                f"-d{max(1, round(args.seconds))}s",
+                "-s",
+                str(script),
+                base,
+            ],
+            env={
+                **os.environ,
+                "ONHAND_TOKEN": token,
+                "ONHAND_TENANT": tenant,
+                "ONHAND_SKUS": str(args.skus),
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
         return json.loads(line[4:])
     finally:
@@ -157,19 +224,29 @@ def main() -> None:
         started = time.perf_counter()
         (latencies, granted, rejected, errors), group = in_process(engine, tenant, names, args)
         q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-        run = {"granted": granted, "rejected": rejected, "errors": errors,
-               "seconds": time.perf_counter() - started,
-               "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+        run = {
+            "granted": granted,
+            "rejected": rejected,
+            "errors": errors,
+            "seconds": time.perf_counter() - started,
+            "p50_ms": q[49] * 1000,
+            "p99_ms": q[98] * 1000,
+        }
     answered = run["granted"] + run["rejected"]
     result = {
-        "database": engine.dialect.name, "mode": "http" if args.http else "in-process",
-        "group_commit": not args.no_group_commit, "skus": args.skus, "clients": args.clients,
+        "database": engine.dialect.name,
+        "mode": "http" if args.http else "in-process",
+        "group_commit": not args.no_group_commit,
+        "skus": args.skus,
+        "clients": args.clients,
         "seconds": round(run["seconds"], 2),
         "reservations_per_second": round(answered / run["seconds"], 1),
-        "granted": run["granted"], "rejected": run["rejected"],
+        "granted": run["granted"],
+        "rejected": run["rejected"],
         "errors": run["errors"] + run.get("socket_errors", 0),
         "oversold": oversold(engine, tenant),
-        "p50_ms": round(run["p50_ms"], 2), "p99_ms": round(run["p99_ms"], 2),
+        "p50_ms": round(run["p50_ms"], 2),
+        "p99_ms": round(run["p99_ms"], 2),
     }
     if group is not None and group.batches:
         result["mean_batch"] = round(group.batched_requests / group.batches, 1)

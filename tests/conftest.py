@@ -28,8 +28,9 @@ from onhand.app import create_app
 from onhand.settings import Settings
 
 IN_CI = bool(os.environ.get("CI"))
-PG_ADMIN_URL = os.environ.get("ONHAND_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "ONHAND_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("ONHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 NATS_URL = os.environ.get("ONHAND_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
@@ -37,7 +38,9 @@ NATS_URL = os.environ.get("ONHAND_TEST_NATS_URL", "nats://127.0.0.1:4222")
 def reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url.replace("postgresql+psycopg", "postgresql"))
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 1):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 1
+        ):
             return True
     except OSError:
         return False
@@ -113,7 +116,9 @@ class Api:
         self.client, self.tenant, self.token = client, tenant, token
 
     def _url(self, path: str) -> str:
-        return path if path.startswith(("/health", "/metrics", "/v1/")) else f"/v1/{self.tenant}{path}"
+        return (
+            path if path.startswith(("/health", "/metrics", "/v1/")) else f"/v1/{self.tenant}{path}"
+        )
 
     def request(self, method: str, path: str, **kw) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}", **kw.pop("headers", {})}
@@ -165,7 +170,10 @@ class LiveServer:
         environment = {**os.environ, "ONHAND_DATABASE_URL": database_url, **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "onhand.cli", "serve", "--port", str(self.port)],
-            env=environment, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+            env=environment,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -213,8 +221,9 @@ def snapshot(engine: sa.Engine, tenant: str) -> dict[str, list[str]]:
         for table in metadata.sorted_tables:
             column = table.c.get("tenant_id", table.c.id if table.name == "tenants" else None)
             if column is not None:
-                out[table.name] = sorted(repr(tuple(r)) for r in conn.execute(
-                    sa.select(table).where(column == tenant)))
+                out[table.name] = sorted(
+                    repr(tuple(r)) for r in conn.execute(sa.select(table).where(column == tenant))
+                )
     return out
 
 

@@ -1,2 +1,3 @@
 """onhand: the inventory backbone."""
+
 __version__ = "0.1.0"

@@ -16,15 +16,16 @@ from .catalog.routes import router as catalog_router
 from .events import live
 from .metrics import RequestMetrics, metrics_response
 from .planning.routes import router as planning_router
-from .settings import Settings, get_settings
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
+from .settings import Settings, get_settings
 from .stock.routes import router as stock_router
 from .web.routes import router as web_router
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None,
-               *, run_jobs: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, *, run_jobs: bool | None = None
+) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_level)
     engine = engine or db.make_engine(settings.database_url)
@@ -56,10 +57,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     problems.install(app)
     app.add_middleware(RequestMetrics)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization",
-                                                                         "Content-Type",
-                                                                         "Idempotency-Key"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
     app.include_router(catalog_router)
     app.include_router(stock_router)
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache

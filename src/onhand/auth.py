@@ -17,8 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
-from starlette.requests import HTTPConnection
 from sqlalchemy.engine import Connection, Engine
+from starlette.requests import HTTPConnection
 
 from . import db
 from .problems import Forbidden, Invalid, NotFound, Unauthorized
@@ -57,9 +57,12 @@ def ensure_tenant(conn: Connection, tenant: str, name: str | None = None) -> boo
     """Create the tenant if it does not exist; True when it was created."""
     if not tenant or len(tenant) > 64 or not all(c.isalnum() or c in "-_" for c in tenant):
         raise Invalid("A tenant id is 1-64 letters, digits, '-' or '_'.")
-    stmt = db.insert(conn, tenants).values(
-        id=tenant, name=name or tenant, settings={}, created_at=db.utcnow()
-    ).on_conflict_do_nothing().returning(tenants.c.id)
+    stmt = (
+        db.insert(conn, tenants)
+        .values(id=tenant, name=name or tenant, settings={}, created_at=db.utcnow())
+        .on_conflict_do_nothing()
+        .returning(tenants.c.id)
+    )
     return conn.execute(stmt).first() is not None
 
 
@@ -70,24 +73,39 @@ def create_token(conn: Connection, tenant: str, scopes: list[str], name: str = "
     ensure_tenant(conn, tenant)
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    conn.execute(tokens.insert().values(
-        id=token_id, tenant_id=tenant, name=name, scopes=sorted(set(scopes)),
-        secret_hash=_hash(secret), created_at=db.utcnow(),
-    ))
+    conn.execute(
+        tokens.insert().values(
+            id=token_id,
+            tenant_id=tenant,
+            name=name,
+            scopes=sorted(set(scopes)),
+            secret_hash=_hash(secret),
+            created_at=db.utcnow(),
+        )
+    )
     return NewToken(token_id, tenant, sorted(set(scopes)), f"onh_{token_id}_{secret}")
 
 
 def list_tokens(conn: Connection, tenant: str | None = None) -> list[dict[str, Any]]:
-    stmt = sa.select(tokens.c.id, tokens.c.tenant_id, tokens.c.name, tokens.c.scopes,
-                     tokens.c.created_at, tokens.c.revoked_at).order_by(tokens.c.created_at)
+    stmt = sa.select(
+        tokens.c.id,
+        tokens.c.tenant_id,
+        tokens.c.name,
+        tokens.c.scopes,
+        tokens.c.created_at,
+        tokens.c.revoked_at,
+    ).order_by(tokens.c.created_at)
     if tenant:
         stmt = stmt.where(tokens.c.tenant_id == tenant)
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
 def revoke_token(conn: Connection, token_id: str) -> None:
-    done = conn.execute(tokens.update().where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
-                        .values(revoked_at=db.utcnow()))
+    done = conn.execute(
+        tokens.update()
+        .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=db.utcnow())
+    )
     if done.rowcount == 0:
         raise NotFound(f"No active token with id {token_id}.")
     _cache.clear()
@@ -107,8 +125,10 @@ def verify(engine: Engine, bearer: str) -> Caller:
         raise Unauthorized("The bearer token is not an onhand token.")
     with db.read(engine) as conn:
         row = conn.execute(sa.select(tokens).where(tokens.c.id == parts[1])).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(
-        row.secret_hash, _hash(parts[2])
+    if (
+        row is None
+        or row.revoked_at is not None
+        or not hmac.compare_digest(row.secret_hash, _hash(parts[2]))
     ):
         raise Unauthorized("The bearer token is unknown or revoked.")
     caller = Caller(row.tenant_id, frozenset(row.scopes), row.id, row.name)
@@ -143,8 +163,9 @@ def _authorise(caller: Caller, tenant: str, scope: str) -> Caller:
     return caller
 
 
-async def authenticate(conn: HTTPConnection, tenant: str, scope: str, *,
-                       allow_query: bool = False) -> Caller:
+async def authenticate(
+    conn: HTTPConnection, tenant: str, scope: str, *, allow_query: bool = False
+) -> Caller:
     """The caller of a request or WebSocket, checked for tenant and scope."""
     bearer = _bearer(conn, allow_query)
     # A cached token costs no thread hop; a miss asks the database from a worker thread.

@@ -15,8 +15,18 @@ from sqlalchemy.engine import Connection
 
 from . import db
 from .stock.availability import available_expr
-from .tables import (STATES, balances, bundle_components, items, ledger, locations,
-                     pod_bookings, reservation_lines, tokens, tenants)
+from .tables import (
+    STATES,
+    balances,
+    bundle_components,
+    items,
+    ledger,
+    locations,
+    pod_bookings,
+    reservation_lines,
+    tenants,
+    tokens,
+)
 
 
 @dataclass(frozen=True)
@@ -31,28 +41,51 @@ def _negative_states(conn: Connection) -> list[Finding]:
     negative = sa.or_(*(balances.c[s] < 0 for s in STATES))
     for r in conn.execute(sa.select(balances).where(negative)):
         bad = {s: getattr(r, s) for s in STATES if getattr(r, s) < 0}
-        out.append(Finding(1, f"tenant {r.tenant_id} item {r.item_id} location {r.location_id}: "
-                              f"negative {bad}"))
+        out.append(
+            Finding(
+                1, f"tenant {r.tenant_id} item {r.item_id} location {r.location_id}: negative {bad}"
+            )
+        )
     oversold = conn.execute(
-        sa.select(balances.c.tenant_id, items.c.sku, balances.c.location_id,
-                  available_expr(now).label("available"))
+        sa.select(
+            balances.c.tenant_id,
+            items.c.sku,
+            balances.c.location_id,
+            available_expr(now).label("available"),
+        )
         .join(items, items.c.id == balances.c.item_id)
-        .where(~items.c.allow_backorder, available_expr(now) < 0))
+        .where(~items.c.allow_backorder, available_expr(now) < 0)
+    )
     for r in oversold:
-        out.append(Finding(1, f"tenant {r.tenant_id} {r.sku} at location {r.location_id}: "
-                              f"available is {r.available} (no backorders allowed)"))
-    for r in conn.execute(sa.select(pod_bookings).where(
-            sa.or_(pod_bookings.c.reserved < 0, pod_bookings.c.committed < 0))):
-        out.append(Finding(1, f"tenant {r.tenant_id} pod item {r.item_id} on {r.day}: negative booking"))
+        out.append(
+            Finding(
+                1,
+                f"tenant {r.tenant_id} {r.sku} at location {r.location_id}: "
+                f"available is {r.available} (no backorders allowed)",
+            )
+        )
+    for r in conn.execute(
+        sa.select(pod_bookings).where(
+            sa.or_(pod_bookings.c.reserved < 0, pod_bookings.c.committed < 0)
+        )
+    ):
+        out.append(
+            Finding(1, f"tenant {r.tenant_id} pod item {r.item_id} on {r.day}: negative booking")
+        )
     return out
 
 
 def _ledger_matches_balances(conn: Connection) -> list[Finding]:
     sums: dict[tuple, int] = defaultdict(int)
-    rows = conn.execute(sa.select(ledger.c.tenant_id, ledger.c.item_id, ledger.c.location_id,
-                                  ledger.c.state, sa.func.sum(ledger.c.delta))
-                        .group_by(ledger.c.tenant_id, ledger.c.item_id, ledger.c.location_id,
-                                  ledger.c.state))
+    rows = conn.execute(
+        sa.select(
+            ledger.c.tenant_id,
+            ledger.c.item_id,
+            ledger.c.location_id,
+            ledger.c.state,
+            sa.func.sum(ledger.c.delta),
+        ).group_by(ledger.c.tenant_id, ledger.c.item_id, ledger.c.location_id, ledger.c.state)
+    )
     for t, i, loc, state, total in rows:
         sums[(t, i, loc, state)] = int(total)
     out = []
@@ -62,45 +95,86 @@ def _ledger_matches_balances(conn: Connection) -> list[Finding]:
             key = (r.tenant_id, r.item_id, r.location_id, s)
             seen.add(key)
             if getattr(r, s) != sums.get(key, 0):
-                out.append(Finding(2, f"tenant {r.tenant_id} item {r.item_id} location "
-                                      f"{r.location_id}: {s} is {getattr(r, s)}, ledger sums to "
-                                      f"{sums.get(key, 0)}"))
+                out.append(
+                    Finding(
+                        2,
+                        f"tenant {r.tenant_id} item {r.item_id} location "
+                        f"{r.location_id}: {s} is {getattr(r, s)}, ledger sums to "
+                        f"{sums.get(key, 0)}",
+                    )
+                )
     for key, total in sums.items():
         if key not in seen and total != 0:
-            out.append(Finding(2, f"tenant {key[0]} item {key[1]} location {key[2]}: ledger "
-                                  f"sums {key[3]} to {total} but there is no balance row"))
+            out.append(
+                Finding(
+                    2,
+                    f"tenant {key[0]} item {key[1]} location {key[2]}: ledger "
+                    f"sums {key[3]} to {total} but there is no balance row",
+                )
+            )
     return out
 
 
 def _reserved_matches_holds(conn: Connection) -> list[Finding]:
     rl = reservation_lines
-    held = dict(((r[0], r[1], r[2]), int(r[3])) for r in conn.execute(
-        sa.select(rl.c.tenant_id, rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
-        .where(rl.c.active, rl.c.location_id.is_not(None))
-        .group_by(rl.c.tenant_id, rl.c.item_id, rl.c.location_id)))
+    held = dict(
+        ((r[0], r[1], r[2]), int(r[3]))
+        for r in conn.execute(
+            sa.select(rl.c.tenant_id, rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
+            .where(rl.c.active, rl.c.location_id.is_not(None))
+            .group_by(rl.c.tenant_id, rl.c.item_id, rl.c.location_id)
+        )
+    )
     out = []
-    for r in conn.execute(sa.select(balances.c.tenant_id, balances.c.item_id,
-                                    balances.c.location_id, balances.c.reserved)):
+    for r in conn.execute(
+        sa.select(
+            balances.c.tenant_id, balances.c.item_id, balances.c.location_id, balances.c.reserved
+        )
+    ):
         want = held.pop((r.tenant_id, r.item_id, r.location_id), 0)
         if r.reserved != want:
-            out.append(Finding(2, f"tenant {r.tenant_id} item {r.item_id} location "
-                                  f"{r.location_id}: reserved is {r.reserved}, active holds "
-                                  f"add up to {want}"))
+            out.append(
+                Finding(
+                    2,
+                    f"tenant {r.tenant_id} item {r.item_id} location "
+                    f"{r.location_id}: reserved is {r.reserved}, active holds "
+                    f"add up to {want}",
+                )
+            )
     for key, want in held.items():
-        out.append(Finding(2, f"tenant {key[0]} item {key[1]} location {key[2]}: active holds "
-                              f"of {want} but no balance row"))
-    pod_held = dict(((r[0], r[1], r[2]), int(r[3])) for r in conn.execute(
-        sa.select(rl.c.tenant_id, rl.c.item_id, rl.c.day, sa.func.sum(rl.c.qty))
-        .where(rl.c.active, rl.c.day.is_not(None))
-        .group_by(rl.c.tenant_id, rl.c.item_id, rl.c.day)))
+        out.append(
+            Finding(
+                2,
+                f"tenant {key[0]} item {key[1]} location {key[2]}: active holds "
+                f"of {want} but no balance row",
+            )
+        )
+    pod_held = dict(
+        ((r[0], r[1], r[2]), int(r[3]))
+        for r in conn.execute(
+            sa.select(rl.c.tenant_id, rl.c.item_id, rl.c.day, sa.func.sum(rl.c.qty))
+            .where(rl.c.active, rl.c.day.is_not(None))
+            .group_by(rl.c.tenant_id, rl.c.item_id, rl.c.day)
+        )
+    )
     for r in conn.execute(sa.select(pod_bookings)):
         want = pod_held.pop((r.tenant_id, r.item_id, r.day), 0)
         if r.reserved != want:
-            out.append(Finding(2, f"tenant {r.tenant_id} pod item {r.item_id} on {r.day}: "
-                                  f"reserved is {r.reserved}, active holds add up to {want}"))
+            out.append(
+                Finding(
+                    2,
+                    f"tenant {r.tenant_id} pod item {r.item_id} on {r.day}: "
+                    f"reserved is {r.reserved}, active holds add up to {want}",
+                )
+            )
     for key, want in pod_held.items():
-        out.append(Finding(2, f"tenant {key[0]} pod item {key[1]} on {key[2]}: active holds of "
-                              f"{want} but no booking row"))
+        out.append(
+            Finding(
+                2,
+                f"tenant {key[0]} pod item {key[1]} on {key[2]}: active holds of "
+                f"{want} but no booking row",
+            )
+        )
     return out
 
 
@@ -109,27 +183,56 @@ def _cross_tenant(conn: Connection) -> list[Finding]:
     parent = locations.alias("parent")
     comp = items.alias("component")
     links = [
-        ("balances → items", sa.select(sa.func.count()).select_from(balances.join(
-            items, items.c.id == balances.c.item_id)).where(items.c.tenant_id != balances.c.tenant_id)),
-        ("balances → locations", sa.select(sa.func.count()).select_from(balances.join(
-            locations, locations.c.id == balances.c.location_id))
-            .where(locations.c.tenant_id != balances.c.tenant_id)),
-        ("ledger → items", sa.select(sa.func.count()).select_from(ledger.join(
-            items, items.c.id == ledger.c.item_id)).where(items.c.tenant_id != ledger.c.tenant_id)),
-        ("ledger → locations", sa.select(sa.func.count()).select_from(ledger.join(
-            locations, locations.c.id == ledger.c.location_id))
-            .where(locations.c.tenant_id != ledger.c.tenant_id)),
-        ("holds → items", sa.select(sa.func.count()).select_from(reservation_lines.join(
-            items, items.c.id == reservation_lines.c.item_id))
-            .where(items.c.tenant_id != reservation_lines.c.tenant_id)),
-        ("locations → parent", sa.select(sa.func.count()).select_from(locations.join(
-            parent, parent.c.id == locations.c.parent_id))
-            .where(parent.c.tenant_id != locations.c.tenant_id)),
-        ("bundles → components", sa.select(sa.func.count()).select_from(bundle_components.join(
-            comp, comp.c.id == bundle_components.c.component_id))
-            .where(comp.c.tenant_id != bundle_components.c.tenant_id)),
-        ("tokens → tenants", sa.select(sa.func.count()).select_from(tokens.outerjoin(
-            tenants, tenants.c.id == tokens.c.tenant_id)).where(tenants.c.id.is_(None))),
+        (
+            "balances → items",
+            sa.select(sa.func.count())
+            .select_from(balances.join(items, items.c.id == balances.c.item_id))
+            .where(items.c.tenant_id != balances.c.tenant_id),
+        ),
+        (
+            "balances → locations",
+            sa.select(sa.func.count())
+            .select_from(balances.join(locations, locations.c.id == balances.c.location_id))
+            .where(locations.c.tenant_id != balances.c.tenant_id),
+        ),
+        (
+            "ledger → items",
+            sa.select(sa.func.count())
+            .select_from(ledger.join(items, items.c.id == ledger.c.item_id))
+            .where(items.c.tenant_id != ledger.c.tenant_id),
+        ),
+        (
+            "ledger → locations",
+            sa.select(sa.func.count())
+            .select_from(ledger.join(locations, locations.c.id == ledger.c.location_id))
+            .where(locations.c.tenant_id != ledger.c.tenant_id),
+        ),
+        (
+            "holds → items",
+            sa.select(sa.func.count())
+            .select_from(reservation_lines.join(items, items.c.id == reservation_lines.c.item_id))
+            .where(items.c.tenant_id != reservation_lines.c.tenant_id),
+        ),
+        (
+            "locations → parent",
+            sa.select(sa.func.count())
+            .select_from(locations.join(parent, parent.c.id == locations.c.parent_id))
+            .where(parent.c.tenant_id != locations.c.tenant_id),
+        ),
+        (
+            "bundles → components",
+            sa.select(sa.func.count())
+            .select_from(
+                bundle_components.join(comp, comp.c.id == bundle_components.c.component_id)
+            )
+            .where(comp.c.tenant_id != bundle_components.c.tenant_id),
+        ),
+        (
+            "tokens → tenants",
+            sa.select(sa.func.count())
+            .select_from(tokens.outerjoin(tenants, tenants.c.id == tokens.c.tenant_id))
+            .where(tenants.c.id.is_(None)),
+        ),
     ]
     out = []
     for name, stmt in links:
@@ -140,5 +243,9 @@ def _cross_tenant(conn: Connection) -> list[Finding]:
 
 
 def run(conn: Connection) -> list[Finding]:
-    return [*_negative_states(conn), *_ledger_matches_balances(conn),
-            *_reserved_matches_holds(conn), *_cross_tenant(conn)]
+    return [
+        *_negative_states(conn),
+        *_ledger_matches_balances(conn),
+        *_reserved_matches_holds(conn),
+        *_cross_tenant(conn),
+    ]

@@ -16,9 +16,12 @@ from .planning.plan_command import plan_command
 from .problems import Invalid, NotFound
 from .settings import get_settings
 
-app = typer.Typer(help="onhand: the inventory backbone. Set ONHAND_DATABASE_URL to use PostgreSQL.",
-                  no_args_is_help=True, rich_markup_mode="rich",
-                  pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="onhand: the inventory backbone. Set ONHAND_DATABASE_URL to use PostgreSQL.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 err = Console(stderr=True)
@@ -30,8 +33,14 @@ def _engine():
 
 
 @app.command()
-def migrate(to: Annotated[str, typer.Option(help="Target revision ('head', or e.g. '0001'); "
-                                            "lower than the current one downgrades")] = "head") -> None:
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            help="Target revision ('head', or e.g. '0001'); lower than the current one downgrades"
+        ),
+    ] = "head",
+) -> None:
     """Create or upgrade the database schema (ONHAND_DATABASE_URL, default ./onhand.db)."""
     engine = _engine()
     before = schema.current(engine)
@@ -40,16 +49,19 @@ def migrate(to: Annotated[str, typer.Option(help="Target revision ('head', or e.
         schema.downgrade(engine, target)
     else:
         schema.upgrade(engine, target)
-    out.print(f"schema at [bold]{schema.current(engine)}[/] (was {before or 'empty'}) "
-              f"on {engine.url.render_as_string(hide_password=True)}")
+    out.print(
+        f"schema at [bold]{schema.current(engine)}[/] (was {before or 'empty'}) "
+        f"on {engine.url.render_as_string(hide_password=True)}"
+    )
 
 
 def _is_older(target: str, current: str) -> bool:
     return target == "base" or target < current
 
 
-def serve_app(host: str, port: int, *, workers: int = 1,
-              demo_banner: list[str] | None = None) -> None:
+def serve_app(
+    host: str, port: int, *, workers: int = 1, demo_banner: list[str] | None = None
+) -> None:
     import uvicorn
 
     settings = get_settings()
@@ -57,26 +69,36 @@ def serve_app(host: str, port: int, *, workers: int = 1,
     for line in demo_banner or []:
         out.print(line, soft_wrap=True, highlight=False)
     # Each worker process builds its own app (engine, hub, group commit, jobs).
-    uvicorn.run("onhand.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, access_log=False,
-                timeout_graceful_shutdown=5)  # open event streams must not hold a restart
+    uvicorn.run(
+        "onhand.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )  # open event streams must not hold a restart
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-          workers: Annotated[int, typer.Option(min=1, max=64,
-                                               help="Server processes (share the database)")] = 1,
-          ) -> None:
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (share the database)")
+    ] = 1,
+) -> None:
     """Run the HTTP service and its background jobs (migrates first if needed)."""
     serve_app(host, port, workers=workers)
 
 
 @app.command()
-def demo(host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-         port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-         no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data and stop")] = False,
-         ) -> None:
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data and stop")] = False,
+) -> None:
     """Load the sample tenant 'demo' (a year of history) and serve it."""
     from . import demo as demo_data
 
@@ -118,26 +140,37 @@ def tokens_create(
     except Invalid as exc:
         err.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(2) from None
-    out.print(f"token {token.id} for tenant {token.tenant}, scopes {', '.join(token.scopes)}",
-              highlight=False)
+    out.print(
+        f"token {token.id} for tenant {token.tenant}, scopes {', '.join(token.scopes)}",
+        highlight=False,
+    )
     print(token.token)
 
 
 @tokens_app.command("list")
-def tokens_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None) -> None:
+def tokens_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None,
+) -> None:
     """List tokens (ids, scopes, state; never secrets)."""
     with db.read(_engine()) as conn:
         rows = auth.list_tokens(conn, tenant)
     table = Table("id", "tenant", "name", "scopes", "created", "revoked")
     for r in rows:
-        table.add_row(r["id"], r["tenant_id"], r["name"], ", ".join(r["scopes"]),
-                      f"{r['created_at']:%Y-%m-%d %H:%M}",
-                      f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "")
+        table.add_row(
+            r["id"],
+            r["tenant_id"],
+            r["name"],
+            ", ".join(r["scopes"]),
+            f"{r['created_at']:%Y-%m-%d %H:%M}",
+            f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "",
+        )
     out.print(table)
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: Annotated[str, typer.Argument(help="The token id from 'tokens list'")]) -> None:
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token id from 'tokens list'")],
+) -> None:
     """Revoke a token; requests with it get 401 within seconds."""
     try:
         with db.write(_engine()) as conn:
@@ -154,8 +187,10 @@ def check() -> None:
     with db.read(_engine()) as conn:
         findings = invariants.run(conn)
     if not findings:
-        out.print("[green]all invariants hold[/]: no negative state, balances = ledger, "
-                  "reserved = active holds, no cross-tenant rows")
+        out.print(
+            "[green]all invariants hold[/]: no negative state, balances = ledger, "
+            "reserved = active holds, no cross-tenant rows"
+        )
         return
     table = Table("invariant", "finding", title=f"{len(findings)} problems found")
     for f in findings[:500]:

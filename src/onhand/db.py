@@ -46,8 +46,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     # psycopg prepares repeated statements, and PostgreSQL then switches them to a generic plan
     # that cannot see which tenant or how many SKUs: measured 8x slower item look-ups and
     # balance updates that scan a whole location. Plan each execution for its parameters.
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                            connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -75,17 +80,15 @@ def is_sqlite(conn: Connection | Engine) -> bool:
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
     """A read-write transaction: commits on success, rolls back on any exception."""
-    with engine.connect().execution_options(write=True) as conn:
-        with conn.begin():
-            yield conn
+    with engine.connect().execution_options(write=True) as conn, conn.begin():
+        yield conn
 
 
 @contextmanager
 def read(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction (a consistent snapshot on both databases)."""
-    with engine.connect() as conn:
-        with conn.begin():
-            yield conn
+    with engine.connect() as conn, conn.begin():
+        yield conn
 
 
 def insert(conn: Connection, table: sa.Table) -> Any:

@@ -30,24 +30,38 @@ def fingerprint(payload: Any) -> str:
 
 
 def stored_many(conn: Connection, tenant: str, scope: str, keys: list[str]) -> dict[str, Any]:
-    rows = conn.execute(sa.select(idempotency_keys).where(
-        idempotency_keys.c.tenant_id == tenant, idempotency_keys.c.scope == scope,
-        idempotency_keys.c.key.in_(keys)))
+    rows = conn.execute(
+        sa.select(idempotency_keys).where(
+            idempotency_keys.c.tenant_id == tenant,
+            idempotency_keys.c.scope == scope,
+            idempotency_keys.c.key.in_(keys),
+        )
+    )
     return {r.key: r for r in rows}
 
 
 def replay(row: Any, digest: str) -> Answer:
     """The stored answer, if the retried request is the same as the first."""
     if row.request_hash != digest:
-        raise Invalid(f"Idempotency-Key '{row.key}' was used before with a different request body.",
-                      slug="idempotency-key-reused")
+        raise Invalid(
+            f"Idempotency-Key '{row.key}' was used before with a different request body.",
+            slug="idempotency-key-reused",
+        )
     return row.status_code, row.body
 
 
 def store(conn: Connection, tenant: str, scope: str, key: str, digest: str, answer: Answer) -> None:
-    conn.execute(idempotency_keys.insert().values(
-        tenant_id=tenant, scope=scope, key=key, request_hash=digest, status_code=answer[0],
-        body=jsonable_encoder(answer[1]), created_at=db.utcnow()))
+    conn.execute(
+        idempotency_keys.insert().values(
+            tenant_id=tenant,
+            scope=scope,
+            key=key,
+            request_hash=digest,
+            status_code=answer[0],
+            body=jsonable_encoder(answer[1]),
+            created_at=db.utcnow(),
+        )
+    )
 
 
 def _stored(conn: Connection, tenant: str, scope: str, key: str, digest: str) -> Answer | None:
@@ -55,8 +69,14 @@ def _stored(conn: Connection, tenant: str, scope: str, key: str, digest: str) ->
     return None if row is None else replay(row, digest)
 
 
-def run(engine: Engine, tenant: str, scope: str, key: str | None, payload: Any,
-        write: Callable[[Connection], Answer]) -> Answer:
+def run(
+    engine: Engine,
+    tenant: str,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    write: Callable[[Connection], Answer],
+) -> Answer:
     """Run `write` in a transaction, at most once per (tenant, scope, key)."""
     if key is None:
         with db.write(engine) as conn:

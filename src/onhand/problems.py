@@ -25,8 +25,15 @@ class Problem(Exception):
     slug = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, status: int | None = None, slug: str | None = None,
-                 title: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        slug: str | None = None,
+        title: str | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if status is not None:
@@ -66,12 +73,16 @@ class Invalid(Problem):
 class InsufficientStock(Problem):
     status, slug, title = 409, "insufficient-stock", "Not enough stock"
 
-    def __init__(self, sku: str, requested: int, available: int | None,
-                 location: str | None = None) -> None:
+    def __init__(
+        self, sku: str, requested: int, available: int | None, location: str | None = None
+    ) -> None:
         where = f" at {location}" if location else ""
         super().__init__(
             f"{sku}: {requested} requested{where}, but only {available} available.",
-            sku=sku, requested=requested, available=available, location=location,
+            sku=sku,
+            requested=requested,
+            available=available,
+            location=location,
         )
 
 
@@ -84,16 +95,22 @@ class Forbidden(Problem):
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(problem.document(), status_code=problem.status,
-                        media_type=MEDIA_TYPE, headers=headers)
+    return JSONResponse(
+        problem.document(), status_code=problem.status, media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            errors.append({"field": "body", "message": "the body is not valid JSON "
-                           f"({err.get('ctx', {}).get('error', 'parse error')})"})
+            errors.append(
+                {
+                    "field": "body",
+                    "message": "the body is not valid JSON "
+                    f"({err.get('ctx', {}).get('error', 'parse error')})",
+                }
+            )
             continue
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
         message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
@@ -119,29 +136,47 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is no such resource."
-        return problem_response(Problem(detail, status=exc.status_code, slug=slug,
-                                        title=str(exc.detail)[:80]), exc.headers)
+        return problem_response(
+            Problem(detail, status=exc.status_code, slug=slug, title=str(exc.detail)[:80]),
+            exc.headers,
+        )
 
     @app.exception_handler(DataError)
     async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
         # The database refused a value the request carried (a NUL character in a path or a
         # header, a number out of range). The transaction rolled back; it is bad input.
         log.warning("database refused a value", path=request.url.path, error=str(exc.orig)[:200])
-        return problem_response(Invalid("A value in the request cannot be stored or looked up "
-                                        "(for example a NUL character, or a number out of range)."))
+        return problem_response(
+            Invalid(
+                "A value in the request cannot be stored or looked up "
+                "(for example a NUL character, or a number out of range)."
+            )
+        )
 
     @app.exception_handler(sa_exc.OperationalError)
     @app.exception_handler(sa_exc.TimeoutError)
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         # Refused connections, a full pool, a server restarting: the client may retry.
         log.warning("database unavailable", path=request.url.path, error=str(exc)[:300])
-        return problem_response(Problem(
-            "The database is unavailable or overloaded; retry shortly (writes are safe to "
-            "retry with the same Idempotency-Key).", status=503, slug="database-unavailable",
-            title="Service unavailable"), {"Retry-After": "1"})
+        return problem_response(
+            Problem(
+                "The database is unavailable or overloaded; retry shortly (writes are safe to "
+                "retry with the same Idempotency-Key).",
+                status=503,
+                slug="database-unavailable",
+                title="Service unavailable",
+            ),
+            {"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
-        return problem_response(Problem("An unexpected error occurred; it has been logged.",
-                                        status=500, slug="internal", title="Internal error"))
+        return problem_response(
+            Problem(
+                "An unexpected error occurred; it has been logged.",
+                status=500,
+                slug="internal",
+                title="Internal error",
+            )
+        )

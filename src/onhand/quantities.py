@@ -57,8 +57,10 @@ def to_base_units(value: int | str, unit: str, units: dict[str, int], *, field: 
     _in_range(amount, field, shown)
     _sign, digits, exponent = amount.as_tuple()
     if len(digits) > MAX_DIGITS or exponent < -MAX_DIGITS:  # type: ignore[operator]
-        raise Invalid(f"{field}: '{shown}' has too many digits (at most {MAX_DIGITS}, "
-                      f"and at most {MAX_DIGITS} decimal places).")
+        raise Invalid(
+            f"{field}: '{shown}' has too many digits (at most {MAX_DIGITS}, "
+            f"and at most {MAX_DIGITS} decimal places)."
+        )
     # Exact rational arithmetic: Decimal multiplication would round beyond 28 digits.
     base = Fraction(amount) * factor
     if base.denominator != 1:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # JetStream stream and subject prefix (<prefix>.<tenant>.<type>); one pair per installation.
     nats_stream: str = "ONHAND"
     nats_subject_prefix: str = "onhand"
+    # Outbound HTTP (webhooks, channel API URLs) reaches only public addresses unless these
+    # comma-separated CIDRs allow more, e.g. "127.0.0.0/8,10.0.0.0/8" (see netguard.py).
+    allow_private_networks: str = ""
 
 
 @lru_cache

@@ -114,9 +114,7 @@ items = sa.Table(
     sa.Column("updated_at", Time, nullable=False),
     sa.UniqueConstraint("tenant_id", "sku"),
     sa.Index(None, "tenant_id", "barcode"),
-    sa.CheckConstraint(
-        "kind IN ('physical', 'digital', 'licensed', 'pod', 'bundle')", name="kind"
-    ),
+    sa.CheckConstraint("kind IN ('physical', 'digital', 'licensed', 'pod', 'bundle')", name="kind"),
 )
 
 bundle_components = sa.Table(

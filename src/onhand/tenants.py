@@ -34,13 +34,15 @@ class SettingsPatch(BaseModel):
 
 
 def load(conn: Connection, tenant: str) -> TenantSettings:
-    row = conn.execute(sa.select(tenants.c.timezone, tenants.c.settings)
-                       .where(tenants.c.id == tenant)).first()
+    row = conn.execute(
+        sa.select(tenants.c.timezone, tenants.c.settings).where(tenants.c.id == tenant)
+    ).first()
     if row is None:
         raise NotFound(f"There is no tenant '{tenant}'.", slug="unknown-tenant")
     extra = row.settings or {}
-    return TenantSettings(row.timezone, extra.get("reservation_ttl_seconds"),
-                          extra.get("allocation", "priority"))
+    return TenantSettings(
+        row.timezone, extra.get("reservation_ttl_seconds"), extra.get("allocation", "priority")
+    )
 
 
 def update(conn: Connection, tenant: str, patch: SettingsPatch) -> TenantSettings:
@@ -50,15 +52,21 @@ def update(conn: Connection, tenant: str, patch: SettingsPatch) -> TenantSetting
         try:
             ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise Invalid(f"Unknown time zone '{values['timezone']}' (use an IANA name "
-                          "such as Europe/Berlin).") from None
+            raise Invalid(
+                f"Unknown time zone '{values['timezone']}' (use an IANA name "
+                "such as Europe/Berlin)."
+            ) from None
     if values.get("allocation") and values["allocation"] not in STRATEGIES:
         raise Invalid(f"allocation is one of {', '.join(STRATEGIES)}.")
     extra = {
-        "reservation_ttl_seconds": values.get("reservation_ttl_seconds",
-                                              current.reservation_ttl_seconds),
+        "reservation_ttl_seconds": values.get(
+            "reservation_ttl_seconds", current.reservation_ttl_seconds
+        ),
         "allocation": values.get("allocation") or current.allocation,
     }
-    conn.execute(tenants.update().where(tenants.c.id == tenant).values(
-        timezone=values.get("timezone") or current.timezone, settings=extra))
+    conn.execute(
+        tenants.update()
+        .where(tenants.c.id == tenant)
+        .values(timezone=values.get("timezone") or current.timezone, settings=extra)
+    )
     return load(conn, tenant)

@@ -40,31 +40,61 @@ def _count(engine: sa.Engine, table: sa.Table) -> int:
 
 def test_the_catalogue_has_every_kind_of_item(demo_engine):
     with db.read(demo_engine) as conn:
-        kinds = dict(conn.execute(sa.select(items.c.kind, sa.func.count())
-                                  .where(items.c.tenant_id == "demo").group_by(items.c.kind)).all())
+        kinds = dict(
+            conn.execute(
+                sa.select(items.c.kind, sa.func.count())
+                .where(items.c.tenant_id == "demo")
+                .group_by(items.c.kind)
+            ).all()
+        )
         trilogy = catalog.get_item(conn, "demo", "PACK:DUNE-TRILOGY")
         coffee = catalog.get_item(conn, "demo", "COFFEE-SPICE-ROAST")
-        bins = conn.execute(sa.select(locations.c.code).where(
-            locations.c.tenant_id == "demo", locations.c.parent_id.is_not(None))).scalars().all()
-        zones = set(conn.execute(sa.select(locations.c.zone).where(
-            locations.c.tenant_id == "demo")).scalars())
+        bins = (
+            conn.execute(
+                sa.select(locations.c.code).where(
+                    locations.c.tenant_id == "demo", locations.c.parent_id.is_not(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        zones = set(
+            conn.execute(
+                sa.select(locations.c.zone).where(locations.c.tenant_id == "demo")
+            ).scalars()
+        )
     assert kinds["physical"] >= 10
     assert {"digital", "licensed", "pod", "bundle"} <= set(kinds)
     assert [c["sku"] for c in trilogy["components"]] == [
-        "BOOK-DUNE", "BOOK-DUNE-MESSIAH", "BOOK-CHILDREN-OF-DUNE"]
+        "BOOK-DUNE",
+        "BOOK-DUNE-MESSIAH",
+        "BOOK-CHILDREN-OF-DUNE",
+    ]
     assert coffee["unit"] == "g" and coffee["units"] == {"kg": 1000}
     assert len(bins) >= 4 and {"north", "south"} <= zones
 
 
 def test_the_ledger_holds_at_least_300_days_of_history(demo_engine):
     with db.read(demo_engine) as conn:
-        first, last = conn.execute(sa.select(sa.func.min(ledger.c.created_at),
-                                             sa.func.max(ledger.c.created_at))
-                                   .where(ledger.c.tenant_id == "demo")).one()
-        days = conn.execute(sa.select(ledger.c.created_at).where(
-            ledger.c.tenant_id == "demo", ledger.c.reason == "ship")).scalars().all()
-        types = set(conn.execute(sa.select(movements.c.type).where(
-            movements.c.tenant_id == "demo")).scalars())
+        first, last = conn.execute(
+            sa.select(sa.func.min(ledger.c.created_at), sa.func.max(ledger.c.created_at)).where(
+                ledger.c.tenant_id == "demo"
+            )
+        ).one()
+        days = (
+            conn.execute(
+                sa.select(ledger.c.created_at).where(
+                    ledger.c.tenant_id == "demo", ledger.c.reason == "ship"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        types = set(
+            conn.execute(
+                sa.select(movements.c.type).where(movements.c.tenant_id == "demo")
+            ).scalars()
+        )
     assert last - first >= timedelta(days=300)
     assert len({d.date() for d in days}) >= 300
     assert {"receipt", "ship", "damage", "count", "transfer"} <= types
@@ -96,8 +126,13 @@ def _token(label: str, output: str) -> str:
 def test_onhand_demo_prints_tokens_that_work(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {**os.environ, "ONHAND_DATABASE_URL": url, "COLUMNS": "250"}
-    done = subprocess.run([sys.executable, "-m", "onhand.cli", "demo", "--no-serve"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "onhand.cli", "demo", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     shop, admin = _token("storefront", done.stdout), _token("admin", done.stdout)
 

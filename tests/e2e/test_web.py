@@ -34,8 +34,9 @@ def test_the_dashboard_page_is_served(client):
     assert 'src="dashboard/dashboard.js"' in r.text and 'href="dashboard/dashboard.css"' in r.text
 
 
-@pytest.mark.parametrize(("name", "media_type"), [("dashboard.css", "text/css"),
-                                                  ("dashboard.js", "text/javascript")])
+@pytest.mark.parametrize(
+    ("name", "media_type"), [("dashboard.css", "text/css"), ("dashboard.js", "text/javascript")]
+)
 def test_the_dashboard_assets_are_served(client, name, media_type):
     r = client.get(f"/dashboard/{name}")
     assert r.status_code == 200

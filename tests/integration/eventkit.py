@@ -44,14 +44,23 @@ class ServerThread:
     def __init__(self, engine: sa.Engine, **settings: Any) -> None:
         # A short heartbeat lets a stream notice its closed client quickly, so stop() is fast.
         defaults = {"run_jobs": True, "leader_lease_seconds": 1.0, "sse_heartbeat_seconds": 0.3}
-        self.settings = Settings(database_url=engine.url.render_as_string(hide_password=False),
-                                 **{**defaults, **settings})
+        self.settings = Settings(
+            database_url=engine.url.render_as_string(hide_password=False),
+            **{**defaults, **settings},
+        )
         self.app = create_app(self.settings, engine)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="on",
-                                                    timeout_graceful_shutdown=3))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=3,
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         eventually(lambda: self.server.started, timeout=15)
@@ -101,8 +110,9 @@ class SSEReader:
             if not self._stop:
                 self.error = repr(exc)
 
-    def wait_for(self, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0
-                 ) -> dict[str, Any]:
+    def wait_for(
+        self, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
         return eventually(lambda: next((e for e in self.events if check(e)), None), timeout)
 
     def close(self) -> None:
@@ -138,15 +148,18 @@ class Receiver:
         self.server.server_close()
 
 
-def stock_tenant(base: str, tenant: str, token: str, skus: dict[str, int],
-                 **item: Any) -> httpx.Client:
+def stock_tenant(
+    base: str, tenant: str, token: str, skus: dict[str, int], **item: Any
+) -> httpx.Client:
     """Location WH1 and one physical item per SKU with its starting quantity."""
-    client = httpx.Client(base_url=f"{base}/v1/{tenant}", timeout=10,
-                          headers={"Authorization": f"Bearer {token}"})
+    client = httpx.Client(
+        base_url=f"{base}/v1/{tenant}", timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
     client.post("/locations", json={"code": "WH1", "name": "Main"}).raise_for_status()
     for sku, qty in skus.items():
-        client.post("/items", json={"sku": sku, "name": sku, "kind": "physical", **item}
-                    ).raise_for_status()
+        client.post(
+            "/items", json={"sku": sku, "name": sku, "kind": "physical", **item}
+        ).raise_for_status()
         if qty:
             move(client, "receipt", sku, qty)
     return client

@@ -50,8 +50,9 @@ def move(engine: sa.Engine, tenant: str, at: datetime, **fields: Any) -> dict[st
         return movements.post(conn, tenant, MovementIn(**fields), "test", at)
 
 
-def sell_committed(engine: sa.Engine, tenant: str, sku: str, location: str, qty: int,
-                   at: datetime) -> None:
+def sell_committed(
+    engine: sa.Engine, tenant: str, sku: str, location: str, qty: int, at: datetime
+) -> None:
     """The ledger of a reservation that was committed: reserve then reserved → committed."""
     from onhand.catalog import service as catalog
 
@@ -75,15 +76,30 @@ def moves(engine: sa.Engine, tenant: str, steps: list[tuple[datetime, dict[str, 
         places = catalog.locations_by_code(conn, tenant)
         for at, f in steps:
             posting = ledger.Posting(reason=f["type"], unit_cost=f.get("unit_cost"))
-            ledger.change(conn, tenant, found[f["sku"]], places[f["location"]],
-                          {"on_hand": signs[f["type"]] * f["qty"]}, posting, at)
+            ledger.change(
+                conn,
+                tenant,
+                found[f["sku"]],
+                places[f["location"]],
+                {"on_hand": signs[f["type"]] * f["qty"]},
+                posting,
+                at,
+            )
 
 
-def daily_sales(sku: str, location: str, received: int, per_day: int, days: int,
-                ) -> list[tuple[datetime, dict[str, Any]]]:
+def daily_sales(
+    sku: str,
+    location: str,
+    received: int,
+    per_day: int,
+    days: int,
+) -> list[tuple[datetime, dict[str, Any]]]:
     """A receipt `days` days ago, then `per_day` shipped every day up to yesterday."""
-    steps = [(days_ago(days, 8), {"type": "receipt", "sku": sku, "location": location,
-                                  "qty": received})]
-    steps += [(days_ago(n), {"type": "ship", "sku": sku, "location": location, "qty": per_day})
-              for n in range(days, 0, -1)]
+    steps = [
+        (days_ago(days, 8), {"type": "receipt", "sku": sku, "location": location, "qty": received})
+    ]
+    steps += [
+        (days_ago(n), {"type": "ship", "sku": sku, "location": location, "qty": per_day})
+        for n in range(days, 0, -1)
+    ]
     return steps

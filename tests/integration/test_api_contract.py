@@ -7,10 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
-from conftest import make_token
 from apikit import PROBLEM, assert_problem
 
+from conftest import make_token
 
 
 def created(r: httpx.Response) -> dict:
@@ -18,13 +17,16 @@ def created(r: httpx.Response) -> dict:
     return r.json()
 
 
-
 def receive(api, sku: str, location: str, qty: int) -> None:
-    created(api.post("/movements", json={"type": "receipt", "sku": sku, "location": location,
-                                         "qty": qty}))
+    created(
+        api.post(
+            "/movements", json={"type": "receipt", "sku": sku, "location": location, "qty": qty}
+        )
+    )
 
 
 # ---- ops -----------------------------------------------------------------------------------
+
 
 def test_health_is_ok(api):
     r = api.client.get("/health")
@@ -45,9 +47,15 @@ def test_openapi_describes_the_core_paths(api):
     r = api.client.get("/openapi.json")
     assert r.status_code == 200
     paths = r.json()["paths"]
-    for path in ("/v1/{tenant}/locations", "/v1/{tenant}/items", "/v1/{tenant}/items/{sku}",
-                 "/v1/{tenant}/movements", "/v1/{tenant}/availability/{sku}",
-                 "/v1/{tenant}/ledger", "/health"):
+    for path in (
+        "/v1/{tenant}/locations",
+        "/v1/{tenant}/items",
+        "/v1/{tenant}/items/{sku}",
+        "/v1/{tenant}/movements",
+        "/v1/{tenant}/availability/{sku}",
+        "/v1/{tenant}/ledger",
+        "/health",
+    ):
         assert path in paths, path
 
 
@@ -64,13 +72,25 @@ def test_unknown_route_is_a_problem_document(api):
 
 # ---- locations -----------------------------------------------------------------------------
 
+
 def test_create_a_location_tree(api):
-    wh = created(api.post("/locations", json={"code": "WH1", "name": "Main", "parent": None,
-                                              "zone": "north"}))
+    wh = created(
+        api.post(
+            "/locations", json={"code": "WH1", "name": "Main", "parent": None, "zone": "north"}
+        )
+    )
     assert {k: wh[k] for k in ("code", "name", "parent", "zone")} == {
-        "code": "WH1", "name": "Main", "parent": None, "zone": "north"}
-    bin_ = created(api.post("/locations", json={"code": "WH1-A1", "name": "Bin A1",
-                                                "parent": "WH1", "zone": "north"}))
+        "code": "WH1",
+        "name": "Main",
+        "parent": None,
+        "zone": "north",
+    }
+    bin_ = created(
+        api.post(
+            "/locations",
+            json={"code": "WH1-A1", "name": "Bin A1", "parent": "WH1", "zone": "north"},
+        )
+    )
     assert bin_["parent"] == "WH1"
     got = api.get("/locations/WH1-A1")
     assert got.status_code == 200 and got.json()["parent"] == "WH1"
@@ -150,30 +170,41 @@ def test_create_and_read_an_item_of_each_kind(api, body):
 def test_create_a_bundle_with_components(api):
     created(api.post("/items", json={"sku": "A", "name": "A"}))
     created(api.post("/items", json={"sku": "B", "name": "B"}))
-    pack = created(api.post("/items", json={"sku": "PACK:AB", "name": "A and B", "kind": "bundle",
-                                            "components": [{"sku": "A", "qty": 2},
-                                                           {"sku": "B", "qty": 1}]}))
+    pack = created(
+        api.post(
+            "/items",
+            json={
+                "sku": "PACK:AB",
+                "name": "A and B",
+                "kind": "bundle",
+                "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
+            },
+        )
+    )
     assert pack["kind"] == "bundle"
     assert sorted((c["sku"], c["qty"]) for c in pack["components"]) == [("A", 2), ("B", 1)]
     assert api.get("/items/PACK:AB").json()["components"] == pack["components"]
 
 
 def test_item_may_allow_backorders(api):
-    item = created(api.post("/items", json={"sku": "PRE-1", "name": "Preorder",
-                                            "allow_backorder": True}))
+    item = created(
+        api.post("/items", json={"sku": "PRE-1", "name": "Preorder", "allow_backorder": True})
+    )
     assert item["allow_backorder"] is True
 
 
 def test_duplicate_sku_is_a_conflict(api):
     created(api.post("/items", json={"sku": "BOOK-1", "name": "Dune"}))
-    assert_problem(api.post("/items", json={"sku": "BOOK-1", "name": "Other", "kind": "digital"}),
-                   409)
+    assert_problem(
+        api.post("/items", json={"sku": "BOOK-1", "name": "Other", "kind": "digital"}), 409
+    )
     assert api.get("/items/BOOK-1").json()["kind"] == "physical"
 
 
 @pytest.mark.parametrize("path, field", [("/items", "sku"), ("/locations", "code")])
 def test_creating_the_same_sku_at_once_gives_one_201_and_409s(api, path, field):
     """Two clients racing to create one SKU (or location code): one wins, never a 500."""
+
     def race(key: str) -> list[int]:
         barrier = threading.Barrier(6)
 
@@ -238,23 +269,33 @@ def test_list_items_pages_with_a_cursor(api):
 
 # ---- movements -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("type_, qty, state, delta", [
-    ("receipt", 100, "on_hand", 100),
-    ("adjustment", -5, "on_hand", -5),
-    ("damage", 2, "damaged", 2),
-    ("ship", 3, "on_hand", -3),
-])
+
+@pytest.mark.parametrize(
+    "type_, qty, state, delta",
+    [
+        ("receipt", 100, "on_hand", 100),
+        ("adjustment", -5, "on_hand", -5),
+        ("damage", 2, "damaged", 2),
+        ("ship", 3, "on_hand", -3),
+    ],
+)
 def test_movement_answers_201_with_its_ledger_entries(api, type_, qty, state, delta):
     created(api.post("/locations", json={"code": "WH1", "name": "Main"}))
     created(api.post("/items", json={"sku": "BOOK-1", "name": "Dune"}))
     if type_ != "receipt":
         receive(api, "BOOK-1", "WH1", 10)
-    m = created(api.post("/movements", json={"type": type_, "sku": "BOOK-1", "location": "WH1",
-                                             "qty": qty}))
+    m = created(
+        api.post("/movements", json={"type": type_, "sku": "BOOK-1", "location": "WH1", "qty": qty})
+    )
     assert m["id"] and m["type"] == type_ and m["sku"] == "BOOK-1" and m["location"] == "WH1"
     [entry] = m["entries"]
     assert {k: entry[k] for k in ("sku", "location", "state", "delta", "reason")} == {
-        "sku": "BOOK-1", "location": "WH1", "state": state, "delta": delta, "reason": type_}
+        "sku": "BOOK-1",
+        "location": "WH1",
+        "state": state,
+        "delta": delta,
+        "reason": type_,
+    }
     assert entry["created_at"]
 
 
@@ -262,9 +303,11 @@ def test_movement_beyond_stock_is_409_insufficient_stock(api):
     created(api.post("/locations", json={"code": "WH1", "name": "Main"}))
     created(api.post("/items", json={"sku": "BOOK-1", "name": "Dune"}))
     receive(api, "BOOK-1", "WH1", 2)
-    doc = assert_problem(api.post("/movements", json={"type": "ship", "sku": "BOOK-1",
-                                                      "location": "WH1", "qty": 3}),
-                         409, "insufficient-stock")
+    doc = assert_problem(
+        api.post("/movements", json={"type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 3}),
+        409,
+        "insufficient-stock",
+    )
     assert (doc["sku"], doc["requested"], doc["available"]) == ("BOOK-1", 3, 2)
 
 
@@ -279,17 +322,25 @@ def test_availability_of_a_physical_item_in_total_and_per_location(api):
     created(api.post("/items", json={"sku": "BOOK-1", "name": "Dune"}))
     receive(api, "BOOK-1", "WH1", 10)
     receive(api, "BOOK-1", "WH2", 4)
-    created(api.post("/movements", json={"type": "damage", "sku": "BOOK-1", "location": "WH1",
-                                         "qty": 3}))
+    created(
+        api.post(
+            "/movements", json={"type": "damage", "sku": "BOOK-1", "location": "WH1", "qty": 3}
+        )
+    )
     r = api.get("/availability/BOOK-1")
     assert r.status_code == 200
     doc = r.json()
     assert {k: doc[k] for k in ("sku", "available", "on_hand", "reserved", "committed")} == {
-        "sku": "BOOK-1", "available": 11, "on_hand": 14, "reserved": 0, "committed": 0}
+        "sku": "BOOK-1",
+        "available": 11,
+        "on_hand": 14,
+        "reserved": 0,
+        "committed": 0,
+    }
     rows = {row["location"]: row for row in doc["locations"]}
     assert set(rows) == {"WH1", "WH2"}
     for row in rows.values():
-        assert LOCATION_FIELDS <= row.keys()
+        assert row.keys() >= LOCATION_FIELDS
     assert (rows["WH1"]["available"], rows["WH1"]["on_hand"]) == (7, 10)
     assert (rows["WH2"]["available"], rows["WH2"]["on_hand"]) == (4, 4)
 
@@ -316,8 +367,11 @@ def test_licensed_items_count_their_seats(api):
 
 
 def test_print_on_demand_offers_its_daily_capacity(api):
-    created(api.post("/items", json={"sku": "TEE-1", "name": "tee", "kind": "pod",
-                                     "capacity_per_day": 200}))
+    created(
+        api.post(
+            "/items", json={"sku": "TEE-1", "name": "tee", "kind": "pod", "capacity_per_day": 200}
+        )
+    )
     assert api.get("/availability/TEE-1").json()["available"] == 200
 
 
@@ -327,12 +381,24 @@ def test_bundle_is_available_as_often_as_its_scarcest_component_allows(api):
     created(api.post("/items", json={"sku": "A", "name": "A"}))
     created(api.post("/items", json={"sku": "B", "name": "B"}))
     created(api.post("/items", json={"sku": "E", "name": "E", "kind": "digital"}))
-    created(api.post("/items", json={"sku": "PACK:ABE", "name": "kit", "kind": "bundle",
-                                     "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 3},
-                                                    {"sku": "E", "qty": 1}]}))
-    receive(api, "A", "WH1", 9)    # 4 kits' worth
-    receive(api, "B", "WH1", 10)   # 3 kits' worth
-    receive(api, "B", "WH2", 2)    # 10 + 2 = 12 → 4 kits' worth in total
+    created(
+        api.post(
+            "/items",
+            json={
+                "sku": "PACK:ABE",
+                "name": "kit",
+                "kind": "bundle",
+                "components": [
+                    {"sku": "A", "qty": 2},
+                    {"sku": "B", "qty": 3},
+                    {"sku": "E", "qty": 1},
+                ],
+            },
+        )
+    )
+    receive(api, "A", "WH1", 9)  # 4 kits' worth
+    receive(api, "B", "WH1", 10)  # 3 kits' worth
+    receive(api, "B", "WH2", 2)  # 10 + 2 = 12 → 4 kits' worth in total
     doc = api.get("/availability/PACK:ABE").json()
     # min(floor(9 / 2), floor(12 / 3)); the digital component is unlimited
     assert doc["sku"] == "PACK:ABE"
@@ -344,9 +410,17 @@ def test_bundle_is_available_as_often_as_its_scarcest_component_allows(api):
 def test_bundle_of_only_digital_components_is_unlimited(api):
     created(api.post("/items", json={"sku": "E1", "name": "E1", "kind": "digital"}))
     created(api.post("/items", json={"sku": "E2", "name": "E2", "kind": "digital"}))
-    created(api.post("/items", json={"sku": "PACK:E", "name": "kit", "kind": "bundle",
-                                     "components": [{"sku": "E1", "qty": 1},
-                                                    {"sku": "E2", "qty": 1}]}))
+    created(
+        api.post(
+            "/items",
+            json={
+                "sku": "PACK:E",
+                "name": "kit",
+                "kind": "bundle",
+                "components": [{"sku": "E1", "qty": 1}, {"sku": "E2", "qty": 1}],
+            },
+        )
+    )
     assert api.get("/availability/PACK:E").json()["available"] is None
 
 
@@ -364,6 +438,7 @@ def test_availability_of_unknown_sku_is_404(api):
 
 # ---- ledger --------------------------------------------------------------------------------
 
+
 def test_ledger_is_newest_first(api):
     created(api.post("/locations", json={"code": "WH1", "name": "Main"}))
     created(api.post("/items", json={"sku": "BOOK-1", "name": "Dune"}))
@@ -378,7 +453,11 @@ def test_ledger_is_newest_first(api):
     for e in entries:
         assert {"sku", "location", "state", "delta", "reason", "created_at"} <= e.keys()
         assert (e["sku"], e["location"], e["state"], e["reason"]) == (
-            "BOOK-1", "WH1", "on_hand", "receipt")
+            "BOOK-1",
+            "WH1",
+            "on_hand",
+            "receipt",
+        )
     assert [e["delta"] for e in api.get("/ledger").json()["entries"]] == [50, 3, 2, 1]
 
 
@@ -405,16 +484,21 @@ def test_ledger_of_unknown_sku_is_404(api):
 
 # ---- a real process ------------------------------------------------------------------------
 
-def test_onhand_serve_answers_health_and_availability_with_a_real_token(engine, tenant, api,
-                                                                          live_server):
+
+def test_onhand_serve_answers_health_and_availability_with_a_real_token(
+    engine, tenant, api, live_server
+):
     created(api.post("/locations", json={"code": "WH1", "name": "Main"}))
     created(api.post("/items", json={"sku": "BOOK-1", "name": "Dune"}))
     receive(api, "BOOK-1", "WH1", 12)
     shop = make_token(engine, tenant, "storefront")
     health = httpx.get(f"{live_server.url}/health", timeout=10)
     assert health.status_code == 200 and health.json()["status"] == "ok"
-    r = httpx.get(f"{live_server.url}/v1/{tenant}/availability/BOOK-1",
-                  headers={"Authorization": f"Bearer {shop}"}, timeout=10)
+    r = httpx.get(
+        f"{live_server.url}/v1/{tenant}/availability/BOOK-1",
+        headers={"Authorization": f"Bearer {shop}"},
+        timeout=10,
+    )
     assert r.status_code == 200
     assert (r.json()["sku"], r.json()["available"]) == ("BOOK-1", 12)
     denied = httpx.get(f"{live_server.url}/v1/{tenant}/availability/BOOK-1", timeout=10)

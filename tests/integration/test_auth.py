@@ -6,22 +6,24 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from apikit import assert_problem
 
 from conftest import Api, make_token
 from onhand import auth, db
 from onhand.problems import Invalid
 from onhand.tables import tokens
-from apikit import assert_problem
-
-
 
 
 @pytest.fixture
 def stocked(api):
     assert api.post("/locations", json={"code": "WH1", "name": "Main"}).status_code == 201
     assert api.post("/items", json={"sku": "BOOK-1", "name": "Dune"}).status_code == 201
-    assert api.post("/movements", json={"type": "receipt", "sku": "BOOK-1", "location": "WH1",
-                                        "qty": 5}).status_code == 201
+    assert (
+        api.post(
+            "/movements", json={"type": "receipt", "sku": "BOOK-1", "location": "WH1", "qty": 5}
+        ).status_code
+        == 201
+    )
     return api
 
 
@@ -38,20 +40,24 @@ def new_tenant(engine) -> str:
 
 # ---- 401 -----------------------------------------------------------------------------------
 
+
 def test_missing_token_is_401(stocked):
     r = stocked.client.get(f"/v1/{stocked.tenant}/items/BOOK-1")
     assert_problem(r, 401)
     assert r.headers["www-authenticate"].lower().startswith("bearer")
 
 
-@pytest.mark.parametrize("header", [
-    "Basic dXNlcjpwYXNz",
-    "Bearer",
-    "Bearer not-a-token",
-    "Bearer onh_000000000000_nosuchsecret",
-    "Bearer onh_",
-    "Bearer onh__",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer not-a-token",
+        "Bearer onh_000000000000_nosuchsecret",
+        "Bearer onh_",
+        "Bearer onh__",
+    ],
+)
 def test_malformed_or_unknown_token_is_401(stocked, header):
     r = stocked.client.get(f"/v1/{stocked.tenant}/items/BOOK-1", headers={"Authorization": header})
     assert_problem(r, 401)
@@ -79,12 +85,17 @@ def test_write_with_a_revoked_token_changes_nothing(stocked, engine, tenant_stat
         auth.revoke_token(conn, token.split("_")[1])
     auth._cache.clear()
     before = tenant_state()
-    assert_problem(as_(stocked, token).post("/movements", json={
-        "type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 1}), 401)
+    assert_problem(
+        as_(stocked, token).post(
+            "/movements", json={"type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 1}
+        ),
+        401,
+    )
     assert tenant_state() == before
 
 
 # ---- 403 -----------------------------------------------------------------------------------
+
 
 def test_token_of_another_tenant_is_403(stocked, engine, tenant_state):
     other = new_tenant(engine)
@@ -92,14 +103,19 @@ def test_token_of_another_tenant_is_403(stocked, engine, tenant_state):
     before = tenant_state()
     assert_problem(as_(stocked, foreign).get("/items/BOOK-1"), 403)
     assert_problem(as_(stocked, foreign).get("/availability/BOOK-1"), 403)
-    assert_problem(as_(stocked, foreign).post("/movements", json={
-        "type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 5}), 403)
+    assert_problem(
+        as_(stocked, foreign).post(
+            "/movements", json={"type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 5}
+        ),
+        403,
+    )
     assert tenant_state() == before
 
 
 def test_token_for_a_tenant_that_does_not_exist_is_403(stocked):
-    r = stocked.client.get("/v1/no-such-tenant/items/BOOK-1",
-                           headers={"Authorization": f"Bearer {stocked.token}"})
+    r = stocked.client.get(
+        "/v1/no-such-tenant/items/BOOK-1", headers={"Authorization": f"Bearer {stocked.token}"}
+    )
     assert_problem(r, 403)
 
 
@@ -118,10 +134,12 @@ ADMIN_ONLY = [
 
 
 @pytest.mark.parametrize("scope", ["storefront", "sync"])
-@pytest.mark.parametrize("method, path, body", ADMIN_ONLY,
-                         ids=[f"{m} {p}" for m, p, _ in ADMIN_ONLY])
-def test_admin_endpoints_refuse_other_scopes(stocked, engine, tenant_state, scope, method, path,
-                                             body):
+@pytest.mark.parametrize(
+    "method, path, body", ADMIN_ONLY, ids=[f"{m} {p}" for m, p, _ in ADMIN_ONLY]
+)
+def test_admin_endpoints_refuse_other_scopes(
+    stocked, engine, tenant_state, scope, method, path, body
+):
     token = make_token(engine, stocked.tenant, scope)
     before = tenant_state()
     r = as_(stocked, token).request(method, path, **({"json": body} if body else {}))
@@ -159,6 +177,7 @@ def test_unknown_scope_cannot_be_granted(engine, tenant):
 
 # ---- storage -------------------------------------------------------------------------------
 
+
 def test_tokens_are_stored_hashed(engine, tenant):
     token = make_token(engine, tenant, "admin")
     _, token_id, secret = token.split("_", 2)
@@ -181,6 +200,7 @@ def test_listing_tokens_never_shows_a_secret(engine, tenant):
 
 # ---- tenant isolation ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def neighbour(api, engine) -> Api:
     """A second tenant served by the same app, with the same location code and SKU."""
@@ -188,9 +208,15 @@ def neighbour(api, engine) -> Api:
     neighbour = Api(api.client, other, make_token(engine, other, "admin"))
     assert neighbour.post("/locations", json={"code": "WH1", "name": "Theirs"}).status_code == 201
     assert neighbour.post("/items", json={"sku": "BOOK-1", "name": "Their book"}).status_code == 201
-    assert neighbour.post("/items", json={"sku": "SECRET", "name": "Theirs only"}).status_code == 201
-    assert neighbour.post("/movements", json={"type": "receipt", "sku": "BOOK-1", "location": "WH1",
-                                              "qty": 100}).status_code == 201
+    assert (
+        neighbour.post("/items", json={"sku": "SECRET", "name": "Theirs only"}).status_code == 201
+    )
+    assert (
+        neighbour.post(
+            "/movements", json={"type": "receipt", "sku": "BOOK-1", "location": "WH1", "qty": 100}
+        ).status_code
+        == 201
+    )
     return neighbour
 
 
@@ -212,14 +238,36 @@ def test_a_tenant_cannot_touch_another_tenants_rows(stocked, neighbour, engine):
     from conftest import snapshot
 
     theirs = snapshot(engine, neighbour.tenant)
-    assert stocked.post("/movements", json={"type": "ship", "sku": "SECRET", "location": "WH1",
-                                            "qty": 1}).status_code == 404
-    assert stocked.post("/items", json={"sku": "PACK:S", "name": "kit", "kind": "bundle",
-                                        "components": [{"sku": "SECRET", "qty": 1}]}).status_code == 404
-    assert stocked.post("/movements", json={"type": "ship", "sku": "BOOK-1", "location": "WH1",
-                                            "qty": 6}).status_code == 409
-    assert stocked.post("/movements", json={"type": "ship", "sku": "BOOK-1", "location": "WH1",
-                                            "qty": 5}).status_code == 201
+    assert (
+        stocked.post(
+            "/movements", json={"type": "ship", "sku": "SECRET", "location": "WH1", "qty": 1}
+        ).status_code
+        == 404
+    )
+    assert (
+        stocked.post(
+            "/items",
+            json={
+                "sku": "PACK:S",
+                "name": "kit",
+                "kind": "bundle",
+                "components": [{"sku": "SECRET", "qty": 1}],
+            },
+        ).status_code
+        == 404
+    )
+    assert (
+        stocked.post(
+            "/movements", json={"type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 6}
+        ).status_code
+        == 409
+    )
+    assert (
+        stocked.post(
+            "/movements", json={"type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 5}
+        ).status_code
+        == 201
+    )
     assert snapshot(engine, neighbour.tenant) == theirs
     assert neighbour.get("/availability/BOOK-1").json()["on_hand"] == 100
 

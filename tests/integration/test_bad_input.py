@@ -70,22 +70,53 @@ CASES = [
     Bad("pod capacity huge", "POST", "/items", item(kind="pod", capacity_per_day=HUGE)),
     Bad("bundle without components", "POST", "/items", item(kind="bundle")),
     Bad("bundle with empty components", "POST", "/items", item(kind="bundle", components=[])),
-    Bad("components on a physical item", "POST", "/items",
-        item(components=[{"sku": "A", "qty": 1}])),
-    Bad("bundle of a bundle", "POST", "/items",
-        item(kind="bundle", components=[{"sku": "PACK:A", "qty": 1}])),
-    Bad("bundle of an unknown sku", "POST", "/items",
-        item(kind="bundle", components=[{"sku": "NOPE", "qty": 1}]), status=404),
-    Bad("bundle of itself", "POST", "/items",
-        item(kind="bundle", components=[{"sku": "NEW-1", "qty": 1}]), status=(404, 422)),
-    Bad("component qty zero", "POST", "/items",
-        item(kind="bundle", components=[{"sku": "A", "qty": 0}])),
-    Bad("component qty negative", "POST", "/items",
-        item(kind="bundle", components=[{"sku": "A", "qty": -2}])),
-    Bad("component qty huge", "POST", "/items",
-        item(kind="bundle", components=[{"sku": "A", "qty": HUGE}])),
-    Bad("component listed twice", "POST", "/items",
-        item(kind="bundle", components=[{"sku": "A", "qty": 1}, {"sku": "A", "qty": 1}])),
+    Bad(
+        "components on a physical item", "POST", "/items", item(components=[{"sku": "A", "qty": 1}])
+    ),
+    Bad(
+        "bundle of a bundle",
+        "POST",
+        "/items",
+        item(kind="bundle", components=[{"sku": "PACK:A", "qty": 1}]),
+    ),
+    Bad(
+        "bundle of an unknown sku",
+        "POST",
+        "/items",
+        item(kind="bundle", components=[{"sku": "NOPE", "qty": 1}]),
+        status=404,
+    ),
+    Bad(
+        "bundle of itself",
+        "POST",
+        "/items",
+        item(kind="bundle", components=[{"sku": "NEW-1", "qty": 1}]),
+        status=(404, 422),
+    ),
+    Bad(
+        "component qty zero",
+        "POST",
+        "/items",
+        item(kind="bundle", components=[{"sku": "A", "qty": 0}]),
+    ),
+    Bad(
+        "component qty negative",
+        "POST",
+        "/items",
+        item(kind="bundle", components=[{"sku": "A", "qty": -2}]),
+    ),
+    Bad(
+        "component qty huge",
+        "POST",
+        "/items",
+        item(kind="bundle", components=[{"sku": "A", "qty": HUGE}]),
+    ),
+    Bad(
+        "component listed twice",
+        "POST",
+        "/items",
+        item(kind="bundle", components=[{"sku": "A", "qty": 1}, {"sku": "A", "qty": 1}]),
+    ),
     Bad("components not a list", "POST", "/items", item(kind="bundle", components="A")),
     Bad("allow_backorder not a boolean", "POST", "/items", item(allow_backorder="maybe")),
     Bad("negative low stock threshold", "POST", "/items", item(low_stock_threshold=-1)),
@@ -98,12 +129,27 @@ CASES = [
     Bad("negative unit cost", "POST", "/items", item(unit_cost=-1)),
     Bad("unit cost not a number", "POST", "/items", item(unit_cost="cheap")),
     Bad("item body is a list", "POST", "/items", [item()]),
-    Bad("item body is null", "POST", "/items", content=b"null",
-        headers={"content-type": "application/json"}),
-    Bad("item body is not JSON", "POST", "/items", content=b'{"sku": "NEW-1", "name": ',
-        headers={"content-type": "application/json"}),
-    Bad("item body is empty", "POST", "/items", content=b"",
-        headers={"content-type": "application/json"}),
+    Bad(
+        "item body is null",
+        "POST",
+        "/items",
+        content=b"null",
+        headers={"content-type": "application/json"},
+    ),
+    Bad(
+        "item body is not JSON",
+        "POST",
+        "/items",
+        content=b'{"sku": "NEW-1", "name": ',
+        headers={"content-type": "application/json"},
+    ),
+    Bad(
+        "item body is empty",
+        "POST",
+        "/items",
+        content=b"",
+        headers={"content-type": "application/json"},
+    ),
     # ---- locations
     Bad("location without name", "POST", "/locations", {"code": "WH9"}),
     Bad("location code with a space", "POST", "/locations", loc(code="WH 9")),
@@ -118,18 +164,32 @@ CASES = [
     # ---- movements: shape
     Bad("movement of unknown type", "POST", "/movements", mv(type="teleport")),
     Bad("movement without type", "POST", "/movements", {"sku": "A", "location": "WH1", "qty": 1}),
-    Bad("movement without sku", "POST", "/movements", {"type": "receipt", "location": "WH1",
-                                                       "qty": 1}),
-    Bad("movement without location", "POST", "/movements", {"type": "receipt", "sku": "A",
-                                                            "qty": 1}),
-    Bad("receipt without qty", "POST", "/movements", {"type": "receipt", "sku": "A",
-                                                      "location": "WH1"}),
+    Bad(
+        "movement without sku",
+        "POST",
+        "/movements",
+        {"type": "receipt", "location": "WH1", "qty": 1},
+    ),
+    Bad(
+        "movement without location", "POST", "/movements", {"type": "receipt", "sku": "A", "qty": 1}
+    ),
+    Bad(
+        "receipt without qty",
+        "POST",
+        "/movements",
+        {"type": "receipt", "sku": "A", "location": "WH1"},
+    ),
     Bad("receipt with null qty", "POST", "/movements", mv(qty=None)),
     Bad("transfer without destination", "POST", "/movements", mv(type="transfer")),
     Bad("count without counted", "POST", "/movements", mv(type="count", qty=None)),
     Bad("movement body is a list", "POST", "/movements", [mv()]),
-    Bad("movement body is not JSON", "POST", "/movements", content=b"{type: receipt}",
-        headers={"content-type": "application/json"}),
+    Bad(
+        "movement body is not JSON",
+        "POST",
+        "/movements",
+        content=b"{type: receipt}",
+        headers={"content-type": "application/json"},
+    ),
     # ---- movements: quantities
     Bad("receipt of zero", "POST", "/movements", mv(qty=0)),
     Bad("receipt of a negative qty", "POST", "/movements", mv(qty=-5)),
@@ -148,8 +208,12 @@ CASES = [
     Bad("unknown unit", "POST", "/movements", mv(sku="G", qty="2.5 lb")),
     Bad("unit given for an item without units", "POST", "/movements", mv(qty="2 kg")),
     Bad("decimal finer than the base unit", "POST", "/movements", mv(sku="G", qty="2.5005 kg")),
-    Bad("decimal finer than the base unit by 1e-29", "POST", "/movements",
-        mv(sku="G", qty="2.50000000000000000000000000001 kg")),
+    Bad(
+        "decimal finer than the base unit by 1e-29",
+        "POST",
+        "/movements",
+        mv(sku="G", qty="2.50000000000000000000000000001 kg"),
+    ),
     Bad("huge integer qty", "POST", "/movements", mv(qty=HUGE)),
     Bad("huge float qty", "POST", "/movements", mv(qty=1e20)),
     Bad("qty beyond the decimal exponent range", "POST", "/movements", mv(qty="1e1000000")),
@@ -158,9 +222,14 @@ CASES = [
     Bad("qty NaN", "POST", "/movements", mv(qty="NaN")),
     Bad("qty Infinity", "POST", "/movements", mv(qty="Infinity")),
     Bad("qty of 100k digits", "POST", "/movements", mv(qty="9" * 100_000)),
-    Bad("qty a JSON number of 5000 digits", "POST", "/movements", status=(400, 422),
+    Bad(
+        "qty a JSON number of 5000 digits",
+        "POST",
+        "/movements",
+        status=(400, 422),
         content=b'{"type": "receipt", "sku": "A", "location": "WH1", "qty": ' + b"9" * 5000 + b"}",
-        headers={"content-type": "application/json"}),
+        headers={"content-type": "application/json"},
+    ),
     Bad("negative count", "POST", "/movements", mv(type="count", qty=None, counted=-1)),
     Bad("count is text", "POST", "/movements", mv(type="count", qty=None, counted="many")),
     Bad("huge count", "POST", "/movements", mv(type="count", qty=None, counted=HUGE)),
@@ -168,30 +237,60 @@ CASES = [
     # ---- movements: references
     Bad("movement of an unknown sku", "POST", "/movements", mv(sku="NOPE"), status=404),
     Bad("movement at an unknown location", "POST", "/movements", mv(location="NOPE"), status=404),
-    Bad("transfer to an unknown location", "POST", "/movements",
-        mv(type="transfer", to="NOPE"), status=404),
+    Bad(
+        "transfer to an unknown location",
+        "POST",
+        "/movements",
+        mv(type="transfer", to="NOPE"),
+        status=404,
+    ),
     Bad("transfer to the same location", "POST", "/movements", mv(type="transfer", to="WH1")),
     Bad("movement of a digital item", "POST", "/movements", mv(sku="D")),
     Bad("movement of a bundle", "POST", "/movements", mv(sku="PACK:A")),
     Bad("movement of a print-on-demand item", "POST", "/movements", mv(sku="P")),
-    Bad("damage from an unknown state", "POST", "/movements",
-        mv(type="damage", from_state="reserved")),
-    Bad("release to an unknown state", "POST", "/movements",
-        mv(type="quality_release", to_state="lost")),
+    Bad(
+        "damage from an unknown state",
+        "POST",
+        "/movements",
+        mv(type="damage", from_state="reserved"),
+    ),
+    Bad(
+        "release to an unknown state",
+        "POST",
+        "/movements",
+        mv(type="quality_release", to_state="lost"),
+    ),
     Bad("damage damaged units", "POST", "/movements", mv(type="damage", from_state="damaged")),
-    Bad("hold units already on hold", "POST", "/movements",
-        mv(type="quality_hold", from_state="quality_control")),
-    Bad("release held units back into hold", "POST", "/movements",
-        mv(type="quality_release", to_state="quality_control")),
-    Bad("in_transit not a boolean", "POST", "/movements", mv(type="transfer", to="WH2",
-                                                            in_transit="soon")),
+    Bad(
+        "hold units already on hold",
+        "POST",
+        "/movements",
+        mv(type="quality_hold", from_state="quality_control"),
+    ),
+    Bad(
+        "release held units back into hold",
+        "POST",
+        "/movements",
+        mv(type="quality_release", to_state="quality_control"),
+    ),
+    Bad(
+        "in_transit not a boolean",
+        "POST",
+        "/movements",
+        mv(type="transfer", to="WH2", in_transit="soon"),
+    ),
     Bad("negative unit cost on a receipt", "POST", "/movements", mv(unit_cost=-1)),
     Bad("reference of 201 characters", "POST", "/movements", mv(reference="r" * 201)),
     Bad("note of 100k characters", "POST", "/movements", mv(note=LONG)),
     Bad("reference with NUL", "POST", "/movements", mv(reference="PO\x001")),
     Bad("sku with NUL", "POST", "/movements", mv(sku="A\x00"), status=(404, 422)),
-    Bad("idempotency key of 201 characters", "POST", "/movements", mv(),
-        headers={"Idempotency-Key": "k" * 201}),
+    Bad(
+        "idempotency key of 201 characters",
+        "POST",
+        "/movements",
+        mv(),
+        headers={"Idempotency-Key": "k" * 201},
+    ),
     Bad("ship more than on hand", "POST", "/movements", mv(type="ship", qty=11), status=409),
     # ---- reads and other methods
     Bad("unknown item", "GET", "/items/NOPE", status=404),
@@ -206,8 +305,7 @@ CASES = [
     Bad("unknown location", "GET", "/locations/NOPE", status=404),
     Bad("balances with a huge cursor", "GET", "/locations/WH1/balances", params={"after": HUGE}),
     Bad("ledger of an unknown sku", "GET", "/ledger", params={"sku": "NOPE"}, status=404),
-    Bad("ledger of an unknown location", "GET", "/ledger", params={"location": "NOPE"},
-        status=404),
+    Bad("ledger of an unknown location", "GET", "/ledger", params={"location": "NOPE"}, status=404),
     Bad("ledger before zero", "GET", "/ledger", params={"before": 0}),
     Bad("ledger with a huge cursor", "GET", "/ledger", params={"before": HUGE}),
     Bad("ledger cursor is text", "GET", "/ledger", params={"before": "x"}),
@@ -215,10 +313,19 @@ CASES = [
     Bad("availability of an unknown sku", "GET", "/availability/NOPE", status=404),
     Bad("availability of no skus", "GET", "/availability", params={"skus": ","}),
     Bad("availability without skus", "GET", "/availability"),
-    Bad("availability of 201 skus", "GET", "/availability",
-        params={"skus": ",".join(f"S{i}" for i in range(201))}),
-    Bad("availability of an unknown sku among known ones", "GET", "/availability",
-        params={"skus": "A,NOPE"}, status=404),
+    Bad(
+        "availability of 201 skus",
+        "GET",
+        "/availability",
+        params={"skus": ",".join(f"S{i}" for i in range(201))},
+    ),
+    Bad(
+        "availability of an unknown sku among known ones",
+        "GET",
+        "/availability",
+        params={"skus": "A,NOPE"},
+        status=404,
+    ),
     Bad("patch of an unknown item", "PATCH", "/items/NOPE", {"name": "x"}, status=404),
     Bad("patch with an empty name", "PATCH", "/items/A", {"name": ""}),
     Bad("patch capacity of a physical item", "PATCH", "/items/A", {"capacity_per_day": 5}),
@@ -249,16 +356,27 @@ def bad_api(database_url, migrated_engine_for) -> Iterator[Api]:
         api = Api(client, tenant, make_token(engine, tenant, "admin"))
         for code in ("WH1", "WH2"):
             assert api.post("/locations", json={"code": code, "name": code}).status_code == 201
-        for body in ({"sku": "A", "name": "A"},
-                     {"sku": "G", "name": "Flour", "unit": "g", "units": {"kg": 1000}},
-                     {"sku": "D", "name": "Ebook", "kind": "digital"},
-                     {"sku": "P", "name": "Tee", "kind": "pod", "capacity_per_day": 10},
-                     {"sku": "PACK:A", "name": "Two A", "kind": "bundle",
-                      "components": [{"sku": "A", "qty": 2}]}):
+        for body in (
+            {"sku": "A", "name": "A"},
+            {"sku": "G", "name": "Flour", "unit": "g", "units": {"kg": 1000}},
+            {"sku": "D", "name": "Ebook", "kind": "digital"},
+            {"sku": "P", "name": "Tee", "kind": "pod", "capacity_per_day": 10},
+            {
+                "sku": "PACK:A",
+                "name": "Two A",
+                "kind": "bundle",
+                "components": [{"sku": "A", "qty": 2}],
+            },
+        ):
             assert api.post("/items", json=body).status_code == 201
         for sku, qty in (("A", 10), ("G", 5000)):
-            assert api.post("/movements", json={"type": "receipt", "sku": sku, "location": "WH1",
-                                                "qty": qty}).status_code == 201
+            assert (
+                api.post(
+                    "/movements",
+                    json={"type": "receipt", "sku": sku, "location": "WH1", "qty": qty},
+                ).status_code
+                == 201
+            )
         yield api
 
 
@@ -302,12 +420,19 @@ def test_validation_problem_names_the_field(bad_api):
 
 # NUL can reach these only in-process (HTTP servers refuse it in headers); SQLite stores it,
 # PostgreSQL cannot: either way the answer is not a server error.
-@pytest.mark.parametrize("request_", [
-    ("GET", "/items", {"params": {"q": "A\x00"}}),
-    ("GET", "/ledger", {"params": {"reason": "receipt\x00"}}),
-    ("POST", "/movements", {"json": mv(sku="G", location="WH2"),
-                            "headers": {"Idempotency-Key": "k\x00"}}),
-], ids=["search", "ledger filter", "idempotency key"])
+@pytest.mark.parametrize(
+    "request_",
+    [
+        ("GET", "/items", {"params": {"q": "A\x00"}}),
+        ("GET", "/ledger", {"params": {"reason": "receipt\x00"}}),
+        (
+            "POST",
+            "/movements",
+            {"json": mv(sku="G", location="WH2"), "headers": {"Idempotency-Key": "k\x00"}},
+        ),
+    ],
+    ids=["search", "ledger filter", "idempotency key"],
+)
 def test_nul_in_a_query_or_header_is_never_a_server_error(bad_api, request_):
     method, path, kwargs = request_
     assert bad_api.request(method, path, **kwargs).status_code < 500

@@ -21,10 +21,21 @@ from onhand.settings import Settings
 
 def onhand(db_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `python -m onhand.cli …` against `db_file`, from an empty working directory."""
-    env = {**os.environ, "ONHAND_DATABASE_URL": f"sqlite:///{db_file}", "COLUMNS": "200",
-           "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run([sys.executable, "-m", "onhand.cli", *args], env=env, cwd=db_file.parent,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "ONHAND_DATABASE_URL": f"sqlite:///{db_file}",
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "onhand.cli", *args],
+        env=env,
+        cwd=db_file.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 class Client:
@@ -68,14 +79,13 @@ def stocked_file(tmp_path_factory) -> Path:
     client = Client(path)
     with db.write(client.engine) as conn:
         token = auth.create_token(conn, "acme", ["admin"]).token
-    for path_, body in (("/v1/acme/locations", {"code": "WH1", "name": "Main"}),
-                        ("/v1/acme/items", {"sku": "BOOK-1", "name": "Dune"}),
-                        ("/v1/acme/movements", {"type": "receipt", "sku": "BOOK-1",
-                                                "location": "WH1", "qty": 10}),
-                        ("/v1/acme/movements", {"type": "damage", "sku": "BOOK-1",
-                                                "location": "WH1", "qty": 2}),
-                        ("/v1/acme/movements", {"type": "ship", "sku": "BOOK-1",
-                                                "location": "WH1", "qty": 3})):
+    for path_, body in (
+        ("/v1/acme/locations", {"code": "WH1", "name": "Main"}),
+        ("/v1/acme/items", {"sku": "BOOK-1", "name": "Dune"}),
+        ("/v1/acme/movements", {"type": "receipt", "sku": "BOOK-1", "location": "WH1", "qty": 10}),
+        ("/v1/acme/movements", {"type": "damage", "sku": "BOOK-1", "location": "WH1", "qty": 2}),
+        ("/v1/acme/movements", {"type": "ship", "sku": "BOOK-1", "location": "WH1", "qty": 3}),
+    ):
         assert client.call("POST", path_, token, json=body).status_code == 201
     client.close()
     return path
@@ -95,14 +105,26 @@ def test_migrate_creates_the_schema(db_file):
     assert schema.head() in done.stdout
     engine = db.make_engine(f"sqlite:///{db_file}")
     assert {"tenants", "tokens", "items", "balances", "ledger"} <= set(
-        sa.inspect(engine).get_table_names())
+        sa.inspect(engine).get_table_names()
+    )
     assert schema.current(engine) == schema.head()
     engine.dispose()
 
 
 def test_tokens_create_prints_a_working_token_as_the_last_line(db_file):
-    done = onhand(db_file, "tokens", "create", "--tenant", "acme", "--scope", "admin",
-                  "--scope", "storefront", "--name", "ops")
+    done = onhand(
+        db_file,
+        "tokens",
+        "create",
+        "--tenant",
+        "acme",
+        "--scope",
+        "admin",
+        "--scope",
+        "storefront",
+        "--name",
+        "ops",
+    )
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip().splitlines()[-1]
     assert token.startswith("onh_")
@@ -111,7 +133,10 @@ def test_tokens_create_prints_a_working_token_as_the_last_line(db_file):
         with db.read(client.engine) as conn:
             [row] = auth.list_tokens(conn, "acme")
         assert (row["id"], sorted(row["scopes"]), row["name"]) == (
-            token.split("_")[1], ["admin", "storefront"], "ops")
+            token.split("_")[1],
+            ["admin", "storefront"],
+            "ops",
+        )
         r = client.call("POST", "/v1/acme/locations", token, json={"code": "WH1", "name": "Main"})
         assert r.status_code == 201
         assert client.call("GET", "/v1/acme/locations/WH1", token).status_code == 200
@@ -165,15 +190,18 @@ def test_check_passes_on_a_good_database(stocked_file, tmp_path):
 
 CORRUPTIONS = {
     "a balance that is not the sum of its ledger": (
-        "UPDATE balances SET on_hand = on_hand + 5", "ledger sums to"),
+        "UPDATE balances SET on_hand = on_hand + 5",
+        "ledger sums to",
+    ),
     "more kept back than there is": (
-        "UPDATE balances SET safety_stock = on_hand + 3", "available is -"),
+        "UPDATE balances SET safety_stock = on_hand + 3",
+        "available is -",
+    ),
 }
 
 
 @pytest.mark.parametrize("sql, report", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
-def test_check_fails_with_a_report_when_an_invariant_is_broken(stocked_file, tmp_path, sql,
-                                                               report):
+def test_check_fails_with_a_report_when_an_invariant_is_broken(stocked_file, tmp_path, sql, report):
     copy = copy_db(stocked_file, tmp_path / "bad.db")
     engine = db.make_engine(f"sqlite:///{copy}")
     with db.write(engine) as conn:

@@ -12,8 +12,10 @@ DEAD = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=1"
 def test_an_unreachable_database_answers_503_with_retry_after():
     settings = Settings(database_url=DEAD, run_jobs=False)
     with TestClient(create_app(settings, db.make_engine(DEAD))) as client:
-        for r in (client.get("/health"),
-                  client.get("/v1/acme/availability/A", headers={"Authorization": "Bearer onh_a_b"})):
+        for r in (
+            client.get("/health"),
+            client.get("/v1/acme/availability/A", headers={"Authorization": "Bearer onh_a_b"}),
+        ):
             assert r.status_code == 503, r.text
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.headers["retry-after"] == "1"

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from eventkit import SSEReader, eventually, move, server, stock_tenant  # noqa: F401 (fixture)
 
 from conftest import IN_CI, make_token
-from eventkit import SSEReader, eventually, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand.events.alerts import Level, crossings, level
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
@@ -22,7 +22,8 @@ def test_levels_and_crossings():
     assert level(8, 5, 10) == Level(out=False, low=False, below_reorder=True)
     assert level(8, None, None) == Level()
     assert crossings(Level(), level(3, 5, 10)) == [
-        ("stock.low", {"crossed": ["low_stock_threshold", "reorder_point"]})]
+        ("stock.low", {"crossed": ["low_stock_threshold", "reorder_point"]})
+    ]
     assert crossings(level(3, 5, 10), level(2, 5, 10)) == []  # still low: said once
     assert crossings(level(3, 5, 10), level(0, 5, 10)) == [("stock.out", {})]
     assert crossings(level(0, 5, 10), level(20, 5, 10))[0][0] == "stock.back_in"
@@ -32,8 +33,9 @@ def test_crossing_thresholds_emits_each_alert_once(server, engine, tenant):
     srv = server()
     token = make_token(engine, tenant, "admin")
     shop = stock_tenant(srv.url, tenant, token, {"A": 20}, low_stock_threshold=5, reorder_point=8)
-    sse = SSEReader(f"{srv.url}/v1/{tenant}/events?types=stock.low,stock.out,stock.back_in"
-                    f"&access_token={token}")
+    sse = SSEReader(
+        f"{srv.url}/v1/{tenant}/events?types=stock.low,stock.out,stock.back_in&access_token={token}"
+    )
     try:
         for qty in (10, 6, 1, 3):  # 20 -> 10 -> 4 (low, below reorder) -> 3 -> 0 (out)
             move(shop, "ship", "A", qty)
@@ -61,7 +63,12 @@ def test_alert_rules_pass_promtool():
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    done = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True,
-                          text=True, timeout=60, env={**os.environ})
+    done = subprocess.run(
+        [promtool, "check", "rules", str(RULES)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
+from eventkit import TcpProxy, eventually, free_port, move, server, stock_tenant  # noqa: F401 (fixture)
 
 from conftest import make_token
-from eventkit import TcpProxy, eventually, free_port, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand import db
 from onhand.cache.figures import decode, encode
 from onhand.cache.redis_cache import READY, key
@@ -36,12 +36,16 @@ def cached(redis, tenant: str, sku: str) -> dict | None:
 
 def repairs(engine, tenant: str) -> list:
     with db.read(engine) as conn:
-        return conn.execute(sa.select(cache_repairs).where(cache_repairs.c.tenant_id == tenant)
-                            .order_by(cache_repairs.c.id)).all()
+        return conn.execute(
+            sa.select(cache_repairs)
+            .where(cache_repairs.c.tenant_id == tenant)
+            .order_by(cache_repairs.c.id)
+        ).all()
 
 
 def test_reads_come_from_redis_and_drift_is_repaired_within_one_interval(
-        server, engine, tenant, redis, redis_url):
+    server, engine, tenant, redis, redis_url
+):
     srv = server(redis_url=redis_url, reconcile_interval_seconds=1.0)
     shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 10, "B": 4})
     move(shop, "ship", "A", 3)
@@ -58,8 +62,10 @@ def test_reads_come_from_redis_and_drift_is_repaired_within_one_interval(
     eventually(lambda: (cached(redis, tenant, "A") or {}).get("available") == 7, timeout=3)
     eventually(lambda: (cached(redis, tenant, "B") or {}).get("available") == 4, timeout=3)
     assert shop.get("/availability/A").json()["available"] == 7
-    found = {(r.sku, r.kind): r for r in eventually(lambda: len(repairs(engine, tenant)) >= 2
-                                                    and repairs(engine, tenant))}
+    found = {
+        (r.sku, r.kind): r
+        for r in eventually(lambda: len(repairs(engine, tenant)) >= 2 and repairs(engine, tenant))
+    }
     assert found[("A", "changed")].was["available"] == 999
     assert found[("A", "changed")].now["available"] == 7
     assert found[("B", "missing")].was is None and found[("B", "missing")].now["available"] == 4
@@ -79,12 +85,14 @@ def test_with_redis_unreachable_holds_movements_and_reads_still_work(server, eng
 
 
 def test_after_an_outage_the_cache_is_rebuilt_and_never_serves_old_figures(
-        server, engine, tenant, redis, redis_url):
+    server, engine, tenant, redis, redis_url
+):
     proxy = TcpProxy(redis_lib.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"])
     proxy.start()
     db_index = redis_lib.Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
-    srv = server(redis_url=f"redis://127.0.0.1:{proxy.port}/{db_index}",
-                 reconcile_interval_seconds=60.0)
+    srv = server(
+        redis_url=f"redis://127.0.0.1:{proxy.port}/{db_index}", reconcile_interval_seconds=60.0
+    )
     try:
         shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 10})
         eventually(lambda: (cached(redis, tenant, "A") or {}).get("available") == 10)
@@ -110,16 +118,29 @@ def test_a_lapsed_hold_makes_the_cached_entry_a_miss():
 
 
 def test_reconcile_command_prints_a_report(engine, tenant, redis, redis_url):
-    shop_env = {**os.environ, "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-                "ONHAND_REDIS_URL": redis_url}
+    shop_env = {
+        **os.environ,
+        "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "ONHAND_REDIS_URL": redis_url,
+    }
     redis.delete(key(tenant, "nothing"))
-    done = subprocess.run([sys.executable, "-m", "onhand.cli", "reconcile", "--json"],
-                          env=shop_env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "onhand.cli", "reconcile", "--json"],
+        env=shop_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["checked"] >= 0 and report["tenants"] >= 1
-    table = subprocess.run([sys.executable, "-m", "onhand.cli", "reconcile"], env=shop_env,
-                           capture_output=True, text=True, timeout=120)
+    table = subprocess.run(
+        [sys.executable, "-m", "onhand.cli", "reconcile"],
+        env=shop_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert table.returncode == 0 and "items checked" in table.stdout
 
 
@@ -131,31 +152,59 @@ def test_bulk_figures_equal_what_the_route_computes(api, engine, tenant):
     from onhand.tables import items
 
     for code, priority in (("WH1", 1), ("WH2", 2)):
-        assert api.post("/locations", json={"code": code, "name": code, "zone": "z",
-                                            "priority": priority}).status_code == 201
-    for body in ({"sku": "P", "name": "P"}, {"sku": "L", "name": "L", "kind": "licensed"},
-                 {"sku": "D", "name": "D", "kind": "digital"}, {"sku": "E", "name": "E"},
-                 {"sku": "K", "name": "K", "kind": "bundle",
-                  "components": [{"sku": "P", "qty": 2}, {"sku": "L", "qty": 1}]}):
+        assert (
+            api.post(
+                "/locations", json={"code": code, "name": code, "zone": "z", "priority": priority}
+            ).status_code
+            == 201
+        )
+    for body in (
+        {"sku": "P", "name": "P"},
+        {"sku": "L", "name": "L", "kind": "licensed"},
+        {"sku": "D", "name": "D", "kind": "digital"},
+        {"sku": "E", "name": "E"},
+        {
+            "sku": "K",
+            "name": "K",
+            "kind": "bundle",
+            "components": [{"sku": "P", "qty": 2}, {"sku": "L", "qty": 1}],
+        },
+    ):
         assert api.post("/items", json=body).status_code == 201, body
-    for type_, sku, loc, qty in (("receipt", "P", "WH1", 10), ("receipt", "P", "WH2", 6),
-                                 ("damage", "P", "WH2", 1), ("receipt", "L", "WH1", 3)):
-        assert api.post("/movements", json={"type": type_, "sku": sku, "location": loc,
-                                            "qty": qty}).status_code == 201
+    for type_, sku, loc, qty in (
+        ("receipt", "P", "WH1", 10),
+        ("receipt", "P", "WH2", 6),
+        ("damage", "P", "WH2", 1),
+        ("receipt", "L", "WH1", 3),
+    ):
+        assert (
+            api.post(
+                "/movements", json={"type": type_, "sku": sku, "location": loc, "qty": qty}
+            ).status_code
+            == 201
+        )
     lapsing = api.post("/reservations", json={"lines": [{"sku": "P", "qty": 2}], "ttl_seconds": 1})
     held = api.post("/reservations", json={"lines": [{"sku": "P", "qty": 3}], "ttl_seconds": 600})
     assert lapsing.status_code == 201 and held.status_code == 201
-    eventually(lambda: db.utcnow().isoformat() > lapsing.json()["expires_at"].replace("Z", "+00:00"),
-               timeout=3)
+    eventually(
+        lambda: db.utcnow().isoformat() > lapsing.json()["expires_at"].replace("Z", "+00:00"),
+        timeout=3,
+    )
     now = db.utcnow()
     with db.read(engine) as conn:
-        rows = conn.execute(sa.select(items.c.id, items.c.sku, items.c.kind)
-                            .where(items.c.tenant_id == tenant).order_by(items.c.id)).all()
+        rows = conn.execute(
+            sa.select(items.c.id, items.c.sku, items.c.kind)
+            .where(items.c.tenant_id == tenant)
+            .order_by(items.c.id)
+        ).all()
         bulk = bulk_entries(conn, tenant, rows, now)
-        one_by_one = {r.sku: entry_for(conn, tenant, catalog.item(conn, tenant, r.sku), now)
-                      for r in rows}
+        one_by_one = {
+            r.sku: entry_for(conn, tenant, catalog.item(conn, tenant, r.sku), now) for r in rows
+        }
     assert bulk == one_by_one  # the same strings, not just the same values
     parsed = {sku: json.loads(v) for sku, v in bulk.items()}
     assert parsed["P"]["doc"]["available"] == 10 + 6 - 1 - 3  # the lapsed hold counts as free
     assert parsed["P"]["valid_until"] is not None and parsed["E"]["doc"]["locations"] == []
-    assert parsed["D"]["doc"]["available"] is None and parsed["K"]["doc"]["available"] == 3  # min(12 // 2, 3 // 1)
+    assert (
+        parsed["D"]["doc"]["available"] is None and parsed["K"]["doc"]["available"] == 3
+    )  # min(12 // 2, 3 // 1)

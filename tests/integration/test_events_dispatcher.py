@@ -13,9 +13,9 @@ import nats
 import nats.js.errors
 import pytest
 import sqlalchemy as sa
+from eventkit import eventually, move, stock_tenant
 
 from conftest import LiveServer
-from eventkit import eventually, move, stock_tenant
 from onhand import auth, db
 from onhand.events import outbox
 from onhand.events.dispatcher import Dispatcher, Sink, load_cursor
@@ -49,8 +49,13 @@ def write_events(engine, tenant: str, n: int) -> None:
 
 def tenant_ids(engine, tenant: str) -> list[int]:
     with db.read(engine) as conn:
-        return list(conn.execute(sa.select(outbox_table.c.id).where(
-            outbox_table.c.tenant_id == tenant).order_by(outbox_table.c.id)).scalars())
+        return list(
+            conn.execute(
+                sa.select(outbox_table.c.id)
+                .where(outbox_table.c.tenant_id == tenant)
+                .order_by(outbox_table.c.id)
+            ).scalars()
+        )
 
 
 def test_a_killed_dispatcher_resumes_without_losing_or_reordering(engine, tenant):
@@ -99,7 +104,9 @@ def test_only_one_leader_at_a_time(engine):
 
 
 @pytest.mark.postgres
-def test_an_uncommitted_id_holds_back_later_ones_until_it_commits(postgres_url, migrated_engine_for):
+def test_an_uncommitted_id_holds_back_later_ones_until_it_commits(
+    postgres_url, migrated_engine_for
+):
     engine = migrated_engine_for(postgres_url)
     tenant = f"t{uuid.uuid4().hex[:12]}"
     with db.read(engine) as conn:
@@ -135,8 +142,9 @@ def test_a_rolled_back_id_is_skipped_quickly(postgres_url, migrated_engine_for):
         tx.rollback()
     tail = OutboxTail(engine, start, gap_min_age=0.05)
     got = []
-    eventually(lambda: got.extend(e for e in tail.poll()[0] if e.tenant == tenant) or got,
-               timeout=2)  # well before the 30 s maximum
+    eventually(
+        lambda: got.extend(e for e in tail.poll()[0] if e.tenant == tenant) or got, timeout=2
+    )  # well before the 30 s maximum
     assert [e.type for e in got] == ["test.event"]
 
 
@@ -169,8 +177,9 @@ async def _delete_stream(url: str, stream: str) -> None:
 @pytest.mark.postgres
 @pytest.mark.nats
 @pytest.mark.slow
-def test_kill_9_mid_stream_then_restart_loses_nothing_on_nats(postgres_url, migrated_engine_for,
-                                                                nats_url):
+def test_kill_9_mid_stream_then_restart_loses_nothing_on_nats(
+    postgres_url, migrated_engine_for, nats_url
+):
     engine = migrated_engine_for(postgres_url)
     tenant = f"t{uuid.uuid4().hex[:12]}"
     with db.write(engine) as conn:
@@ -179,8 +188,12 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_on_nats(postgres_url, migr
     # a repeated Nats-Msg-Id within its duplicate window.
     run = uuid.uuid4().hex[:8]
     stream, prefix = f"ONHAND_TEST_{run}", f"onhandtest{run}"
-    env = {"ONHAND_NATS_URL": nats_url, "ONHAND_LEADER_LEASE_SECONDS": "1",
-           "ONHAND_NATS_STREAM": stream, "ONHAND_NATS_SUBJECT_PREFIX": prefix}
+    env = {
+        "ONHAND_NATS_URL": nats_url,
+        "ONHAND_LEADER_LEASE_SECONDS": "1",
+        "ONHAND_NATS_STREAM": stream,
+        "ONHAND_NATS_SUBJECT_PREFIX": prefix,
+    }
     writer_server = LiveServer(postgres_url, {"ONHAND_RUN_JOBS": "false"})
     dispatching = LiveServer(postgres_url, env)
     try:
@@ -192,8 +205,14 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_on_nats(postgres_url, migr
         dispatching.proc.wait(10)
         dispatching = LiveServer(postgres_url, env)
         ids = tenant_ids(engine, tenant)
-        seen = eventually(lambda: (s := asyncio.run(_stream_ids(nats_url, prefix, tenant)))
-                          and set(s) >= set(ids) and s, timeout=30)
+        seen = eventually(
+            lambda: (
+                (s := asyncio.run(_stream_ids(nats_url, prefix, tenant)))
+                and set(s) >= set(ids)
+                and s
+            ),
+            timeout=30,
+        )
     finally:
         writer_server.stop()
         dispatching.stop()

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 import websockets
+from eventkit import SSEReader, eventually, move, server, stock_tenant  # noqa: F401 (fixture)
 
 from conftest import LiveServer, make_token
-from eventkit import SSEReader, eventually, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand import auth, db
 from onhand.events.feed import Event
 from onhand.events.hub import DROPPED, Hub
@@ -26,7 +26,7 @@ def test_a_movement_reaches_an_sse_client_with_the_contract_fields(server, engin
     try:
         move(shop, "receipt", "BOOK-1", 7)
         ev = sse.wait_for(lambda e: e["event"] == "stock.changed")
-        assert CONTRACT <= set(ev["data"])
+        assert set(ev["data"]) >= CONTRACT
         assert ev["data"]["sku"] == "BOOK-1" and ev["data"]["location"] == "WH1"
         assert ev["data"]["available"] == 7
         assert ev["id"] == str(ev["data"]["id"])
@@ -47,8 +47,9 @@ def test_access_token_in_the_query_and_resume_with_last_event_id(server, engine,
         assert [e["data"]["available"] for e in history] == [1, 3, 6]
     finally:
         first.close()
-    resumed = SSEReader(f"{srv.url}/v1/{tenant}/events?access_token={token}",
-                        {"Last-Event-ID": str(ids[0])})
+    resumed = SSEReader(
+        f"{srv.url}/v1/{tenant}/events?access_token={token}", {"Last-Event-ID": str(ids[0])}
+    )
     try:
         move(shop, "receipt", "A", 4)
         eventually(lambda: len(resumed.events) >= 3)
@@ -82,8 +83,9 @@ def test_storefront_feed_reveals_only_the_asked_skus_figures(server, engine, ten
     admin = make_token(engine, tenant, "admin")
     shop = stock_tenant(srv.url, tenant, admin, {"A": 5, "B": 5})
     token = make_token(engine, tenant, "storefront")
-    feed = SSEReader(f"{srv.url}/v1/{tenant}/public/availability/stream?skus=A"
-                     f"&access_token={token}")
+    feed = SSEReader(
+        f"{srv.url}/v1/{tenant}/public/availability/stream?skus=A&access_token={token}"
+    )
     try:
         snapshot = feed.wait_for(lambda e: True)
         assert snapshot["data"]["sku"] == "A" and snapshot["data"]["available"] == 5
@@ -100,15 +102,26 @@ def test_storefront_feed_follows_a_bundle_through_its_components(server, engine,
     srv = server(run_jobs=False)
     admin = make_token(engine, tenant, "admin")
     shop = stock_tenant(srv.url, tenant, admin, {"A": 10, "B": 3})
-    r = shop.post("/items", json={"sku": "KIT", "name": "Kit", "kind": "bundle",
-                                  "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}]})
+    r = shop.post(
+        "/items",
+        json={
+            "sku": "KIT",
+            "name": "Kit",
+            "kind": "bundle",
+            "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
+        },
+    )
     assert r.status_code == 201, r.text
     token = make_token(engine, tenant, "storefront")
-    feed = SSEReader(f"{srv.url}/v1/{tenant}/public/availability/stream?skus=KIT"
-                     f"&access_token={token}")
+    feed = SSEReader(
+        f"{srv.url}/v1/{tenant}/public/availability/stream?skus=KIT&access_token={token}"
+    )
     try:
         assert feed.wait_for(lambda e: True)["data"] == {
-            "sku": "KIT", "available": 3, "at": feed.events[0]["data"]["at"]}
+            "sku": "KIT",
+            "available": 3,
+            "at": feed.events[0]["data"]["at"],
+        }
         move(shop, "ship", "A", 6)  # 4 of A left: 2 kits
         update = feed.wait_for(lambda e: e["data"]["available"] == 2)
         assert update["data"]["sku"] == "KIT" and set(update["data"]) == {"sku", "available", "at"}
@@ -129,7 +142,7 @@ def test_websocket_gets_the_same_events(server, engine, tenant):
             return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
     message = asyncio.run(listen())
-    assert CONTRACT <= set(message) and message["available"] == 4
+    assert set(message) >= CONTRACT and message["available"] == 4
 
 
 def test_websocket_resumes_from_last_event_id(server, engine, tenant):
@@ -177,8 +190,19 @@ def test_a_slow_subscriber_is_dropped_without_holding_back_the_others(engine, te
             slow = await hub.subscribe(tenant)
             fast = await hub.subscribe(tenant)
             for i in range(1, 6):
-                hub.publish([Event(hub.position + 1, tenant, "stock.changed", "A", "WH1",
-                                   db.utcnow(), {"available": i})])
+                hub.publish(
+                    [
+                        Event(
+                            hub.position + 1,
+                            tenant,
+                            "stock.changed",
+                            "A",
+                            "WH1",
+                            db.utcnow(),
+                            {"available": i},
+                        )
+                    ]
+                )
                 if not fast.queue.empty():
                     fast.queue.get_nowait()
             assert slow.dropped and slow.queue.get_nowait() is DROPPED

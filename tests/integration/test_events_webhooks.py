@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from eventkit import Receiver, eventually, move, server, stock_tenant  # noqa: F401 (fixture)
 
 from conftest import make_token
-from eventkit import Receiver, eventually, move, stock_tenant, server  # noqa: F401 (fixture)
 from onhand.events.webhooks import sign, verify
 
 
@@ -53,8 +53,13 @@ def test_deliveries_are_signed_and_verifiable(server, engine, tenant, receiver):
     event = json.loads(body)
     assert headers["onhand-event-id"] == str(event["id"]) and event["type"] == "stock.changed"
     assert event["available"] == 3
-    log = eventually(lambda: (d := shop.get(f"/webhooks/{hook['id']}/deliveries").json()
-                              ["deliveries"]) and d[0]["status"] == "delivered" and d)
+    log = eventually(
+        lambda: (
+            (d := shop.get(f"/webhooks/{hook['id']}/deliveries").json()["deliveries"])
+            and d[0]["status"] == "delivered"
+            and d
+        )
+    )
     assert log[0]["event_id"] == event["id"] and log[0]["attempts"] == 1
 
 
@@ -89,6 +94,11 @@ def test_a_receiver_that_is_down_gets_the_event_once_it_answers(server, engine, 
     move(shop, "receipt", "A", 2)
     eventually(lambda: len(receiver.requests) >= 2)
     receiver.status = 200
-    done = eventually(lambda: (d := shop.get(f"/webhooks/{hook['id']}/deliveries").json()
-                               ["deliveries"]) and d[0]["status"] == "delivered" and d[0])
+    done = eventually(
+        lambda: (
+            (d := shop.get(f"/webhooks/{hook['id']}/deliveries").json()["deliveries"])
+            and d[0]["status"] == "delivered"
+            and d[0]
+        )
+    )
     assert done["attempts"] >= 3

@@ -30,7 +30,9 @@ STOCK = 100
 
 def findings_for(engine, tenant: str) -> list[str]:
     with db.read(engine) as conn:
-        return [f.what for f in check.run(conn) if f"tenant {tenant} " in f.what or f.invariant == 5]
+        return [
+            f.what for f in check.run(conn) if f"tenant {tenant} " in f.what or f.invariant == 5
+        ]
 
 
 def stock_up(engine, tenant: str, **skus: int) -> None:
@@ -41,23 +43,37 @@ def stock_up(engine, tenant: str, **skus: int) -> None:
         for sku, qty in skus.items():
             catalog.create_item(conn, tenant, ItemIn(sku=sku, name=sku))
             if qty:
-                movements.post(conn, tenant, MovementIn(type="receipt", sku=sku, location="WH1",
-                                                        qty=qty), "test", db.utcnow())
+                movements.post(
+                    conn,
+                    tenant,
+                    MovementIn(type="receipt", sku=sku, location="WH1", qty=qty),
+                    "test",
+                    db.utcnow(),
+                )
 
 
-def job(sku: str = "HOT", qty=1, reference: str | None = None, key: str | None = None,
-        location: str | None = None) -> Job:
+def job(
+    sku: str = "HOT",
+    qty=1,
+    reference: str | None = None,
+    key: str | None = None,
+    location: str | None = None,
+) -> Job:
     body = ReservationIn.model_validate(
-        {"lines": [{"sku": sku, "qty": qty, "location": location}], "reference": reference})
+        {"lines": [{"sku": sku, "qty": qty, "location": location}], "reference": reference}
+    )
     return Job(body, "test", key)
 
 
 def reserved(engine, tenant: str, sku: str = "HOT") -> int:
     with db.read(engine) as conn:
-        return int(conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(balances.c.reserved), 0))
-            .join(items, items.c.id == balances.c.item_id)
-            .where(balances.c.tenant_id == tenant, items.c.sku == sku)).scalar_one())
+        return int(
+            conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(balances.c.reserved), 0))
+                .join(items, items.c.id == balances.c.item_id)
+                .where(balances.c.tenant_id == tenant, items.c.sku == sku)
+            ).scalar_one()
+        )
 
 
 def held_by_reference(engine, tenant: str) -> dict[str, int]:
@@ -65,11 +81,16 @@ def held_by_reference(engine, tenant: str) -> dict[str, int]:
     with db.read(engine) as conn:
         rows = conn.execute(
             sa.select(reservations.c.reference, sa.func.sum(reservation_lines.c.qty))
-            .join(reservation_lines, sa.and_(
-                reservation_lines.c.tenant_id == reservations.c.tenant_id,
-                reservation_lines.c.reservation_id == reservations.c.id))
+            .join(
+                reservation_lines,
+                sa.and_(
+                    reservation_lines.c.tenant_id == reservations.c.tenant_id,
+                    reservation_lines.c.reservation_id == reservations.c.id,
+                ),
+            )
             .where(reservations.c.tenant_id == tenant, reservation_lines.c.active)
-            .group_by(reservations.c.reference))
+            .group_by(reservations.c.reference)
+        )
         return {ref: int(total) for ref, total in rows}
 
 
@@ -80,6 +101,7 @@ def is_insufficient(answer) -> bool:
 
 async def submit_all(gc: GroupCommit, tenant: str, jobs: list[Job], *, spread: float = 0.0):
     """Submit every job concurrently, in list order; `spread` seconds between arrivals."""
+
     async def one(n: int, j: Job):
         if spread:
             await asyncio.sleep(spread * n)
@@ -89,6 +111,7 @@ async def submit_all(gc: GroupCommit, tenant: str, jobs: list[Job], *, spread: f
 
 
 # ---- the race for a hot SKU -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("max_batch", [256, 16])
 def test_200_submits_for_100_units_grant_the_first_100_in_arrival_order(engine, tenant, max_batch):
@@ -137,8 +160,11 @@ def test_arrivals_spread_over_several_batches_are_still_granted_in_order(engine,
 def test_without_group_commit_the_race_still_grants_exactly_the_stock(engine, tenant):
     stock_up(engine, tenant, HOT=STOCK)
     gc = GroupCommit(engine, enabled=False)
-    answers = asyncio.run(asyncio.wait_for(
-        submit_all(gc, tenant, [job(reference=f"job-{n}") for n in range(200)]), 180))
+    answers = asyncio.run(
+        asyncio.wait_for(
+            submit_all(gc, tenant, [job(reference=f"job-{n}") for n in range(200)]), 180
+        )
+    )
     assert sum(a[0] == 201 for a in answers) == STOCK
     assert sum(is_insufficient(a) for a in answers) == 200 - STOCK
     assert reserved(engine, tenant) == STOCK
@@ -170,6 +196,7 @@ def test_two_tenants_in_one_batch_each_get_their_own_answers(engine, tenant):
 
 # ---- a bad job among good ones ----------------------------------------------------------------
 
+
 def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
     stock_up(engine, tenant, HOT=10)
     gc = GroupCommit(engine)
@@ -191,7 +218,9 @@ def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
     assert gc.batches == 1, "all of them went in one batch"
     assert [by_ref[f"good-{n}"][0] for n in range(3)] == [201, 201, 201]
     assert [by_ref[f"good-{n}"][1]["reference"] for n in range(3)] == ["good-0", "good-1", "good-2"]
-    assert by_ref["unknown-sku"][0] == 404 and by_ref["unknown-sku"][1]["type"].endswith("/unknown-sku")
+    assert by_ref["unknown-sku"][0] == 404 and by_ref["unknown-sku"][1]["type"].endswith(
+        "/unknown-sku"
+    )
     assert by_ref["unknown-location"][0] == 404
     for ref in ("zero", "negative", "not-a-number", "fraction", "absurd"):
         status, doc = by_ref[ref]
@@ -202,8 +231,7 @@ def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
     assert findings_for(engine, tenant) == []
 
 
-def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, tenant,
-                                                                      monkeypatch):
+def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, tenant, monkeypatch):
     """The batcher retries a failed batch one job per transaction; the neighbours of a job that
     fails there every time still get their own answer (and a granted hold is never reported
     as an error)."""
@@ -221,7 +249,8 @@ def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, t
     async def race():
         return await asyncio.gather(
             *(gc.submit(tenant, job(reference=ref)) for ref in ("first", "poison", "last")),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
 
     first, poison, last = asyncio.run(asyncio.wait_for(race(), 60))
     held = held_by_reference(engine, tenant)
@@ -234,6 +263,7 @@ def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, t
 
 
 # ---- Idempotency-Key inside one batch ---------------------------------------------------------
+
 
 def test_a_key_repeated_within_one_batch_applies_once(engine, tenant):
     stock_up(engine, tenant, HOT=10)
@@ -253,18 +283,31 @@ def test_a_key_repeated_within_one_batch_applies_once(engine, tenant):
     assert answers[4][0] == 201
     assert answers[5][0] == 422 and answers[5][1]["type"].endswith("/idempotency-key-reused")
     assert (answers[1][0], answers[6][0]) == (201, 201)
-    assert {answers[1][1]["id"], answers[6][1]["id"], k1[0][1]["id"], answers[4][1]["id"]}.__len__() == 4
+    assert {
+        answers[1][1]["id"],
+        answers[6][1]["id"],
+        k1[0][1]["id"],
+        answers[4][1]["id"],
+    }.__len__() == 4
     assert held_by_reference(engine, tenant) == {"k": 2, "plain-0": 1, "plain-1": 1, "other": 1}
     assert reserved(engine, tenant) == 5
     with db.read(engine) as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(reservations)
-                             .where(reservations.c.tenant_id == tenant)).scalar_one()
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(reservations)
+            .where(reservations.c.tenant_id == tenant)
+        ).scalar_one()
     assert count == 4
 
     # a later batch replays the stored answer and applies nothing
-    again = asyncio.run(asyncio.wait_for(
-        submit_all(gc, tenant, [job(qty=2, reference="k", key="key-1"), job(reference="plain-2")]),
-        60))
+    again = asyncio.run(
+        asyncio.wait_for(
+            submit_all(
+                gc, tenant, [job(qty=2, reference="k", key="key-1"), job(reference="plain-2")]
+            ),
+            60,
+        )
+    )
     assert again[0] == k1[0] and again[1][0] == 201
     assert reserved(engine, tenant) == 6
     assert findings_for(engine, tenant) == []

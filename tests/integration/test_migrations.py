@@ -49,13 +49,18 @@ def described(engine: sa.Engine) -> dict[str, dict]:
     out = {}
     for table in inspector.get_table_names():
         out[table] = {
-            "columns": [(c["name"], str(c["type"]), c["nullable"])
-                        for c in inspector.get_columns(table)],
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+            ],
             "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
-            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                              for i in inspector.get_indexes(table)),
-            "foreign_keys": sorted((tuple(f["constrained_columns"]), f["referred_table"])
-                                   for f in inspector.get_foreign_keys(table)),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in inspector.get_indexes(table)
+            ),
+            "foreign_keys": sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"])
+                for f in inspector.get_foreign_keys(table)
+            ),
         }
     return out
 
@@ -65,8 +70,19 @@ def test_upgrade_downgrade_upgrade_gives_the_same_schema(fresh_engine):
     schema.upgrade(fresh_engine)
     assert schema.current(fresh_engine) == schema.head()
     first = described(fresh_engine)
-    assert {"tenants", "tokens", "items", "locations", "balances", "ledger", "movements",
-            "reservations", "reservation_lines", "idempotency_keys", "outbox"} <= set(first)
+    assert {
+        "tenants",
+        "tokens",
+        "items",
+        "locations",
+        "balances",
+        "ledger",
+        "movements",
+        "reservations",
+        "reservation_lines",
+        "idempotency_keys",
+        "outbox",
+    } <= set(first)
 
     schema.downgrade(fresh_engine, "base")
     assert schema.current(fresh_engine) is None
@@ -97,8 +113,15 @@ def test_upgrading_from_the_first_revision_keeps_the_data(fresh_engine):
     schema.upgrade(fresh_engine, "0001")
     assert schema.current(fresh_engine) == "0001"
     with db.write(fresh_engine) as conn:
-        conn.execute(sa.text("INSERT INTO tenants (id, name, settings, created_at) "
-                             "VALUES ('kept', 'Kept', '{}', :now)"), {"now": datetime.now(UTC)})
+        conn.execute(
+            sa.text(
+                "INSERT INTO tenants (id, name, settings, created_at) "
+                "VALUES ('kept', 'Kept', '{}', :now)"
+            ),
+            {"now": datetime.now(UTC)},
+        )
     schema.upgrade(fresh_engine)
     with db.read(fresh_engine) as conn:
-        assert conn.execute(sa.text("SELECT name FROM tenants WHERE id = 'kept'")).scalar() == "Kept"
+        assert (
+            conn.execute(sa.text("SELECT name FROM tenants WHERE id = 'kept'")).scalar() == "Kept"
+        )

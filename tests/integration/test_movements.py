@@ -21,9 +21,11 @@ def shop(api, engine, tenant):
     """Two warehouses, a book counted in each, flour counted in grams, a backorderable poster."""
     for code in (WH1, WH2):
         assert api.post("/locations", json={"code": code, "name": code}).status_code == 201
-    for item in ({"sku": "BOOK-1", "name": "A book"},
-                 {"sku": "FLOUR", "name": "Flour", "unit": "g", "units": {"kg": 1000}},
-                 {"sku": "POSTER", "name": "Poster", "allow_backorder": True}):
+    for item in (
+        {"sku": "BOOK-1", "name": "A book"},
+        {"sku": "FLOUR", "name": "Flour", "unit": "g", "units": {"kg": 1000}},
+        {"sku": "POSTER", "name": "Poster", "allow_backorder": True},
+    ):
         assert api.post("/items", json=item).status_code == 201
     yield api
     with db.read(engine) as conn:
@@ -47,20 +49,38 @@ def at(api, sku: str = "BOOK-1", location: str = WH1) -> dict:
     for row in doc["locations"]:
         if row["location"] == location:
             return row
-    return {s: 0 for s in ("on_hand", "available", "reserved", "committed", "damaged",
-                           "quality_control", "safety_stock", "in_transit")}
+    return {
+        s: 0
+        for s in (
+            "on_hand",
+            "available",
+            "reserved",
+            "committed",
+            "damaged",
+            "quality_control",
+            "safety_stock",
+            "in_transit",
+        )
+    }
 
 
 def figures(api, sku: str = "BOOK-1", location: str = WH1, *names: str) -> dict:
-    names = names or ("on_hand", "available", "damaged", "quality_control", "safety_stock",
-                      "in_transit")
+    names = names or (
+        "on_hand",
+        "available",
+        "damaged",
+        "quality_control",
+        "safety_stock",
+        "in_transit",
+    )
     row = at(api, sku, location)
     return {n: row[n] for n in names}
 
 
 def entries(movement: dict) -> set[tuple]:
-    return {(e["sku"], e["location"], e["state"], e["delta"], e["reason"])
-            for e in movement["entries"]}
+    return {
+        (e["sku"], e["location"], e["state"], e["delta"], e["reason"]) for e in movement["entries"]
+    }
 
 
 def ledger(api, sku: str = "BOOK-1") -> list[dict]:
@@ -71,14 +91,21 @@ def ledger(api, sku: str = "BOOK-1") -> list[dict]:
 
 # ---- each movement type ---------------------------------------------------------------
 
+
 def test_receipt_raises_on_hand_and_writes_one_ledger_entry(shop):
     m = ok(shop, "receipt", qty=100, reference="PO-1")
     assert m["type"] == "receipt" and m["sku"] == "BOOK-1" and m["location"] == WH1
     assert m["qty"] == 100
     assert entries(m) == {("BOOK-1", WH1, "on_hand", 100, "receipt")}
     assert m["entries"][0]["reference"] == "PO-1"
-    assert figures(shop) == {"on_hand": 100, "available": 100, "damaged": 0,
-                             "quality_control": 0, "safety_stock": 0, "in_transit": 0}
+    assert figures(shop) == {
+        "on_hand": 100,
+        "available": 100,
+        "damaged": 0,
+        "quality_control": 0,
+        "safety_stock": 0,
+        "in_transit": 0,
+    }
     [entry] = ledger(shop)
     assert entry["movement_id"] == m["id"] and entry["delta"] == 100
 
@@ -97,17 +124,25 @@ def test_damage_moves_available_units_into_damaged_without_changing_on_hand(shop
     m = ok(shop, "damage", qty=3)
     assert entries(m) == {("BOOK-1", WH1, "damaged", 3, "damage")}
     assert figures(shop, "BOOK-1", WH1, "on_hand", "available", "damaged") == {
-        "on_hand": 10, "available": 7, "damaged": 3}
+        "on_hand": 10,
+        "available": 7,
+        "damaged": 3,
+    }
 
 
 def test_damage_can_take_units_out_of_quality_control(shop):
     ok(shop, "receipt", qty=10)
     ok(shop, "quality_hold", qty=4)
     m = ok(shop, "damage", qty=3, from_state="quality_control")
-    assert entries(m) == {("BOOK-1", WH1, "quality_control", -3, "damage"),
-                          ("BOOK-1", WH1, "damaged", 3, "damage")}
+    assert entries(m) == {
+        ("BOOK-1", WH1, "quality_control", -3, "damage"),
+        ("BOOK-1", WH1, "damaged", 3, "damage"),
+    }
     assert figures(shop, "BOOK-1", WH1, "available", "quality_control", "damaged") == {
-        "available": 6, "quality_control": 1, "damaged": 3}
+        "available": 6,
+        "quality_control": 1,
+        "damaged": 3,
+    }
 
 
 def test_quality_hold_and_release(shop):
@@ -115,24 +150,38 @@ def test_quality_hold_and_release(shop):
     hold = ok(shop, "quality_hold", qty=6)
     assert entries(hold) == {("BOOK-1", WH1, "quality_control", 6, "quality_hold")}
     assert figures(shop, "BOOK-1", WH1, "on_hand", "available", "quality_control") == {
-        "on_hand": 10, "available": 4, "quality_control": 6}
+        "on_hand": 10,
+        "available": 4,
+        "quality_control": 6,
+    }
     back = ok(shop, "quality_release", qty=4)
     assert entries(back) == {("BOOK-1", WH1, "quality_control", -4, "quality_release")}
     bad = ok(shop, "quality_release", qty=2, to_state="damaged")
-    assert entries(bad) == {("BOOK-1", WH1, "quality_control", -2, "quality_release"),
-                            ("BOOK-1", WH1, "damaged", 2, "quality_release")}
+    assert entries(bad) == {
+        ("BOOK-1", WH1, "quality_control", -2, "quality_release"),
+        ("BOOK-1", WH1, "damaged", 2, "quality_release"),
+    }
     assert figures(shop, "BOOK-1", WH1, "on_hand", "available", "quality_control", "damaged") == {
-        "on_hand": 10, "available": 8, "quality_control": 0, "damaged": 2}
+        "on_hand": 10,
+        "available": 8,
+        "quality_control": 0,
+        "damaged": 2,
+    }
 
 
 def test_write_off_removes_damaged_units_from_on_hand(shop):
     ok(shop, "receipt", qty=10)
     ok(shop, "damage", qty=5)
     m = ok(shop, "write_off", qty=3)
-    assert entries(m) == {("BOOK-1", WH1, "on_hand", -3, "write_off"),
-                          ("BOOK-1", WH1, "damaged", -3, "write_off")}
+    assert entries(m) == {
+        ("BOOK-1", WH1, "on_hand", -3, "write_off"),
+        ("BOOK-1", WH1, "damaged", -3, "write_off"),
+    }
     assert figures(shop, "BOOK-1", WH1, "on_hand", "available", "damaged") == {
-        "on_hand": 7, "available": 5, "damaged": 2}
+        "on_hand": 7,
+        "available": 5,
+        "damaged": 2,
+    }
 
 
 def test_write_off_of_sellable_units(shop):
@@ -153,17 +202,24 @@ def test_return_restocks_sellable_or_damaged_units(shop):
     sellable = ok(shop, "return", qty=2)
     broken = ok(shop, "return", qty=1, to_state="damaged")
     assert entries(sellable) == {("BOOK-1", WH1, "on_hand", 2, "return")}
-    assert entries(broken) == {("BOOK-1", WH1, "on_hand", 1, "return"),
-                               ("BOOK-1", WH1, "damaged", 1, "return")}
+    assert entries(broken) == {
+        ("BOOK-1", WH1, "on_hand", 1, "return"),
+        ("BOOK-1", WH1, "damaged", 1, "return"),
+    }
     assert figures(shop, "BOOK-1", WH1, "on_hand", "available", "damaged") == {
-        "on_hand": 3, "available": 2, "damaged": 1}
+        "on_hand": 3,
+        "available": 2,
+        "damaged": 1,
+    }
 
 
 def test_transfer_writes_both_sides_in_one_movement(shop):
     ok(shop, "receipt", qty=50)
     m = ok(shop, "transfer", qty=30, to=WH2)
-    assert entries(m) == {("BOOK-1", WH1, "on_hand", -30, "transfer"),
-                          ("BOOK-1", WH2, "on_hand", 30, "transfer")}
+    assert entries(m) == {
+        ("BOOK-1", WH1, "on_hand", -30, "transfer"),
+        ("BOOK-1", WH2, "on_hand", 30, "transfer"),
+    }
     assert {e["movement_id"] for e in m["entries"]} == {m["id"]}
     assert figures(shop, "BOOK-1", WH1, "on_hand") == {"on_hand": 20}
     assert figures(shop, "BOOK-1", WH2, "on_hand") == {"on_hand": 30}
@@ -190,15 +246,25 @@ def test_refused_transfer_writes_neither_side(shop, tenant_state, source, destin
 def test_transfer_in_transit_arrives_with_transfer_receive(shop):
     ok(shop, "receipt", qty=20)
     out = ok(shop, "transfer", qty=8, to=WH2, in_transit=True)
-    assert entries(out) == {("BOOK-1", WH1, "on_hand", -8, "transfer"),
-                            ("BOOK-1", WH2, "in_transit", 8, "transfer")}
+    assert entries(out) == {
+        ("BOOK-1", WH1, "on_hand", -8, "transfer"),
+        ("BOOK-1", WH2, "in_transit", 8, "transfer"),
+    }
     assert figures(shop, "BOOK-1", WH2, "on_hand", "available", "in_transit") == {
-        "on_hand": 0, "available": 0, "in_transit": 8}
+        "on_hand": 0,
+        "available": 0,
+        "in_transit": 8,
+    }
     arrived = ok(shop, "transfer_receive", location=WH2, qty=8)
-    assert entries(arrived) == {("BOOK-1", WH2, "in_transit", -8, "transfer_receive"),
-                                ("BOOK-1", WH2, "on_hand", 8, "transfer_receive")}
+    assert entries(arrived) == {
+        ("BOOK-1", WH2, "in_transit", -8, "transfer_receive"),
+        ("BOOK-1", WH2, "on_hand", 8, "transfer_receive"),
+    }
     assert figures(shop, "BOOK-1", WH2, "on_hand", "available", "in_transit") == {
-        "on_hand": 8, "available": 8, "in_transit": 0}
+        "on_hand": 8,
+        "available": 8,
+        "in_transit": 0,
+    }
 
 
 def test_count_writes_the_variance(shop):
@@ -231,7 +297,10 @@ def test_safety_stock_sets_the_level_kept_back(shop):
     down = ok(shop, "safety_stock", qty=1)
     assert entries(down) == {("BOOK-1", WH1, "safety_stock", -3, "safety_stock")}
     assert figures(shop, "BOOK-1", WH1, "on_hand", "available", "safety_stock") == {
-        "on_hand": 10, "available": 9, "safety_stock": 1}
+        "on_hand": 10,
+        "available": 9,
+        "safety_stock": 1,
+    }
 
 
 def test_movement_records_actor_and_ledger_sums_to_the_balances(shop):
@@ -254,22 +323,38 @@ SHORTAGES = {
     "adjust below zero": ([], ("adjustment", {"qty": -11}), 11, 10),
     "damage more than available": ([("damage", {"qty": 4})], ("damage", {"qty": 7}), 7, 6),
     "hold more than available": ([], ("quality_hold", {"qty": 11}), 11, 10),
-    "release more than held": ([("quality_hold", {"qty": 3})], ("quality_release", {"qty": 4}), 4, 3),
+    "release more than held": (
+        [("quality_hold", {"qty": 3})],
+        ("quality_release", {"qty": 4}),
+        4,
+        3,
+    ),
     "write off more than damaged": ([("damage", {"qty": 2})], ("write_off", {"qty": 3}), 3, 2),
     "transfer more than available": ([], ("transfer", {"qty": 11, "to": WH2}), 11, 10),
     "receive a transfer that is not in transit": ([], ("transfer_receive", {"qty": 1}), 1, 0),
-    "ship stock kept back as safety stock": ([("safety_stock", {"qty": 8})],
-                                             ("ship", {"qty": 3}), 3, 2),
-    "count below the safety stock": ([("safety_stock", {"qty": 8})], ("count", {"counted": 5}), 5, 2),
+    "ship stock kept back as safety stock": (
+        [("safety_stock", {"qty": 8})],
+        ("ship", {"qty": 3}),
+        3,
+        2,
+    ),
+    "count below the safety stock": (
+        [("safety_stock", {"qty": 8})],
+        ("count", {"counted": 5}),
+        5,
+        2,
+    ),
     "keep back more than there is": ([], ("safety_stock", {"qty": 11}), 11, 10),
     "ship quarantined units": ([("quality_hold", {"qty": 10})], ("ship", {"qty": 1}), 1, 0),
 }
 
 
-@pytest.mark.parametrize("setup, refused, requested, available", SHORTAGES.values(),
-                         ids=SHORTAGES.keys())
+@pytest.mark.parametrize(
+    "setup, refused, requested, available", SHORTAGES.values(), ids=SHORTAGES.keys()
+)
 def test_a_movement_that_would_drive_a_state_negative_is_refused_and_changes_nothing(
-        shop, tenant_state, setup, refused, requested, available):
+    shop, tenant_state, setup, refused, requested, available
+):
     ok(shop, "receipt", qty=10)
     for type_, fields in setup:
         ok(shop, type_, **fields)
@@ -282,7 +367,10 @@ def test_a_movement_that_would_drive_a_state_negative_is_refused_and_changes_not
     assert problem["type"].endswith("/insufficient-stock")
     assert problem["status"] == 409 and problem["title"] and problem["detail"]
     assert (problem["sku"], problem["requested"], problem["available"]) == (
-        "BOOK-1", requested, available)
+        "BOOK-1",
+        requested,
+        available,
+    )
     assert tenant_state() == before, "a refused movement must change nothing"
 
 
@@ -296,11 +384,15 @@ def test_nothing_can_leave_a_location_that_never_had_stock(shop, tenant_state):
 
 # ---- backorders ---------------------------------------------------------------------------
 
+
 def test_backorder_item_may_keep_back_more_than_it_has(shop):
     ok(shop, "receipt", sku="POSTER", qty=5)
     ok(shop, "safety_stock", sku="POSTER", qty=8)
     assert figures(shop, "POSTER", WH1, "on_hand", "available", "safety_stock") == {
-        "on_hand": 5, "available": -3, "safety_stock": 8}
+        "on_hand": 5,
+        "available": -3,
+        "safety_stock": 8,
+    }
     assert move(shop, "safety_stock", qty=8).status_code == 409, "but a normal item may not"
 
 
@@ -309,7 +401,10 @@ def test_backorder_item_may_damage_stock_that_is_promised(shop):
     ok(shop, "safety_stock", sku="POSTER", qty=5)
     ok(shop, "damage", sku="POSTER", qty=2)
     assert figures(shop, "POSTER", WH1, "on_hand", "available", "damaged") == {
-        "on_hand": 5, "available": -2, "damaged": 2}
+        "on_hand": 5,
+        "available": -2,
+        "damaged": 2,
+    }
 
 
 def test_backorder_item_still_never_ships_more_than_on_hand(shop, tenant_state):
@@ -346,6 +441,7 @@ def test_backorder_item_cannot_damage_units_it_does_not_have(shop, tenant_state)
 
 # ---- decimal quantities -----------------------------------------------------------------
 
+
 def test_decimal_input_converts_exactly_to_base_units(shop):
     m = ok(shop, "receipt", sku="FLOUR", qty="2.5 kg")
     assert m["qty"] == 2500
@@ -368,6 +464,7 @@ def test_inexact_decimal_input_is_refused(shop, tenant_state, qty):
 
 
 # ---- idempotency -------------------------------------------------------------------------
+
 
 def test_idempotency_key_applies_a_movement_once_and_returns_the_first_answer(shop):
     body = {"type": "receipt", "sku": "BOOK-1", "location": WH1, "qty": 10}

@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from planningkit import clean, days_ago, move, sell_committed, shop
 from sqlalchemy import event
 
 from onhand import db
 from onhand.catalog import service as catalog
 from onhand.planning import demand
-from planningkit import clean, days_ago, move, sell_committed, shop
 
 
 def test_demand_and_stock_out_days_are_read_from_the_ledger(api, engine, tenant):
     shop(api, skus=("A", "BOOK-2"), codes=("WH1", "WH2"))
     a = {"sku": "A", "location": "WH1"}
     move(engine, tenant, days_ago(10, 9), type="receipt", qty=5, **a)
-    move(engine, tenant, days_ago(10), type="ship", qty=2, **a)          # 3 left
-    move(engine, tenant, days_ago(9), type="ship", qty=3, **a)           # sold out
+    move(engine, tenant, days_ago(10), type="ship", qty=2, **a)  # 3 left
+    move(engine, tenant, days_ago(9), type="ship", qty=3, **a)  # sold out
     move(engine, tenant, days_ago(7, 9), type="receipt", qty=10, **a)
-    sell_committed(engine, tenant, "A", "WH1", 4, days_ago(7))            # a checkout: 6 free
-    move(engine, tenant, days_ago(6), type="ship", qty=1, **a)           # 5 free
-    move(engine, tenant, days_ago(5), type="damage", qty=5, **a)         # nothing sellable
-    move(engine, tenant, days_ago(4), type="return", qty=2, **a)         # 2 free, not demand
+    sell_committed(engine, tenant, "A", "WH1", 4, days_ago(7))  # a checkout: 6 free
+    move(engine, tenant, days_ago(6), type="ship", qty=1, **a)  # 5 free
+    move(engine, tenant, days_ago(5), type="damage", qty=5, **a)  # nothing sellable
+    move(engine, tenant, days_ago(4), type="return", qty=2, **a)  # 2 free, not demand
     move(engine, tenant, days_ago(3), type="transfer", qty=1, to="WH2", **a)
     move(engine, tenant, datetime.now(UTC), type="receipt", qty=3, **a)  # today: not in history
 
@@ -41,15 +41,30 @@ def test_demand_and_stock_out_days_are_read_from_the_ledger(api, engine, tenant)
         item_a = catalog.item(conn, tenant, "A").id
 
     assert len(statements) == 1, "one GROUP BY query for every series and day"
-    rows = {ids[int(loc)]: k for k, (i, loc) in enumerate(zip(planned.item_ids, planned.location_ids))
-            if i == item_a}
+    rows = {
+        ids[int(loc)]: k
+        for k, (i, loc) in enumerate(zip(planned.item_ids, planned.location_ids))
+        if i == item_a
+    }
     wh1, wh2 = rows["WH1"], rows["WH2"]
     assert len(planned) == 2, "BOOK-2 never had stock anywhere, so it has no series"
     #                 12 11 10  9  8  7  6  5  4  3  2  1 days ago
     assert hist.qty[wh1].tolist() == [0, 0, 2, 3, 0, 4, 1, 0, 0, 0, 0, 0]
     assert hist.available[wh1].tolist() == [0, 0, 3, 0, 0, 6, 5, 0, 2, 1, 1, 1]
-    assert hist.stockout[wh1].tolist() == [True, True, False, True, True, False, False, True,
-                                           False, False, False, False]
+    assert hist.stockout[wh1].tolist() == [
+        True,
+        True,
+        False,
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
     assert hist.qty[wh2].sum() == 0
     assert hist.stockout[wh2].tolist() == [True] * 9 + [False] * 3
     assert hist.start == days_ago(12).date()
@@ -60,12 +75,19 @@ def test_shipping_a_committed_sale_is_not_counted_twice(api, engine, tenant):
     shop(api, skus=("A",))
     move(engine, tenant, days_ago(3, 9), type="receipt", sku="A", location="WH1", qty=10)
     sell_committed(engine, tenant, "A", "WH1", 2, days_ago(3))
-    with db.write(engine) as conn:   # the warehouse ships the committed sale the next day
+    with db.write(engine) as conn:  # the warehouse ships the committed sale the next day
         from onhand.stock import ledger
 
         item, loc = catalog.item(conn, tenant, "A"), catalog.location(conn, tenant, "WH1")
-        ledger.change(conn, tenant, item, loc, {"committed": -2, "on_hand": -2},
-                      ledger.Posting(reason="ship", reservation_id="r-1"), days_ago(2))
+        ledger.change(
+            conn,
+            tenant,
+            item,
+            loc,
+            {"committed": -2, "on_hand": -2},
+            ledger.Posting(reason="ship", reservation_id="r-1"),
+            days_ago(2),
+        )
     with db.read(engine) as conn:
         hist = demand.history(conn, tenant, demand.series(conn, tenant), 3)
     assert hist.qty.tolist() == [[2, 0, 0]]

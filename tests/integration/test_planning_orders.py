@@ -7,21 +7,49 @@ import io
 from decimal import Decimal
 
 import pytest
-
 from planningkit import clean, created, problem, shop
 
-CSV_HEADER = ["po_number", "status", "supplier", "supplier_name", "currency", "ship_to",
-              "expected_on", "line_no", "sku", "supplier_sku", "description", "unit",
-              "qty_ordered", "qty_received", "qty_outstanding", "unit_price", "line_total"]
+CSV_HEADER = [
+    "po_number",
+    "status",
+    "supplier",
+    "supplier_name",
+    "currency",
+    "ship_to",
+    "expected_on",
+    "line_no",
+    "sku",
+    "supplier_sku",
+    "description",
+    "unit",
+    "qty_ordered",
+    "qty_received",
+    "qty_outstanding",
+    "unit_price",
+    "line_total",
+]
 
 
 @pytest.fixture
 def buyer(api, engine, tenant):
     shop(api, skus=("A", "B", "C"), codes=("WH1", "WH2"))
-    created(api.post("/suppliers", json={"code": "ACME", "name": "Acme", "currency": "GBP",
-                                         "lead_time_days": 4.5, "default_price": "2.00"}))
-    created(api.post("/items/A/suppliers", json={"supplier": "ACME", "supplier_sku": "AC-A",
-                                                 "price": "1.50"}))
+    created(
+        api.post(
+            "/suppliers",
+            json={
+                "code": "ACME",
+                "name": "Acme",
+                "currency": "GBP",
+                "lead_time_days": 4.5,
+                "default_price": "2.00",
+            },
+        )
+    )
+    created(
+        api.post(
+            "/items/A/suppliers", json={"supplier": "ACME", "supplier_sku": "AC-A", "price": "1.50"}
+        )
+    )
     yield api
     assert clean(engine, tenant) == []
 
@@ -35,8 +63,11 @@ def figures(api, sku: str, location: str = "WH1") -> tuple[int, int, int]:
 
 
 def order(api, **extra) -> dict:
-    body = {"supplier": "ACME", "location": "WH1",
-            "lines": [{"sku": "A", "qty": 10}, {"sku": "B", "qty": 4, "unit_price": "3.25"}]}
+    body = {
+        "supplier": "ACME",
+        "location": "WH1",
+        "lines": [{"sku": "A", "qty": 10}, {"sku": "B", "qty": 4, "unit_price": "3.25"}],
+    }
     return created(api.post("/purchase-orders", json=body | extra))
 
 
@@ -49,8 +80,9 @@ def act(api, po: dict, action: str, status: int = 200) -> dict:
 def ledger(api, sku: str) -> list[tuple]:
     rows = api.get(f"/ledger?sku={sku}").json()["entries"]
     cost = lambda c: None if c is None else str(Decimal(c).normalize())  # noqa: E731
-    return sorted((e["state"], e["delta"], e["reason"], e["reference"], cost(e["unit_cost"]))
-                  for e in rows)
+    return sorted(
+        (e["state"], e["delta"], e["reason"], e["reference"], cost(e["unit_cost"])) for e in rows
+    )
 
 
 def test_a_draft_takes_prices_from_the_link_then_the_supplier(buyer):
@@ -72,31 +104,49 @@ def test_the_whole_lifecycle_moves_incoming_then_on_hand(buyer):
     sent = act(buyer, po, "send")
     assert sent["status"] == "sent" and sent["expected_on"], "expected from the lead time"
 
-    part = created(buyer.post(f"/purchase-orders/{po['id']}/receipts",
-                              json={"lines": [{"sku": "A", "qty": 6}]}))
+    part = created(
+        buyer.post(
+            f"/purchase-orders/{po['id']}/receipts", json={"lines": [{"sku": "A", "qty": 6}]}
+        )
+    )
     assert part["status"] == "partially_received"
     assert {ln["sku"]: ln["outstanding"] for ln in part["lines"]} == {"A": 4, "B": 4}
     assert figures(buyer, "A") == (6, 4, 6)
 
-    done = created(buyer.post(f"/purchase-orders/{po['id']}/receipts",
-                              json={"lines": [{"sku": "A", "qty": 4}, {"sku": "B", "qty": 4}]}))
+    done = created(
+        buyer.post(
+            f"/purchase-orders/{po['id']}/receipts",
+            json={"lines": [{"sku": "A", "qty": 4}, {"sku": "B", "qty": 4}]},
+        )
+    )
     assert done["status"] == "received" and done["closed_at"]
     assert figures(buyer, "A") == (10, 0, 10) and figures(buyer, "B") == (4, 0, 4)
     assert [len(r["lines"]) for r in done["receipts"]] == [1, 2]
-    assert ledger(buyer, "A") == sorted([
-        ("incoming", 10, "po", "PO-00001", None),
-        ("incoming", -6, "po_receipt", "PO-00001", "1.5"),
-        ("on_hand", 6, "po_receipt", "PO-00001", "1.5"),
-        ("incoming", -4, "po_receipt", "PO-00001", "1.5"),
-        ("on_hand", 4, "po_receipt", "PO-00001", "1.5"),
-    ])
+    assert ledger(buyer, "A") == sorted(
+        [
+            ("incoming", 10, "po", "PO-00001", None),
+            ("incoming", -6, "po_receipt", "PO-00001", "1.5"),
+            ("on_hand", 6, "po_receipt", "PO-00001", "1.5"),
+            ("incoming", -4, "po_receipt", "PO-00001", "1.5"),
+            ("on_hand", 4, "po_receipt", "PO-00001", "1.5"),
+        ]
+    )
 
 
-ILLEGAL = {"draft": ("send", "receive"), "approved": ("approve", "receive"),
-           "sent": ("approve", "send"), "received": ("cancel", "receive"),
-           "cancelled": ("approve", "send", "cancel", "receive")}
-PATHS = {"draft": [], "approved": ["approve"], "sent": ["approve", "send"],
-         "received": ["approve", "send", "receive"], "cancelled": ["cancel"]}
+ILLEGAL = {
+    "draft": ("send", "receive"),
+    "approved": ("approve", "receive"),
+    "sent": ("approve", "send"),
+    "received": ("cancel", "receive"),
+    "cancelled": ("approve", "send", "cancel", "receive"),
+}
+PATHS = {
+    "draft": [],
+    "approved": ["approve"],
+    "sent": ["approve", "send"],
+    "received": ["approve", "send", "receive"],
+    "cancelled": ["cancel"],
+}
 
 
 def test_illegal_transitions_are_409_and_change_nothing(buyer, tenant_state):
@@ -113,8 +163,11 @@ def test_illegal_transitions_are_409_and_change_nothing(buyer, tenant_state):
     for status, actions in ILLEGAL.items():
         for action in actions:
             url = f"/purchase-orders/{orders[status]['id']}"
-            r = (buyer.post(f"{url}/receipts", json=receipt) if action == "receive"
-                 else buyer.post(f"{url}/{action}"))
+            r = (
+                buyer.post(f"{url}/receipts", json=receipt)
+                if action == "receive"
+                else buyer.post(f"{url}/{action}")
+            )
             doc = problem(r, 409)
             assert doc["type"].endswith("/illegal-transition") and doc["order_status"] == status
             assert f"is {status}; only an order that is" in doc["detail"]
@@ -126,13 +179,21 @@ def test_over_receipt_is_refused_unless_allowed(buyer, tenant_state):
     act(buyer, po, "approve")
     act(buyer, po, "send")
     before = tenant_state()
-    doc = problem(buyer.post(f"/purchase-orders/{po['id']}/receipts",
-                             json={"lines": [{"sku": "A", "qty": 6}]}), 409)
+    doc = problem(
+        buyer.post(
+            f"/purchase-orders/{po['id']}/receipts", json={"lines": [{"sku": "A", "qty": 6}]}
+        ),
+        409,
+    )
     assert doc["type"].endswith("/over-receipt")
     assert (doc["outstanding"], doc["qty"]) == (5, 6) and "allow_over_receipt" in doc["detail"]
     assert tenant_state() == before
-    done = created(buyer.post(f"/purchase-orders/{po['id']}/receipts",
-                              json={"lines": [{"sku": "A", "qty": 6}], "allow_over_receipt": True}))
+    done = created(
+        buyer.post(
+            f"/purchase-orders/{po['id']}/receipts",
+            json={"lines": [{"sku": "A", "qty": 6}], "allow_over_receipt": True},
+        )
+    )
     assert done["status"] == "received" and done["lines"][0]["received"] == 6
     assert figures(buyer, "A") == (6, 0, 6), "the surplus goes to on_hand, incoming stops at 0"
 
@@ -143,24 +204,38 @@ def test_bad_receipts_and_orders_are_4xx_and_change_nothing(buyer, tenant_state)
     act(buyer, po, "send")
     before = tenant_state()
     url = f"/purchase-orders/{po['id']}/receipts"
-    for body, status in [({"lines": [{"sku": "C", "qty": 1}]}, 422),
-                         ({"lines": [{"sku": "A", "qty": 0}]}, 422),
-                         ({"lines": [{"sku": "A", "qty": -2}]}, 422),
-                         ({"lines": [{"sku": "A", "qty": 1}, {"sku": "A", "qty": 1}]}, 422),
-                         ({"lines": []}, 422),
-                         ({"lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 9}]}, 409)]:
+    for body, status in [
+        ({"lines": [{"sku": "C", "qty": 1}]}, 422),
+        ({"lines": [{"sku": "A", "qty": 0}]}, 422),
+        ({"lines": [{"sku": "A", "qty": -2}]}, 422),
+        ({"lines": [{"sku": "A", "qty": 1}, {"sku": "A", "qty": 1}]}, 422),
+        ({"lines": []}, 422),
+        ({"lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 9}]}, 409),
+    ]:
         problem(buyer.post(url, json=body), status)
-    problem(buyer.post("/purchase-orders/999/receipts", json={"lines": [{"sku": "A", "qty": 1}]}), 404)
+    problem(
+        buyer.post("/purchase-orders/999/receipts", json={"lines": [{"sku": "A", "qty": 1}]}), 404
+    )
     problem(buyer.post("/purchase-orders/999/approve"), 404)
-    for body, status in [({"supplier": "NOPE", "location": "WH1", "lines": [{"sku": "A", "qty": 1}]}, 404),
-                         ({"supplier": "ACME", "location": "NOPE", "lines": [{"sku": "A", "qty": 1}]}, 404),
-                         ({"supplier": "ACME", "location": "WH1", "lines": [{"sku": "NOPE", "qty": 1}]}, 404),
-                         ({"supplier": "ACME", "location": "WH1", "lines": [{"sku": "A", "qty": 0}]}, 422),
-                         ({"supplier": "ACME", "location": "WH1", "lines": []}, 422),
-                         ({"supplier": "ACME", "location": "WH1",
-                           "lines": [{"sku": "A", "qty": 1}, {"sku": "A", "qty": 2}]}, 422)]:
+    for body, status in [
+        ({"supplier": "NOPE", "location": "WH1", "lines": [{"sku": "A", "qty": 1}]}, 404),
+        ({"supplier": "ACME", "location": "NOPE", "lines": [{"sku": "A", "qty": 1}]}, 404),
+        ({"supplier": "ACME", "location": "WH1", "lines": [{"sku": "NOPE", "qty": 1}]}, 404),
+        ({"supplier": "ACME", "location": "WH1", "lines": [{"sku": "A", "qty": 0}]}, 422),
+        ({"supplier": "ACME", "location": "WH1", "lines": []}, 422),
+        (
+            {
+                "supplier": "ACME",
+                "location": "WH1",
+                "lines": [{"sku": "A", "qty": 1}, {"sku": "A", "qty": 2}],
+            },
+            422,
+        ),
+    ]:
         problem(buyer.post("/purchase-orders", json=body), status)
-    problem(buyer.patch(f"/purchase-orders/{po['id']}", json={"lines": [{"sku": "A", "qty": 1}]}), 409)
+    problem(
+        buyer.patch(f"/purchase-orders/{po['id']}", json={"lines": [{"sku": "A", "qty": 1}]}), 409
+    )
     assert tenant_state() == before
 
 
@@ -168,7 +243,11 @@ def test_cancelling_removes_only_the_outstanding_incoming(buyer):
     po = order(buyer)
     act(buyer, po, "approve")
     act(buyer, po, "send")
-    created(buyer.post(f"/purchase-orders/{po['id']}/receipts", json={"lines": [{"sku": "A", "qty": 7}]}))
+    created(
+        buyer.post(
+            f"/purchase-orders/{po['id']}/receipts", json={"lines": [{"sku": "A", "qty": 7}]}
+        )
+    )
     cancelled = act(buyer, po, "cancel")
     assert cancelled["status"] == "cancelled"
     assert figures(buyer, "A") == (7, 0, 7) and figures(buyer, "B") == (0, 0, 0)
@@ -177,9 +256,14 @@ def test_cancelling_removes_only_the_outstanding_incoming(buyer):
 
 def test_a_draft_can_be_edited_and_cancelled_without_touching_stock(buyer):
     po = order(buyer)
-    edited = buyer.patch(f"/purchase-orders/{po['id']}",
-                         json={"lines": [{"sku": "C", "qty": 2, "unit_price": "9"}],
-                               "location": "WH2", "note": "rush"}).json()
+    edited = buyer.patch(
+        f"/purchase-orders/{po['id']}",
+        json={
+            "lines": [{"sku": "C", "qty": 2, "unit_price": "9"}],
+            "location": "WH2",
+            "note": "rush",
+        },
+    ).json()
     assert [(ln["sku"], ln["qty"]) for ln in edited["lines"]] == [("C", 2)]
     assert (edited["location"], edited["note"]) == ("WH2", "rush")
     act(buyer, po, "cancel")
@@ -198,13 +282,33 @@ def test_csv_of_one_order_and_of_all_open_orders(buyer):
     assert 'filename="PO-00001.csv"' in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == CSV_HEADER
-    assert rows[1] == ["PO-00001", "approved", "ACME", "Acme", "GBP", "WH1", "", "1", "A", "AC-A",
-                       "Item A", "each", "10", "0", "10", "1.5", "15"]
+    assert rows[1] == [
+        "PO-00001",
+        "approved",
+        "ACME",
+        "Acme",
+        "GBP",
+        "WH1",
+        "",
+        "1",
+        "A",
+        "AC-A",
+        "Item A",
+        "each",
+        "10",
+        "0",
+        "10",
+        "1.5",
+        "15",
+    ]
     assert rows[2][8:] == ["B", "", "Item B", "each", "4", "0", "4", "3.25", "13"]
 
     every = list(csv.DictReader(io.StringIO(buyer.get("/purchase-orders.csv").text)))
     assert [(r["po_number"], r["sku"]) for r in every] == [
-        ("PO-00001", "A"), ("PO-00001", "B"), ("PO-00002", "C")], "cancelled orders are not open"
+        ("PO-00001", "A"),
+        ("PO-00001", "B"),
+        ("PO-00002", "C"),
+    ], "cancelled orders are not open"
     assert second["number"] == "PO-00002"
     problem(buyer.get("/purchase-orders/999.csv"), 404)
 
@@ -212,10 +316,13 @@ def test_csv_of_one_order_and_of_all_open_orders(buyer):
 def test_listing_filters_by_status_and_supplier(buyer):
     a, b = order(buyer), order(buyer)
     act(buyer, b, "approve")
-    assert [p["number"] for p in buyer.get("/purchase-orders?status=approved").json()["purchase_orders"]] \
-        == [b["number"]]
+    assert [
+        p["number"] for p in buyer.get("/purchase-orders?status=approved").json()["purchase_orders"]
+    ] == [b["number"]]
     page = buyer.get("/purchase-orders?limit=1").json()
-    assert [p["number"] for p in page["purchase_orders"]] == [a["number"]] and page["next_after"] == a["id"]
+    assert [p["number"] for p in page["purchase_orders"]] == [a["number"]] and page[
+        "next_after"
+    ] == a["id"]
     assert len(buyer.get("/purchase-orders?supplier=ACME").json()["purchase_orders"]) == 2
     problem(buyer.get("/purchase-orders?status=lost"), 422)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from planningkit import clean, daily_sales, moves, shop
 from typer.testing import CliRunner
 
 from onhand import cli, db
 from onhand.planning.sample import add_demo_suppliers
 from onhand.settings import get_settings
-from planningkit import clean, daily_sales, moves, shop
 
 
 def test_demo_suppliers_are_added_once_and_missing_skus_skipped(api, engine, tenant):
@@ -19,7 +19,9 @@ def test_demo_suppliers_are_added_once_and_missing_skus_skipped(api, engine, ten
     assert first["suppliers"] >= 2 and again == {"suppliers": 0, "links": 0}
     dune = api.get("/items/BOOK-DUNE/suppliers").json()["suppliers"]
     assert len(dune) >= 1 and sum(s["preferred"] for s in dune) == 1
-    assert first["links"] == len(dune) + len(api.get("/items/COFFEE-SPICE-ROAST/suppliers").json()["suppliers"])
+    assert first["links"] == len(dune) + len(
+        api.get("/items/COFFEE-SPICE-ROAST/suppliers").json()["suppliers"]
+    )
     assert clean(engine, tenant) == []
 
 

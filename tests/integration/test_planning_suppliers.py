@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
 from planningkit import clean, created, problem, shop
 
-ACME = {"code": "ACME", "name": "Acme Books", "currency": "GBP", "lead_time_days": 5,
-        "lead_time_std_days": 1.5, "moq": 50, "pack_size": 12, "default_price": "4.20"}
+ACME = {
+    "code": "ACME",
+    "name": "Acme Books",
+    "currency": "GBP",
+    "lead_time_days": 5,
+    "lead_time_std_days": 1.5,
+    "moq": 50,
+    "pack_size": 12,
+    "default_price": "4.20",
+}
 
 
 @pytest.fixture
@@ -34,8 +41,13 @@ def test_a_supplier_is_created_read_listed_changed_and_deleted(books):
 
 def test_defaults_of_a_new_supplier(books):
     doc = books.get("/suppliers/ZEN").json()
-    assert (doc["currency"], doc["moq"], doc["pack_size"], doc["default_price"],
-            doc["lead_time_std_days"]) == ("EUR", 0, 1, None, 0)
+    assert (
+        doc["currency"],
+        doc["moq"],
+        doc["pack_size"],
+        doc["default_price"],
+        doc["lead_time_std_days"],
+    ) == ("EUR", 0, 1, None, 0)
 
 
 BAD_SUPPLIERS = [
@@ -83,13 +95,24 @@ def test_bad_link_input_is_refused_and_changes_nothing(books, tenant_state):
 
 
 def test_links_carry_price_and_overrides_and_fall_back_to_the_supplier(books):
-    link = created(books.post("/items/A/suppliers", json={
-        "supplier": "ACME", "supplier_sku": "AC-1", "price": "3.75", "pack_size": 6}))
-    assert (link["supplier_sku"], link["price"], link["effective_pack_size"],
-            link["effective_moq"]) == ("AC-1", "3.75", 6, 50)
+    link = created(
+        books.post(
+            "/items/A/suppliers",
+            json={"supplier": "ACME", "supplier_sku": "AC-1", "price": "3.75", "pack_size": 6},
+        )
+    )
+    assert (
+        link["supplier_sku"],
+        link["price"],
+        link["effective_pack_size"],
+        link["effective_moq"],
+    ) == ("AC-1", "3.75", 6, 50)
     plain = created(books.post("/items/B/suppliers", json={"supplier": "ACME"}))
-    assert (plain["price"], plain["effective_price"], plain["effective_pack_size"]) == \
-        (None, "4.2", 12)
+    assert (plain["price"], plain["effective_price"], plain["effective_pack_size"]) == (
+        None,
+        "4.2",
+        12,
+    )
     problem(books.post("/items/A/suppliers", json={"supplier": "ACME"}), 409)
     patched = books.patch("/items/A/suppliers/ACME", json={"moq": 0}).json()
     assert patched["effective_moq"] == 0 and patched["price"] == "3.75"
@@ -100,16 +123,24 @@ def test_links_carry_price_and_overrides_and_fall_back_to_the_supplier(books):
 def test_an_item_has_one_preferred_supplier_at_most(books):
     created(books.post("/items/A/suppliers", json={"supplier": "ACME", "preferred": True}))
     created(books.post("/items/A/suppliers", json={"supplier": "ZEN", "preferred": True}))
-    links = {s["supplier"]: s["preferred"] for s in books.get("/items/A/suppliers").json()["suppliers"]}
+    links = {
+        s["supplier"]: s["preferred"] for s in books.get("/items/A/suppliers").json()["suppliers"]
+    }
     assert links == {"ACME": False, "ZEN": True}
     books.patch("/items/A/suppliers/ACME", json={"preferred": True})
-    links = {s["supplier"]: s["preferred"] for s in books.get("/items/A/suppliers").json()["suppliers"]}
+    links = {
+        s["supplier"]: s["preferred"] for s in books.get("/items/A/suppliers").json()["suppliers"]
+    }
     assert links == {"ACME": True, "ZEN": False}
 
 
 def test_a_supplier_with_orders_cannot_be_deleted_but_can_be_deactivated(books):
-    created(books.post("/purchase-orders", json={"supplier": "ACME", "location": "WH1",
-                                                 "lines": [{"sku": "A", "qty": 5}]}))
+    created(
+        books.post(
+            "/purchase-orders",
+            json={"supplier": "ACME", "location": "WH1", "lines": [{"sku": "A", "qty": 5}]},
+        )
+    )
     assert problem(books.delete("/suppliers/ACME"), 409)["type"].endswith("/supplier-in-use")
     assert books.patch("/suppliers/ACME", json={"active": False}).json()["active"] is False
 
@@ -123,9 +154,16 @@ def test_deleting_a_supplier_removes_its_links(books):
 def test_another_tenant_cannot_see_the_suppliers(books, client, engine):
     from conftest import Api, make_token
 
-    other = Api(client, "other-" + books.tenant[:8], make_token(engine, "other-" + books.tenant[:8],
-                                                                   "admin"))
+    other = Api(
+        client,
+        "other-" + books.tenant[:8],
+        make_token(engine, "other-" + books.tenant[:8], "admin"),
+    )
     assert other.get("/suppliers").json()["suppliers"] == []
     problem(other.get("/suppliers/ACME"), 404)
-    problem(books.client.get("/v1/" + other.tenant + "/suppliers",
-                             headers={"Authorization": f"Bearer {books.token}"}), 403)
+    problem(
+        books.client.get(
+            "/v1/" + other.tenant + "/suppliers", headers={"Authorization": f"Bearer {books.token}"}
+        ),
+        403,
+    )

@@ -35,17 +35,28 @@ STOCK = 100
 
 # ---- helpers ----------------------------------------------------------------------------------
 
+
 def findings_for(engine, tenant: str) -> list[str]:
     with db.read(engine) as conn:
-        return [f.what for f in check.run(conn) if f"tenant {tenant} " in f.what or f.invariant == 5]
+        return [
+            f.what for f in check.run(conn) if f"tenant {tenant} " in f.what or f.invariant == 5
+        ]
 
 
 def cli_check_mentions(engine, tenant: str) -> str:
     """Run `onhand check` as a process; return its report lines about this tenant."""
-    env = {**os.environ, "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "COLUMNS": "500"}
-    done = subprocess.run([sys.executable, "-m", "onhand.cli", "check"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "COLUMNS": "500",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "onhand.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode in (0, 1), done.stderr[-2000:]
     return "\n".join(ln for ln in done.stdout.splitlines() if tenant in ln)
 
@@ -56,8 +67,11 @@ def created(r: httpx.Response) -> dict:
 
 
 def receive(api, sku: str, qty: int, location: str = "WH1") -> None:
-    created(api.post("/movements", json={"type": "receipt", "sku": sku, "location": location,
-                                         "qty": qty}))
+    created(
+        api.post(
+            "/movements", json={"type": "receipt", "sku": sku, "location": location, "qty": qty}
+        )
+    )
 
 
 def cart(*lines: tuple[str, int], reference: str) -> dict:
@@ -68,10 +82,13 @@ def figures(engine, tenant: str, sku: str) -> tuple[int, int]:
     """(on_hand, reserved) summed over locations, straight from the balances."""
     with db.read(engine) as conn:
         row = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(balances.c.on_hand), 0),
-                      sa.func.coalesce(sa.func.sum(balances.c.reserved), 0))
+            sa.select(
+                sa.func.coalesce(sa.func.sum(balances.c.on_hand), 0),
+                sa.func.coalesce(sa.func.sum(balances.c.reserved), 0),
+            )
             .join(items, items.c.id == balances.c.item_id)
-            .where(balances.c.tenant_id == tenant, items.c.sku == sku)).one()
+            .where(balances.c.tenant_id == tenant, items.c.sku == sku)
+        ).one()
     return int(row[0]), int(row[1])
 
 
@@ -80,12 +97,17 @@ def holds_by_reference(engine, tenant: str) -> dict[str, dict[str, int]]:
     with db.read(engine) as conn:
         rows = conn.execute(
             sa.select(reservations.c.reference, items.c.sku, sa.func.sum(reservation_lines.c.qty))
-            .join(reservation_lines, sa.and_(
-                reservation_lines.c.tenant_id == reservations.c.tenant_id,
-                reservation_lines.c.reservation_id == reservations.c.id))
+            .join(
+                reservation_lines,
+                sa.and_(
+                    reservation_lines.c.tenant_id == reservations.c.tenant_id,
+                    reservation_lines.c.reservation_id == reservations.c.id,
+                ),
+            )
             .join(items, items.c.id == reservation_lines.c.item_id)
             .where(reservations.c.tenant_id == tenant, reservation_lines.c.active)
-            .group_by(reservations.c.reference, items.c.sku))
+            .group_by(reservations.c.reference, items.c.sku)
+        )
         out: dict[str, dict[str, int]] = {}
         for ref, sku, qty in rows:
             out.setdefault(ref, {})[sku] = int(qty)
@@ -96,8 +118,11 @@ def outcome(status: int, doc) -> str:
     """'granted', 'refused' (409 insufficient-stock) or a description of anything else."""
     if status == 201:
         return "granted"
-    if status == 409 and isinstance(doc, dict) and str(doc.get("type", "")).endswith(
-            "/insufficient-stock"):
+    if (
+        status == 409
+        and isinstance(doc, dict)
+        and str(doc.get("type", "")).endswith("/insufficient-stock")
+    ):
         return "refused"
     return f"{status}: {str(doc)[:300]}"
 
@@ -109,8 +134,14 @@ def _answer(r: httpx.Response):
         return r.text
 
 
-def race_threads(urls: list[str], tenant: str, token: str, bodies: list[dict | None],
-                 workers: int = 64, paths: list[str] | None = None) -> list[tuple[int, object]]:
+def race_threads(
+    urls: list[str],
+    tenant: str,
+    token: str,
+    bodies: list[dict | None],
+    workers: int = 64,
+    paths: list[str] | None = None,
+) -> list[tuple[int, object]]:
     """POST every body concurrently from `workers` threads, each with its own httpx client,
     spreading requests over `urls`; all threads start together. One (status, answer) per body.
     The path is reservations, or paths[n] for the n-th request."""
@@ -150,13 +181,22 @@ def race_threads(urls: list[str], tenant: str, token: str, bodies: list[dict | N
             c.close()
 
 
-def _process_racer(url: str, tenant: str, token: str, bodies: list[tuple[int, dict]],
-                   threads: int, barrier, results) -> None:
+def _process_racer(
+    url: str,
+    tenant: str,
+    token: str,
+    bodies: list[tuple[int, dict]],
+    threads: int,
+    barrier,
+    results,
+) -> None:
     """One racing process (spawned): `threads` threads with their own clients, started together
     with the other processes at the barrier. Puts [(n, status, answer)] on `results`."""
     out: list[tuple[int, int, object]] = []
-    clients = [httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"})
-               for _ in range(threads)]
+    clients = [
+        httpx.Client(timeout=60, headers={"Authorization": f"Bearer {token}"})
+        for _ in range(threads)
+    ]
     try:
         barrier.wait(60)
 
@@ -179,15 +219,21 @@ def _process_racer(url: str, tenant: str, token: str, bodies: list[tuple[int, di
         results.put(out)
 
 
-def race_processes(url: str, tenant: str, token: str, bodies: list[dict], processes: int = 6,
-                   threads: int = 8) -> list[tuple[int, object]]:
+def race_processes(
+    url: str, tenant: str, token: str, bodies: list[dict], processes: int = 6, threads: int = 8
+) -> list[tuple[int, object]]:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(processes)
     results = ctx.Queue()
     numbered = list(enumerate(bodies))
-    procs = [ctx.Process(target=_process_racer, daemon=True,
-                         args=(url, tenant, token, numbered[p::processes], threads, barrier, results))
-             for p in range(processes)]
+    procs = [
+        ctx.Process(
+            target=_process_racer,
+            daemon=True,
+            args=(url, tenant, token, numbered[p::processes], threads, barrier, results),
+        )
+        for p in range(processes)
+    ]
     for p in procs:
         p.start()
     collected: list[tuple[int, int, object]] = []
@@ -210,8 +256,9 @@ def tally(results: list[tuple[int, object]]) -> Counter:
     return Counter(outcome(status, doc) for status, doc in results)
 
 
-def assert_exactly_the_stock_granted(results, engine, tenant: str, sku: str = "HOT",
-                                     stock: int = STOCK) -> Counter:
+def assert_exactly_the_stock_granted(
+    results, engine, tenant: str, sku: str = "HOT", stock: int = STOCK
+) -> Counter:
     counts = tally(results)
     print(f"\n{sku} race on {engine.dialect.name}: {dict(counts)}")
     assert counts == Counter(granted=stock, refused=len(results) - stock), counts
@@ -252,10 +299,12 @@ def hot(api, engine, tenant) -> str:
 
 # ---- (a) threads -------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("group_commit", ["true", "false"], ids=["group-commit", "one-by-one"])
-def test_320_threads_racing_for_100_units_get_exactly_100(engine, tenant, hot, servers,
-                                                            group_commit):
+def test_320_threads_racing_for_100_units_get_exactly_100(
+    engine, tenant, hot, servers, group_commit
+):
     [server] = servers(1, ONHAND_GROUP_COMMIT=group_commit)
     bodies = [cart(("HOT", 1), reference=f"r-{n}") for n in range(320)]
     results = race_threads([server.url], tenant, hot, bodies, workers=64)
@@ -264,17 +313,20 @@ def test_320_threads_racing_for_100_units_get_exactly_100(engine, tenant, hot, s
 
 # ---- (b) processes -----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
-def test_330_requests_from_6_processes_racing_for_100_units_get_exactly_100(engine, tenant, hot,
-                                                                             servers):
+def test_330_requests_from_6_processes_racing_for_100_units_get_exactly_100(
+    engine, tenant, hot, servers
+):
     [server] = servers(1)
     bodies = [cart(("HOT", 1), reference=f"r-{n}") for n in range(6 * 55)]
     results = race_processes(server.url, tenant, hot, bodies, processes=6, threads=8)
     assert_exactly_the_stock_granted(results, engine, tenant)
 
 
-def assert_kits_whole(engine, tenant, bodies, results, kit: str, stock_a: int,
-                      stock_b: int) -> tuple[int, int]:
+def assert_kits_whole(
+    engine, tenant, bodies, results, kit: str, stock_a: int, stock_b: int
+) -> tuple[int, int]:
     """Kits (2 A + 1 B, by reference prefix `kit`) were granted whole or not at all, the single
     A and B holds add up, and every refusal still holds against what is left. Returns the
     free A and B."""
@@ -309,6 +361,7 @@ def assert_kits_whole(engine, tenant, bodies, results, kit: str, stock_a: int,
 
 # ---- (c) multi-line carts ----------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_carts_of_two_skus_are_granted_whole_or_not_at_all(api, engine, tenant, servers):
     created(api.post("/locations", json={"code": "WH1", "name": "Main"}))
@@ -318,16 +371,19 @@ def test_carts_of_two_skus_are_granted_whole_or_not_at_all(api, engine, tenant, 
     receive(api, "B", 45)
     token = make_token(engine, tenant, "storefront")
     [server] = servers(1)
-    bodies = ([cart(("A", 2), ("B", 1), reference=f"cart-{n}") for n in range(100)]
-              + [cart(("B", 1), ("A", 2), reference=f"cart-r{n}") for n in range(100)]
-              + [cart(("A", 1), reference=f"a-{n}") for n in range(60)]
-              + [cart(("B", 1), reference=f"b-{n}") for n in range(60)])
+    bodies = (
+        [cart(("A", 2), ("B", 1), reference=f"cart-{n}") for n in range(100)]
+        + [cart(("B", 1), ("A", 2), reference=f"cart-r{n}") for n in range(100)]
+        + [cart(("A", 1), reference=f"a-{n}") for n in range(60)]
+        + [cart(("B", 1), reference=f"b-{n}") for n in range(60)]
+    )
     random.Random(3).shuffle(bodies)
     results = race_threads([server.url], tenant, token, bodies, workers=64)
     assert_kits_whole(engine, tenant, bodies, results, "cart", stock_a=100, stock_b=45)
 
 
 # ---- (d) two servers on one PostgreSQL ---------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_two_servers_on_one_postgres_grant_exactly_the_stock(engine, tenant, hot, servers):
@@ -339,36 +395,52 @@ def test_two_servers_on_one_postgres_grant_exactly_the_stock(engine, tenant, hot
     assert_exactly_the_stock_granted(results, engine, tenant)
     by_server = Counter((n % 2, outcome(*r)) for n, r in enumerate(results))
     print(f"per server: {dict(by_server)}")
-    assert by_server[(0, "granted")] > 0 and by_server[(1, "granted")] > 0, \
+    assert by_server[(0, "granted")] > 0 and by_server[(1, "granted")] > 0, (
         "both servers took part in granting"
+    )
 
 
 # ---- (e) bundles and their components ----------------------------------------------------------
 
+
 @pytest.mark.slow
-def test_bundles_and_their_components_racing_never_oversell_a_component(api, engine, tenant,
-                                                                         servers):
+def test_bundles_and_their_components_racing_never_oversell_a_component(
+    api, engine, tenant, servers
+):
     created(api.post("/locations", json={"code": "WH1", "name": "Main"}))
     for sku in ("A", "B"):
         created(api.post("/items", json={"sku": sku, "name": sku}))
-    created(api.post("/items", json={"sku": "PACK", "name": "Kit", "kind": "bundle",
-                                     "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}]}))
+    created(
+        api.post(
+            "/items",
+            json={
+                "sku": "PACK",
+                "name": "Kit",
+                "kind": "bundle",
+                "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
+            },
+        )
+    )
     receive(api, "A", 60)
     receive(api, "B", 40)
     token = make_token(engine, tenant, "storefront")
     [server] = servers(1)
-    bodies = ([cart(("PACK", 1), reference=f"pack-{n}") for n in range(150)]
-              + [cart(("A", 1), reference=f"a-{n}") for n in range(80)]
-              + [cart(("B", 1), reference=f"b-{n}") for n in range(80)])
+    bodies = (
+        [cart(("PACK", 1), reference=f"pack-{n}") for n in range(150)]
+        + [cart(("A", 1), reference=f"a-{n}") for n in range(80)]
+        + [cart(("B", 1), reference=f"b-{n}") for n in range(80)]
+    )
     random.Random(5).shuffle(bodies)
     results = race_threads([server.url], tenant, token, bodies, workers=64)
-    free_a, free_b = assert_kits_whole(engine, tenant, bodies, results, "pack",
-                                       stock_a=60, stock_b=40)
+    free_a, free_b = assert_kits_whole(
+        engine, tenant, bodies, results, "pack", stock_a=60, stock_b=40
+    )
     pack = api.get("/availability/PACK").json()
     assert pack["available"] == min(free_a // 2, free_b)
 
 
 # ---- (f) one Idempotency-Key retried concurrently -------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_retry_storm_with_one_idempotency_key_holds_once(engine, tenant, hot, servers):
@@ -382,8 +454,10 @@ def test_a_retry_storm_with_one_idempotency_key_holds_once(engine, tenant, hot, 
 
     def one(n: int) -> tuple[int, object]:
         if not hasattr(local, "client"):
-            local.client = httpx.Client(timeout=60, headers={"Authorization": f"Bearer {hot}",
-                                                             "Idempotency-Key": "checkout-42"})
+            local.client = httpx.Client(
+                timeout=60,
+                headers={"Authorization": f"Bearer {hot}", "Idempotency-Key": "checkout-42"},
+            )
         start.wait(30)
         r = local.client.post(f"{urls[n % len(urls)]}/v1/{tenant}/reservations", json=body)
         return r.status_code, _answer(r)
@@ -403,6 +477,7 @@ def test_a_retry_storm_with_one_idempotency_key_holds_once(engine, tenant, hot, 
 
 
 # ---- (g) commits racing the sweeper ----------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_commits_racing_the_sweeper_end_either_committed_or_expired(engine, tenant, hot, servers):
@@ -424,8 +499,10 @@ def test_commits_racing_the_sweeper_end_either_committed_or_expired(engine, tena
     try:
         with ThreadPoolExecutor(40) as pool:
             for n in range(40):  # each commit is scheduled as soon as its hold exists
-                r = clients[40].post(f"{urls[0]}/v1/{tenant}/reservations",
-                                     json={**cart(("HOT", 2), reference=f"h-{n}"), "ttl_seconds": 1})
+                r = clients[40].post(
+                    f"{urls[0]}/v1/{tenant}/reservations",
+                    json={**cart(("HOT", 2), reference=f"h-{n}"), "ttl_seconds": 1},
+                )
                 assert r.status_code == 201, r.text
                 made.append(r.json())
                 pending.append(pool.submit(commit, n, made[-1]))
@@ -435,15 +512,22 @@ def test_commits_racing_the_sweeper_end_either_committed_or_expired(engine, tena
     finally:
         for c in clients:
             c.close()
-    print(f"\ncommit vs sweeper on {engine.dialect.name}: "
-          f"{dict(Counter(status for status, _ in answers))}")
+    print(
+        f"\ncommit vs sweeper on {engine.dialect.name}: "
+        f"{dict(Counter(status for status, _ in answers))}"
+    )
     assert {status for status, _ in answers} <= {200, 409}, answers
     # let the sweeper finish every lapsed hold (bounded)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         with db.read(engine) as conn:
-            statuses = dict(conn.execute(sa.select(reservations.c.id, reservations.c.status).where(
-                reservations.c.tenant_id == tenant)).all())
+            statuses = dict(
+                conn.execute(
+                    sa.select(reservations.c.id, reservations.c.status).where(
+                        reservations.c.tenant_id == tenant
+                    )
+                ).all()
+            )
         if "active" not in statuses.values():
             break
         time.sleep(0.1)
@@ -457,26 +541,48 @@ def test_commits_racing_the_sweeper_end_either_committed_or_expired(engine, tena
     with db.read(engine) as conn:
         reserved, committed = conn.execute(
             sa.select(balances.c.reserved, balances.c.committed).where(
-                balances.c.tenant_id == tenant)).one()
+                balances.c.tenant_id == tenant
+            )
+        ).one()
     assert (reserved, committed) == (0, 2 * sold)
     assert findings_for(engine, tenant) == []
 
 
 # ---- (h) commit and release of the same hold at once ---------------------------------------------
 
+
 @pytest.mark.slow
 def test_commit_and_release_of_one_hold_at_once_exactly_one_wins(engine, tenant, hot, servers):
     urls = [s.url for s in servers(1 if db.is_sqlite(engine) else 2)]
     headers = {"Authorization": f"Bearer {hot}"}
     with httpx.Client(timeout=60, headers=headers) as c:
-        made = [created(c.post(f"{urls[0]}/v1/{tenant}/reservations",
-                               json=cart(("HOT", 1), reference=f"h-{n}"))) for n in range(30)]
-    jobs = [(res["id"], action, k) for k, res in enumerate(made) for action in ("commit", "release")]
-    results = race_threads(urls, tenant, hot, [None] * len(jobs), workers=60,
-                           paths=[f"reservations/{rid}/{action}" for rid, action, _ in jobs])
+        made = [
+            created(
+                c.post(
+                    f"{urls[0]}/v1/{tenant}/reservations", json=cart(("HOT", 1), reference=f"h-{n}")
+                )
+            )
+            for n in range(30)
+        ]
+    jobs = [
+        (res["id"], action, k) for k, res in enumerate(made) for action in ("commit", "release")
+    ]
+    results = race_threads(
+        urls,
+        tenant,
+        hot,
+        [None] * len(jobs),
+        workers=60,
+        paths=[f"reservations/{rid}/{action}" for rid, action, _ in jobs],
+    )
     with db.read(engine) as conn:
-        statuses = dict(conn.execute(sa.select(reservations.c.id, reservations.c.status).where(
-            reservations.c.tenant_id == tenant)).all())
+        statuses = dict(
+            conn.execute(
+                sa.select(reservations.c.id, reservations.c.status).where(
+                    reservations.c.tenant_id == tenant
+                )
+            ).all()
+        )
     outcomes = Counter()
     for n in range(0, len(jobs), 2):
         rid = jobs[n][0]
@@ -489,7 +595,8 @@ def test_commit_and_release_of_one_hold_at_once_exactly_one_wins(engine, tenant,
     with db.read(engine) as conn:
         reserved, committed = conn.execute(
             sa.select(balances.c.reserved, balances.c.committed).where(
-                balances.c.tenant_id == tenant)).one()
+                balances.c.tenant_id == tenant
+            )
+        ).one()
     assert (reserved, committed) == (0, outcomes["committed"])
     assert findings_for(engine, tenant) == []
-

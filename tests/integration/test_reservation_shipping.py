@@ -1,6 +1,7 @@
 """Shipping a committed reservation: committed and on_hand fall once, with the hold's id."""
 
 from apikit import assert_problem
+
 from conftest import Api, make_token
 from onhand import check, db
 
@@ -8,7 +9,9 @@ from onhand import check, db
 def _setup(api):
     assert api.post("/locations", json={"code": "WH1", "name": "Main"}).status_code == 201
     assert api.post("/items", json={"sku": "BOOK", "name": "Book"}).status_code == 201
-    r = api.post("/movements", json={"type": "receipt", "sku": "BOOK", "location": "WH1", "qty": 10})
+    r = api.post(
+        "/movements", json={"type": "receipt", "sku": "BOOK", "location": "WH1", "qty": 10}
+    )
     assert r.status_code == 201, r.text
 
 

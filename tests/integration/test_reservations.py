@@ -14,22 +14,25 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import sqlalchemy as sa
+from apikit import PROBLEM, assert_problem
 
 from conftest import make_token
 from onhand import check, db
 from onhand.reservations import lifecycle
 from onhand.tables import pod_bookings, reservations
-from apikit import PROBLEM, assert_problem
 
 WH1, WH2 = "WH1", "WH2"
 
 
 # ---- helpers ---------------------------------------------------------------------------------
 
+
 def findings_for(engine, tenant: str) -> list[str]:
     """`onhand check` findings that concern this tenant (and any cross-tenant finding)."""
     with db.read(engine) as conn:
-        return [f.what for f in check.run(conn) if f"tenant {tenant} " in f.what or f.invariant == 5]
+        return [
+            f.what for f in check.run(conn) if f"tenant {tenant} " in f.what or f.invariant == 5
+        ]
 
 
 def created(r: httpx.Response) -> dict:
@@ -42,10 +45,12 @@ def ok(r: httpx.Response) -> dict:
     return r.json()
 
 
-
 def receive(api, sku: str, location: str, qty: int) -> None:
-    created(api.post("/movements", json={"type": "receipt", "sku": sku, "location": location,
-                                         "qty": qty}))
+    created(
+        api.post(
+            "/movements", json={"type": "receipt", "sku": sku, "location": location, "qty": qty}
+        )
+    )
 
 
 def line(sku: str, qty, location: str | None = None) -> dict:
@@ -82,27 +87,43 @@ def ledger(api, **params) -> list[dict]:
 def raw_status(engine, tenant: str, res_id: str) -> str:
     """The status stored in the database (GET already reads a lapsed hold as expired)."""
     with db.read(engine) as conn:
-        return conn.execute(sa.select(reservations.c.status).where(
-            reservations.c.tenant_id == tenant, reservations.c.id == res_id)).scalar_one()
+        return conn.execute(
+            sa.select(reservations.c.status).where(
+                reservations.c.tenant_id == tenant, reservations.c.id == res_id
+            )
+        ).scalar_one()
 
 
 @pytest.fixture
 def shop(api, engine, tenant):
     """Two warehouses (WH1 north, first by priority; WH2 south) and one item of every kind."""
-    created(api.post("/locations", json={"code": WH1, "name": "North", "zone": "north",
-                                         "priority": 10}))
-    created(api.post("/locations", json={"code": WH2, "name": "South", "zone": "south",
-                                         "priority": 20}))
-    for item in ({"sku": "BOOK", "name": "A book"},
-                 {"sku": "A", "name": "Part A"},
-                 {"sku": "B", "name": "Part B"},
-                 {"sku": "EBOOK", "name": "An e-book", "kind": "digital"},
-                 {"sku": "SEAT", "name": "A licence seat", "kind": "licensed"},
-                 {"sku": "MUG", "name": "Printed mug", "kind": "pod", "capacity_per_day": 3},
-                 {"sku": "POSTER", "name": "Poster", "allow_backorder": True}):
+    created(
+        api.post("/locations", json={"code": WH1, "name": "North", "zone": "north", "priority": 10})
+    )
+    created(
+        api.post("/locations", json={"code": WH2, "name": "South", "zone": "south", "priority": 20})
+    )
+    for item in (
+        {"sku": "BOOK", "name": "A book"},
+        {"sku": "A", "name": "Part A"},
+        {"sku": "B", "name": "Part B"},
+        {"sku": "EBOOK", "name": "An e-book", "kind": "digital"},
+        {"sku": "SEAT", "name": "A licence seat", "kind": "licensed"},
+        {"sku": "MUG", "name": "Printed mug", "kind": "pod", "capacity_per_day": 3},
+        {"sku": "POSTER", "name": "Poster", "allow_backorder": True},
+    ):
         created(api.post("/items", json=item))
-    created(api.post("/items", json={"sku": "PACK", "name": "Kit", "kind": "bundle",
-                                     "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}]}))
+    created(
+        api.post(
+            "/items",
+            json={
+                "sku": "PACK",
+                "name": "Kit",
+                "kind": "bundle",
+                "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
+            },
+        )
+    )
     receive(api, "BOOK", WH1, 5)
     yield api
     assert findings_for(engine, tenant) == [], "the invariants must hold after every test"
@@ -110,13 +131,15 @@ def shop(api, engine, tenant):
 
 # ---- create and read --------------------------------------------------------------------------
 
+
 def test_a_hold_takes_stock_and_reads_back(shop):
     before = datetime.now(UTC)
     r = created(reserve(shop, line("BOOK", 2), reference="cart-1"))
     after = datetime.now(UTC)
     assert r["status"] == "active"
     assert [{k: ln[k] for k in ("sku", "qty", "location")} for ln in r["lines"]] == [
-        {"sku": "BOOK", "qty": 2, "location": WH1}]
+        {"sku": "BOOK", "qty": 2, "location": WH1}
+    ]
     assert r["reference"] == "cart-1"
     expires = stamp(r["expires_at"])
     assert before + timedelta(seconds=900) - timedelta(seconds=1) <= expires
@@ -179,6 +202,7 @@ def test_a_storefront_token_may_hold_commit_and_release(shop, engine, tenant, cl
 
 # ---- lifetimes ---------------------------------------------------------------------------------
 
+
 def test_ttl_per_request(shop):
     before = datetime.now(UTC)
     r = hold(shop, line("BOOK", 1), ttl_seconds=60)
@@ -203,16 +227,18 @@ def test_expired_hold_frees_stock_before_the_sweeper_runs(shop, engine, tenant):
     assert (doc["available"], doc["reserved"]) == (5, 0)
     assert ok(shop.get(f"/reservations/{r['id']}"))["status"] == "expired"
     assert raw_status(engine, tenant, r["id"]) == "active", "no sweeper ran in this app"
-    assert [x["id"] for x in ok(shop.get("/reservations", params={"status": "expired"}))[
-        "reservations"]] == [r["id"]]
+    assert [
+        x["id"] for x in ok(shop.get("/reservations", params={"status": "expired"}))["reservations"]
+    ] == [r["id"]]
     assert ok(shop.get("/reservations", params={"status": "active"}))["reservations"] == []
     again = hold(shop, line("BOOK", 5))  # the lapsed units can be sold again
     assert again["status"] == "active"
     assert avail(shop, "BOOK")["available"] == 0
 
 
-def test_expire_due_marks_lapsed_holds_expired_in_one_call_and_writes_the_ledger(shop, engine,
-                                                                                  tenant):
+def test_expire_due_marks_lapsed_holds_expired_in_one_call_and_writes_the_ledger(
+    shop, engine, tenant
+):
     receive(shop, "A", WH1, 10)
     lapsing = [hold(shop, line("BOOK", 2), ttl_seconds=1), hold(shop, line("A", 3), ttl_seconds=1)]
     staying = hold(shop, line("BOOK", 1), ttl_seconds=600)
@@ -230,8 +256,11 @@ def test_expire_due_marks_lapsed_holds_expired_in_one_call_and_writes_the_ledger
 
 
 def test_the_built_in_sweeper_returns_stock_soon_after_expiry(engine, tenant, shop, live_server):
-    front = httpx.Client(base_url=f"{live_server.url}/v1/{tenant}", timeout=30,
-                         headers={"Authorization": f"Bearer {make_token(engine, tenant, 'storefront')}"})
+    front = httpx.Client(
+        base_url=f"{live_server.url}/v1/{tenant}",
+        timeout=30,
+        headers={"Authorization": f"Bearer {make_token(engine, tenant, 'storefront')}"},
+    )
     with front:
         r = front.post("/reservations", json={"lines": [line("BOOK", 3)], "ttl_seconds": 1})
         assert r.status_code == 201, r.text
@@ -241,8 +270,9 @@ def test_the_built_in_sweeper_returns_stock_soon_after_expiry(engine, tenant, sh
         while raw_status(engine, tenant, res["id"]) != "expired" and datetime.now(UTC) < deadline:
             time.sleep(0.05)
         swept_at = datetime.now(UTC)
-        assert raw_status(engine, tenant, res["id"]) == "expired", \
+        assert raw_status(engine, tenant, res["id"]) == "expired", (
             "the sweeper (every 0.25 s) did not expire the hold within 3 s"
+        )
         assert swept_at - expires < timedelta(seconds=3)
         assert front.get(f"/reservations/{res['id']}").json()["status"] == "expired"
     assert avail(shop, "BOOK")["reserved"] == 0
@@ -252,6 +282,7 @@ def test_the_built_in_sweeper_returns_stock_soon_after_expiry(engine, tenant, sh
 
 # ---- commit, release, extend ------------------------------------------------------------------
 
+
 def test_commit_turns_the_hold_into_a_sale(shop):
     r = hold(shop, line("BOOK", 2))
     c = ok(shop.post(f"/reservations/{r['id']}/commit"))
@@ -259,8 +290,9 @@ def test_commit_turns_the_hold_into_a_sale(shop):
     doc = avail(shop, "BOOK")
     assert (doc["available"], doc["reserved"], doc["committed"], doc["on_hand"]) == (3, 0, 2, 5)
     assert ok(shop.get(f"/reservations/{r['id']}"))["status"] == "committed"
-    assert {(e["state"], e["delta"]) for e in ledger(shop, reservation=r["id"], reason="commit")} == {
-        ("reserved", -2), ("committed", 2)}
+    assert {
+        (e["state"], e["delta"]) for e in ledger(shop, reservation=r["id"], reason="commit")
+    } == {("reserved", -2), ("committed", 2)}
     # committing again is harmless and writes nothing more
     assert ok(shop.post(f"/reservations/{r['id']}/commit"))["status"] == "committed"
     assert len(ledger(shop, reservation=r["id"])) == 3
@@ -344,6 +376,7 @@ def test_extend_of_an_ended_hold_is_409(shop, tenant_state):
 
 # ---- listing ---------------------------------------------------------------------------------
 
+
 def test_list_with_status_and_reference_filters_newest_first(shop):
     active = hold(shop, line("BOOK", 1), reference="cart-1")
     sold = hold(shop, line("BOOK", 1), reference="cart-2")
@@ -368,6 +401,7 @@ def test_list_with_status_and_reference_filters_newest_first(shop):
 
 
 # ---- item kinds ------------------------------------------------------------------------------
+
 
 def test_digital_items_are_unlimited(shop):
     r = hold(shop, line("EBOOK", 100_000))
@@ -410,8 +444,11 @@ def test_print_on_demand_days_follow_the_tenant_time_zone(shop, engine, tenant):
     hold(shop, line("MUG", 3))
     days.add(datetime.now(ZoneInfo(zone)).date())
     with db.read(engine) as conn:
-        booked = conn.execute(sa.select(pod_bookings.c.day, pod_bookings.c.reserved).where(
-            pod_bookings.c.tenant_id == tenant)).all()
+        booked = conn.execute(
+            sa.select(pod_bookings.c.day, pod_bookings.c.reserved).where(
+                pod_bookings.c.tenant_id == tenant
+            )
+        ).all()
     assert len(booked) == 1
     assert booked[0].day in days and booked[0].day != datetime.now(UTC).date()
     assert booked[0].reserved == 3
@@ -438,9 +475,17 @@ def test_a_bundle_holds_its_components_all_or_nothing(shop, tenant_state):
 
 
 def test_a_bundle_with_a_print_on_demand_part_books_its_capacity(shop):
-    created(shop.post("/items", json={"sku": "GIFT", "name": "Book and mug", "kind": "bundle",
-                                      "components": [{"sku": "BOOK", "qty": 1},
-                                                     {"sku": "MUG", "qty": 1}]}))
+    created(
+        shop.post(
+            "/items",
+            json={
+                "sku": "GIFT",
+                "name": "Book and mug",
+                "kind": "bundle",
+                "components": [{"sku": "BOOK", "qty": 1}, {"sku": "MUG", "qty": 1}],
+            },
+        )
+    )
     assert avail(shop, "GIFT")["available"] == 3  # min(5 books, 3 mugs a day)
     r = hold(shop, line("GIFT", 2))
     assert (avail(shop, "BOOK")["available"], avail(shop, "MUG")["available"]) == (3, 1)
@@ -476,9 +521,10 @@ def test_backorder_items_may_go_below_zero(shop, engine, tenant):
 
 # ---- allocation ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def two_places(shop):
-    receive(shop, "A", WH1, 5)   # WH1: north, priority 10
+    receive(shop, "A", WH1, 5)  # WH1: north, priority 10
     receive(shop, "A", WH2, 20)  # WH2: south, priority 20
     return shop
 
@@ -517,11 +563,19 @@ def test_a_line_splits_across_locations_when_one_is_not_enough(two_places):
 def test_committing_a_split_hold_sells_at_every_location(two_places):
     r = hold(two_places, line("A", 8))
     ok(two_places.post(f"/reservations/{r['id']}/commit"))
-    assert [(at(two_places, "A", w)["committed"], at(two_places, "A", w)["reserved"])
-            for w in (WH1, WH2)] == [(5, 0), (3, 0)]
-    assert sorted((e["location"], e["state"], e["delta"]) for e in ledger(
-        two_places, reservation=r["id"], reason="commit")) == [
-        (WH1, "committed", 5), (WH1, "reserved", -5), (WH2, "committed", 3), (WH2, "reserved", -3)]
+    assert [
+        (at(two_places, "A", w)["committed"], at(two_places, "A", w)["reserved"])
+        for w in (WH1, WH2)
+    ] == [(5, 0), (3, 0)]
+    assert sorted(
+        (e["location"], e["state"], e["delta"])
+        for e in ledger(two_places, reservation=r["id"], reason="commit")
+    ) == [
+        (WH1, "committed", 5),
+        (WH1, "reserved", -5),
+        (WH2, "committed", 3),
+        (WH2, "reserved", -3),
+    ]
 
 
 def test_split_with_nearest_zone_starts_in_the_zone(two_places):
@@ -549,8 +603,9 @@ def test_lines_of_the_same_sku_are_summed_before_checking(shop, tenant_state):
     before = tenant_state()
     doc = assert_problem(reserve(shop, line("BOOK", 3), line("BOOK", 3)), 409, "insufficient-stock")
     assert doc["requested"] == 6 and doc["available"] == 5
-    assert_problem(reserve(shop, line("BOOK", 3, WH1), line("BOOK", 3, WH1)), 409,
-                   "insufficient-stock")
+    assert_problem(
+        reserve(shop, line("BOOK", 3, WH1), line("BOOK", 3, WH1)), 409, "insufficient-stock"
+    )
     assert_problem(reserve(shop, line("BOOK", 3, WH1), line("BOOK", 3)), 409, "insufficient-stock")
     assert tenant_state() == before
     r = hold(shop, line("BOOK", 2), line("BOOK", 3))
@@ -569,6 +624,7 @@ def test_a_multi_line_hold_is_all_or_nothing(shop, tenant_state):
 
 
 # ---- Idempotency-Key ---------------------------------------------------------------------------
+
 
 def key(name: str) -> dict:
     return {"Idempotency-Key": name}
@@ -610,8 +666,10 @@ def test_commit_release_and_extend_with_a_key_apply_once(shop):
     assert e1.status_code == e2.status_code == 200
     assert e2.json()["expires_at"] == e1.json()["expires_at"], "the retry returns the first answer"
     assert ok(shop.get(f"/reservations/{c['id']}"))["expires_at"] == e1.json()["expires_at"]
-    assert_problem(shop.post(f"/reservations/{c['id']}/extend", json={"ttl_seconds": 600},
-                             headers=key("e-1")), 422)
+    assert_problem(
+        shop.post(f"/reservations/{c['id']}/extend", json={"ttl_seconds": 600}, headers=key("e-1")),
+        422,
+    )
     assert ok(shop.get(f"/reservations/{c['id']}"))["expires_at"] == e1.json()["expires_at"]
     assert avail(shop, "BOOK")["reserved"] == 1 and avail(shop, "BOOK")["committed"] == 1
 
@@ -633,8 +691,11 @@ BAD_CREATES = {
     "qty true": ({"lines": [line("BOOK", True)]}, 422, None),
     "qty missing": ({"lines": [{"sku": "BOOK"}]}, 422, None),
     "unknown SKU": ({"lines": [line("NOPE", 1)]}, 404, "unknown-sku"),
-    "unknown SKU beside a good line": ({"lines": [line("BOOK", 1), line("NOPE", 1)]}, 404,
-                                       "unknown-sku"),
+    "unknown SKU beside a good line": (
+        {"lines": [line("BOOK", 1), line("NOPE", 1)]},
+        404,
+        "unknown-sku",
+    ),
     "unknown location": ({"lines": [line("BOOK", 1, "WH9")]}, 404, "unknown-location"),
     "empty lines": ({"lines": []}, 422, None),
     "no lines": ({}, 422, None),
@@ -655,7 +716,9 @@ def test_bad_create_is_a_4xx_problem_and_changes_nothing(shop, tenant_state, bod
 
 def test_malformed_json_is_422_and_changes_nothing(shop, tenant_state):
     before = tenant_state()
-    r = shop.post("/reservations", content=b'{"lines": [', headers={"Content-Type": "application/json"})
+    r = shop.post(
+        "/reservations", content=b'{"lines": [', headers={"Content-Type": "application/json"}
+    )
     assert_problem(r, 422)
     assert tenant_state() == before
 
@@ -670,7 +733,9 @@ def test_an_absurd_quantity_is_refused_without_a_500(shop, tenant_state, sku):
     assert tenant_state() == before
 
 
-@pytest.mark.parametrize("body", [{"ttl_seconds": 0}, {"ttl_seconds": 10**9}, {}, {"ttl_seconds": "x"}])
+@pytest.mark.parametrize(
+    "body", [{"ttl_seconds": 0}, {"ttl_seconds": 10**9}, {}, {"ttl_seconds": "x"}]
+)
 def test_bad_extend_is_422_and_changes_nothing(shop, tenant_state, body):
     r = hold(shop, line("BOOK", 1))
     before = tenant_state()

@@ -19,8 +19,15 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, multiple,
-                                 rule, run_state_machine_as_test)
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
 
 from onhand import auth, check, db
 from onhand.catalog import service as catalog
@@ -61,8 +68,9 @@ class ReservationModel(RuleBasedStateMachine):
         with db.write(self.engine) as conn:
             auth.ensure_tenant(conn, self.tenant)
             for code, priority in LOCATIONS.items():
-                catalog.create_location(conn, self.tenant,
-                                        LocationIn(code=code, name=code, priority=priority))
+                catalog.create_location(
+                    conn, self.tenant, LocationIn(code=code, name=code, priority=priority)
+                )
             for sku in SKUS:
                 catalog.create_item(conn, self.tenant, ItemIn(sku=sku, name=sku))
             self.item_ids = {sku: catalog.item(conn, self.tenant, sku).id for sku in SKUS}
@@ -79,16 +87,20 @@ class ReservationModel(RuleBasedStateMachine):
 
     def free(self) -> dict[tuple[str, str], int]:
         held = self.held(lapsed_too=False)
-        return {key: self.on_hand[key] - self.committed.get(key, 0) - held.get(key, 0)
-                for key in self.on_hand}
+        return {
+            key: self.on_hand[key] - self.committed.get(key, 0) - held.get(key, 0)
+            for key in self.on_hand
+        }
 
     def places(self, sku: str) -> list[str]:
         """Locations that have a balance row for the SKU, in allocation ("priority") order."""
-        return sorted((loc for s, loc in self.on_hand if s == sku),
-                      key=lambda loc: (LOCATIONS[loc], loc))
+        return sorted(
+            (loc for s, loc in self.on_hand if s == sku), key=lambda loc: (LOCATIONS[loc], loc)
+        )
 
-    def grant(self, lines: list[tuple[str, int, str | None]],
-              free: dict[tuple[str, str], int]) -> tuple[list[list[tuple[str, str, int]]] | None, str]:
+    def grant(
+        self, lines: list[tuple[str, int, str | None]], free: dict[tuple[str, str], int]
+    ) -> tuple[list[list[tuple[str, str, int]]] | None, str]:
         """Greedy, line by line, against `free` (changed only on success): allocations per line,
         or None and the SKU that was short."""
         trial = dict(free)
@@ -128,8 +140,13 @@ class ReservationModel(RuleBasedStateMachine):
     @rule(sku=st.sampled_from(SKUS), loc=st.sampled_from(list(LOCATIONS)), qty=st.integers(1, 20))
     def receive(self, sku, loc, qty):
         with db.write(self.engine) as conn:
-            movements.post(conn, self.tenant, MovementIn(type="receipt", sku=sku, location=loc,
-                                                         qty=qty), "test", self.now)
+            movements.post(
+                conn,
+                self.tenant,
+                MovementIn(type="receipt", sku=sku, location=loc, qty=qty),
+                "test",
+                self.now,
+            )
         self.on_hand[(sku, loc)] = self.on_hand.get((sku, loc), 0) + qty
 
     @rule(sku=st.sampled_from(SKUS), loc=st.sampled_from(list(LOCATIONS)), qty=st.integers(1, 10))
@@ -137,23 +154,52 @@ class ReservationModel(RuleBasedStateMachine):
         fits = self.free().get((sku, loc), 0) >= qty and (sku, loc) in self.on_hand
         try:
             with db.write(self.engine) as conn:
-                movements.post(conn, self.tenant, MovementIn(type="ship", sku=sku, location=loc,
-                                                             qty=qty), "test", self.now)
+                movements.post(
+                    conn,
+                    self.tenant,
+                    MovementIn(type="ship", sku=sku, location=loc, qty=qty),
+                    "test",
+                    self.now,
+                )
         except InsufficientStock:
             assert not fits, f"ship {qty} {sku} at {loc} refused, model has {self.free()}"
             return
         assert fits, f"ship {qty} {sku} at {loc} allowed, model has {self.free()}"
         self.on_hand[(sku, loc)] -= qty
 
-    @rule(target=holds, jobs=st.lists(st.tuples(
-        st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 5),
-                           st.one_of(st.none(), st.sampled_from(list(LOCATIONS)))),
-                 min_size=1, max_size=3),
-        st.sampled_from(TTLS)), min_size=1, max_size=3))
+    @rule(
+        target=holds,
+        jobs=st.lists(
+            st.tuples(
+                st.lists(
+                    st.tuples(
+                        st.sampled_from(SKUS),
+                        st.integers(1, 5),
+                        st.one_of(st.none(), st.sampled_from(list(LOCATIONS))),
+                    ),
+                    min_size=1,
+                    max_size=3,
+                ),
+                st.sampled_from(TTLS),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+    )
     def reserve(self, jobs):
-        batch = [Job(ReservationIn.model_validate({
-            "lines": [{"sku": s, "qty": q, "location": loc} for s, q, loc in lines],
-            "ttl_seconds": ttl, "allocation": "priority"}), "test") for lines, ttl in jobs]
+        batch = [
+            Job(
+                ReservationIn.model_validate(
+                    {
+                        "lines": [{"sku": s, "qty": q, "location": loc} for s, q, loc in lines],
+                        "ttl_seconds": ttl,
+                        "allocation": "priority",
+                    }
+                ),
+                "test",
+            )
+            for lines, ttl in jobs
+        ]
         with db.write(self.engine) as conn:
             answers = create_batch(conn, self.tenant, batch, self.now)
         free = self.free()
@@ -164,13 +210,18 @@ class ReservationModel(RuleBasedStateMachine):
                 assert status == 409 and doc["type"].endswith("/insufficient-stock"), (lines, doc)
                 assert doc["sku"] == short, (lines, doc)
                 continue
-            assert status == 201, f"{lines} refused: {doc}; model free before the batch: {self.free()}"
-            got = [[(a["sku"], a["location"], a["qty"]) for a in ln["allocations"]]
-                   for ln in doc["lines"]]
+            assert status == 201, (
+                f"{lines} refused: {doc}; model free before the batch: {self.free()}"
+            )
+            got = [
+                [(a["sku"], a["location"], a["qty"]) for a in ln["allocations"]]
+                for ln in doc["lines"]
+            ]
             assert got == taken
             assert doc["expires_at"] == db.iso(self.now + timedelta(seconds=ttl))
-            self.model[doc["id"]] = Hold([p for parts in taken for p in parts],
-                                         self.now + timedelta(seconds=ttl))
+            self.model[doc["id"]] = Hold(
+                [p for parts in taken for p in parts], self.now + timedelta(seconds=ttl)
+            )
             granted.append(doc["id"])
         return multiple(*granted)
 
@@ -222,8 +273,11 @@ class ReservationModel(RuleBasedStateMachine):
     @rule(offset=st.sampled_from([-1, 0, 0, 1]))
     def advance_to_an_expiry(self, offset):
         """Step to just before, exactly at, or just after the next active hold's expiry."""
-        upcoming = [h.expires_at for h in self.model.values()
-                    if h.status == "active" and h.expires_at + timedelta(seconds=offset) > self.now]
+        upcoming = [
+            h.expires_at
+            for h in self.model.values()
+            if h.status == "active" and h.expires_at + timedelta(seconds=offset) > self.now
+        ]
         if upcoming:
             self.now = min(upcoming) + timedelta(seconds=offset)
 
@@ -236,19 +290,31 @@ class ReservationModel(RuleBasedStateMachine):
         active = self.held(lapsed_too=True)
         with db.read(self.engine) as conn:
             figures = location_figures(conn, self.tenant, list(self.item_ids.values()), self.now)
-            rows = conn.execute(sa.select(balances).where(balances.c.tenant_id == self.tenant)).all()
-            statuses = dict(conn.execute(sa.select(reservations.c.id, reservations.c.status).where(
-                reservations.c.tenant_id == self.tenant)).all())
-            findings = [f.what for f in check.run(conn)
-                        if f"tenant {self.tenant} " in f.what or f.invariant == 5]
+            rows = conn.execute(
+                sa.select(balances).where(balances.c.tenant_id == self.tenant)
+            ).all()
+            statuses = dict(
+                conn.execute(
+                    sa.select(reservations.c.id, reservations.c.status).where(
+                        reservations.c.tenant_id == self.tenant
+                    )
+                ).all()
+            )
+            findings = [
+                f.what
+                for f in check.run(conn)
+                if f"tenant {self.tenant} " in f.what or f.invariant == 5
+            ]
         sku_of = {i: s for s, i in self.item_ids.items()}
         seen = {}
         for item_id, places in figures.items():
             for p in places:
                 key = (sku_of[item_id], p["location"])
                 seen[key] = (p["available"], p["on_hand"], p["reserved"], p["committed"])
-        want = {key: (free[key], self.on_hand[key], live.get(key, 0), self.committed.get(key, 0))
-                for key in self.on_hand}
+        want = {
+            key: (free[key], self.on_hand[key], live.get(key, 0), self.committed.get(key, 0))
+            for key in self.on_hand
+        }
         assert seen == want, "(available, on_hand, reserved, committed) per (sku, location)"
         for r in rows:
             assert all(getattr(r, s) >= 0 for s in STATES), f"negative state in {r}"
@@ -273,7 +339,13 @@ class ReservationModel(RuleBasedStateMachine):
 
 def test_reservations_follow_the_model(engine):
     machine = type("Machine", (ReservationModel,), {"engine": engine})
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=20, stateful_step_count=25, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
-
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

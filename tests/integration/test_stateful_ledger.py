@@ -31,8 +31,12 @@ LOCATIONS = ("WH1", "WH2", "WH3")
 Key = tuple[str, str]
 Figures = dict[str, int]
 
-SETTINGS = settings(max_examples=25, stateful_step_count=30, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=25,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 skus = st.sampled_from(SKUS)
 places = st.sampled_from(LOCATIONS)
@@ -55,11 +59,16 @@ def stock_rows(engine: sa.Engine, tenant: str) -> tuple:
     """What a movement can write for a tenant: balances, ledger, movements, outbox events."""
     with db.read(engine) as conn:
         return (
-            sorted(tuple(r) for r in conn.execute(
-                sa.select(balances).where(balances.c.tenant_id == tenant))),
-            *(conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.id))
-                           .where(t.c.tenant_id == tenant)).one()
-              for t in (ledger, movement_rows, outbox)),
+            sorted(
+                tuple(r)
+                for r in conn.execute(sa.select(balances).where(balances.c.tenant_id == tenant))
+            ),
+            *(
+                conn.execute(
+                    sa.select(sa.func.count(), sa.func.max(t.c.id)).where(t.c.tenant_id == tenant)
+                ).one()
+                for t in (ledger, movement_rows, outbox)
+            ),
         )
 
 
@@ -99,26 +108,44 @@ def ledger_machine(engine: sa.Engine) -> type[RuleBasedStateMachine]:
 
         @rule(sku=skus, loc=places, q=quantities)
         def receipt(self, sku, loc, q):
-            self.one({"type": "receipt", "sku": sku, "location": loc, "qty": q}, (sku, loc), True,
-                     lambda f: plus(f, on_hand=q))
+            self.one(
+                {"type": "receipt", "sku": sku, "location": loc, "qty": q},
+                (sku, loc),
+                True,
+                lambda f: plus(f, on_hand=q),
+            )
 
         @rule(sku=skus, loc=places, q=st.integers(-30, 30).filter(bool))
         def adjustment(self, sku, loc, q):
             f = self.model[sku, loc]
-            self.one({"type": "adjustment", "sku": sku, "location": loc, "qty": q}, (sku, loc),
-                     q > 0 or available(f) >= -q, lambda f: plus(f, on_hand=q))
+            self.one(
+                {"type": "adjustment", "sku": sku, "location": loc, "qty": q},
+                (sku, loc),
+                q > 0 or available(f) >= -q,
+                lambda f: plus(f, on_hand=q),
+            )
 
-        @rule(sku=skus, loc=places, q=quantities,
-              src=st.sampled_from(["available", "quality_control"]))
+        @rule(
+            sku=skus,
+            loc=places,
+            q=quantities,
+            src=st.sampled_from(["available", "quality_control"]),
+        )
         def damage(self, sku, loc, q, src):
             f = self.model[sku, loc]
             if src == "available":
                 ok, change = available(f) >= q, (lambda f: plus(f, damaged=q))
             else:
-                ok, change = f["quality_control"] >= q, (
-                    lambda f: plus(f, quality_control=-q, damaged=q))
-            self.one({"type": "damage", "sku": sku, "location": loc, "qty": q,
-                      "from_state": src}, (sku, loc), ok, change)
+                ok, change = (
+                    f["quality_control"] >= q,
+                    (lambda f: plus(f, quality_control=-q, damaged=q)),
+                )
+            self.one(
+                {"type": "damage", "sku": sku, "location": loc, "qty": q, "from_state": src},
+                (sku, loc),
+                ok,
+                change,
+            )
 
         @rule(sku=skus, loc=places, q=quantities, src=st.sampled_from(["available", "damaged"]))
         def quality_hold(self, sku, loc, q, src):
@@ -127,72 +154,119 @@ def ledger_machine(engine: sa.Engine) -> type[RuleBasedStateMachine]:
                 ok, change = available(f) >= q, (lambda f: plus(f, quality_control=q))
             else:
                 ok, change = f["damaged"] >= q, (lambda f: plus(f, damaged=-q, quality_control=q))
-            self.one({"type": "quality_hold", "sku": sku, "location": loc, "qty": q,
-                      "from_state": src}, (sku, loc), ok, change)
+            self.one(
+                {"type": "quality_hold", "sku": sku, "location": loc, "qty": q, "from_state": src},
+                (sku, loc),
+                ok,
+                change,
+            )
 
         @rule(sku=skus, loc=places, q=quantities, dst=st.sampled_from(["available", "damaged"]))
         def quality_release(self, sku, loc, q, dst):
             f = self.model[sku, loc]
             extra = {"damaged": q} if dst == "damaged" else {}
-            self.one({"type": "quality_release", "sku": sku, "location": loc, "qty": q,
-                      "to_state": dst}, (sku, loc), f["quality_control"] >= q,
-                     lambda f: plus(f, quality_control=-q, **extra))
+            self.one(
+                {"type": "quality_release", "sku": sku, "location": loc, "qty": q, "to_state": dst},
+                (sku, loc),
+                f["quality_control"] >= q,
+                lambda f: plus(f, quality_control=-q, **extra),
+            )
 
-        @rule(sku=skus, loc=places, q=quantities,
-              src=st.sampled_from(["damaged", "available", "quality_control"]))
+        @rule(
+            sku=skus,
+            loc=places,
+            q=quantities,
+            src=st.sampled_from(["damaged", "available", "quality_control"]),
+        )
         def write_off(self, sku, loc, q, src):
             f = self.model[sku, loc]
             if src == "available":
                 ok, change = available(f) >= q, (lambda f: plus(f, on_hand=-q))
             else:
                 ok, change = f[src] >= q, (lambda f: plus(f, on_hand=-q, **{src: -q}))
-            self.one({"type": "write_off", "sku": sku, "location": loc, "qty": q,
-                      "from_state": src}, (sku, loc), ok, change)
+            self.one(
+                {"type": "write_off", "sku": sku, "location": loc, "qty": q, "from_state": src},
+                (sku, loc),
+                ok,
+                change,
+            )
 
         @rule(sku=skus, loc=places, q=quantities)
         def ship(self, sku, loc, q):
             f = self.model[sku, loc]
-            self.one({"type": "ship", "sku": sku, "location": loc, "qty": q}, (sku, loc),
-                     available(f) >= q, lambda f: plus(f, on_hand=-q))
+            self.one(
+                {"type": "ship", "sku": sku, "location": loc, "qty": q},
+                (sku, loc),
+                available(f) >= q,
+                lambda f: plus(f, on_hand=-q),
+            )
 
         @rule(sku=skus, loc=places, q=quantities, dst=st.sampled_from(["available", "damaged"]))
         def customer_return(self, sku, loc, q, dst):
             extra = {"damaged": q} if dst == "damaged" else {}
-            self.one({"type": "return", "sku": sku, "location": loc, "qty": q, "to_state": dst},
-                     (sku, loc), True, lambda f: plus(f, on_hand=q, **extra))
+            self.one(
+                {"type": "return", "sku": sku, "location": loc, "qty": q, "to_state": dst},
+                (sku, loc),
+                True,
+                lambda f: plus(f, on_hand=q, **extra),
+            )
 
         @rule(sku=skus, route=st.permutations(LOCATIONS), q=quantities, in_transit=st.booleans())
         def transfer(self, sku, route, q, in_transit):
             src, dst = route[0], route[1]
             ok = available(self.model[sku, src]) >= q
             arrive = {"in_transit": q} if in_transit else {"on_hand": q}
-            after = {(sku, src): plus(self.model[sku, src], on_hand=-q),
-                     (sku, dst): plus(self.model[sku, dst], **arrive)} if ok else None
-            self.post({"type": "transfer", "sku": sku, "location": src, "to": dst, "qty": q,
-                       "in_transit": in_transit}, after)
+            after = (
+                {
+                    (sku, src): plus(self.model[sku, src], on_hand=-q),
+                    (sku, dst): plus(self.model[sku, dst], **arrive),
+                }
+                if ok
+                else None
+            )
+            self.post(
+                {
+                    "type": "transfer",
+                    "sku": sku,
+                    "location": src,
+                    "to": dst,
+                    "qty": q,
+                    "in_transit": in_transit,
+                },
+                after,
+            )
 
         @rule(sku=skus, loc=places, q=quantities)
         def transfer_receive(self, sku, loc, q):
             f = self.model[sku, loc]
-            self.one({"type": "transfer_receive", "sku": sku, "location": loc, "qty": q},
-                     (sku, loc), f["in_transit"] >= q,
-                     lambda f: plus(f, in_transit=-q, on_hand=q))
+            self.one(
+                {"type": "transfer_receive", "sku": sku, "location": loc, "qty": q},
+                (sku, loc),
+                f["in_transit"] >= q,
+                lambda f: plus(f, in_transit=-q, on_hand=q),
+            )
 
         @rule(sku=skus, loc=places, counted=st.integers(0, 60))
         def count(self, sku, loc, counted):
             f = self.model[sku, loc]
             variance = counted - f["on_hand"]
-            self.one({"type": "count", "sku": sku, "location": loc, "counted": counted},
-                     (sku, loc), variance >= 0 or available(f) >= -variance,
-                     lambda f: plus(f, on_hand=variance))
+            self.one(
+                {"type": "count", "sku": sku, "location": loc, "counted": counted},
+                (sku, loc),
+                variance >= 0 or available(f) >= -variance,
+                lambda f: plus(f, on_hand=variance),
+            )
 
         @rule(sku=skus, loc=places, level=st.integers(0, 30))
         def safety_stock(self, sku, loc, level):
             f = self.model[sku, loc]
             raise_by = level - f["safety_stock"]
-            self.one({"type": "safety_stock", "sku": sku, "location": loc, "qty": level},
-                     (sku, loc), raise_by <= 0 or available(f) >= raise_by,
-                     lambda f: plus(f, safety_stock=raise_by))
+            self.one(
+                {"type": "safety_stock", "sku": sku, "location": loc, "qty": level},
+                (sku, loc),
+                raise_by <= 0 or available(f) >= raise_by,
+                lambda f: plus(f, safety_stock=raise_by),
+            )
 
         # ---- after every step ----------------------------------------------------------------
 
@@ -203,7 +277,8 @@ def ledger_machine(engine: sa.Engine) -> type[RuleBasedStateMachine]:
                     sa.select(balances, items.c.sku, locations.c.code)
                     .join(items, items.c.id == balances.c.item_id)
                     .join(locations, locations.c.id == balances.c.location_id)
-                    .where(balances.c.tenant_id == self.tenant)).all()
+                    .where(balances.c.tenant_id == self.tenant)
+                ).all()
                 findings = [f.what for f in check.run(conn) if f"tenant {self.tenant} " in f.what]
             actual = {(r.sku, r.code): {s: int(getattr(r, s)) for s in STATES} for r in rows}
             for key, figures in self.model.items():

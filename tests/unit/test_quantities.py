@@ -29,9 +29,13 @@ def test_integers_beyond_the_limit_are_refused(n):
 
 
 # Decimals as a client writes them: up to 30 significant digits, some with an exponent.
-decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None,
-                       min_value=Decimal("-1e13"), max_value=Decimal("1e13")).filter(
-    lambda d: len(d.as_tuple().digits) <= 30 and d.as_tuple().exponent >= -30)
+decimals = st.decimals(
+    allow_nan=False,
+    allow_infinity=False,
+    places=None,
+    min_value=Decimal("-1e13"),
+    max_value=Decimal("1e13"),
+).filter(lambda d: len(d.as_tuple().digits) <= 30 and d.as_tuple().exponent >= -30)
 units = st.sampled_from([("", 1), ("g", 1), ("kg", 1000), ("t", 1_000_000)])
 
 
@@ -65,17 +69,20 @@ def test_a_result_is_always_the_exact_value(amount, unit):
     assert got == Fraction(amount) * factor
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2.5 kg", 2500),
-    ("2.5  kg", 2500),
-    ("12", 12),
-    ("12 g", 12),
-    ("1e3 g", 1000),
-    ("0.000001 t", 1),
-    ("-0.25 kg", -250),
-    ("1000000 kg", 10**9),
-    ("1000000 t", MAX_QTY),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2.5 kg", 2500),
+        ("2.5  kg", 2500),
+        ("12", 12),
+        ("12 g", 12),
+        ("1e3 g", 1000),
+        ("0.000001 t", 1),
+        ("-0.25 kg", -250),
+        ("1000000 kg", 10**9),
+        ("1000000 t", MAX_QTY),
+    ],
+)
 def test_examples_that_convert(text, expected):
     assert to_base_units(text, *GRAMS) == expected
 
@@ -87,24 +94,27 @@ def test_larger_units_of_countable_items():
         to_base_units("0.1 dozen", *EACH)  # 1.2 pieces
 
 
-@pytest.mark.parametrize("text", [
-    "2.5005 kg",            # 2500.5 g
-    "2.50000000000000000000000000001 kg",  # beyond the 28 digits of Decimal's default context
-    "0.5",                  # half a gram
-    "2.5 lb",               # unknown unit
-    "2.5kg",                # not a number followed by a unit
-    "abc",
-    "NaN",
-    "Infinity",
-    "-Infinity",
-    "1e1000000",            # beyond Decimal's exponent range once multiplied
-    "1e-1000000 kg",
-    "1e13",                 # beyond MAX_QTY
-    "1000001 t",
-    "9" * 100_000,
-    "0." + "0" * 100_000 + "1 kg",
-    "2.5 kg extra",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2.5005 kg",  # 2500.5 g
+        "2.50000000000000000000000000001 kg",  # beyond the 28 digits of Decimal's default context
+        "0.5",  # half a gram
+        "2.5 lb",  # unknown unit
+        "2.5kg",  # not a number followed by a unit
+        "abc",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e1000000",  # beyond Decimal's exponent range once multiplied
+        "1e-1000000 kg",
+        "1e13",  # beyond MAX_QTY
+        "1000001 t",
+        "9" * 100_000,
+        "0." + "0" * 100_000 + "1 kg",
+        "2.5 kg extra",
+    ],
+)
 def test_examples_that_are_refused(text):
     with pytest.raises(Invalid) as refused:
         to_base_units(text, *GRAMS)

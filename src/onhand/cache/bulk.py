@@ -23,8 +23,16 @@ from .figures import SIMPLE_KINDS, encode, entry_for
 
 TOTALS = (*FIGURES, "available")
 # Both paths spell out these states; fail loudly if availability.py ever changes them.
-assert FIGURES == ("on_hand", "reserved", "committed", "damaged", "quality_control",
-                   "safety_stock", "incoming", "in_transit")
+assert FIGURES == (
+    "on_hand",
+    "reserved",
+    "committed",
+    "damaged",
+    "quality_control",
+    "safety_stock",
+    "incoming",
+    "in_transit",
+)
 assert HELD == ("reserved", "committed", "damaged", "quality_control", "safety_stock")
 
 
@@ -99,44 +107,74 @@ def _sql_entries(conn: Connection, tenant: str, rows: list[Any], now: datetime) 
 
 # ---- SQLite: one pass over plain tuples --------------------------------------------------
 
-def _python_entries(conn: Connection, tenant: str, rows: list[Any],
-                    now: datetime) -> dict[str, str]:
+
+def _python_entries(
+    conn: Connection, tenant: str, rows: list[Any], now: datetime
+) -> dict[str, str]:
     lo, hi = rows[0].id, rows[-1].id
     per_item = _page_locations(conn, tenant, lo, hi, now)
     rl = reservation_lines
-    lapses = dict(conn.execute(
-        sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
-        .where(rl.c.tenant_id == tenant, rl.c.item_id.between(lo, hi), rl.c.active,
-               rl.c.expires_at > now)
-        .group_by(rl.c.item_id)).all())
+    lapses = dict(
+        conn.execute(
+            sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
+            .where(
+                rl.c.tenant_id == tenant,
+                rl.c.item_id.between(lo, hi),
+                rl.c.active,
+                rl.c.expires_at > now,
+            )
+            .group_by(rl.c.item_id)
+        ).all()
+    )
     empty: tuple[list[dict[str, Any]], list[int]] = ([], [0] * 9)
     out = {}
     for r in rows:
         locs, totals = per_item.get(r.id, empty)
-        doc: dict[str, Any] = {"sku": r.sku, "kind": r.kind, "locations": locs,
-                               **dict(zip(TOTALS, totals, strict=True))}
+        doc: dict[str, Any] = {
+            "sku": r.sku,
+            "kind": r.kind,
+            "locations": locs,
+            **dict(zip(TOTALS, totals, strict=True)),
+        }
         if r.kind == "digital":
             doc["available"] = None
         out[r.sku] = encode(doc, lapses.get(r.id))
     return out
 
 
-def _page_locations(conn: Connection, tenant: str, lo: int, hi: int,
-                    now: datetime) -> dict[int, tuple[list[dict[str, Any]], list[int]]]:
+def _page_locations(
+    conn: Connection, tenant: str, lo: int, hi: int, now: datetime
+) -> dict[int, tuple[list[dict[str, Any]], list[int]]]:
     """Per item id in [lo, hi]: its location rows as `location_figures` shapes them (minus the
     internal location_id) and its totals in TOTALS order."""
     rl, b, loc = reservation_lines, balances, locations
-    lapsed = {(i, l): int(q) for i, l, q in conn.execute(
-        sa.select(rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
-        .where(rl.c.tenant_id == tenant, rl.c.item_id.between(lo, hi), rl.c.active,
-               rl.c.expires_at <= now, rl.c.day.is_(None))
-        .group_by(rl.c.item_id, rl.c.location_id))}
+    lapsed = {
+        (i, l): int(q)
+        for i, l, q in conn.execute(
+            sa.select(rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
+            .where(
+                rl.c.tenant_id == tenant,
+                rl.c.item_id.between(lo, hi),
+                rl.c.active,
+                rl.c.expires_at <= now,
+                rl.c.day.is_(None),
+            )
+            .group_by(rl.c.item_id, rl.c.location_id)
+        )
+    }
     rows = conn.execute(
-        sa.select(b.c.item_id, b.c.location_id, *(b.c[f] for f in FIGURES),
-                  loc.c.code, loc.c.zone, loc.c.priority)
+        sa.select(
+            b.c.item_id,
+            b.c.location_id,
+            *(b.c[f] for f in FIGURES),
+            loc.c.code,
+            loc.c.zone,
+            loc.c.priority,
+        )
         .join(loc, loc.c.id == b.c.location_id)
         .where(b.c.tenant_id == tenant, b.c.item_id.between(lo, hi))
-        .order_by(b.c.item_id, loc.c.priority, loc.c.code)).all()
+        .order_by(b.c.item_id, loc.c.priority, loc.c.code)
+    ).all()
     out: dict[int, tuple[list[dict[str, Any]], list[int]]] = {}
     for item_id, location_id, oh, rs, cm, dm, qc, ss, inc, tr, code, zone, priority in rows:
         rs -= lapsed.get((item_id, location_id), 0)
@@ -144,9 +182,22 @@ def _page_locations(conn: Connection, tenant: str, lo: int, hi: int,
         entry = out.get(item_id)
         if entry is None:
             entry = out[item_id] = ([], [0] * 9)
-        entry[0].append({"location": code, "zone": zone, "priority": priority, "on_hand": oh,
-                         "reserved": rs, "committed": cm, "damaged": dm, "quality_control": qc,
-                         "safety_stock": ss, "incoming": inc, "in_transit": tr, "available": av})
+        entry[0].append(
+            {
+                "location": code,
+                "zone": zone,
+                "priority": priority,
+                "on_hand": oh,
+                "reserved": rs,
+                "committed": cm,
+                "damaged": dm,
+                "quality_control": qc,
+                "safety_stock": ss,
+                "incoming": inc,
+                "in_transit": tr,
+                "available": av,
+            }
+        )
         for n, v in enumerate((oh, rs, cm, dm, qc, ss, inc, tr, av)):
             entry[1][n] += v
     return out

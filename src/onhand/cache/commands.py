@@ -25,7 +25,9 @@ def reconcile_command(
     """Compare every cached availability figure with the database and repair drift."""
     settings = get_settings()
     if not settings.redis_url:
-        Console(stderr=True).print("[red]ONHAND_REDIS_URL is not set: there is no cache to reconcile.[/]")
+        Console(stderr=True).print(
+            "[red]ONHAND_REDIS_URL is not set: there is no cache to reconcile.[/]"
+        )
         raise typer.Exit(2)
     engine = db.make_engine(settings.database_url, pool_size=5)
     cache = AvailabilityCache(settings.redis_url, timeout=5.0)
@@ -33,23 +35,43 @@ def reconcile_command(
         Console(stderr=True).print(f"[red]Redis does not answer at {settings.redis_url}.[/]")
         raise typer.Exit(1)
     total = item_count(engine)
-    with Progress(TextColumn("reconciling"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True),
-                  disable=as_json) as progress:
+    with Progress(
+        TextColumn("reconciling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=as_json,
+    ) as progress:
         task = progress.add_task("items", total=total)
         report = reconcile(engine, cache, progress=lambda n: progress.advance(task, n), keep=limit)
     if as_json:
-        print(json.dumps({"run_id": report.run_id, "tenants": report.tenants,
-                          "checked": report.checked, "repaired": report.repaired,
-                          "seconds": round(report.seconds, 3)}))
+        print(
+            json.dumps(
+                {
+                    "run_id": report.run_id,
+                    "tenants": report.tenants,
+                    "checked": report.checked,
+                    "repaired": report.repaired,
+                    "seconds": round(report.seconds, 3),
+                }
+            )
+        )
         return
     summary = Table("tenants", "items checked", "repaired", "seconds", title=f"run {report.run_id}")
-    summary.add_row(str(report.tenants), str(report.checked), str(report.repaired),
-                    f"{report.seconds:.2f}")
+    summary.add_row(
+        str(report.tenants), str(report.checked), str(report.repaired), f"{report.seconds:.2f}"
+    )
     out.print(summary)
     if report.repairs:
-        table = Table("tenant", "sku", "kind", "was available", "now available",
-                      title=f"repairs (first {min(limit, report.repaired)} of {report.repaired})")
+        table = Table(
+            "tenant",
+            "sku",
+            "kind",
+            "was available",
+            "now available",
+            title=f"repairs (first {min(limit, report.repaired)} of {report.repaired})",
+        )
         for r in report.repairs[:limit]:
             was = "—" if r.was is None else str(r.was.get("available"))
             table.add_row(r.tenant, r.sku, r.kind, was, str(r.now.get("available")))

@@ -47,8 +47,7 @@ def _jsonb_order(value: Any) -> Any:
 
 
 def dumps(value: dict[str, Any]) -> str:
-    return json.dumps(_jsonb_order(value), ensure_ascii=False, separators=(", ", ": "),
-                      default=str)
+    return json.dumps(_jsonb_order(value), ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
 def encode(doc: dict[str, Any], valid_until: datetime | None) -> str:
@@ -70,17 +69,20 @@ def cacheable(item: Item) -> bool:
     return item.kind in SIMPLE_KINDS
 
 
-def next_lapse(conn: Connection, tenant: str, item_ids: list[int],
-               now: datetime) -> dict[int, datetime]:
+def next_lapse(
+    conn: Connection, tenant: str, item_ids: list[int], now: datetime
+) -> dict[int, datetime]:
     """Per item, the earliest expiry of an active hold still in the future."""
     if not item_ids:
         return {}
     rl = reservation_lines
     rows = conn.execute(
         sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
-        .where(rl.c.tenant_id == tenant, rl.c.item_id.in_(item_ids), rl.c.active,
-               rl.c.expires_at > now)
-        .group_by(rl.c.item_id))
+        .where(
+            rl.c.tenant_id == tenant, rl.c.item_id.in_(item_ids), rl.c.active, rl.c.expires_at > now
+        )
+        .group_by(rl.c.item_id)
+    )
     return {item_id: when for item_id, when in rows}  # min() keeps the column's UTC type
 
 
@@ -105,15 +107,20 @@ def with_bundles(conn: Connection, tenant: str, skus: Iterable[str]) -> list[str
     part = items.alias("part")
     bundle = items.alias("bundle")
     rows = conn.execute(
-        sa.select(bundle.c.sku).select_from(
-            bundle_components.join(part, part.c.id == bundle_components.c.component_id)
-            .join(bundle, bundle.c.id == bundle_components.c.bundle_id))
-        .where(bundle_components.c.tenant_id == tenant, part.c.sku.in_(skus)))
+        sa.select(bundle.c.sku)
+        .select_from(
+            bundle_components.join(part, part.c.id == bundle_components.c.component_id).join(
+                bundle, bundle.c.id == bundle_components.c.bundle_id
+            )
+        )
+        .where(bundle_components.c.tenant_id == tenant, part.c.sku.in_(skus))
+    )
     return list(dict.fromkeys([*skus, *(r.sku for r in rows)]))
 
 
-def entries_for_skus(conn: Connection, tenant: str, skus: Iterable[str],
-                     now: datetime) -> dict[str, str | None]:
+def entries_for_skus(
+    conn: Connection, tenant: str, skus: Iterable[str], now: datetime
+) -> dict[str, str | None]:
     """Entries of the SKUs and the bundles they belong to (None: drop the key)."""
     out: dict[str, str | None] = {}
     for sku in with_bundles(conn, tenant, skus):

@@ -44,8 +44,9 @@ class CacheSink(Sink):
             self.cache.write(tenant, entries)  # raises while Redis is down: the batch is retried
 
 
-async def keep(engine: Engine, cache: AvailabilityCache, interval: float,
-               check_every: float = 0.5) -> None:
+async def keep(
+    engine: Engine, cache: AvailabilityCache, interval: float, check_every: float = 0.5
+) -> None:
     """Reconcile every `interval` seconds; rebuild first whenever Redis (re)appears unready.
 
     After an outage nothing cached can be trusted: the `ready` marker is dropped (readers go to
@@ -61,14 +62,18 @@ async def keep(engine: Engine, cache: AvailabilityCache, interval: float,
                 await asyncio.to_thread(cache.set_ready, False)
                 report = await asyncio.to_thread(reconcile, engine, cache, record=False)
                 await asyncio.to_thread(cache.set_ready, True)
-                log.info("availability cache rebuilt: %s items in %.1f s",
-                         report.checked, report.seconds)
+                log.info(
+                    "availability cache rebuilt: %s items in %.1f s", report.checked, report.seconds
+                )
                 due = time.monotonic() + interval
             elif up and time.monotonic() >= due:
                 report = await asyncio.to_thread(reconcile, engine, cache)
                 if report.repaired:
-                    log.warning("availability cache: repaired %s of %s figures",
-                                report.repaired, report.checked)
+                    log.warning(
+                        "availability cache: repaired %s of %s figures",
+                        report.repaired,
+                        report.checked,
+                    )
                 due = time.monotonic() + interval
             healthy = up
         except asyncio.CancelledError:

@@ -69,7 +69,9 @@ def _pages(engine: Engine, tenant: str):
             rows = conn.execute(
                 sa.select(items.c.id, items.c.sku, items.c.kind)
                 .where(items.c.tenant_id == tenant, items.c.id > after)
-                .order_by(items.c.id).limit(PAGE)).all()
+                .order_by(items.c.id)
+                .limit(PAGE)
+            ).all()
         if not rows:
             return
         yield rows
@@ -81,8 +83,9 @@ def item_count(engine: Engine) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(items)).scalar() or 0)
 
 
-def _check(engine: Engine, cache: AvailabilityCache, tenant: str, rows: list[Any]
-           ) -> list[tuple[str, str, bytes | None, str]]:
+def _check(
+    engine: Engine, cache: AvailabilityCache, tenant: str, rows: list[Any]
+) -> list[tuple[str, str, bytes | None, str]]:
     """One page: Redis first, then the database; the (sku, key, was, entry) that differ."""
     keys = [key(tenant, r.sku) for r in rows]
     cached = dict(zip(keys, cache.read_many(keys), strict=True))
@@ -97,9 +100,15 @@ def _check(engine: Engine, cache: AvailabilityCache, tenant: str, rows: list[Any
     return drift
 
 
-def reconcile(engine: Engine, cache: AvailabilityCache, *, record: bool = True,
-              progress: Callable[[int], None] | None = None, keep: int = 1000,
-              workers: int | None = None) -> Report:
+def reconcile(
+    engine: Engine,
+    cache: AvailabilityCache,
+    *,
+    record: bool = True,
+    progress: Callable[[int], None] | None = None,
+    keep: int = 1000,
+    workers: int | None = None,
+) -> Report:
     """One full pass over every tenant; `record=False` for a rebuild (every key is new).
 
     Pages are checked by a few threads at once: on PostgreSQL the figures are built by the
@@ -117,21 +126,33 @@ def reconcile(engine: Engine, cache: AvailabilityCache, *, record: bool = True,
             for rows in _pages(engine, tenant):
                 pending.append((len(rows), pool.submit(_check, engine, cache, tenant, rows)))
                 if len(pending) > workers * 2:
-                    _repair(engine, cache, report, tenant, *pending.popleft(), record, keep, progress)
+                    _repair(
+                        engine, cache, report, tenant, *pending.popleft(), record, keep, progress
+                    )
             while pending:
                 _repair(engine, cache, report, tenant, *pending.popleft(), record, keep, progress)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _repair(engine: Engine, cache: AvailabilityCache, report: Report, tenant: str, size: int,
-            checked: Future, record: bool, keep: int,
-            progress: Callable[[int], None] | None) -> None:
+def _repair(
+    engine: Engine,
+    cache: AvailabilityCache,
+    report: Report,
+    tenant: str,
+    size: int,
+    checked: Future,
+    record: bool,
+    keep: int,
+    progress: Callable[[int], None] | None,
+) -> None:
     drift = checked.result()
     done = cache.repair_many([(k, was, entry) for _, k, was, entry in drift])
-    found = [Repair(tenant, sku, "missing" if was is None else "changed",
-                    _figures(was), _figures(entry))
-             for (sku, _, was, entry), ok in zip(drift, done, strict=True) if ok]
+    found = [
+        Repair(tenant, sku, "missing" if was is None else "changed", _figures(was), _figures(entry))
+        for (sku, _, was, entry), ok in zip(drift, done, strict=True)
+        if ok
+    ]
     _account(engine, report, found, record, keep)
     report.checked += size
     if progress:
@@ -149,6 +170,18 @@ def _account(engine: Engine, report: Report, found: list[Repair], record: bool, 
     if record:
         now = db.utcnow()
         with db.write(engine) as conn:
-            conn.execute(cache_repairs.insert(), [
-                {"tenant_id": r.tenant, "sku": r.sku, "kind": r.kind, "was": r.was, "now": r.now,
-                 "run_id": report.run_id, "created_at": now} for r in found])
+            conn.execute(
+                cache_repairs.insert(),
+                [
+                    {
+                        "tenant_id": r.tenant,
+                        "sku": r.sku,
+                        "kind": r.kind,
+                        "was": r.was,
+                        "now": r.now,
+                        "run_id": report.run_id,
+                        "created_at": now,
+                    }
+                    for r in found
+                ],
+            )

@@ -40,9 +40,9 @@ def key(tenant: str, sku: str) -> str:
 class AvailabilityCache:
     def __init__(self, url: str, *, timeout: float = 0.25, retry_after: float = 1.0) -> None:
         self.url = url
-        self.client = redis.Redis.from_url(url, socket_timeout=timeout,
-                                           socket_connect_timeout=timeout,
-                                           health_check_interval=0)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=0
+        )
         self.retry_after = retry_after
         self._down_until = 0.0
         self._lock = threading.Lock()

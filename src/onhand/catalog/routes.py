@@ -32,15 +32,23 @@ def get_location(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.get("/locations/{code}/balances", summary="Every item's figures at one location")
-def location_balances(code: str, caller: Admin, engine: EngineDep,
-                      after: Annotated[int, Query(ge=0, le=MAX_ID, description="Cursor")] = 0,
-                      limit: Limit = 100) -> dict[str, Any]:
+def location_balances(
+    code: str,
+    caller: Admin,
+    engine: EngineDep,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Cursor")] = 0,
+    limit: Limit = 100,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
         loc = service.location(conn, caller.tenant, code)
         page, cursor = service.list_items(conn, caller.tenant, after=after, limit=limit)
         figures = location_figures(conn, caller.tenant, [i["id"] for i in page], db.utcnow())
-        rows = [{"sku": i["sku"], **{k: v for k, v in f.items() if k not in ("location_id",)}}
-                for i in page for f in figures[i["id"]] if f["location"] == loc.code]
+        rows = [
+            {"sku": i["sku"], **{k: v for k, v in f.items() if k not in ("location_id",)}}
+            for i in page
+            for f in figures[i["id"]]
+            if f["location"] == loc.code
+        ]
     return {"location": code, "balances": rows, "next_cursor": cursor}
 
 
@@ -51,16 +59,27 @@ def create_item(body: ItemIn, caller: Admin, engine: EngineDep) -> dict[str, Any
 
 
 @router.get("/items", summary="Items with filters, paged by cursor")
-def list_items(caller: Admin, engine: EngineDep,
-               kind: Kind | None = None,
-               q: Annotated[str | None, Query(max_length=100, description="SKU or name contains")] = None,
-               barcode: str | None = None, active: bool | None = None,
-               after: Annotated[int, Query(ge=0, le=MAX_ID,
-                                           description="Cursor from next_cursor")] = 0,
-               limit: Limit = 50) -> dict[str, Any]:
+def list_items(
+    caller: Admin,
+    engine: EngineDep,
+    kind: Kind | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="SKU or name contains")] = None,
+    barcode: str | None = None,
+    active: bool | None = None,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Cursor from next_cursor")] = 0,
+    limit: Limit = 50,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
-        page, cursor = service.list_items(conn, caller.tenant, kind=kind, q=q, barcode=barcode,
-                                          active=active, after=after, limit=limit)
+        page, cursor = service.list_items(
+            conn,
+            caller.tenant,
+            kind=kind,
+            q=q,
+            barcode=barcode,
+            active=active,
+            after=after,
+            limit=limit,
+        )
     return {"items": page, "next_cursor": cursor}
 
 

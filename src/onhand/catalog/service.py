@@ -42,32 +42,52 @@ class Location:
 
 # ---- locations -------------------------------------------------------------------------
 
+
 def _location_out(row: Any, parent_code: str | None) -> dict[str, Any]:
-    return {"id": row.id, "code": row.code, "name": row.name, "parent": parent_code,
-            "zone": row.zone, "priority": row.priority, "created_at": row.created_at}
+    return {
+        "id": row.id,
+        "code": row.code,
+        "name": row.name,
+        "parent": parent_code,
+        "zone": row.zone,
+        "priority": row.priority,
+        "created_at": row.created_at,
+    }
 
 
 def create_location(conn: Connection, tenant: str, body: LocationIn) -> dict[str, Any]:
     parent_id = location(conn, tenant, body.parent).id if body.parent else None
-    exists = conn.execute(sa.select(locations.c.id).where(
-        locations.c.tenant_id == tenant, locations.c.code == body.code)).first()
+    exists = conn.execute(
+        sa.select(locations.c.id).where(
+            locations.c.tenant_id == tenant, locations.c.code == body.code
+        )
+    ).first()
     duplicate = Conflict(f"A location with code '{body.code}' exists already.", slug="duplicate")
     if exists:
         raise duplicate
     try:
-        conn.execute(locations.insert().values(
-            tenant_id=tenant, code=body.code, name=body.name, parent_id=parent_id,
-            zone=body.zone, priority=body.priority, created_at=db.utcnow(),
-        ))
+        conn.execute(
+            locations.insert().values(
+                tenant_id=tenant,
+                code=body.code,
+                name=body.name,
+                parent_id=parent_id,
+                zone=body.zone,
+                priority=body.priority,
+                created_at=db.utcnow(),
+            )
+        )
     except IntegrityError:  # created by a concurrent request since the check above
         raise duplicate from None
     return get_location(conn, tenant, body.code)
 
 
 def location(conn: Connection, tenant: str, code: str) -> Location:
-    row = conn.execute(sa.select(locations.c.id, locations.c.code, locations.c.zone,
-                                 locations.c.priority).where(
-        locations.c.tenant_id == tenant, locations.c.code == code)).first()
+    row = conn.execute(
+        sa.select(locations.c.id, locations.c.code, locations.c.zone, locations.c.priority).where(
+            locations.c.tenant_id == tenant, locations.c.code == code
+        )
+    ).first()
     if row is None:
         raise NotFound(f"There is no location '{code}'.", slug="unknown-location", location=code)
     return Location(row.id, row.code, row.zone, row.priority)
@@ -97,12 +117,16 @@ def list_locations(conn: Connection, tenant: str) -> list[dict[str, Any]]:
 
 
 def locations_by_id(conn: Connection, tenant: str) -> dict[int, Location]:
-    rows = conn.execute(sa.select(locations.c.id, locations.c.code, locations.c.zone,
-                                  locations.c.priority).where(locations.c.tenant_id == tenant))
+    rows = conn.execute(
+        sa.select(locations.c.id, locations.c.code, locations.c.zone, locations.c.priority).where(
+            locations.c.tenant_id == tenant
+        )
+    )
     return {r.id: Location(r.id, r.code, r.zone, r.priority) for r in rows}
 
 
 # ---- items -----------------------------------------------------------------------------
+
 
 def _validate_kind(body: ItemIn) -> None:
     if body.kind == "pod" and not body.capacity_per_day:
@@ -110,19 +134,23 @@ def _validate_kind(body: ItemIn) -> None:
     if body.kind != "pod" and body.capacity_per_day is not None:
         raise Invalid("capacity_per_day only applies to print-on-demand ('pod') items.")
     if body.kind == "bundle" and not body.components:
-        raise Invalid("A bundle needs components, e.g. [{\"sku\": \"A\", \"qty\": 2}].")
+        raise Invalid('A bundle needs components, e.g. [{"sku": "A", "qty": 2}].')
     if body.kind != "bundle" and body.components:
         raise Invalid("Only a bundle item has components.")
-    if body.kind == "bundle" and len({c.sku for c in body.components or []}) != len(body.components or []):
+    if body.kind == "bundle" and len({c.sku for c in body.components or []}) != len(
+        body.components or []
+    ):
         raise Invalid("A bundle lists each component SKU once; add up the quantities instead.")
 
 
 def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
     _validate_kind(body)
-    exists = conn.execute(sa.select(items.c.id).where(
-        items.c.tenant_id == tenant, items.c.sku == body.sku)).first()
-    duplicate = Conflict(f"An item with SKU '{body.sku}' exists already.", slug="duplicate",
-                         sku=body.sku)
+    exists = conn.execute(
+        sa.select(items.c.id).where(items.c.tenant_id == tenant, items.c.sku == body.sku)
+    ).first()
+    duplicate = Conflict(
+        f"An item with SKU '{body.sku}' exists already.", slug="duplicate", sku=body.sku
+    )
     if exists:
         raise duplicate
     parts = []
@@ -134,14 +162,19 @@ def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
     now = db.utcnow()
     values = body.model_dump(exclude={"components"})
     try:
-        new_id = conn.execute(items.insert().values(
-            tenant_id=tenant, created_at=now, updated_at=now, **values)).inserted_primary_key[0]
+        new_id = conn.execute(
+            items.insert().values(tenant_id=tenant, created_at=now, updated_at=now, **values)
+        ).inserted_primary_key[0]
     except IntegrityError:  # created by a concurrent request since the check above
         raise duplicate from None
     if parts:
-        conn.execute(bundle_components.insert(), [
-            {"tenant_id": tenant, "bundle_id": new_id, "component_id": p.id, "qty": q}
-            for p, q in parts])
+        conn.execute(
+            bundle_components.insert(),
+            [
+                {"tenant_id": tenant, "bundle_id": new_id, "component_id": p.id, "qty": q}
+                for p, q in parts
+            ],
+        )
     return get_item(conn, tenant, body.sku)
 
 
@@ -153,8 +186,9 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
     if values.get("allow_backorder") is False and current.allow_backorder:
         _refuse_if_backordered(conn, tenant, current)
     if values:
-        conn.execute(items.update().where(items.c.id == current.id)
-                     .values(updated_at=db.utcnow(), **values))
+        conn.execute(
+            items.update().where(items.c.id == current.id).values(updated_at=db.utcnow(), **values)
+        )
     return get_item(conn, tenant, sku)
 
 
@@ -162,12 +196,18 @@ def _refuse_if_backordered(conn: Connection, tenant: str, current: Item) -> None
     """Backorders may only be turned off while no location sells more than it holds."""
     from ..stock.availability import available_expr  # the stock package imports this module
 
-    lowest = conn.execute(sa.select(sa.func.min(available_expr(db.utcnow()))).where(
-        balances.c.tenant_id == tenant, balances.c.item_id == current.id)).scalar()
+    lowest = conn.execute(
+        sa.select(sa.func.min(available_expr(db.utcnow()))).where(
+            balances.c.tenant_id == tenant, balances.c.item_id == current.id
+        )
+    ).scalar()
     if lowest is not None and lowest < 0:
-        raise Conflict(f"{current.sku} is backordered ({-int(lowest)} more promised than held at "
-                       "a location): receive or adjust stock before turning backorders off.",
-                       slug="backordered", sku=current.sku)
+        raise Conflict(
+            f"{current.sku} is backordered ({-int(lowest)} more promised than held at "
+            "a location): receive or adjust stock before turning backorders off.",
+            slug="backordered",
+            sku=current.sku,
+        )
 
 
 def _components(conn: Connection, tenant: str, bundle_ids: list[int]) -> dict[int, list[Any]]:
@@ -176,8 +216,9 @@ def _components(conn: Connection, tenant: str, bundle_ids: list[int]) -> dict[in
     rows = conn.execute(
         sa.select(bundle_components.c.bundle_id, bundle_components.c.qty, items)
         .join(items, items.c.id == bundle_components.c.component_id)
-        .where(bundle_components.c.tenant_id == tenant,
-               bundle_components.c.bundle_id.in_(bundle_ids))
+        .where(
+            bundle_components.c.tenant_id == tenant, bundle_components.c.bundle_id.in_(bundle_ids)
+        )
         .order_by(items.c.id)
     )
     out: dict[int, list[Any]] = {}
@@ -188,13 +229,23 @@ def _components(conn: Connection, tenant: str, bundle_ids: list[int]) -> dict[in
 
 def _item_from_row(row: Any, parts: list[Any]) -> Item:
     components = tuple((_item_from_row(p, []), p.qty) for p in parts)
-    return Item(row.id, row.sku, row.kind, row.unit, dict(row.units or {}),
-                bool(row.allow_backorder), row.capacity_per_day, components)
+    return Item(
+        row.id,
+        row.sku,
+        row.kind,
+        row.unit,
+        dict(row.units or {}),
+        bool(row.allow_backorder),
+        row.capacity_per_day,
+        components,
+    )
 
 
 def item(conn: Connection, tenant: str, sku: str) -> Item:
     """The item behind a SKU, with its components when it is a bundle; 404 if unknown."""
-    row = conn.execute(sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)).first()
+    row = conn.execute(
+        sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)
+    ).first()
     if row is None:
         raise NotFound(f"There is no item with SKU '{sku}'.", slug="unknown-sku", sku=sku)
     parts = _components(conn, tenant, [row.id]).get(row.id, []) if row.kind == "bundle" else []
@@ -202,10 +253,27 @@ def item(conn: Connection, tenant: str, sku: str) -> Item:
 
 
 def _item_out(row: Any, parts: list[Any]) -> dict[str, Any]:
-    out = {c: getattr(row, c) for c in (
-        "id", "sku", "name", "kind", "unit", "units", "barcode", "attributes", "allow_backorder",
-        "low_stock_threshold", "reorder_point", "capacity_per_day", "unit_cost", "active",
-        "created_at", "updated_at")}
+    out = {
+        c: getattr(row, c)
+        for c in (
+            "id",
+            "sku",
+            "name",
+            "kind",
+            "unit",
+            "units",
+            "barcode",
+            "attributes",
+            "allow_backorder",
+            "low_stock_threshold",
+            "reorder_point",
+            "capacity_per_day",
+            "unit_cost",
+            "active",
+            "created_at",
+            "updated_at",
+        )
+    }
     out["unit_cost"] = str(row.unit_cost) if row.unit_cost is not None else None
     if row.kind == "bundle":
         out["components"] = [{"sku": p.sku, "qty": p.qty} for p in parts]
@@ -213,15 +281,25 @@ def _item_out(row: Any, parts: list[Any]) -> dict[str, Any]:
 
 
 def get_item(conn: Connection, tenant: str, sku: str) -> dict[str, Any]:
-    row = conn.execute(sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)).first()
+    row = conn.execute(
+        sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)
+    ).first()
     if row is None:
         raise NotFound(f"There is no item with SKU '{sku}'.", slug="unknown-sku", sku=sku)
     return _item_out(row, _components(conn, tenant, [row.id]).get(row.id, []))
 
 
-def list_items(conn: Connection, tenant: str, *, kind: str | None = None, q: str | None = None,
-               barcode: str | None = None, active: bool | None = None,
-               after: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+def list_items(
+    conn: Connection,
+    tenant: str,
+    *,
+    kind: str | None = None,
+    q: str | None = None,
+    barcode: str | None = None,
+    active: bool | None = None,
+    after: int = 0,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], int | None]:
     """A page of items ordered by id; returns the rows and the cursor of the next page."""
     stmt = sa.select(items).where(items.c.tenant_id == tenant, items.c.id > after)
     if kind:
@@ -233,8 +311,12 @@ def list_items(conn: Connection, tenant: str, *, kind: str | None = None, q: str
     if q:
         # `contains` escapes % and _, so a search for "100%" finds exactly that text.
         needle = q.lower()
-        stmt = stmt.where(sa.or_(sa.func.lower(items.c.sku).contains(needle, autoescape=True),
-                                 sa.func.lower(items.c.name).contains(needle, autoescape=True)))
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(items.c.sku).contains(needle, autoescape=True),
+                sa.func.lower(items.c.name).contains(needle, autoescape=True),
+            )
+        )
     rows = conn.execute(stmt.order_by(items.c.id).limit(limit + 1)).all()
     page = rows[:limit]
     parts = _components(conn, tenant, [r.id for r in page if r.kind == "bundle"])
@@ -246,8 +328,9 @@ def items_by_sku(conn: Connection, tenant: str, skus: set[str]) -> dict[str, Ite
     """Many items (with bundle components) in two queries; unknown SKUs are simply absent."""
     if not skus:
         return {}
-    rows = conn.execute(sa.select(items).where(items.c.tenant_id == tenant,
-                                               items.c.sku.in_(sorted(skus)))).all()
+    rows = conn.execute(
+        sa.select(items).where(items.c.tenant_id == tenant, items.c.sku.in_(sorted(skus)))
+    ).all()
     parts = _components(conn, tenant, [r.id for r in rows if r.kind == "bundle"])
     return {r.sku: _item_from_row(r, parts.get(r.id, [])) for r in rows}
 
@@ -259,6 +342,7 @@ def locations_by_code(conn: Connection, tenant: str) -> dict[str, Location]:
 def items_by_id(conn: Connection, tenant: str, ids: set[int]) -> dict[int, Item]:
     if not ids:
         return {}
-    rows = conn.execute(sa.select(items).where(items.c.tenant_id == tenant,
-                                               items.c.id.in_(sorted(ids)))).all()
+    rows = conn.execute(
+        sa.select(items).where(items.c.tenant_id == tenant, items.c.id.in_(sorted(ids)))
+    ).all()
     return {r.id: _item_from_row(r, []) for r in rows}

@@ -34,9 +34,11 @@ class Level:
 
 def level(available: int, low_threshold: int | None, reorder_point: int | None) -> Level:
     out = available <= 0
-    return Level(out=out,
-                 low=not out and low_threshold is not None and available <= low_threshold,
-                 below_reorder=reorder_point is not None and available <= reorder_point)
+    return Level(
+        out=out,
+        low=not out and low_threshold is not None and available <= low_threshold,
+        below_reorder=reorder_point is not None and available <= reorder_point,
+    )
 
 
 def crossings(before: Level, after: Level) -> list[tuple[str, dict[str, Any]]]:
@@ -45,9 +47,14 @@ def crossings(before: Level, after: Level) -> list[tuple[str, dict[str, Any]]]:
         return [("stock.out", {})]
     if before.out and not after.out:
         return [("stock.back_in", {"low": after.low, "below_reorder_point": after.below_reorder})]
-    crossed = [name for name, was, now in (
-        ("low_stock_threshold", before.low, after.low),
-        ("reorder_point", before.below_reorder, after.below_reorder)) if now and not was]
+    crossed = [
+        name
+        for name, was, now in (
+            ("low_stock_threshold", before.low, after.low),
+            ("reorder_point", before.below_reorder, after.below_reorder),
+        )
+        if now and not was
+    ]
     return [("stock.low", {"crossed": crossed})] if crossed else []
 
 
@@ -60,12 +67,19 @@ def evaluate(conn: Connection, changes: list[tuple[str, str, int, int]], now: da
         return 0
     tenants_ = {c[0] for c in changes}
     skus = {c[1] for c in changes}
-    thresholds = {(r.tenant_id, r.sku): (r.low_stock_threshold, r.reorder_point) for r in conn.execute(
-        sa.select(items.c.tenant_id, items.c.sku, items.c.low_stock_threshold, items.c.reorder_point)
-        .where(items.c.tenant_id.in_(tenants_), items.c.sku.in_(skus)))}
+    thresholds = {
+        (r.tenant_id, r.sku): (r.low_stock_threshold, r.reorder_point)
+        for r in conn.execute(
+            sa.select(
+                items.c.tenant_id, items.c.sku, items.c.low_stock_threshold, items.c.reorder_point
+            ).where(items.c.tenant_id.in_(tenants_), items.c.sku.in_(skus))
+        )
+    }
     s = item_alert_state
-    levels = {(r.tenant_id, r.sku): Level(r.out, r.low, r.below_reorder) for r in conn.execute(
-        sa.select(s).where(s.c.tenant_id.in_(tenants_), s.c.sku.in_(skus)))}
+    levels = {
+        (r.tenant_id, r.sku): Level(r.out, r.low, r.below_reorder)
+        for r in conn.execute(sa.select(s).where(s.c.tenant_id.in_(tenants_), s.c.sku.in_(skus)))
+    }
     alerts: list[dict[str, Any]] = []
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for tenant, sku, available, event_id in changes:
@@ -73,19 +87,41 @@ def evaluate(conn: Connection, changes: list[tuple[str, str, int, int]], now: da
         before = levels.get((tenant, sku), Level())
         after = level(available, low_threshold, reorder_point)
         for type_, extra in crossings(before, after):
-            alerts.append(outbox.event_row(
-                tenant, type_, now, sku=sku, available=available, cause_event_id=event_id,
-                low_stock_threshold=low_threshold, reorder_point=reorder_point, **extra))
+            alerts.append(
+                outbox.event_row(
+                    tenant,
+                    type_,
+                    now,
+                    sku=sku,
+                    available=available,
+                    cause_event_id=event_id,
+                    low_stock_threshold=low_threshold,
+                    reorder_point=reorder_point,
+                    **extra,
+                )
+            )
         levels[(tenant, sku)] = after
-        latest[(tenant, sku)] = {"tenant_id": tenant, "sku": sku, "available": available,
-                                 "out": after.out, "low": after.low,
-                                 "below_reorder": after.below_reorder, "event_id": event_id,
-                                 "updated_at": now}
+        latest[(tenant, sku)] = {
+            "tenant_id": tenant,
+            "sku": sku,
+            "available": available,
+            "out": after.out,
+            "low": after.low,
+            "below_reorder": after.below_reorder,
+            "event_id": event_id,
+            "updated_at": now,
+        }
     stmt = db.insert(conn, s)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=[s.c.tenant_id, s.c.sku],
-        set_={c: stmt.excluded[c] for c in ("available", "out", "low", "below_reorder",
-                                            "event_id", "updated_at")}), list(latest.values()))
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[s.c.tenant_id, s.c.sku],
+            set_={
+                c: stmt.excluded[c]
+                for c in ("available", "out", "low", "below_reorder", "event_id", "updated_at")
+            },
+        ),
+        list(latest.values()),
+    )
     outbox.record_many(conn, alerts)
     return len(alerts)
 
@@ -94,6 +130,9 @@ class AlertSink(Sink):
     name = "alerts"
 
     def apply(self, conn: Connection, events: list[Event]) -> None:
-        changes = [(e.tenant, e.sku, int(e.available), e.id) for e in events
-                   if e.type == "stock.changed" and e.sku and e.available is not None]
+        changes = [
+            (e.tenant, e.sku, int(e.available), e.id)
+            for e in events
+            if e.type == "stock.changed" and e.sku and e.available is not None
+        ]
         evaluate(conn, changes, db.utcnow())

@@ -50,21 +50,35 @@ class FencedOut(Exception):
 def load_cursor(engine: Engine, sink: str) -> int:
     """The sink's cursor; a new sink starts at the present (it does not replay history)."""
     with db.write(engine) as conn:
-        row = conn.execute(sa.select(event_cursors.c.last_id)
-                           .where(event_cursors.c.sink == sink)).first()
+        row = conn.execute(
+            sa.select(event_cursors.c.last_id).where(event_cursors.c.sink == sink)
+        ).first()
         if row is not None:
             return int(row.last_id)
         start = last_id(conn)
-        conn.execute(db.insert(conn, event_cursors).values(
-            sink=sink, last_id=start, updated_at=db.utcnow()).on_conflict_do_nothing())
-        return int(conn.execute(sa.select(event_cursors.c.last_id)
-                                .where(event_cursors.c.sink == sink)).scalar_one())
+        conn.execute(
+            db.insert(conn, event_cursors)
+            .values(sink=sink, last_id=start, updated_at=db.utcnow())
+            .on_conflict_do_nothing()
+        )
+        return int(
+            conn.execute(
+                sa.select(event_cursors.c.last_id).where(event_cursors.c.sink == sink)
+            ).scalar_one()
+        )
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine, sink: Sink, notifier: Notifier, *,
-                 lease_seconds: float = 10.0, poll_seconds: float | None = None,
-                 batch: int = 500) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        sink: Sink,
+        notifier: Notifier,
+        *,
+        lease_seconds: float = 10.0,
+        poll_seconds: float | None = None,
+        batch: int = 500,
+    ) -> None:
         self.engine = engine
         self.sink = sink
         self.notifier = notifier
@@ -103,8 +117,14 @@ class Dispatcher:
                 raise
             except Exception as exc:
                 metrics.SINK_FAILURES.labels(self.sink.name).inc()
-                log.warning("sink %s: delivery of ids %s..%s failed (%r); retrying in %.1f s",
-                            self.sink.name, events[0].id, events[-1].id, exc, delay)
+                log.warning(
+                    "sink %s: delivery of ids %s..%s failed (%r); retrying in %.1f s",
+                    self.sink.name,
+                    events[0].id,
+                    events[-1].id,
+                    exc,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -112,9 +132,14 @@ class Dispatcher:
         started = time.perf_counter()
         with db.write(self.engine) as conn:
             self.sink.apply(conn, events)
-            moved = conn.execute(event_cursors.update().where(
-                event_cursors.c.sink == self.sink.name, event_cursors.c.last_id == before,
-            ).values(last_id=events[-1].id, updated_at=db.utcnow())).rowcount
+            moved = conn.execute(
+                event_cursors.update()
+                .where(
+                    event_cursors.c.sink == self.sink.name,
+                    event_cursors.c.last_id == before,
+                )
+                .values(last_id=events[-1].id, updated_at=db.utcnow())
+            ).rowcount
             if moved != 1:
                 raise FencedOut(f"cursor of {self.sink.name} moved elsewhere")
         metrics.APPLY_SECONDS.labels(self.sink.name).observe(time.perf_counter() - started)

@@ -35,9 +35,15 @@ class Event:
     @cached_property
     def document(self) -> dict[str, Any]:
         """The event as every consumer gets it: the payload under the contract's fields."""
-        return {**self.payload, "id": self.id, "type": self.type, "sku": self.sku,
-                "location": self.location, "available": self.available,
-                "at": self.at.isoformat()}
+        return {
+            **self.payload,
+            "id": self.id,
+            "type": self.type,
+            "sku": self.sku,
+            "location": self.location,
+            "available": self.available,
+            "at": self.at.isoformat(),
+        }
 
     @cached_property
     def body(self) -> str:
@@ -56,12 +62,20 @@ class Event:
 
 
 def _event(row: Any) -> Event:
-    return Event(row.id, row.tenant_id, row.type, row.sku, row.location, row.created_at,
-                 dict(row.payload or {}))
+    return Event(
+        row.id,
+        row.tenant_id,
+        row.type,
+        row.sku,
+        row.location,
+        row.created_at,
+        dict(row.payload or {}),
+    )
 
 
-def read_after(conn: Connection, after: int, limit: int, *, tenant: str | None = None,
-               upto: int | None = None) -> list[Event]:
+def read_after(
+    conn: Connection, after: int, limit: int, *, tenant: str | None = None, upto: int | None = None
+) -> list[Event]:
     """Rows with after < id (<= upto), in id order."""
     stmt = sa.select(outbox).where(outbox.c.id > after)
     if tenant is not None:

@@ -35,8 +35,14 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, engine: Engine, *, queue_size: int = 1000,
-                 poll_seconds: float | None = None, heartbeat_seconds: float = 15.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        queue_size: int = 1000,
+        poll_seconds: float | None = None,
+        heartbeat_seconds: float = 15.0,
+    ) -> None:
         self.engine = engine
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
@@ -48,8 +54,9 @@ class Hub:
         self._beat_task: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
 
-    async def subscribe(self, tenant: str, accept: Callable[[Event], bool] = lambda e: True
-                        ) -> Subscriber:
+    async def subscribe(
+        self, tenant: str, accept: Callable[[Event], bool] = lambda e: True
+    ) -> Subscriber:
         await self._ensure_running()
         sub = Subscriber(tenant, accept, self.queue_size)
         # No await between reading the position and registering: nothing published falls between.

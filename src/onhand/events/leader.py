@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 def lock_key(name: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock."""
-    return int.from_bytes(hashlib.sha256(f"onhand:{name}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"onhand:{name}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 class Leader:
@@ -73,7 +75,9 @@ class Leader:
             return self._lease_take()
         conn = self.engine.connect()
         try:
-            got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(lock_key(self.name)))).scalar()
+            got = conn.execute(
+                sa.select(sa.func.pg_try_advisory_lock(lock_key(self.name)))
+            ).scalar()
             conn.commit()
         except Exception:
             conn.close()
@@ -102,8 +106,11 @@ class Leader:
         try:
             if db.is_sqlite(self.engine):
                 with db.write(self.engine) as conn:
-                    conn.execute(job_leases.delete().where(job_leases.c.name == self.name,
-                                                           job_leases.c.holder == self.holder))
+                    conn.execute(
+                        job_leases.delete().where(
+                            job_leases.c.name == self.name, job_leases.c.holder == self.holder
+                        )
+                    )
             elif self._conn is not None:
                 self._conn.execute(sa.select(sa.func.pg_advisory_unlock(lock_key(self.name))))
                 self._conn.commit()
@@ -120,12 +127,19 @@ class Leader:
         now = db.utcnow()
         until = now + timedelta(seconds=self.lease)
         with db.write(self.engine) as conn:
-            taken = conn.execute(job_leases.update().where(
-                job_leases.c.name == self.name,
-                sa.or_(job_leases.c.holder == self.holder, job_leases.c.expires_at < now),
-            ).values(holder=self.holder, expires_at=until)).rowcount
+            taken = conn.execute(
+                job_leases.update()
+                .where(
+                    job_leases.c.name == self.name,
+                    sa.or_(job_leases.c.holder == self.holder, job_leases.c.expires_at < now),
+                )
+                .values(holder=self.holder, expires_at=until)
+            ).rowcount
             if taken:
                 return True
-            stmt = db.insert(conn, job_leases).values(
-                name=self.name, holder=self.holder, expires_at=until).on_conflict_do_nothing()
+            stmt = (
+                db.insert(conn, job_leases)
+                .values(name=self.name, holder=self.holder, expires_at=until)
+                .on_conflict_do_nothing()
+            )
             return conn.execute(stmt).rowcount == 1

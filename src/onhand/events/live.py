@@ -29,8 +29,9 @@ def install(app: FastAPI) -> None:
     from . import webhook_routes
     from .metrics import COLLECTOR
 
-    app.state.hub = Hub(app.state.engine,
-                        heartbeat_seconds=app.state.settings.sse_heartbeat_seconds)
+    app.state.hub = Hub(
+        app.state.engine, heartbeat_seconds=app.state.settings.sse_heartbeat_seconds
+    )
     app.include_router(router)
     app.include_router(webhook_routes.router)
     lookup.install(app)
@@ -70,7 +71,8 @@ def _filter(types: str | None, skus: str | None) -> Callable[[Event], bool]:
 
     def accept(ev: Event) -> bool:
         return (not wanted_types or ev.type in wanted_types) and (
-            not wanted_skus or ev.sku in wanted_skus)
+            not wanted_skus or ev.sku in wanted_skus
+        )
 
     return accept
 
@@ -82,8 +84,9 @@ async def _admin_frames(events: list[Event]) -> bytes:
     return b"".join(e.frame for e in events)
 
 
-async def _frames(hub: Hub, sub: Subscriber, after: int | None, render: Render,
-                  first: list[bytes] | None = None) -> AsyncIterator[bytes]:
+async def _frames(
+    hub: Hub, sub: Subscriber, after: int | None, render: Render, first: list[bytes] | None = None
+) -> AsyncIterator[bytes]:
     """Backlog from the outbox, then live events; whatever is queued goes out in one write."""
     try:
         yield b"retry: 1000\n\n" + b"".join(first or [])
@@ -110,23 +113,29 @@ async def _frames(hub: Hub, sub: Subscriber, after: int | None, render: Render,
         hub.unsubscribe(sub)
 
 
-@router.get("/events", summary="Live events (Server-Sent Events); resume with Last-Event-ID",
-            response_class=StreamingResponse)
-async def events(request: Request, tenant: str,
-                 last_event_id: Annotated[int | None, Query(ge=0)] = None,
-                 last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-                 types: Annotated[str | None, Query(description="Comma-separated event types")] = None,
-                 skus: Annotated[str | None, Query(description="Comma-separated SKUs")] = None,
-                 access_token: Annotated[str | None, Query(description="Alternative to the "
-                                                           "Authorization header")] = None,
-                 ) -> StreamingResponse:
+@router.get(
+    "/events",
+    summary="Live events (Server-Sent Events); resume with Last-Event-ID",
+    response_class=StreamingResponse,
+)
+async def events(
+    request: Request,
+    tenant: str,
+    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    types: Annotated[str | None, Query(description="Comma-separated event types")] = None,
+    skus: Annotated[str | None, Query(description="Comma-separated SKUs")] = None,
+    access_token: Annotated[
+        str | None, Query(description="Alternative to the Authorization header")
+    ] = None,
+) -> StreamingResponse:
     caller = await stream_caller(request, tenant, "admin")
     after = _resume_point(last_event_id_header, last_event_id)
     hub: Hub = request.app.state.hub
     sub = await hub.subscribe(caller.tenant, _filter(types, skus))
     return StreamingResponse(
-        _frames(hub, sub, after, _admin_frames),
-        media_type="text/event-stream", headers=SSE_HEADERS)
+        _frames(hub, sub, after, _admin_frames), media_type="text/event-stream", headers=SSE_HEADERS
+    )
 
 
 def _snapshot(engine: Any, tenant: str, skus: list[str]) -> list[bytes]:
@@ -142,13 +151,18 @@ def _snapshot(engine: Any, tenant: str, skus: list[str]) -> list[bytes]:
     return frames
 
 
-@router.get("/public/availability/stream", response_class=StreamingResponse,
-            summary="Storefront feed: the available figure of the SKUs asked, as it changes")
+@router.get(
+    "/public/availability/stream",
+    response_class=StreamingResponse,
+    summary="Storefront feed: the available figure of the SKUs asked, as it changes",
+)
 async def availability_stream(
-    request: Request, tenant: str,
+    request: Request,
+    tenant: str,
     skus: Annotated[str, Query(description="Comma-separated SKUs (1-200)")],
-    access_token: Annotated[str | None, Query(description="Alternative to the "
-                                              "Authorization header")] = None,
+    access_token: Annotated[
+        str | None, Query(description="Alternative to the Authorization header")
+    ] = None,
 ) -> StreamingResponse:
     caller = await stream_caller(request, tenant, "storefront")
     wanted = [s for s in dict.fromkeys(skus.split(",")) if s]
@@ -169,10 +183,12 @@ async def availability_stream(
         return out
 
     hub: Hub = request.app.state.hub
-    sub = await hub.subscribe(caller.tenant, lambda e: e.type == "stock.changed" and (
-        e.sku in direct or e.sku in kits))
-    return StreamingResponse(_frames(hub, sub, None, render, first),
-                             media_type="text/event-stream", headers=SSE_HEADERS)
+    sub = await hub.subscribe(
+        caller.tenant, lambda e: e.type == "stock.changed" and (e.sku in direct or e.sku in kits)
+    )
+    return StreamingResponse(
+        _frames(hub, sub, None, render, first), media_type="text/event-stream", headers=SSE_HEADERS
+    )
 
 
 def _kits(engine: Any, tenant: str, skus: list[str]) -> dict[str, list[str]]:
@@ -181,10 +197,14 @@ def _kits(engine: Any, tenant: str, skus: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     with db.read(engine) as conn:
         for component, bundle in conn.execute(
-            sa.select(part.c.sku, kit.c.sku).select_from(
-                bundle_components.join(part, part.c.id == bundle_components.c.component_id)
-                .join(kit, kit.c.id == bundle_components.c.bundle_id))
-            .where(bundle_components.c.tenant_id == tenant, kit.c.sku.in_(skus))):
+            sa.select(part.c.sku, kit.c.sku)
+            .select_from(
+                bundle_components.join(part, part.c.id == bundle_components.c.component_id).join(
+                    kit, kit.c.id == bundle_components.c.bundle_id
+                )
+            )
+            .where(bundle_components.c.tenant_id == tenant, kit.c.sku.in_(skus))
+        ):
             out.setdefault(component, []).append(bundle)
     return out
 
@@ -194,17 +214,24 @@ async def websocket(ws: WebSocket, tenant: str) -> None:
     """The same events as /events, one JSON message each; `?last_event_id=` resumes."""
     try:
         caller = await stream_caller(ws, tenant, "admin")
-        after = _resume_point(None, int(ws.query_params["last_event_id"])
-                              if ws.query_params.get("last_event_id", "").isdigit() else None)
+        after = _resume_point(
+            None,
+            int(ws.query_params["last_event_id"])
+            if ws.query_params.get("last_event_id", "").isdigit()
+            else None,
+        )
     except Problem as exc:
         await ws.close(code=4000 + exc.status, reason=exc.detail[:120])
         return
     hub: Hub = ws.app.state.hub
-    sub = await hub.subscribe(caller.tenant, _filter(ws.query_params.get("types"),
-                                                     ws.query_params.get("skus")))
+    sub = await hub.subscribe(
+        caller.tenant, _filter(ws.query_params.get("types"), ws.query_params.get("skus"))
+    )
     await ws.accept()
-    tasks = {asyncio.create_task(_send_all(ws, sub, hub, after)),
-             asyncio.create_task(_until_disconnect(ws))}
+    tasks = {
+        asyncio.create_task(_send_all(ws, sub, hub, after)),
+        asyncio.create_task(_until_disconnect(ws)),
+    }
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -20,13 +20,20 @@ from ..tables import outbox
 log = logging.getLogger(__name__)
 
 PUBLISHED = Counter("onhand_events_published_total", "Outbox events delivered, by sink", ["sink"])
-SINK_FAILURES = Counter("onhand_event_sink_failures_total",
-                        "Failed delivery attempts of an event batch, by sink", ["sink"])
-APPLY_SECONDS = Histogram("onhand_event_cursor_commit_seconds",
-                          "Time to apply a batch and advance a sink's cursor", ["sink"])
+SINK_FAILURES = Counter(
+    "onhand_event_sink_failures_total",
+    "Failed delivery attempts of an event batch, by sink",
+    ["sink"],
+)
+APPLY_SECONDS = Histogram(
+    "onhand_event_cursor_commit_seconds",
+    "Time to apply a batch and advance a sink's cursor",
+    ["sink"],
+)
 WEBHOOK_FAILURES = Counter("onhand_webhook_failures_total", "Webhook attempts that failed")
-WEBHOOK_DEAD = Counter("onhand_webhook_dead_letters_total",
-                       "Webhook deliveries given up after the last attempt")
+WEBHOOK_DEAD = Counter(
+    "onhand_webhook_dead_letters_total", "Webhook deliveries given up after the last attempt"
+)
 LIVE_SUBSCRIBERS = Gauge("onhand_live_subscribers", "Open SSE and WebSocket subscriptions")
 LIVE_DROPPED = Counter("onhand_live_dropped_total", "Subscribers dropped for reading too slowly")
 
@@ -51,38 +58,57 @@ class DatabaseCollector:
     def _collect(self, engine: Engine) -> Iterator[Metric]:
         from .tables import event_cursors, item_alert_state, webhook_deliveries
 
-        lag_rows = GaugeMetricFamily("onhand_outbox_lag_rows",
-                                     "Outbox rows not yet delivered, by sink", labels=["sink"])
-        lag_age = GaugeMetricFamily("onhand_outbox_lag_seconds",
-                                    "Age of the oldest undelivered outbox row, by sink",
-                                    labels=["sink"])
-        items = {name: GaugeMetricFamily(f"onhand_items_{name}", help_, labels=["tenant"])
-                 for name, help_ in (("out", "Items with nothing available"),
-                                     ("low", "Items at or below their low-stock threshold"),
-                                     ("below_reorder_point",
-                                      "Items at or below their reorder point"))}
-        dead = GaugeMetricFamily("onhand_webhook_dead_letters",
-                                 "Webhook deliveries in the dead-letter state", labels=["tenant"])
+        lag_rows = GaugeMetricFamily(
+            "onhand_outbox_lag_rows", "Outbox rows not yet delivered, by sink", labels=["sink"]
+        )
+        lag_age = GaugeMetricFamily(
+            "onhand_outbox_lag_seconds",
+            "Age of the oldest undelivered outbox row, by sink",
+            labels=["sink"],
+        )
+        items = {
+            name: GaugeMetricFamily(f"onhand_items_{name}", help_, labels=["tenant"])
+            for name, help_ in (
+                ("out", "Items with nothing available"),
+                ("low", "Items at or below their low-stock threshold"),
+                ("below_reorder_point", "Items at or below their reorder point"),
+            )
+        }
+        dead = GaugeMetricFamily(
+            "onhand_webhook_dead_letters",
+            "Webhook deliveries in the dead-letter state",
+            labels=["tenant"],
+        )
         now = db.utcnow()
         with db.read(engine) as conn:
             head = int(conn.execute(sa.select(sa.func.max(outbox.c.id))).scalar() or 0)
-            for sink, last in conn.execute(sa.select(event_cursors.c.sink, event_cursors.c.last_id)):
+            for sink, last in conn.execute(
+                sa.select(event_cursors.c.sink, event_cursors.c.last_id)
+            ):
                 lag_rows.add_metric([sink], max(head - int(last), 0))
-                oldest = conn.execute(sa.select(outbox.c.created_at).where(outbox.c.id > last)
-                                      .order_by(outbox.c.id).limit(1)).scalar()
+                oldest = conn.execute(
+                    sa.select(outbox.c.created_at)
+                    .where(outbox.c.id > last)
+                    .order_by(outbox.c.id)
+                    .limit(1)
+                ).scalar()
                 lag_age.add_metric([sink], (now - oldest).total_seconds() if oldest else 0.0)
             s = item_alert_state
             flag = lambda c: sa.func.sum(sa.case((c, 1), else_=0))  # noqa: E731
             for tenant, out, low, reorder in conn.execute(
-                sa.select(s.c.tenant_id, flag(s.c.out), flag(s.c.low), flag(s.c.below_reorder))
-                .group_by(s.c.tenant_id)
+                sa.select(
+                    s.c.tenant_id, flag(s.c.out), flag(s.c.low), flag(s.c.below_reorder)
+                ).group_by(s.c.tenant_id)
             ):
                 items["out"].add_metric([tenant], int(out or 0))
                 items["low"].add_metric([tenant], int(low or 0))
                 items["below_reorder_point"].add_metric([tenant], int(reorder or 0))
             d = webhook_deliveries
-            for tenant, count in conn.execute(sa.select(d.c.tenant_id, sa.func.count())
-                                              .where(d.c.status == "dead").group_by(d.c.tenant_id)):
+            for tenant, count in conn.execute(
+                sa.select(d.c.tenant_id, sa.func.count())
+                .where(d.c.status == "dead")
+                .group_by(d.c.tenant_id)
+            ):
                 dead.add_metric([tenant], int(count))
         yield from (lag_rows, lag_age, *items.values(), dead)
 

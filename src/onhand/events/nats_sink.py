@@ -33,8 +33,9 @@ async def ensure_stream(js: JetStreamContext, name: str, prefix: str) -> None:
 class NatsSink(Sink):
     name = "nats"
 
-    def __init__(self, url: str, *, stream: str = "ONHAND", prefix: str = "onhand",
-                 ack_timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, stream: str = "ONHAND", prefix: str = "onhand", ack_timeout: float = 5.0
+    ) -> None:
         self.url = url
         self.stream = stream
         self.prefix = prefix
@@ -44,8 +45,9 @@ class NatsSink(Sink):
 
     async def _connected(self) -> JetStreamContext:
         if self.nc is None or self.nc.is_closed:
-            self.nc = await nats.connect(self.url, connect_timeout=2, max_reconnect_attempts=-1,
-                                         reconnect_time_wait=0.5)
+            self.nc = await nats.connect(
+                self.url, connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+            )
             self.js = self.nc.jetstream()
             await ensure_stream(self.js, self.stream, self.prefix)
         assert self.js is not None
@@ -54,9 +56,12 @@ class NatsSink(Sink):
     async def deliver(self, events: list[Event]) -> None:
         js = await self._connected()
         # Published in id order on one connection; acks are awaited together.
-        acks = [await js.publish_async(subject(self.prefix, ev), ev.body.encode(),
-                                       headers={"Nats-Msg-Id": str(ev.id)})
-                for ev in events]
+        acks = [
+            await js.publish_async(
+                subject(self.prefix, ev), ev.body.encode(), headers={"Nats-Msg-Id": str(ev.id)}
+            )
+            for ev in events
+        ]
         await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)
 
     async def close(self) -> None:

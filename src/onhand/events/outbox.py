@@ -11,8 +11,16 @@ from .. import db
 from ..tables import outbox
 
 
-def record(conn: Connection, tenant: str, type_: str, now: datetime, *, sku: str | None = None,
-           location: str | None = None, **payload: Any) -> None:
+def record(
+    conn: Connection,
+    tenant: str,
+    type_: str,
+    now: datetime,
+    *,
+    sku: str | None = None,
+    location: str | None = None,
+    **payload: Any,
+) -> None:
     record_many(conn, [event_row(tenant, type_, now, sku=sku, location=location, **payload)])
 
 
@@ -21,7 +29,20 @@ def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     db.bulk_insert(conn, outbox, rows)
 
 
-def event_row(tenant: str, type_: str, now: datetime, *, sku: str | None = None,
-              location: str | None = None, **payload: Any) -> dict[str, Any]:
-    return {"tenant_id": tenant, "type": type_, "sku": sku, "location": location,
-            "created_at": now, "payload": {"sku": sku, "location": location, **payload}}
+def event_row(
+    tenant: str,
+    type_: str,
+    now: datetime,
+    *,
+    sku: str | None = None,
+    location: str | None = None,
+    **payload: Any,
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant,
+        "type": type_,
+        "sku": sku,
+        "location": location,
+        "created_at": now,
+        "payload": {"sku": sku, "location": location, **payload},
+    }

@@ -48,8 +48,15 @@ class Gap:
 class OutboxTail:
     """A cursor over the outbox; `poll` returns the next rows that are safe to hand out."""
 
-    def __init__(self, engine: Engine, cursor: int, *, batch: int = 500,
-                 gap_min_age: float = 0.1, gap_max_age: float = 30.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        cursor: int,
+        *,
+        batch: int = 500,
+        gap_min_age: float = 0.1,
+        gap_max_age: float = 30.0,
+    ) -> None:
         self.engine = engine
         self.cursor = cursor
         self.batch = batch
@@ -81,7 +88,9 @@ class OutboxTail:
     def _horizon_passed(self, conn: Connection) -> bool:
         if self.sqlite or self.gap is None:
             return False
-        xmin = conn.execute(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")).scalar()
+        xmin = conn.execute(
+            sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        ).scalar()
         return int(xmin) >= self.gap.xmax
 
     def _may_skip(self, missing: int, horizon_passed: bool) -> bool:
@@ -99,7 +108,9 @@ class OutboxTail:
     def _note_gap(self, conn: Connection, missing: int, cover: int) -> None:
         if self.gap and self.gap.cover > missing:
             return  # already waiting for this gap: keep its age
-        xmax = conn.execute(sa.text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")).scalar()
+        xmax = conn.execute(
+            sa.text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+        ).scalar()
         self.gap = Gap(cover, time.monotonic(), int(xmax))
 
 

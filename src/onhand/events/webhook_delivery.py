@@ -43,15 +43,29 @@ class WebhookSink(Sink):
     def apply(self, conn: Connection, events: list[Event]) -> None:
         tenants = {e.tenant for e in events}
         subs: dict[str, list[Any]] = defaultdict(list)
-        for row in conn.execute(sa.select(webhooks.c.tenant_id, webhooks.c.id, webhooks.c.types)
-                                .where(webhooks.c.tenant_id.in_(tenants), webhooks.c.active)):
+        for row in conn.execute(
+            sa.select(webhooks.c.tenant_id, webhooks.c.id, webhooks.c.types).where(
+                webhooks.c.tenant_id.in_(tenants), webhooks.c.active
+            )
+        ):
             subs[row.tenant_id].append(row)
         now = db.utcnow()
-        rows = [{"tenant_id": e.tenant, "webhook_id": w.id, "event_id": e.id,
-                 "event_type": e.type, "status": "pending", "attempts": 0,
-                 "next_attempt_at": now, "created_at": now, "updated_at": now}
-                for e in events for w in subs.get(e.tenant, ())
-                if "*" in w.types or e.type in w.types]
+        rows = [
+            {
+                "tenant_id": e.tenant,
+                "webhook_id": w.id,
+                "event_id": e.id,
+                "event_type": e.type,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for e in events
+            for w in subs.get(e.tenant, ())
+            if "*" in w.types or e.type in w.types
+        ]
         if rows:
             conn.execute(webhook_deliveries.insert(), rows)
             self._loop.call_soon_threadsafe(self.queued.set)
@@ -75,38 +89,56 @@ class Sender:
                 by_hook: dict[str, list[dict[str, Any]]] = defaultdict(list)
                 for d in due:
                     by_hook[d["webhook_id"]].append(d)
-                results = await asyncio.gather(*(self._send_in_order(client, ds)
-                                                 for ds in by_hook.values()))
+                results = await asyncio.gather(
+                    *(self._send_in_order(client, ds) for ds in by_hook.values())
+                )
                 await asyncio.to_thread(self._record, [r for rs in results for r in rs])
 
     def _due(self, limit: int) -> list[dict[str, Any]]:
         d = webhook_deliveries
         with db.read(self.engine) as conn:
             rows = conn.execute(
-                sa.select(d.c.id, d.c.tenant_id, d.c.webhook_id, d.c.event_id, d.c.attempts,
-                          webhooks.c.url, webhooks.c.secret)
-                .join(webhooks, sa.and_(webhooks.c.tenant_id == d.c.tenant_id,
-                                        webhooks.c.id == d.c.webhook_id))
+                sa.select(
+                    d.c.id,
+                    d.c.tenant_id,
+                    d.c.webhook_id,
+                    d.c.event_id,
+                    d.c.attempts,
+                    webhooks.c.url,
+                    webhooks.c.secret,
+                )
+                .join(
+                    webhooks,
+                    sa.and_(webhooks.c.tenant_id == d.c.tenant_id, webhooks.c.id == d.c.webhook_id),
+                )
                 .where(d.c.status == "pending", d.c.next_attempt_at <= db.utcnow())
-                .order_by(d.c.event_id, d.c.id).limit(limit)).all()
+                .order_by(d.c.event_id, d.c.id)
+                .limit(limit)
+            ).all()
             # The body is the outbox row itself, read at send time.
             events = by_ids(conn, {r.event_id for r in rows})
         return [{**r._mapping, "event": events.get(r.event_id)} for r in rows]
 
-    async def _send_in_order(self, client: httpx.AsyncClient,
-                             due: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int | None, str | None]]:
+    async def _send_in_order(
+        self, client: httpx.AsyncClient, due: list[dict[str, Any]]
+    ) -> list[tuple[dict[str, Any], int | None, str | None]]:
         return [await self._attempt(client, d) for d in due]
 
-    async def _attempt(self, client: httpx.AsyncClient,
-                       d: dict[str, Any]) -> tuple[dict[str, Any], int | None, str | None]:
+    async def _attempt(
+        self, client: httpx.AsyncClient, d: dict[str, Any]
+    ) -> tuple[dict[str, Any], int | None, str | None]:
         ev: Event | None = d["event"]
         if ev is None:
             return d, None, "the event is no longer in the outbox"
         body = ev.body.encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "onhand-webhooks",
-                   "Onhand-Event-Id": str(ev.id), "Onhand-Event-Type": ev.type,
-                   "Onhand-Delivery-Id": str(d["id"]),
-                   SIGNATURE_HEADER: sign(d["secret"], int(time.time()), body)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "onhand-webhooks",
+            "Onhand-Event-Id": str(ev.id),
+            "Onhand-Event-Type": ev.type,
+            "Onhand-Delivery-Id": str(d["id"]),
+            SIGNATURE_HEADER: sign(d["secret"], int(time.time()), body),
+        }
         try:
             response = await client.post(d["url"], content=body, headers=headers)
         except httpx.HTTPError as exc:
@@ -121,8 +153,12 @@ class Sender:
         with db.write(self.engine) as conn:
             for d, code, error in results:
                 attempts = d["attempts"] + 1
-                values: dict[str, Any] = {"attempts": attempts, "last_status_code": code,
-                                          "last_error": error, "updated_at": now}
+                values: dict[str, Any] = {
+                    "attempts": attempts,
+                    "last_status_code": code,
+                    "last_error": error,
+                    "updated_at": now,
+                }
                 if error is None:
                     values.update(status="delivered", delivered_at=now)
                 elif attempts >= self.max_attempts:
@@ -134,6 +170,10 @@ class Sender:
                     values.update(next_attempt_at=now + timedelta(seconds=delay))
                     metrics.WEBHOOK_FAILURES.inc()
                 # Only if nobody redelivered or cancelled it meanwhile.
-                conn.execute(t.update().where(t.c.id == d["id"], t.c.status == "pending",
-                                              t.c.attempts == d["attempts"]).values(**values))
-
+                conn.execute(
+                    t.update()
+                    .where(
+                        t.c.id == d["id"], t.c.status == "pending", t.c.attempts == d["attempts"]
+                    )
+                    .values(**values)
+                )

@@ -13,7 +13,9 @@ from . import webhooks as service
 router = APIRouter(prefix="/v1/{tenant}/webhooks", tags=["webhooks"])
 
 
-@router.post("", status_code=201, summary="Subscribe a URL to event types (the secret is shown once)")
+@router.post(
+    "", status_code=201, summary="Subscribe a URL to event types (the secret is shown once)"
+)
 def create_webhook(body: service.WebhookIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.write(engine) as conn:
         return service.create(conn, caller.tenant, body)
@@ -25,7 +27,9 @@ def list_webhooks(caller: Admin, engine: EngineDep) -> dict[str, Any]:
         return {"webhooks": service.listing(conn, caller.tenant)}
 
 
-@router.delete("/{webhook_id}", status_code=204, summary="Unsubscribe; pending deliveries are cancelled")
+@router.delete(
+    "/{webhook_id}", status_code=204, summary="Unsubscribe; pending deliveries are cancelled"
+)
 def delete_webhook(webhook_id: str, caller: Admin, engine: EngineDep) -> Response:
     with db.write(engine) as conn:
         service.delete(conn, caller.tenant, webhook_id)
@@ -33,19 +37,28 @@ def delete_webhook(webhook_id: str, caller: Admin, engine: EngineDep) -> Respons
 
 
 @router.get("/{webhook_id}/deliveries", summary="Delivery log, newest first")
-def list_deliveries(webhook_id: str, caller: Admin, engine: EngineDep,
-                    status: Annotated[str | None, Query(
-                        pattern="^(pending|delivered|dead|cancelled)$")] = None,
-                    before: Annotated[int | None, Query(ge=1)] = None,
-                    limit: Limit = 100) -> dict[str, Any]:
+def list_deliveries(
+    webhook_id: str,
+    caller: Admin,
+    engine: EngineDep,
+    status: Annotated[str | None, Query(pattern="^(pending|delivered|dead|cancelled)$")] = None,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
-        page, cursor = service.deliveries(conn, caller.tenant, webhook_id, status=status,
-                                          before=before, limit=limit)
+        page, cursor = service.deliveries(
+            conn, caller.tenant, webhook_id, status=status, before=before, limit=limit
+        )
     return {"deliveries": page, "next_before": cursor}
 
 
-@router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202,
-             summary="Send a delivery again (dead letters included)")
-def redeliver(webhook_id: str, delivery_id: int, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    summary="Send a delivery again (dead letters included)",
+)
+def redeliver(
+    webhook_id: str, delivery_id: int, caller: Admin, engine: EngineDep
+) -> dict[str, Any]:
     with db.write(engine) as conn:
         return service.redeliver(conn, caller.tenant, webhook_id, delivery_id)

@@ -27,10 +27,12 @@ SIGNATURE_HEADER = "Onhand-Signature"
 
 class WebhookIn(BaseModel):
     url: str = Field(max_length=2000, examples=["https://erp.example.com/onhand"])
-    types: list[str] = Field(default=["*"], min_length=1, max_length=50,
-                             examples=[["stock.changed", "stock.low"]])
-    secret: str | None = Field(default=None, min_length=16, max_length=128,
-                               description="Generated when omitted")
+    types: list[str] = Field(
+        default=["*"], min_length=1, max_length=50, examples=[["stock.changed", "stock.low"]]
+    )
+    secret: str | None = Field(
+        default=None, min_length=16, max_length=128, description="Generated when omitted"
+    )
 
     @field_validator("url")
     @classmethod
@@ -52,8 +54,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def verify(secret: str, header: str, body: bytes, *, tolerance: float = 300.0,
-           now: float | None = None) -> bool:
+def verify(
+    secret: str, header: str, body: bytes, *, tolerance: float = 300.0, now: float | None = None
+) -> bool:
     """What a receiver does: the signature matches and the timestamp is recent."""
     try:
         parts = dict(p.split("=", 1) for p in header.split(","))
@@ -67,53 +70,89 @@ def verify(secret: str, header: str, body: bytes, *, tolerance: float = 300.0,
 
 
 def _out(row: Any, *, with_secret: bool = False) -> dict[str, Any]:
-    doc = {"id": row.id, "url": row.url, "types": row.types, "active": row.active,
-           "created_at": row.created_at}
+    doc = {
+        "id": row.id,
+        "url": row.url,
+        "types": row.types,
+        "active": row.active,
+        "created_at": row.created_at,
+    }
     if with_secret:
         doc["secret"] = row.secret
     return doc
 
 
 def create(conn: Connection, tenant: str, body: WebhookIn) -> dict[str, Any]:
-    row = {"tenant_id": tenant, "id": str(uuid.uuid4()), "url": body.url, "types": body.types,
-           "secret": body.secret or f"whsec_{secrets.token_urlsafe(24)}", "active": True,
-           "created_at": db.utcnow()}
+    row = {
+        "tenant_id": tenant,
+        "id": str(uuid.uuid4()),
+        "url": body.url,
+        "types": body.types,
+        "secret": body.secret or f"whsec_{secrets.token_urlsafe(24)}",
+        "active": True,
+        "created_at": db.utcnow(),
+    }
     conn.execute(webhooks.insert().values(**row))
     return _out(_get(conn, tenant, row["id"]), with_secret=True)
 
 
 def _get(conn: Connection, tenant: str, webhook_id: str) -> Any:
-    row = conn.execute(sa.select(webhooks).where(webhooks.c.tenant_id == tenant,
-                                                 webhooks.c.id == webhook_id)).first()
+    row = conn.execute(
+        sa.select(webhooks).where(webhooks.c.tenant_id == tenant, webhooks.c.id == webhook_id)
+    ).first()
     if row is None:
         raise NotFound(f"There is no webhook '{webhook_id}'.", slug="unknown-webhook")
     return row
 
 
 def listing(conn: Connection, tenant: str) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(webhooks).where(webhooks.c.tenant_id == tenant)
-                        .order_by(webhooks.c.created_at))
+    rows = conn.execute(
+        sa.select(webhooks).where(webhooks.c.tenant_id == tenant).order_by(webhooks.c.created_at)
+    )
     return [_out(r) for r in rows]
 
 
 def delete(conn: Connection, tenant: str, webhook_id: str) -> None:
     _get(conn, tenant, webhook_id)
-    conn.execute(webhooks.delete().where(webhooks.c.tenant_id == tenant,
-                                         webhooks.c.id == webhook_id))
+    conn.execute(
+        webhooks.delete().where(webhooks.c.tenant_id == tenant, webhooks.c.id == webhook_id)
+    )
     d = webhook_deliveries
-    conn.execute(d.update().where(d.c.tenant_id == tenant, d.c.webhook_id == webhook_id,
-                                  d.c.status == "pending")
-                 .values(status="cancelled", updated_at=db.utcnow()))
+    conn.execute(
+        d.update()
+        .where(d.c.tenant_id == tenant, d.c.webhook_id == webhook_id, d.c.status == "pending")
+        .values(status="cancelled", updated_at=db.utcnow())
+    )
 
 
 def _delivery_out(row: Any) -> dict[str, Any]:
-    return {c: getattr(row, c) for c in (
-        "id", "event_id", "event_type", "status", "attempts", "next_attempt_at",
-        "last_status_code", "last_error", "created_at", "updated_at", "delivered_at")}
+    return {
+        c: getattr(row, c)
+        for c in (
+            "id",
+            "event_id",
+            "event_type",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "created_at",
+            "updated_at",
+            "delivered_at",
+        )
+    }
 
 
-def deliveries(conn: Connection, tenant: str, webhook_id: str, *, status: str | None,
-               before: int | None, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+def deliveries(
+    conn: Connection,
+    tenant: str,
+    webhook_id: str,
+    *,
+    status: str | None,
+    before: int | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int | None]:
     """The delivery log, newest first, with the cursor of the next page."""
     _get(conn, tenant, webhook_id)
     d = webhook_deliveries
@@ -132,11 +171,14 @@ def redeliver(conn: Connection, tenant: str, webhook_id: str, delivery_id: int) 
     _get(conn, tenant, webhook_id)
     d = webhook_deliveries
     now = db.utcnow()
-    done = conn.execute(d.update().where(d.c.tenant_id == tenant, d.c.webhook_id == webhook_id,
-                                         d.c.id == delivery_id)
-                        .values(status="pending", attempts=0, next_attempt_at=now,
-                                updated_at=now))
+    done = conn.execute(
+        d.update()
+        .where(d.c.tenant_id == tenant, d.c.webhook_id == webhook_id, d.c.id == delivery_id)
+        .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
+    )
     if done.rowcount == 0:
-        raise NotFound(f"There is no delivery {delivery_id} of webhook '{webhook_id}'.",
-                       slug="unknown-delivery")
+        raise NotFound(
+            f"There is no delivery {delivery_id} of webhook '{webhook_id}'.",
+            slug="unknown-delivery",
+        )
     return _delivery_out(conn.execute(sa.select(d).where(d.c.id == delivery_id)).one())

@@ -34,8 +34,9 @@ class EventWorkers:
         if s.nats_url:
             from .nats_sink import NatsSink
 
-            self.sinks.append(NatsSink(s.nats_url, stream=s.nats_stream,
-                                       prefix=s.nats_subject_prefix))
+            self.sinks.append(
+                NatsSink(s.nats_url, stream=s.nats_stream, prefix=s.nats_subject_prefix)
+            )
         if s.redis_url:
             from ..cache.keeper import CacheSink, keep
             from ..cache.redis_cache import AvailabilityCache
@@ -43,11 +44,17 @@ class EventWorkers:
             self.cache = AvailabilityCache(s.redis_url, timeout=2.0)
             self.sinks.append(CacheSink(engine, self.cache))
             cache = self.cache
-            self._spawn("cache-reconcile", Leader(engine, "cache-reconcile", lease).run(
-                lambda: keep(engine, cache, s.reconcile_interval_seconds)))
+            self._spawn(
+                "cache-reconcile",
+                Leader(engine, "cache-reconcile", lease).run(
+                    lambda: keep(engine, cache, s.reconcile_interval_seconds)
+                ),
+            )
         for sink in self.sinks:
-            self._spawn(f"dispatch:{sink.name}",
-                        Dispatcher(engine, sink, self.notifier, lease_seconds=lease).run())
+            self._spawn(
+                f"dispatch:{sink.name}",
+                Dispatcher(engine, sink, self.notifier, lease_seconds=lease).run(),
+            )
         sender = Sender(engine, s, webhook_sink.queued)
         self._spawn("webhook-sender", Leader(engine, "webhook-sender", lease).run(sender.run))
 

@@ -2,10 +2,10 @@
 
 from alembic import context
 
-from onhand.tables import metadata
 import onhand.cache.tables  # noqa: F401  (registers the cache tables on metadata)
 import onhand.events.tables  # noqa: F401  (registers the event tables on metadata)
 import onhand.planning.tables  # noqa: F401  (registers the planning tables on metadata)
+from onhand.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

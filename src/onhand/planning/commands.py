@@ -27,15 +27,27 @@ def _fail(message: str) -> typer.Exit:
 
 
 def forecast_command(
-    input: Annotated[Path, typer.Option(
-        "--input", help="CSV of demand history with columns series_id,date,qty "
-                        "(daily, weekly or monthly dates; missing periods count as 0).")],
-    horizon: Annotated[int, typer.Option(
-        "--horizon", help="Number of periods to forecast after each series' last date.")],
-    output: Annotated[Path, typer.Option(
-        "--output", help="CSV to write with columns series_id,date,forecast,lo,hi.")],
-    level: Annotated[float, typer.Option(
-        "--level", help="Coverage of the lo–hi interval, between 0 and 1.")] = 0.8,
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            help="CSV of demand history with columns series_id,date,qty "
+            "(daily, weekly or monthly dates; missing periods count as 0).",
+        ),
+    ],
+    horizon: Annotated[
+        int,
+        typer.Option(
+            "--horizon", help="Number of periods to forecast after each series' last date."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", help="CSV to write with columns series_id,date,forecast,lo,hi."),
+    ],
+    level: Annotated[
+        float, typer.Option("--level", help="Coverage of the lo–hi interval, between 0 and 1.")
+    ] = 0.8,
 ) -> None:
     """Forecast demand for every series in a CSV file."""
     if horizon < 1:
@@ -45,22 +57,33 @@ def forecast_command(
     if not input.is_file():
         raise _fail(f"input file {input} does not exist")
     console = Console(stderr=True)
-    columns = (TextColumn("{task.description:8}"), BarColumn(), TaskProgressColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description:8}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             reading = progress.add_task("reading", total=max(input.stat().st_size, 1))
             history = read_demand_csv(
-                input, on_progress=lambda done: progress.update(reading, completed=done))
+                input, on_progress=lambda done: progress.update(reading, completed=done)
+            )
             progress.update(reading, completed=input.stat().st_size)
             n, periods = history.values.shape
             fitting = progress.add_task("fitting", total=n)
-            result = forecast(history.values, horizon, season_for(history.frequency, periods),
-                              level=level, workers=min(2, os.cpu_count() or 1),
-                              on_block=lambda done: progress.advance(fitting, done))
+            result = forecast(
+                history.values,
+                horizon,
+                season_for(history.frequency, periods),
+                level=level,
+                workers=min(2, os.cpu_count() or 1),
+                on_block=lambda done: progress.advance(fitting, done),
+            )
             writing = progress.add_task("writing", total=n)
-            write_forecast_csv(output, history, result,
-                               on_progress=lambda done: progress.advance(writing, done))
+            write_forecast_csv(
+                output, history, result, on_progress=lambda done: progress.advance(writing, done)
+            )
             progress.update(writing, completed=n)
     except PlanningInputError as exc:
         raise _fail(str(exc)) from None

@@ -40,10 +40,10 @@ class DemandHistory:
     """
 
     series_ids: list[str]
-    frequency: str            # "daily" | "weekly" | "monthly"
+    frequency: str  # "daily" | "weekly" | "monthly"
     values: np.ndarray
-    last_period: np.ndarray   # period number of each series' last date
-    anchor: int               # weekly: weekday offset; monthly: day of month (0 = month end)
+    last_period: np.ndarray  # period number of each series' last date
+    anchor: int  # weekly: weekday offset; monthly: day of month (0 = month end)
 
     def date_of(self, period: int) -> date:
         """The calendar date of a period number."""
@@ -64,7 +64,8 @@ def _parse_date(text: str, line: int) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise PlanningInputError(
-            f"line {line}: cannot read date {text!r} (expected YYYY-MM-DD)") from None
+            f"line {line}: cannot read date {text!r} (expected YYYY-MM-DD)"
+        ) from None
 
 
 def _parse_qty(text: str, line: int) -> float:
@@ -86,8 +87,9 @@ def _rows(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[tup
         if not reader.fieldnames:
             raise PlanningInputError(f"{path.name} is empty: expected a header series_id,date,qty")
         if missing:
-            raise PlanningInputError(f"missing column(s) {', '.join(missing)}; "
-                                     f"found {', '.join(reader.fieldnames)}")
+            raise PlanningInputError(
+                f"missing column(s) {', '.join(missing)}; found {', '.join(reader.fieldnames)}"
+            )
         for i, row in enumerate(reader):
             if on_progress is not None and i % 10_000 == 0:
                 on_progress(raw.tell())
@@ -117,11 +119,11 @@ def _frequency(ordinals: np.ndarray, series: np.ndarray) -> tuple[str, np.ndarra
             return "monthly", months[np.searchsorted(np.unique(ordinals), ordinals)], anchor
     raise PlanningInputError(
         f"cannot infer the frequency: dates are {smallest} days apart; use daily dates, "
-        "weekly dates on one weekday, or monthly dates on one day of the month")
+        "weekly dates on one weekday, or monthly dates on one day of the month"
+    )
 
 
-def read_demand_csv(path: Path,
-                    on_progress: Callable[[int], None] | None = None) -> DemandHistory:
+def read_demand_csv(path: Path, on_progress: Callable[[int], None] | None = None) -> DemandHistory:
     """Read a series_id,date,qty file into a right-aligned demand matrix."""
     index: dict[str, int] = {}
     codes: list[int] = []
@@ -150,8 +152,12 @@ def read_demand_csv(path: Path,
     return DemandHistory(list(index), frequency, values, last, anchor)
 
 
-def write_forecast_csv(path: Path, history: DemandHistory, result: ForecastResult,
-                       on_progress: Callable[[int], None] | None = None) -> None:
+def write_forecast_csv(
+    path: Path,
+    history: DemandHistory,
+    result: ForecastResult,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
     """Write series_id,date,forecast,lo,hi for the periods after each series' last date."""
     horizon = result.mean.shape[1]
     with path.open("w", newline="", encoding="utf-8") as out:
@@ -160,7 +166,14 @@ def write_forecast_csv(path: Path, history: DemandHistory, result: ForecastResul
         for i, sid in enumerate(history.series_ids):
             base = int(history.last_period[i])
             writer.writerows(
-                (sid, history.date_of(base + j + 1).isoformat(), f"{result.mean[i, j]:.3f}",
-                 f"{result.lo[i, j]:.3f}", f"{result.hi[i, j]:.3f}") for j in range(horizon))
+                (
+                    sid,
+                    history.date_of(base + j + 1).isoformat(),
+                    f"{result.mean[i, j]:.3f}",
+                    f"{result.lo[i, j]:.3f}",
+                    f"{result.hi[i, j]:.3f}",
+                )
+                for j in range(horizon)
+            )
             if on_progress is not None and i % 1000 == 999:
                 on_progress(1000)

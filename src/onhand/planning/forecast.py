@@ -57,23 +57,23 @@ HW_GAMMAS = (0.05, 0.2)
 # to grow 0.1). Grids of 16 to 60 combinations did not forecast better on the accuracy
 # benchmark's validation windows, and cost up to 5 times as much.
 HW_TRENDS = ((0.02, 0.98), (0.15, 0.9), (0.1, 1.0))
-COMBINE_RATIO = 1.5                    # models within 1.5× the best backtest error are averaged
+COMBINE_RATIO = 1.5  # models within 1.5× the best backtest error are averaged
 INTERMITTENT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
 TSB_ALPHAS = (0.05, 0.2)
 TSB_BETAS = (0.02, 0.05, 0.1, 0.2)
-INTERMITTENT_ADI = 1.32                # Syntetos–Boylan cut-off on the mean demand interval
+INTERMITTENT_ADI = 1.32  # Syntetos–Boylan cut-off on the mean demand interval
 
 
 @dataclass(frozen=True)
 class ForecastResult:
     """Forecasts of n series for h periods after each series' last period."""
 
-    mean: np.ndarray    # (n, h) point forecast
-    lo: np.ndarray      # (n, h) lower bound of the central interval
-    hi: np.ndarray      # (n, h) upper bound
-    model: np.ndarray   # (n,) name of the model chosen per series
-    sigma: np.ndarray   # (n,) one-step residual standard deviation (for safety stock)
-    level: float        # coverage of [lo, hi]
+    mean: np.ndarray  # (n, h) point forecast
+    lo: np.ndarray  # (n, h) lower bound of the central interval
+    hi: np.ndarray  # (n, h) upper bound
+    model: np.ndarray  # (n,) name of the model chosen per series
+    sigma: np.ndarray  # (n,) one-step residual standard deviation (for safety stock)
+    level: float  # coverage of [lo, hi]
 
 
 class Model(Protocol):
@@ -129,8 +129,9 @@ class HoltWinters:
 
     name = "holt_winters"
 
-    def __init__(self, season: int, alpha: np.ndarray, beta: np.ndarray,
-                 gamma: np.ndarray, phi: np.ndarray) -> None:
+    def __init__(
+        self, season: int, alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, phi: np.ndarray
+    ) -> None:
         self.m = max(int(season), 1)
         col = lambda a: np.asarray(a, dtype=np.float64).reshape(-1, 1)  # noqa: E731
         self.alpha, self.beta, self.gamma, self.phi = map(col, (alpha, beta, gamma, phi))
@@ -142,23 +143,30 @@ class HoltWinters:
     def gridded(cls, season: int) -> HoltWinters:
         """The default parameter grid (γ only where a season exists, γ ≤ 1 − α)."""
         gammas = HW_GAMMAS if season > 1 else (0.0,)
-        rows = [(a, a * share, g, phi) for a in HW_ALPHAS for share, phi in HW_TRENDS
-                for g in gammas if g <= 1 - a]
+        rows = [
+            (a, a * share, g, phi)
+            for a in HW_ALPHAS
+            for share, phi in HW_TRENDS
+            for g in gammas
+            if g <= 1 - a
+        ]
         return cls(season, *np.array(rows).T)
 
     def start(self, y: np.ndarray, w: np.ndarray | None, first: np.ndarray) -> None:
         self.y, self.w, self.t = y, w, 0
         level, slope, seasonal = _initial_states(y, w, first, self.m)
         dt = y.dtype
-        self.a, self.b_, self.g, self.p = (v.astype(dt) for v in
-                                          (self.alpha, self.beta, self.gamma, self.phi))
+        self.a, self.b_, self.g, self.p = (
+            v.astype(dt) for v in (self.alpha, self.beta, self.gamma, self.phi)
+        )
         shape = (self.grid, y.shape[1])
         self.level = np.broadcast_to(level.astype(dt), shape).copy()
         self.slope = np.broadcast_to(slope.astype(dt), shape).copy()
         self.first, self.last_start = first, int(first.max(initial=0))
         self.damped: dict[int, np.ndarray] = {}  # φ + … + φʲ per j, computed once
-        self.season = np.broadcast_to(seasonal[:, None, :].astype(dt),
-                                      (self.m, self.grid, y.shape[1])).copy()
+        self.season = np.broadcast_to(
+            seasonal[:, None, :].astype(dt), (self.m, self.grid, y.shape[1])
+        ).copy()
         self.e, self.tmp = np.empty_like(self.level), np.empty_like(self.level)
 
     def step(self, t: int) -> np.ndarray:
@@ -171,7 +179,7 @@ class HoltWinters:
             self.slope *= np.where(alive, self.p, 1)
             self.level += self.slope * alive
         else:
-            self.slope *= self.p      # φb
+            self.slope *= self.p  # φb
             self.level += self.slope  # ℓ + φb
         e, tmp = np.subtract(self.y[t], self.level, out=self.e), self.tmp
         if self.m > 1:
@@ -203,8 +211,9 @@ def _damped_sum(phi: np.ndarray, j: np.ndarray | int) -> np.ndarray:
         return np.where(phi == 1, j * np.ones_like(phi), phi * (1 - phi**j) / (1 - phi))
 
 
-def _initial_states(y: np.ndarray, w: np.ndarray | None, first: np.ndarray,
-                    m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _initial_states(
+    y: np.ndarray, w: np.ndarray | None, first: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Level (one period before the first observation), slope and seasonal slots.
 
     A weighted least-squares line through the first 2–4 seasons (blocks of 2 periods
@@ -226,8 +235,9 @@ def _initial_states(y: np.ndarray, w: np.ndarray | None, first: np.ndarray,
     x_bar = (wt * x).sum(axis=0) / total
     y_bar = (wt * vals).sum(axis=0) / total
     spread = (wt * (x - x_bar) ** 2).sum(axis=0)
-    slope = np.where(spread > 0, (wt * (x - x_bar) * (vals - y_bar)).sum(axis=0)
-                     / np.maximum(spread, 1e-12), 0.0)
+    slope = np.where(
+        spread > 0, (wt * (x - x_bar) * (vals - y_bar)).sum(axis=0) / np.maximum(spread, 1e-12), 0.0
+    )
     level = y_bar - slope * (x_bar + 1)
     seasonal = np.zeros((m, n))
     if m > 1:
@@ -247,21 +257,29 @@ def _initial_states(y: np.ndarray, w: np.ndarray | None, first: np.ndarray,
 class _Block:
     """One block of series, time-major, with everything the models share."""
 
-    y: np.ndarray            # (T, n) demand; unobserved entries hold 0
-    w: np.ndarray | None     # (T, n) 1 observed / 0 missing; None when all observed
-    first: np.ndarray        # (n,) first observed period
-    season: int              # 1 when there is none
+    y: np.ndarray  # (T, n) demand; unobserved entries hold 0
+    w: np.ndarray | None  # (T, n) 1 observed / 0 missing; None when all observed
+    first: np.ndarray  # (n,) first observed period
+    season: int  # 1 when there is none
     horizon: int
     origins: tuple[int, ...]  # backtest origins, ascending; () when history is short
-    burn: int                # start-up periods left out of the in-sample error
-    v: np.ndarray | None     # (T, n) w without each series' own start-up periods
+    burn: int  # start-up periods left out of the in-sample error
+    v: np.ndarray | None  # (T, n) w without each series' own start-up periods
 
     def take(self, cols: np.ndarray) -> _Block:
         if cols.all():
             return self
         pick = lambda a: None if a is None else a[:, cols]  # noqa: E731
-        return _Block(self.y[:, cols], pick(self.w), self.first[cols], self.season,
-                      self.horizon, self.origins, self.burn, pick(self.v))
+        return _Block(
+            self.y[:, cols],
+            pick(self.w),
+            self.first[cols],
+            self.season,
+            self.horizon,
+            self.origins,
+            self.burn,
+            pick(self.v),
+        )
 
     def scored(self) -> np.ndarray:
         """Periods per series that count in the in-sample error."""
@@ -348,9 +366,9 @@ def _seasonal_naive(b: _Block, z: float) -> dict[str, _Fit]:
     steps = np.arange(h)
     abs_err, sq_err = np.zeros(n), np.zeros(n)
     for o in b.origins:
-        e = b.y[o:o + h] - y[o - m + steps % m]
+        e = b.y[o : o + h] - y[o - m + steps % m]
         if b.w is not None:
-            e *= b.w[o:o + h]
+            e *= b.w[o : o + h]
         abs_err += np.abs(e).sum(axis=0)
         sq_err += np.einsum("tn,tn->n", e, e, dtype=np.float64)
     mean = y[periods - m + steps % m].T.astype(np.float64)
@@ -359,8 +377,9 @@ def _seasonal_naive(b: _Block, z: float) -> dict[str, _Fit]:
     return {"seasonal_naive": _Fit(mean, mean - z * sd, mean + z * sd, sigma, mae, mse)}
 
 
-def _scores(b: _Block, abs_err: np.ndarray, sq_err: np.ndarray,
-            sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _scores(
+    b: _Block, abs_err: np.ndarray, sq_err: np.ndarray, sigma: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Backtest MAE and MSE; without origins the in-sample σ stands in for both."""
     if not b.origins:
         return sigma, sigma**2
@@ -368,8 +387,14 @@ def _scores(b: _Block, abs_err: np.ndarray, sq_err: np.ndarray,
     return abs_err / cnt, sq_err / cnt
 
 
-def _run(model: Model, b: _Block, z: float, log: bool = False,
-         name: str | None = None, squared: bool | None = None) -> dict[str, _Fit]:
+def _run(
+    model: Model,
+    b: _Block,
+    z: float,
+    log: bool = False,
+    name: str | None = None,
+    squared: bool | None = None,
+) -> dict[str, _Fit]:
     """Filter every parameter combination through time, backtest, then forecast.
 
     ``model.groups`` (default: all combinations under ``model.name``) lets one pass
@@ -387,8 +412,9 @@ def _run(model: Model, b: _Block, z: float, log: bool = False,
     split = b.origins[0] if b.origins else periods
     for t in range(periods):
         if t in b.origins:
-            _backtest(model, b, t, log, None if squared else bt_abs,
-                      None if squared is False else bt_sq)
+            _backtest(
+                model, b, t, log, None if squared else bt_abs, None if squared is False else bt_sq
+            )
         if t == split:
             sse_pre = sse.copy()
         e = model.step(t)
@@ -402,12 +428,22 @@ def _run(model: Model, b: _Block, z: float, log: bool = False,
     ahead = np.stack([model.ahead(j) for j in range(1, b.horizon + 1)])  # (h, combos, n)
     count = np.maximum(b.scored() - 1, 1)
     groups = getattr(model, "groups", None) or {name or model.name: np.arange(model.grid)}
-    return {name: _pick(model, b, z, log, idx, (sse, sse_pre, bt_abs, bt_sq), ahead, count)
-            for name, idx in groups.items()}
+    return {
+        name: _pick(model, b, z, log, idx, (sse, sse_pre, bt_abs, bt_sq), ahead, count)
+        for name, idx in groups.items()
+    }
 
 
-def _pick(model: Model, b: _Block, z: float, log: bool, idx: np.ndarray,
-          errors: tuple[np.ndarray, ...], ahead: np.ndarray, count: np.ndarray) -> _Fit:
+def _pick(
+    model: Model,
+    b: _Block,
+    z: float,
+    log: bool,
+    idx: np.ndarray,
+    errors: tuple[np.ndarray, ...],
+    ahead: np.ndarray,
+    count: np.ndarray,
+) -> _Fit:
     """Per series, the combination (among idx) with the least in-sample error."""
     sse, sse_pre, bt_abs, bt_sq = errors
     cols = np.arange(sse.shape[1])
@@ -431,8 +467,14 @@ def _exp(x: np.ndarray) -> np.ndarray:
     return np.exp(np.minimum(x, cap))
 
 
-def _backtest(model: Model, b: _Block, origin: int, log: bool,
-              bt_abs: np.ndarray | None, bt_sq: np.ndarray | None) -> None:
+def _backtest(
+    model: Model,
+    b: _Block,
+    origin: int,
+    log: bool,
+    bt_abs: np.ndarray | None,
+    bt_sq: np.ndarray | None,
+) -> None:
     """Add the errors of the h forecasts made from the state at this origin."""
     for j in range(1, b.horizon + 1):
         guess = model.ahead(j)
@@ -462,9 +504,14 @@ def _families(b: _Block) -> list[tuple[str, np.ndarray]]:
     """Model families and the series each is fitted to."""
     intermittent, positive = _classify(b)
     everyone = np.ones_like(intermittent)
-    return [("seasonal_naive", everyone), ("ses", everyone),
-            ("holt_winters", ~intermittent), ("holt_winters_log", ~intermittent & positive),
-            ("croston", intermittent), ("tsb", intermittent)]
+    return [
+        ("seasonal_naive", everyone),
+        ("ses", everyone),
+        ("holt_winters", ~intermittent),
+        ("holt_winters_log", ~intermittent & positive),
+        ("croston", intermittent),
+        ("tsb", intermittent),
+    ]
 
 
 def _fit_family(name: str, b: _Block, z: float) -> dict[str, _Fit]:
@@ -474,16 +521,18 @@ def _fit_family(name: str, b: _Block, z: float) -> dict[str, _Fit]:
         return _run(SES(), b, z)
     # Smooth series are judged on absolute, intermittent ones on squared backtest errors.
     if name in ("holt_winters", "holt_winters_log"):
-        return _run(HoltWinters.gridded(b.season), b, z, log=name.endswith("_log"), name=name,
-                    squared=False)
+        return _run(
+            HoltWinters.gridded(b.season), b, z, log=name.endswith("_log"), name=name, squared=False
+        )
     if name == "croston":  # one pass gives Croston and SBA
         return _run(Croston(np.array(INTERMITTENT_ALPHAS)), b, z, squared=True)
     alpha, beta = np.meshgrid(np.array(TSB_ALPHAS), np.array(TSB_BETAS))
     return _run(TSB(alpha.ravel(), beta.ravel()), b, z, squared=True)
 
 
-def _forecast_block(y: np.ndarray, stockout: np.ndarray | None, horizon: int, season: int,
-                    z: float, combine: int) -> tuple[np.ndarray, ...]:
+def _forecast_block(
+    y: np.ndarray, stockout: np.ndarray | None, horizon: int, season: int, z: float, combine: int
+) -> tuple[np.ndarray, ...]:
     """Fit every eligible model on one block; per series average the best few.
 
     Up to ``combine`` models are averaged: the backtest winner and the runners-up whose
@@ -535,13 +584,21 @@ def _blocks(y: np.ndarray, stockout: np.ndarray | None, size: int) -> list[np.nd
     if stockout is not None:
         gaps |= np.asarray(stockout, dtype=bool).any(axis=1)
     groups = (np.flatnonzero(~gaps), np.flatnonzero(gaps))
-    return [g[i:i + size] for g in groups for i in range(0, g.size, size)]
+    return [g[i : i + size] for g in groups for i in range(0, g.size, size)]
 
 
-def forecast(y: np.ndarray, horizon: int, season: int | None = None, *,
-             stockout: np.ndarray | None = None, level: float = 0.8, combine: int = 3,
-             block: int = 8192, workers: int = 1,
-             on_block: Callable[[int], None] | None = None) -> ForecastResult:
+def forecast(
+    y: np.ndarray,
+    horizon: int,
+    season: int | None = None,
+    *,
+    stockout: np.ndarray | None = None,
+    level: float = 0.8,
+    combine: int = 3,
+    block: int = 8192,
+    workers: int = 1,
+    on_block: Callable[[int], None] | None = None,
+) -> ForecastResult:
     """Forecast every row of ``y`` (series × periods) for ``horizon`` periods.
 
     ``season`` is the seasonal period (7 for daily data, 52 weekly, 12 monthly) or None.
@@ -573,7 +630,8 @@ def forecast(y: np.ndarray, horizon: int, season: int | None = None, *,
     def run(rows: np.ndarray) -> None:
         mask = None if stockout is None else np.asarray(stockout)[rows]
         mean[rows], lo[rows], hi[rows], members[rows], sigma[rows] = _forecast_block(
-            y[rows], mask, horizon, m, z, combine)
+            y[rows], mask, horizon, m, z, combine
+        )
         if on_block is not None:
             on_block(rows.size)
 

@@ -62,12 +62,16 @@ def number(po_id: int) -> str:
 
 
 def _locked(conn: Connection, tenant: str, po_id: int) -> Any:
-    stmt = sa.select(purchase_orders).where(purchase_orders.c.tenant_id == tenant,
-                                            purchase_orders.c.id == po_id)
+    stmt = sa.select(purchase_orders).where(
+        purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id
+    )
     row = conn.execute(db.for_update(conn, stmt)).first()
     if row is None:
-        raise NotFound(f"There is no purchase order {po_id}.", slug="unknown-purchase-order",
-                       purchase_order=po_id)
+        raise NotFound(
+            f"There is no purchase order {po_id}.",
+            slug="unknown-purchase-order",
+            purchase_order=po_id,
+        )
     return row
 
 
@@ -76,7 +80,9 @@ def _lines(conn: Connection, tenant: str, po_id: int) -> list[Any]:
     return conn.execute(
         sa.select(ln, items.c.sku, items.c.name, items.c.unit)
         .join(items, items.c.id == ln.c.item_id)
-        .where(ln.c.tenant_id == tenant, ln.c.po_id == po_id).order_by(ln.c.line_no)).all()
+        .where(ln.c.tenant_id == tenant, ln.c.po_id == po_id)
+        .order_by(ln.c.line_no)
+    ).all()
 
 
 PAST = {"approve": "approved", "send": "sent", "cancel": "cancelled", "receive": "received"}
@@ -84,14 +90,22 @@ PAST = {"approve": "approved", "send": "sent", "cancel": "cancelled", "receive":
 
 def _illegal(row: Any, action: str) -> Conflict:
     allowed = TRANSITIONS[action][0] if action in TRANSITIONS else ("sent", "partially_received")
-    return Conflict(f"{number(row.id)} is {row.status}; only an order that is "
-                    f"{' or '.join(allowed)} can be {PAST[action]}.", slug="illegal-transition",
-                    purchase_order=row.id, order_status=row.status, action=action)
+    return Conflict(
+        f"{number(row.id)} is {row.status}; only an order that is "
+        f"{' or '.join(allowed)} can be {PAST[action]}.",
+        slug="illegal-transition",
+        purchase_order=row.id,
+        order_status=row.status,
+        action=action,
+    )
 
 
 # ---- building ----------------------------------------------------------------------------
 
-def resolve_lines(conn: Connection, tenant: str, sup: Supplier, lines: list[LineIn]) -> list[NewLine]:
+
+def resolve_lines(
+    conn: Connection, tenant: str, sup: Supplier, lines: list[LineIn]
+) -> list[NewLine]:
     """SKUs to items, quantities to base units; prices default to the supplier's."""
     found = catalog.items_by_sku(conn, tenant, {ln.sku for ln in lines})
     if len({ln.sku for ln in lines}) != len(lines):
@@ -102,86 +116,164 @@ def resolve_lines(conn: Connection, tenant: str, sup: Supplier, lines: list[Line
         if item is None:
             raise NotFound(f"There is no item with SKU '{ln.sku}'.", slug="unknown-sku", sku=ln.sku)
         if not item.stocked:
-            raise Invalid(f"{item.sku} is a {item.kind} item: only physical and licensed items "
-                          "are bought on purchase orders.")
+            raise Invalid(
+                f"{item.sku} is a {item.kind} item: only physical and licensed items "
+                "are bought on purchase orders."
+            )
         qty = to_base_units(ln.qty, item.unit, item.units)
         if qty <= 0:
             raise Invalid(f"{item.sku}: an order line needs a positive qty.")
         src = supplier_service.source_for(conn, tenant, item.id, sup.id)
-        price = ln.unit_price if ln.unit_price is not None else (
-            src.price if src else sup.default_price)
+        price = (
+            ln.unit_price
+            if ln.unit_price is not None
+            else (src.price if src else sup.default_price)
+        )
         out.append(NewLine(item, qty, price, src.supplier_sku if src else None))
     return out
 
 
 def _write_lines(conn: Connection, tenant: str, po_id: int, lines: list[NewLine]) -> None:
-    conn.execute(purchase_order_lines.delete().where(purchase_order_lines.c.tenant_id == tenant,
-                                                     purchase_order_lines.c.po_id == po_id))
-    conn.execute(purchase_order_lines.insert(), [
-        {"tenant_id": tenant, "po_id": po_id, "line_no": n, "item_id": ln.item.id,
-         "supplier_sku": ln.supplier_sku, "qty": ln.qty, "received": 0, "unit_price": ln.unit_price}
-        for n, ln in enumerate(lines, start=1)])
+    conn.execute(
+        purchase_order_lines.delete().where(
+            purchase_order_lines.c.tenant_id == tenant, purchase_order_lines.c.po_id == po_id
+        )
+    )
+    conn.execute(
+        purchase_order_lines.insert(),
+        [
+            {
+                "tenant_id": tenant,
+                "po_id": po_id,
+                "line_no": n,
+                "item_id": ln.item.id,
+                "supplier_sku": ln.supplier_sku,
+                "qty": ln.qty,
+                "received": 0,
+                "unit_price": ln.unit_price,
+            }
+            for n, ln in enumerate(lines, start=1)
+        ],
+    )
 
 
-def insert(conn: Connection, tenant: str, sup: Supplier, loc: Location, lines: list[NewLine],
-           actor: str | None, now: datetime, *, reference: str | None = None,
-           note: str | None = None, expected_on: Any = None,
-           plan_run_id: str | None = None) -> int:
+def insert(
+    conn: Connection,
+    tenant: str,
+    sup: Supplier,
+    loc: Location,
+    lines: list[NewLine],
+    actor: str | None,
+    now: datetime,
+    *,
+    reference: str | None = None,
+    note: str | None = None,
+    expected_on: Any = None,
+    plan_run_id: str | None = None,
+) -> int:
     """Write a draft purchase order; returns its id."""
     po_id = settings.next_po_number(conn, tenant)
-    conn.execute(purchase_orders.insert().values(
-        tenant_id=tenant, id=po_id, supplier_id=sup.id, location_id=loc.id, status="draft",
-        currency=sup.currency, reference=reference, note=note, expected_on=expected_on,
-        plan_run_id=plan_run_id, created_by=actor, created_at=now, updated_at=now))
+    conn.execute(
+        purchase_orders.insert().values(
+            tenant_id=tenant,
+            id=po_id,
+            supplier_id=sup.id,
+            location_id=loc.id,
+            status="draft",
+            currency=sup.currency,
+            reference=reference,
+            note=note,
+            expected_on=expected_on,
+            plan_run_id=plan_run_id,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+    )
     _write_lines(conn, tenant, po_id, lines)
     return po_id
 
 
-def create(conn: Connection, tenant: str, body: PurchaseOrderIn, actor: str,
-           now: datetime) -> dict[str, Any]:
+def create(
+    conn: Connection, tenant: str, body: PurchaseOrderIn, actor: str, now: datetime
+) -> dict[str, Any]:
     sup = supplier_service.supplier(conn, tenant, body.supplier)
     loc = catalog.location(conn, tenant, body.location)
     lines = resolve_lines(conn, tenant, sup, body.lines)
-    po_id = insert(conn, tenant, sup, loc, lines, actor, now, reference=body.reference,
-                   note=body.note, expected_on=body.expected_on)
+    po_id = insert(
+        conn,
+        tenant,
+        sup,
+        loc,
+        lines,
+        actor,
+        now,
+        reference=body.reference,
+        note=body.note,
+        expected_on=body.expected_on,
+    )
     return get(conn, tenant, po_id)
 
 
-def update(conn: Connection, tenant: str, po_id: int, patch: PurchaseOrderPatch,
-           now: datetime) -> dict[str, Any]:
+def update(
+    conn: Connection, tenant: str, po_id: int, patch: PurchaseOrderPatch, now: datetime
+) -> dict[str, Any]:
     row = _locked(conn, tenant, po_id)
     values = patch.model_dump(exclude_unset=True, exclude={"lines", "location"})
     if row.status not in OPEN:
-        raise Conflict(f"{number(po_id)} is {row.status}; it can no longer be changed.",
-                       slug="illegal-transition", purchase_order=po_id, order_status=row.status)
+        raise Conflict(
+            f"{number(po_id)} is {row.status}; it can no longer be changed.",
+            slug="illegal-transition",
+            purchase_order=po_id,
+            order_status=row.status,
+        )
     if (patch.lines is not None or patch.location is not None) and row.status != "draft":
-        raise Conflict(f"{number(po_id)} is {row.status}; lines and destination can be changed "
-                       "only while it is a draft.", slug="illegal-transition",
-                       purchase_order=po_id, order_status=row.status)
+        raise Conflict(
+            f"{number(po_id)} is {row.status}; lines and destination can be changed "
+            "only while it is a draft.",
+            slug="illegal-transition",
+            purchase_order=po_id,
+            order_status=row.status,
+        )
     if patch.location is not None:
         values["location_id"] = catalog.location(conn, tenant, patch.location).id
     if patch.lines is not None:
         sup = supplier_service.supplier(conn, tenant, _supplier_code(conn, row.supplier_id))
         _write_lines(conn, tenant, po_id, resolve_lines(conn, tenant, sup, patch.lines))
-    conn.execute(purchase_orders.update().where(purchase_orders.c.tenant_id == tenant,
-                                                purchase_orders.c.id == po_id)
-                 .values(updated_at=now, **values))
+    conn.execute(
+        purchase_orders.update()
+        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+        .values(updated_at=now, **values)
+    )
     return get(conn, tenant, po_id)
 
 
 def _supplier_code(conn: Connection, supplier_id: int) -> str:
-    return conn.execute(sa.select(suppliers.c.code).where(suppliers.c.id == supplier_id)).scalar_one()
+    return conn.execute(
+        sa.select(suppliers.c.code).where(suppliers.c.id == supplier_id)
+    ).scalar_one()
 
 
 # ---- lifecycle ---------------------------------------------------------------------------
 
+
 def _set(conn: Connection, tenant: str, po_id: int, **values: Any) -> None:
-    conn.execute(purchase_orders.update().where(purchase_orders.c.tenant_id == tenant,
-                                                purchase_orders.c.id == po_id).values(**values))
+    conn.execute(
+        purchase_orders.update()
+        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+        .values(**values)
+    )
 
 
-def _move_incoming(conn: Connection, tenant: str, row: Any, sign: int, reason: str,
-                   actor: str | None, now: datetime) -> None:
+def _move_incoming(
+    conn: Connection,
+    tenant: str,
+    row: Any,
+    sign: int,
+    reason: str,
+    actor: str | None,
+    now: datetime,
+) -> None:
     """Raise (+1) or lower (−1) incoming by every line's outstanding quantity."""
     lines = _lines(conn, tenant, row.id)
     found = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
@@ -190,14 +282,23 @@ def _move_incoming(conn: Connection, tenant: str, row: Any, sign: int, reason: s
     for ln in lines:
         outstanding = max(ln.qty - ln.received, 0)
         if outstanding:
-            ledger.change(conn, tenant, found[ln.item_id], loc, {"incoming": sign * outstanding},
-                          posting, now)
-            publish_changes(conn, tenant, found[ln.item_id], [loc.code], now, reason=reason,
-                            purchase_order=number(row.id))
+            ledger.change(
+                conn, tenant, found[ln.item_id], loc, {"incoming": sign * outstanding}, posting, now
+            )
+            publish_changes(
+                conn,
+                tenant,
+                found[ln.item_id],
+                [loc.code],
+                now,
+                reason=reason,
+                purchase_order=number(row.id),
+            )
 
 
-def transition(conn: Connection, tenant: str, po_id: int, action: str, actor: str | None,
-               now: datetime) -> dict[str, Any]:
+def transition(
+    conn: Connection, tenant: str, po_id: int, action: str, actor: str | None, now: datetime
+) -> dict[str, Any]:
     """approve, send or cancel; 409 when the order's status does not allow it."""
     row = _locked(conn, tenant, po_id)
     sources, target = TRANSITIONS[action]
@@ -212,8 +313,9 @@ def transition(conn: Connection, tenant: str, po_id: int, action: str, actor: st
     elif action == "send":
         values["sent_at"] = now
         if row.expected_on is None:
-            days = conn.execute(sa.select(suppliers.c.lead_time_days)
-                                .where(suppliers.c.id == row.supplier_id)).scalar_one()
+            days = conn.execute(
+                sa.select(suppliers.c.lead_time_days).where(suppliers.c.id == row.supplier_id)
+            ).scalar_one()
             values["expected_on"] = (now + timedelta(days=math.ceil(days))).date()
     else:
         if row.status in COMMITTED:
@@ -223,8 +325,9 @@ def transition(conn: Connection, tenant: str, po_id: int, action: str, actor: st
     return get(conn, tenant, po_id)
 
 
-def receive(conn: Connection, tenant: str, po_id: int, body: ReceiptIn, actor: str | None,
-            now: datetime) -> dict[str, Any]:
+def receive(
+    conn: Connection, tenant: str, po_id: int, body: ReceiptIn, actor: str | None, now: datetime
+) -> dict[str, Any]:
     """Book a delivery against the order: incoming → on_hand at the line's unit price."""
     row = _locked(conn, tenant, po_id)
     if row.status not in ("sent", "partially_received"):
@@ -244,58 +347,115 @@ def receive(conn: Connection, tenant: str, po_id: int, body: ReceiptIn, actor: s
             raise Invalid(f"{got.sku}: a receipt needs a positive qty.")
         outstanding = max(ln.qty - ln.received, 0)
         if qty > outstanding and not body.allow_over_receipt:
-            raise Conflict(f"{got.sku}: {qty} received but only {outstanding} outstanding on "
-                           f"{number(po_id)} ({ln.qty} ordered, {ln.received} received before). "
-                           "Send allow_over_receipt: true to accept the surplus.",
-                           slug="over-receipt", sku=got.sku, ordered=ln.qty,
-                           received=ln.received, outstanding=outstanding, qty=qty)
+            raise Conflict(
+                f"{got.sku}: {qty} received but only {outstanding} outstanding on "
+                f"{number(po_id)} ({ln.qty} ordered, {ln.received} received before). "
+                "Send allow_over_receipt: true to accept the surplus.",
+                slug="over-receipt",
+                sku=got.sku,
+                ordered=ln.qty,
+                received=ln.received,
+                outstanding=outstanding,
+                qty=qty,
+            )
         booked.append((ln, item, qty, min(qty, outstanding)))
     loc = catalog.locations_by_id(conn, tenant)[row.location_id]
-    receipt_no = 1 + (conn.execute(sa.select(sa.func.max(purchase_order_receipts.c.receipt_no))
-                                   .where(purchase_order_receipts.c.tenant_id == tenant,
-                                          purchase_order_receipts.c.po_id == po_id)).scalar() or 0)
+    receipt_no = 1 + (
+        conn.execute(
+            sa.select(sa.func.max(purchase_order_receipts.c.receipt_no)).where(
+                purchase_order_receipts.c.tenant_id == tenant,
+                purchase_order_receipts.c.po_id == po_id,
+            )
+        ).scalar()
+        or 0
+    )
     for ln, item, qty, from_incoming in booked:
-        posting = ledger.Posting(reason="po_receipt", actor=actor, reference=number(po_id),
-                                 unit_cost=ln.unit_price)
-        ledger.change(conn, tenant, item, loc, {"incoming": -from_incoming, "on_hand": qty},
-                      posting, now)
-        conn.execute(purchase_order_lines.update().where(
-            purchase_order_lines.c.tenant_id == tenant, purchase_order_lines.c.po_id == po_id,
-            purchase_order_lines.c.line_no == ln.line_no)
-            .values(received=purchase_order_lines.c.received + qty))
-        conn.execute(purchase_order_receipts.insert().values(
-            tenant_id=tenant, po_id=po_id, receipt_no=receipt_no, line_no=ln.line_no, qty=qty,
-            unit_cost=ln.unit_price, actor=actor, received_at=now))
-        publish_changes(conn, tenant, item, [loc.code], now, reason="po_receipt",
-                        purchase_order=number(po_id))
+        posting = ledger.Posting(
+            reason="po_receipt", actor=actor, reference=number(po_id), unit_cost=ln.unit_price
+        )
+        ledger.change(
+            conn, tenant, item, loc, {"incoming": -from_incoming, "on_hand": qty}, posting, now
+        )
+        conn.execute(
+            purchase_order_lines.update()
+            .where(
+                purchase_order_lines.c.tenant_id == tenant,
+                purchase_order_lines.c.po_id == po_id,
+                purchase_order_lines.c.line_no == ln.line_no,
+            )
+            .values(received=purchase_order_lines.c.received + qty)
+        )
+        conn.execute(
+            purchase_order_receipts.insert().values(
+                tenant_id=tenant,
+                po_id=po_id,
+                receipt_no=receipt_no,
+                line_no=ln.line_no,
+                qty=qty,
+                unit_cost=ln.unit_price,
+                actor=actor,
+                received_at=now,
+            )
+        )
+        publish_changes(
+            conn, tenant, item, [loc.code], now, reason="po_receipt", purchase_order=number(po_id)
+        )
     done = all(ln.received >= ln.qty for ln in _lines(conn, tenant, po_id))
-    _set(conn, tenant, po_id, status="received" if done else "partially_received",
-         updated_at=now, closed_at=now if done else None)
+    _set(
+        conn,
+        tenant,
+        po_id,
+        status="received" if done else "partially_received",
+        updated_at=now,
+        closed_at=now if done else None,
+    )
     return get(conn, tenant, po_id)
 
 
 # ---- reading -----------------------------------------------------------------------------
 
+
 def _line_out(ln: Any) -> dict[str, Any]:
     total = None if ln.unit_price is None else ln.unit_price * ln.qty
-    return {"line_no": ln.line_no, "sku": ln.sku, "name": ln.name, "unit": ln.unit,
-            "supplier_sku": ln.supplier_sku, "qty": ln.qty, "received": ln.received,
-            "outstanding": max(ln.qty - ln.received, 0), "unit_price": money(ln.unit_price),
-            "line_total": money(total)}
+    return {
+        "line_no": ln.line_no,
+        "sku": ln.sku,
+        "name": ln.name,
+        "unit": ln.unit,
+        "supplier_sku": ln.supplier_sku,
+        "qty": ln.qty,
+        "received": ln.received,
+        "outstanding": max(ln.qty - ln.received, 0),
+        "unit_price": money(ln.unit_price),
+        "line_total": money(total),
+    }
 
 
 def _document(row: Any, lines: list[Any], receipts: list[Any] | None) -> dict[str, Any]:
     priced = [ln.unit_price * ln.qty for ln in lines if ln.unit_price is not None]
-    doc = {"id": row.id, "number": number(row.id), "status": row.status,
-           "supplier": row.supplier_code, "supplier_name": row.supplier_name,
-           "currency": row.currency, "location": row.location_code, "reference": row.reference,
-           "note": row.note, "expected_on": row.expected_on, "plan_run_id": row.plan_run_id,
-           "created_by": row.created_by, "created_at": row.created_at,
-           "updated_at": row.updated_at, "approved_at": row.approved_at, "sent_at": row.sent_at,
-           "closed_at": row.closed_at, "units": sum(ln.qty for ln in lines),
-           "received": sum(ln.received for ln in lines),
-           "total": money(sum(priced, Decimal(0))) if len(priced) == len(lines) else None,
-           "lines": [_line_out(ln) for ln in lines]}
+    doc = {
+        "id": row.id,
+        "number": number(row.id),
+        "status": row.status,
+        "supplier": row.supplier_code,
+        "supplier_name": row.supplier_name,
+        "currency": row.currency,
+        "location": row.location_code,
+        "reference": row.reference,
+        "note": row.note,
+        "expected_on": row.expected_on,
+        "plan_run_id": row.plan_run_id,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "approved_at": row.approved_at,
+        "sent_at": row.sent_at,
+        "closed_at": row.closed_at,
+        "units": sum(ln.qty for ln in lines),
+        "received": sum(ln.received for ln in lines),
+        "total": money(sum(priced, Decimal(0))) if len(priced) == len(lines) else None,
+        "lines": [_line_out(ln) for ln in lines],
+    }
     if receipts is not None:
         doc["receipts"] = receipts
     return doc
@@ -303,43 +463,71 @@ def _document(row: Any, lines: list[Any], receipts: list[Any] | None) -> dict[st
 
 def _header() -> sa.Select:
     po = purchase_orders
-    return (sa.select(po, suppliers.c.code.label("supplier_code"),
-                      suppliers.c.name.label("supplier_name"),
-                      locations.c.code.label("location_code"))
-            .join(suppliers, suppliers.c.id == po.c.supplier_id)
-            .join(locations, locations.c.id == po.c.location_id))
+    return (
+        sa.select(
+            po,
+            suppliers.c.code.label("supplier_code"),
+            suppliers.c.name.label("supplier_name"),
+            locations.c.code.label("location_code"),
+        )
+        .join(suppliers, suppliers.c.id == po.c.supplier_id)
+        .join(locations, locations.c.id == po.c.location_id)
+    )
 
 
 def _receipts(conn: Connection, tenant: str, po_id: int) -> list[dict[str, Any]]:
     r, ln = purchase_order_receipts, purchase_order_lines
     rows = conn.execute(
         sa.select(r.c.receipt_no, r.c.received_at, r.c.actor, r.c.qty, items.c.sku)
-        .join(ln, sa.and_(ln.c.tenant_id == r.c.tenant_id, ln.c.po_id == r.c.po_id,
-                          ln.c.line_no == r.c.line_no))
+        .join(
+            ln,
+            sa.and_(
+                ln.c.tenant_id == r.c.tenant_id,
+                ln.c.po_id == r.c.po_id,
+                ln.c.line_no == r.c.line_no,
+            ),
+        )
         .join(items, items.c.id == ln.c.item_id)
         .where(r.c.tenant_id == tenant, r.c.po_id == po_id)
-        .order_by(r.c.receipt_no, r.c.line_no))
+        .order_by(r.c.receipt_no, r.c.line_no)
+    )
     out: dict[int, dict[str, Any]] = {}
     for x in rows:
-        doc = out.setdefault(x.receipt_no, {"receipt_no": x.receipt_no,
-                                            "received_at": x.received_at, "actor": x.actor,
-                                            "lines": []})
+        doc = out.setdefault(
+            x.receipt_no,
+            {
+                "receipt_no": x.receipt_no,
+                "received_at": x.received_at,
+                "actor": x.actor,
+                "lines": [],
+            },
+        )
         doc["lines"].append({"sku": x.sku, "qty": x.qty})
     return list(out.values())
 
 
 def get(conn: Connection, tenant: str, po_id: int) -> dict[str, Any]:
-    row = conn.execute(_header().where(purchase_orders.c.tenant_id == tenant,
-                                       purchase_orders.c.id == po_id)).first()
+    row = conn.execute(
+        _header().where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+    ).first()
     if row is None:
-        raise NotFound(f"There is no purchase order {po_id}.", slug="unknown-purchase-order",
-                       purchase_order=po_id)
+        raise NotFound(
+            f"There is no purchase order {po_id}.",
+            slug="unknown-purchase-order",
+            purchase_order=po_id,
+        )
     return _document(row, _lines(conn, tenant, po_id), _receipts(conn, tenant, po_id))
 
 
-def listing(conn: Connection, tenant: str, *, statuses: tuple[str, ...] | None = None,
-            supplier: str | None = None, after: int = 0,
-            limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+def listing(
+    conn: Connection,
+    tenant: str,
+    *,
+    statuses: tuple[str, ...] | None = None,
+    supplier: str | None = None,
+    after: int = 0,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], int | None]:
     """A page of orders by id (with lines, without receipts) and the next cursor."""
     po = purchase_orders
     stmt = _header().where(po.c.tenant_id == tenant, po.c.id > after)
@@ -352,10 +540,12 @@ def listing(conn: Connection, tenant: str, *, statuses: tuple[str, ...] | None =
     by_po: dict[int, list[Any]] = {r.id: [] for r in page}
     if page:
         ln = purchase_order_lines
-        for x in conn.execute(sa.select(ln, items.c.sku, items.c.name, items.c.unit)
-                              .join(items, items.c.id == ln.c.item_id)
-                              .where(ln.c.tenant_id == tenant, ln.c.po_id.in_(list(by_po)))
-                              .order_by(ln.c.po_id, ln.c.line_no)):
+        for x in conn.execute(
+            sa.select(ln, items.c.sku, items.c.name, items.c.unit)
+            .join(items, items.c.id == ln.c.item_id)
+            .where(ln.c.tenant_id == tenant, ln.c.po_id.in_(list(by_po)))
+            .order_by(ln.c.po_id, ln.c.line_no)
+        ):
             by_po[x.po_id].append(x)
     nxt = page[-1].id if len(rows) > limit else None
     return [_document(r, by_po[r.id], None) for r in page], nxt
@@ -363,9 +553,25 @@ def listing(conn: Connection, tenant: str, *, statuses: tuple[str, ...] | None =
 
 # ---- CSV -----------------------------------------------------------------------------------
 
-CSV_COLUMNS = ("po_number", "status", "supplier", "supplier_name", "currency", "ship_to",
-               "expected_on", "line_no", "sku", "supplier_sku", "description", "unit",
-               "qty_ordered", "qty_received", "qty_outstanding", "unit_price", "line_total")
+CSV_COLUMNS = (
+    "po_number",
+    "status",
+    "supplier",
+    "supplier_name",
+    "currency",
+    "ship_to",
+    "expected_on",
+    "line_no",
+    "sku",
+    "supplier_sku",
+    "description",
+    "unit",
+    "qty_ordered",
+    "qty_received",
+    "qty_outstanding",
+    "unit_price",
+    "line_total",
+)
 
 
 def to_csv(documents: list[dict[str, Any]]) -> str:
@@ -375,16 +581,33 @@ def to_csv(documents: list[dict[str, Any]]) -> str:
     writer.writerow(CSV_COLUMNS)
     for po in documents:
         for ln in po["lines"]:
-            writer.writerow([
-                po["number"], po["status"], po["supplier"], po["supplier_name"], po["currency"],
-                po["location"], po["expected_on"].isoformat() if po["expected_on"] else "",
-                ln["line_no"], ln["sku"], ln["supplier_sku"] or "", ln["name"], ln["unit"],
-                ln["qty"], ln["received"], ln["outstanding"], ln["unit_price"] or "",
-                ln["line_total"] or ""])
+            writer.writerow(
+                [
+                    po["number"],
+                    po["status"],
+                    po["supplier"],
+                    po["supplier_name"],
+                    po["currency"],
+                    po["location"],
+                    po["expected_on"].isoformat() if po["expected_on"] else "",
+                    ln["line_no"],
+                    ln["sku"],
+                    ln["supplier_sku"] or "",
+                    ln["name"],
+                    ln["unit"],
+                    ln["qty"],
+                    ln["received"],
+                    ln["outstanding"],
+                    ln["unit_price"] or "",
+                    ln["line_total"] or "",
+                ]
+            )
     return buffer.getvalue()
 
 
-def open_orders(conn: Connection, tenant: str, statuses: tuple[str, ...] = OPEN) -> list[dict[str, Any]]:
+def open_orders(
+    conn: Connection, tenant: str, statuses: tuple[str, ...] = OPEN
+) -> list[dict[str, Any]]:
     """Every order in the given statuses (default: all open ones), by number."""
     out, after = [], 0
     while True:

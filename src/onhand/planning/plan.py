@@ -36,8 +36,8 @@ from .forecast import forecast
 from .tables import plan_runs, plan_suggestions, suppliers
 
 Progress = Callable[[str, int, int], None]
-STALE_RUN = timedelta(minutes=30)   # a "running" run older than this died with its process
-SEASON = 7                          # daily data: a weekly pattern
+STALE_RUN = timedelta(minutes=30)  # a "running" run older than this died with its process
+SEASON = 7  # daily data: a weekly pattern
 
 
 def _claim(engine: Engine, tenant: str, now: datetime) -> str:
@@ -45,23 +45,40 @@ def _claim(engine: Engine, tenant: str, now: datetime) -> str:
     run_id = str(uuid.uuid4())
     with db.write(engine) as conn:
         tenants.load(conn, tenant)  # 404 for an unknown tenant (the CLI names any)
-        conn.execute(db.insert(conn, plan_runs).values(
-            tenant_id=tenant, run_id=run_id, status="idle", started_at=now, summary={},
-        ).on_conflict_do_nothing())
-        claimed = conn.execute(plan_runs.update().where(
-            plan_runs.c.tenant_id == tenant,
-            sa.or_(plan_runs.c.status != "running", plan_runs.c.started_at < now - STALE_RUN),
-        ).values(run_id=run_id, status="running", started_at=now, finished_at=None, error=None))
+        conn.execute(
+            db.insert(conn, plan_runs)
+            .values(
+                tenant_id=tenant,
+                run_id=run_id,
+                status="idle",
+                started_at=now,
+                summary={},
+            )
+            .on_conflict_do_nothing()
+        )
+        claimed = conn.execute(
+            plan_runs.update()
+            .where(
+                plan_runs.c.tenant_id == tenant,
+                sa.or_(plan_runs.c.status != "running", plan_runs.c.started_at < now - STALE_RUN),
+            )
+            .values(run_id=run_id, status="running", started_at=now, finished_at=None, error=None)
+        )
         if claimed.rowcount != 1:
-            started = conn.execute(sa.select(plan_runs.c.started_at)
-                                   .where(plan_runs.c.tenant_id == tenant)).scalar()
-            raise Conflict(f"A plan run for this tenant is in progress (started {db.iso(started)});"
-                           " wait for it to finish.", slug="plan-running")
+            started = conn.execute(
+                sa.select(plan_runs.c.started_at).where(plan_runs.c.tenant_id == tenant)
+            ).scalar()
+            raise Conflict(
+                f"A plan run for this tenant is in progress (started {db.iso(started)});"
+                " wait for it to finish.",
+                slug="plan-running",
+            )
     return run_id
 
 
-def run(engine: Engine, tenant: str, *, now: datetime | None = None,
-        progress: Progress | None = None) -> dict[str, Any]:
+def run(
+    engine: Engine, tenant: str, *, now: datetime | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
     """Run the plan for one tenant and store its suggestions; returns the run summary."""
     now = now or db.utcnow()
     tick = progress or (lambda stage, done, total: None)
@@ -70,27 +87,38 @@ def run(engine: Engine, tenant: str, *, now: datetime | None = None,
         with db.read(engine) as conn:
             rows, summary = compute(conn, tenant, run_id, now, tick)
         with db.write(engine) as conn:
-            current = conn.execute(db.for_update(conn, sa.select(plan_runs.c.run_id).where(
-                plan_runs.c.tenant_id == tenant))).scalar()
+            current = conn.execute(
+                db.for_update(
+                    conn, sa.select(plan_runs.c.run_id).where(plan_runs.c.tenant_id == tenant)
+                )
+            ).scalar()
             if current != run_id:
                 raise Conflict("This plan run was superseded by a newer one.", slug="plan-running")
             conn.execute(plan_suggestions.delete().where(plan_suggestions.c.tenant_id == tenant))
             db.bulk_insert(conn, plan_suggestions, rows)
             tick("store", len(rows), len(rows))
-            conn.execute(plan_runs.update().where(plan_runs.c.tenant_id == tenant).values(
-                status="done", finished_at=db.utcnow(), summary=summary))
+            conn.execute(
+                plan_runs.update()
+                .where(plan_runs.c.tenant_id == tenant)
+                .values(status="done", finished_at=db.utcnow(), summary=summary)
+            )
     except Exception as exc:
         with db.write(engine) as conn:
-            conn.execute(plan_runs.update().where(plan_runs.c.tenant_id == tenant,
-                                                  plan_runs.c.run_id == run_id)
-                         .values(status="failed", finished_at=db.utcnow(), error=str(exc)[:2000]))
+            conn.execute(
+                plan_runs.update()
+                .where(plan_runs.c.tenant_id == tenant, plan_runs.c.run_id == run_id)
+                .values(status="failed", finished_at=db.utcnow(), error=str(exc)[:2000])
+            )
         raise
     with db.read(engine) as conn:
         return status(conn, tenant)
 
 
-def _lead_times(src: list[supplier_service.Source | None], perf: dict[int, performance.Performance],
-                default: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _lead_times(
+    src: list[supplier_service.Source | None],
+    perf: dict[int, performance.Performance],
+    default: float,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     mean, std, origin = [], [], []
     for s in src:
         measured = perf.get(s.supplier.id) if s else None
@@ -105,8 +133,9 @@ def _lead_times(src: list[supplier_service.Source | None], perf: dict[int, perfo
     return np.array(mean, dtype=float), np.array(std, dtype=float), origin
 
 
-def _forecast(hist: demand.DemandHistory, horizon: int,
-              tick: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _forecast(
+    hist: demand.DemandHistory, horizon: int, tick: Progress
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Forecast the series that ever sold on an observed day; the rest forecast zero."""
     n = hist.qty.shape[0]
     mean, sigma = np.zeros((n, horizon)), np.zeros(n)
@@ -121,14 +150,16 @@ def _forecast(hist: demand.DemandHistory, horizon: int,
 
     tick("forecast", 0, len(rows))
     if len(rows):
-        fc = forecast(hist.qty[rows], horizon, SEASON, stockout=hist.stockout[rows],
-                      block=256, on_block=step)
+        fc = forecast(
+            hist.qty[rows], horizon, SEASON, stockout=hist.stockout[rows], block=256, on_block=step
+        )
         mean[rows], sigma[rows], model[rows] = fc.mean, fc.sigma, fc.model
     return mean, sigma, model
 
 
-def compute(conn: Connection, tenant: str, run_id: str, now: datetime,
-            tick: Progress) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def compute(
+    conn: Connection, tenant: str, run_id: str, now: datetime, tick: Progress
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     cfg = plan_settings.load(conn, tenant)
     planned = demand.series(conn, tenant)
     tick("history", 0, 1)
@@ -138,27 +169,44 @@ def compute(conn: Connection, tenant: str, run_id: str, now: datetime,
 
     sources = supplier_service.sources(conn, tenant)
     src = [sources.get(int(i)) for i in planned.item_ids]
-    lt, lt_std, lt_origin = _lead_times(src, performance.measure(conn, tenant),
-                                        cfg.default_lead_time_days)
-    costs = dict(conn.execute(sa.select(items.c.id, items.c.unit_cost)
-                              .where(items.c.tenant_id == tenant)).all())
-    prices = [s.price if s and s.price is not None else costs.get(int(i))
-              for s, i in zip(src, planned.item_ids, strict=True)]
+    lt, lt_std, lt_origin = _lead_times(
+        src, performance.measure(conn, tenant), cfg.default_lead_time_days
+    )
+    costs = dict(
+        conn.execute(
+            sa.select(items.c.id, items.c.unit_cost).where(items.c.tenant_id == tenant)
+        ).all()
+    )
+    prices = [
+        s.price if s and s.price is not None else costs.get(int(i))
+        for s, i in zip(src, planned.item_ids, strict=True)
+    ]
     price = np.array([float(p) if p is not None else 0.0 for p in prices])
     annual = mean.mean(axis=1) * 365
-    eoq = policy.economic_order_quantity(annual, float(cfg.ordering_cost),
-                                         cfg.holding_rate * np.where(price > 0, price, np.nan))
-    review = mean[:, :cfg.review_days].sum(axis=1)
+    eoq = policy.economic_order_quantity(
+        annual, float(cfg.ordering_cost), cfg.holding_rate * np.where(price > 0, price, np.nan)
+    )
+    review = mean[:, : cfg.review_days].sum(axis=1)
     lot = np.where((price > 0) & np.isfinite(eoq), eoq, review)
     out = policy.suggest_orders(
-        mean, sigma,
-        on_hand=planned.on_hand - planned.unusable, reserved=planned.reserved,
-        on_order=planned.incoming + planned.in_transit, lead_time=lt, lead_time_std=lt_std,
-        service_level=cfg.service_level, lot_size=lot, review_period=cfg.review_days,
-        moq=[s.moq if s else 0 for s in src], pack_size=[s.pack_size if s else 1 for s in src])
+        mean,
+        sigma,
+        on_hand=planned.on_hand - planned.unusable,
+        reserved=planned.reserved,
+        on_order=planned.incoming + planned.in_transit,
+        lead_time=lt,
+        lead_time_std=lt_std,
+        service_level=cfg.service_level,
+        lot_size=lot,
+        review_period=cfg.review_days,
+        moq=[s.moq if s else 0 for s in src],
+        pack_size=[s.pack_size if s else 1 for s in src],
+    )
     tick("policy", 1, 1)
 
-    skus = dict(conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all())
+    skus = dict(
+        conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all()
+    )
     codes = {loc.id: loc.code for loc in catalog.locations_by_id(conn, tenant).values()}
     r2 = lambda v: None if not math.isfinite(v) else round(float(v), 2)  # noqa: E731
     staged = []
@@ -166,105 +214,180 @@ def compute(conn: Connection, tenant: str, run_id: str, now: datetime,
         s = src[k]
         figures = {
             "forecast_daily": r2(out.lead_time_demand[k] / lt[k]) if lt[k] > 0 else r2(mean[k, 0]),
-            "sigma_daily": r2(sigma[k]), "model": str(model[k]),
-            "lead_time_days": r2(lt[k]), "lead_time_std_days": r2(lt_std[k]),
+            "sigma_daily": r2(sigma[k]),
+            "model": str(model[k]),
+            "lead_time_days": r2(lt[k]),
+            "lead_time_std_days": r2(lt_std[k]),
             "lead_time_source": lt_origin[k],
-            "lead_time_demand": r2(out.lead_time_demand[k]), "safety_stock": r2(out.safety_stock[k]),
-            "reorder_point": r2(out.reorder_point[k]), "order_up_to": r2(out.order_up_to[k]),
-            "eoq": r2(eoq[k]), "lot_size": r2(lot[k]),
+            "lead_time_demand": r2(out.lead_time_demand[k]),
+            "safety_stock": r2(out.safety_stock[k]),
+            "reorder_point": r2(out.reorder_point[k]),
+            "order_up_to": r2(out.order_up_to[k]),
+            "eoq": r2(eoq[k]),
+            "lot_size": r2(lot[k]),
             "inventory_position": int(out.inventory_position[k]),
             "available": int(planned.available[k]),
             "on_order": int(planned.incoming[k] + planned.in_transit[k]),
             "days_of_cover": r2(out.days_of_cover[k]),
-            "moq": s.moq if s else 0, "pack_size": s.pack_size if s else 1,
+            "moq": s.moq if s else 0,
+            "pack_size": s.pack_size if s else 1,
             "supplier_sku": s.supplier_sku if s else None,
-            "history_days": hist.days, "stockout_days": int(hist.stockout[k].sum()),
+            "history_days": hist.days,
+            "stockout_days": int(hist.stockout[k].sum()),
             "demand_in_history": int(hist.qty[k].sum()),
         }
-        staged.append(((s.supplier.code if s else "\uffff", not bool(out.urgent[k]),
-                        skus[int(planned.item_ids[k])], codes[int(planned.location_ids[k])]),
-                       {"tenant_id": tenant, "run_id": run_id,
-                        "item_id": int(planned.item_ids[k]),
-                        "location_id": int(planned.location_ids[k]),
-                        "supplier_id": s.supplier.id if s else None,
-                        "qty": int(out.quantity[k]), "unit_price": prices[k],
-                        "figures": figures, "risk": str(out.risk[k]),
-                        "urgent": bool(out.urgent[k]), "purchase_order_id": None}))
+        staged.append(
+            (
+                (
+                    s.supplier.code if s else "\uffff",
+                    not bool(out.urgent[k]),
+                    skus[int(planned.item_ids[k])],
+                    codes[int(planned.location_ids[k])],
+                ),
+                {
+                    "tenant_id": tenant,
+                    "run_id": run_id,
+                    "item_id": int(planned.item_ids[k]),
+                    "location_id": int(planned.location_ids[k]),
+                    "supplier_id": s.supplier.id if s else None,
+                    "qty": int(out.quantity[k]),
+                    "unit_price": prices[k],
+                    "figures": figures,
+                    "risk": str(out.risk[k]),
+                    "urgent": bool(out.urgent[k]),
+                    "purchase_order_id": None,
+                },
+            )
+        )
     staged.sort(key=lambda pair: pair[0])
     rows = [row | {"line_no": n} for n, (_, row) in enumerate(staged, start=1)]
     due = [r for r in rows if r["qty"] > 0]
-    summary = {"run_id": run_id, "series": len(planned), "forecasted": int((model != "none").sum()),
-               "suggestions": len(due), "urgent": sum(r["urgent"] for r in due),
-               "suppliers": len({r["supplier_id"] for r in due if r["supplier_id"]}),
-               "unassigned": sum(r["supplier_id"] is None for r in due),
-               "history_start": hist.start.isoformat(), "settings": cfg.document()}
+    summary = {
+        "run_id": run_id,
+        "series": len(planned),
+        "forecasted": int((model != "none").sum()),
+        "suggestions": len(due),
+        "urgent": sum(r["urgent"] for r in due),
+        "suppliers": len({r["supplier_id"] for r in due if r["supplier_id"]}),
+        "unassigned": sum(r["supplier_id"] is None for r in due),
+        "history_start": hist.start.isoformat(),
+        "settings": cfg.document(),
+    }
     return rows, summary
 
 
 # ---- reading ---------------------------------------------------------------------------
 
+
 def status(conn: Connection, tenant: str) -> dict[str, Any]:
     row = conn.execute(sa.select(plan_runs).where(plan_runs.c.tenant_id == tenant)).first()
     if row is None or row.status == "idle":
-        raise NotFound("No plan has been run for this tenant yet; POST /plan to run one.",
-                       slug="no-plan")
-    return {**row.summary, "run_id": row.run_id, "status": row.status,
-            "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error}
+        raise NotFound(
+            "No plan has been run for this tenant yet; POST /plan to run one.", slug="no-plan"
+        )
+    return {
+        **row.summary,
+        "run_id": row.run_id,
+        "status": row.status,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "error": row.error,
+    }
 
 
 def _finished_run(conn: Connection, tenant: str) -> str:
     doc = status(conn, tenant)
     if doc["status"] == "running":
-        raise Conflict("A plan run is in progress; try again when it has finished.",
-                       slug="plan-running")
+        raise Conflict(
+            "A plan run is in progress; try again when it has finished.", slug="plan-running"
+        )
     if doc["status"] != "done":
-        raise Conflict(f"The last plan run failed ({doc['error']}); run the plan again.",
-                       slug="plan-failed")
+        raise Conflict(
+            f"The last plan run failed ({doc['error']}); run the plan again.", slug="plan-failed"
+        )
     return doc["run_id"]
 
 
 def _suggestion_out(r: Any) -> dict[str, Any]:
     total = None if r.unit_price is None else r.unit_price * r.qty
-    return {"line_no": r.line_no, "sku": r.sku, "name": r.name, "location": r.location,
-            "supplier": r.supplier, "currency": r.currency, "qty": r.qty,
-            "unit_price": supplier_service.money(r.unit_price),
-            "line_total": supplier_service.money(total), "risk": r.risk, "urgent": r.urgent,
-            "purchase_order": orders.number(r.purchase_order_id) if r.purchase_order_id else None,
-            **r.figures}
+    return {
+        "line_no": r.line_no,
+        "sku": r.sku,
+        "name": r.name,
+        "location": r.location,
+        "supplier": r.supplier,
+        "currency": r.currency,
+        "qty": r.qty,
+        "unit_price": supplier_service.money(r.unit_price),
+        "line_total": supplier_service.money(total),
+        "risk": r.risk,
+        "urgent": r.urgent,
+        "purchase_order": orders.number(r.purchase_order_id) if r.purchase_order_id else None,
+        **r.figures,
+    }
 
 
 def _suggestions_stmt(tenant: str) -> sa.Select:
     ps = plan_suggestions
-    return (sa.select(ps, items.c.sku, items.c.name, locations.c.code.label("location"),
-                      suppliers.c.code.label("supplier"), suppliers.c.currency)
-            .join(items, items.c.id == ps.c.item_id)
-            .join(locations, locations.c.id == ps.c.location_id)
-            .outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id)
-            .where(ps.c.tenant_id == tenant))
+    return (
+        sa.select(
+            ps,
+            items.c.sku,
+            items.c.name,
+            locations.c.code.label("location"),
+            suppliers.c.code.label("supplier"),
+            suppliers.c.currency,
+        )
+        .join(items, items.c.id == ps.c.item_id)
+        .join(locations, locations.c.id == ps.c.location_id)
+        .outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id)
+        .where(ps.c.tenant_id == tenant)
+    )
 
 
 def _groups(conn: Connection, tenant: str) -> list[dict[str, Any]]:
     ps = plan_suggestions
     rows = conn.execute(
-        sa.select(suppliers.c.code, suppliers.c.name, suppliers.c.currency,
-                  sa.func.count(), sa.func.sum(ps.c.qty),
-                  sa.func.sum(sa.case((ps.c.urgent, 1), else_=0)),
-                  sa.func.sum(ps.c.qty * ps.c.unit_price),
-                  sa.func.count(ps.c.purchase_order_id))
+        sa.select(
+            suppliers.c.code,
+            suppliers.c.name,
+            suppliers.c.currency,
+            sa.func.count(),
+            sa.func.sum(ps.c.qty),
+            sa.func.sum(sa.case((ps.c.urgent, 1), else_=0)),
+            sa.func.sum(ps.c.qty * ps.c.unit_price),
+            sa.func.count(ps.c.purchase_order_id),
+        )
         .select_from(ps.outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id))
         .where(ps.c.tenant_id == tenant, ps.c.qty > 0)
         .group_by(suppliers.c.code, suppliers.c.name, suppliers.c.currency)
-        .order_by(suppliers.c.code.is_(None), suppliers.c.code))  # unassigned last everywhere
-    return [{"supplier": code, "supplier_name": name, "currency": currency, "lines": n,
-             "units": int(units), "urgent_lines": int(urgent),
-             "value": supplier_service.money(Decimal(value)) if value is not None else None,
-             "ordered_lines": ordered}
-            for code, name, currency, n, units, urgent, value, ordered in rows]
+        .order_by(suppliers.c.code.is_(None), suppliers.c.code)
+    )  # unassigned last everywhere
+    return [
+        {
+            "supplier": code,
+            "supplier_name": name,
+            "currency": currency,
+            "lines": n,
+            "units": int(units),
+            "urgent_lines": int(urgent),
+            "value": supplier_service.money(Decimal(value)) if value is not None else None,
+            "ordered_lines": ordered,
+        }
+        for code, name, currency, n, units, urgent, value, ordered in rows
+    ]
 
 
-def suggestions(conn: Connection, tenant: str, *, supplier: str | None = None,
-                urgent: bool | None = None, due_only: bool = True, after: int = 0,
-                limit: int = 100) -> dict[str, Any]:
+def suggestions(
+    conn: Connection,
+    tenant: str,
+    *,
+    supplier: str | None = None,
+    urgent: bool | None = None,
+    due_only: bool = True,
+    after: int = 0,
+    limit: int = 100,
+) -> dict[str, Any]:
     """A page of the current run's lines, grouped by supplier (line order), with group totals."""
     run = status(conn, tenant)
     ps = plan_suggestions
@@ -277,28 +400,37 @@ def suggestions(conn: Connection, tenant: str, *, supplier: str | None = None,
         stmt = stmt.where(ps.c.supplier_id == supplier_service.supplier(conn, tenant, supplier).id)
     rows = conn.execute(stmt.order_by(ps.c.line_no).limit(limit + 1)).all()
     page = rows[:limit]
-    return {"run": run, "suppliers": _groups(conn, tenant),
-            "suggestions": [_suggestion_out(r) for r in page],
-            "next_after": page[-1].line_no if len(rows) > limit else None}
+    return {
+        "run": run,
+        "suppliers": _groups(conn, tenant),
+        "suggestions": [_suggestion_out(r) for r in page],
+        "next_after": page[-1].line_no if len(rows) > limit else None,
+    }
 
 
 # ---- suggestions → draft purchase orders ------------------------------------------------
 
-def to_purchase_orders(conn: Connection, tenant: str, codes: list[str] | None, actor: str,
-                       now: datetime) -> dict[str, Any]:
+
+def to_purchase_orders(
+    conn: Connection, tenant: str, codes: list[str] | None, actor: str, now: datetime
+) -> dict[str, Any]:
     """One draft purchase order per supplier and destination from the open suggestions."""
-    conn.execute(db.for_update(conn, sa.select(plan_runs.c.run_id)
-                               .where(plan_runs.c.tenant_id == tenant))).first()
+    conn.execute(
+        db.for_update(conn, sa.select(plan_runs.c.run_id).where(plan_runs.c.tenant_id == tenant))
+    ).first()
     run_id = _finished_run(conn, tenant)
     wanted = None
     if codes is not None:
         wanted = {supplier_service.supplier(conn, tenant, c).id for c in codes}
     ps = plan_suggestions
-    rows = conn.execute(_suggestions_stmt(tenant).where(ps.c.qty > 0,
-                                                        ps.c.purchase_order_id.is_(None))
-                        .order_by(ps.c.line_no)).all()
-    unassigned = [{"sku": r.sku, "location": r.location, "qty": r.qty}
-                  for r in rows if r.supplier_id is None]
+    rows = conn.execute(
+        _suggestions_stmt(tenant)
+        .where(ps.c.qty > 0, ps.c.purchase_order_id.is_(None))
+        .order_by(ps.c.line_no)
+    ).all()
+    unassigned = [
+        {"sku": r.sku, "location": r.location, "qty": r.qty} for r in rows if r.supplier_id is None
+    ]
     groups: dict[tuple[int, int], list[Any]] = {}
     for r in rows:
         if r.supplier_id is not None and (wanted is None or r.supplier_id in wanted):
@@ -308,12 +440,25 @@ def to_purchase_orders(conn: Connection, tenant: str, codes: list[str] | None, a
     found = catalog.items_by_id(conn, tenant, {r.item_id for r in rows})
     made = []
     for (sup_id, loc_id), lines in groups.items():
-        new = [orders.NewLine(found[r.item_id], r.qty, r.unit_price, r.figures.get("supplier_sku"))
-               for r in lines]
-        po_id = orders.insert(conn, tenant, by_id[sup_id], places[loc_id], new, actor, now,
-                              plan_run_id=run_id, reference=f"plan {run_id[:8]}")
-        conn.execute(ps.update().where(ps.c.tenant_id == tenant,
-                                       ps.c.line_no.in_([r.line_no for r in lines]))
-                     .values(purchase_order_id=po_id))
+        new = [
+            orders.NewLine(found[r.item_id], r.qty, r.unit_price, r.figures.get("supplier_sku"))
+            for r in lines
+        ]
+        po_id = orders.insert(
+            conn,
+            tenant,
+            by_id[sup_id],
+            places[loc_id],
+            new,
+            actor,
+            now,
+            plan_run_id=run_id,
+            reference=f"plan {run_id[:8]}",
+        )
+        conn.execute(
+            ps.update()
+            .where(ps.c.tenant_id == tenant, ps.c.line_no.in_([r.line_no for r in lines]))
+            .values(purchase_order_id=po_id)
+        )
         made.append(orders.get(conn, tenant, po_id))
     return {"purchase_orders": made, "unassigned": unassigned}

@@ -42,19 +42,45 @@ __all__ = [
 ]
 
 # Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9).
-_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
-      1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
-_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
-      6.680131188771972e01, -1.328068155288572e01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
-      -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
-      3.754408661907416e00)
+_A = (
+    -3.969683028665376e01,
+    2.209460984245205e02,
+    -2.759285104469687e02,
+    1.383577518672690e02,
+    -3.066479806614716e01,
+    2.506628277459239e00,
+)
+_B = (
+    -5.447609879822406e01,
+    1.615858368580409e02,
+    -1.556989798598866e02,
+    6.680131188771972e01,
+    -1.328068155288572e01,
+)
+_C = (
+    -7.784894002430293e-03,
+    -3.223964580411365e-01,
+    -2.400758277161838e00,
+    -2.549732539343734e00,
+    4.374664141464968e00,
+    2.938163982698783e00,
+)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
 _P_LOW = 0.02425
 
 # Chebyshev fit of erfc (Numerical Recipes `erfcc`), fractional error < 1.2e-7.
-_ERFC = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
-         0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+_ERFC = (
+    -1.26551223,
+    1.00002368,
+    0.37409196,
+    0.09678418,
+    -0.18628806,
+    0.27886807,
+    -1.13520398,
+    1.48851587,
+    -0.82215223,
+    0.17087277,
+)
 
 
 def _poly(coefs: tuple[float, ...], x: np.ndarray) -> np.ndarray:
@@ -102,15 +128,22 @@ def normal_loss(k: ArrayLike) -> np.ndarray:
     return normal_pdf(k) - k * (1.0 - normal_cdf(k))
 
 
-def fill_rate_k(fill_rate: ArrayLike, order_qty: ArrayLike, sigma_dl: ArrayLike,
-                *, k_min: float = -4.0, k_max: float = 6.0) -> np.ndarray:
+def fill_rate_k(
+    fill_rate: ArrayLike,
+    order_qty: ArrayLike,
+    sigma_dl: ArrayLike,
+    *,
+    k_min: float = -4.0,
+    k_max: float = 6.0,
+) -> np.ndarray:
     """Safety factor k meeting a fill rate: solve G(k) = (1 − fill)·Q / σ_DL.
 
     G is strictly decreasing, so bisection on whole arrays converges for every item
     at once; the answer is clipped to [k_min, k_max].
     """
-    fill, q, s = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64)
-                                       for a in (fill_rate, order_qty, sigma_dl)))
+    fill, q, s = np.broadcast_arrays(
+        *(np.asarray(a, dtype=np.float64) for a in (fill_rate, order_qty, sigma_dl))
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         target = np.where(s > 0, (1.0 - fill) * q / s, np.inf)
     lo = np.full(target.shape, k_min)
@@ -123,16 +156,23 @@ def fill_rate_k(fill_rate: ArrayLike, order_qty: ArrayLike, sigma_dl: ArrayLike,
     return 0.5 * (lo + hi)
 
 
-def lead_time_demand_std(demand: ArrayLike, demand_std: ArrayLike,
-                         lead_time: ArrayLike, lead_time_std: ArrayLike = 0.0) -> np.ndarray:
+def lead_time_demand_std(
+    demand: ArrayLike, demand_std: ArrayLike, lead_time: ArrayLike, lead_time_std: ArrayLike = 0.0
+) -> np.ndarray:
     """σ_DL = sqrt(L·σ_d² + d²·σ_L²)."""
-    d, sd, lt, slt = (np.asarray(a, dtype=np.float64)
-                      for a in (demand, demand_std, lead_time, lead_time_std))
+    d, sd, lt, slt = (
+        np.asarray(a, dtype=np.float64) for a in (demand, demand_std, lead_time, lead_time_std)
+    )
     return np.sqrt(lt * sd**2 + d**2 * slt**2)
 
 
-def safety_stock(demand: ArrayLike, demand_std: ArrayLike, lead_time: ArrayLike,
-                 lead_time_std: ArrayLike = 0.0, service_level: ArrayLike = 0.95) -> np.ndarray:
+def safety_stock(
+    demand: ArrayLike,
+    demand_std: ArrayLike,
+    lead_time: ArrayLike,
+    lead_time_std: ArrayLike = 0.0,
+    service_level: ArrayLike = 0.95,
+) -> np.ndarray:
     """SS = z·σ_DL with z = Φ⁻¹(cycle service level)."""
     z = normal_quantile(service_level)
     return z * lead_time_demand_std(demand, demand_std, lead_time, lead_time_std)
@@ -140,27 +180,36 @@ def safety_stock(demand: ArrayLike, demand_std: ArrayLike, lead_time: ArrayLike,
 
 def reorder_point(demand: ArrayLike, lead_time: ArrayLike, safety: ArrayLike) -> np.ndarray:
     """ROP = d·L + SS."""
-    return (np.asarray(demand, dtype=np.float64) * np.asarray(lead_time, dtype=np.float64)
-            + np.asarray(safety, dtype=np.float64))
+    return np.asarray(demand, dtype=np.float64) * np.asarray(
+        lead_time, dtype=np.float64
+    ) + np.asarray(safety, dtype=np.float64)
 
 
-def economic_order_quantity(annual_demand: ArrayLike, ordering_cost: ArrayLike,
-                            holding_cost: ArrayLike) -> np.ndarray:
+def economic_order_quantity(
+    annual_demand: ArrayLike, ordering_cost: ArrayLike, holding_cost: ArrayLike
+) -> np.ndarray:
     """EOQ = sqrt(2·D·S / H); 0 where there is no demand, inf where holding is free."""
-    d, s, h = (np.asarray(a, dtype=np.float64)
-               for a in (annual_demand, ordering_cost, holding_cost))
+    d, s, h = (
+        np.asarray(a, dtype=np.float64) for a in (annual_demand, ordering_cost, holding_cost)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         eoq = np.sqrt(2.0 * np.maximum(d, 0.0) * s / h)
     return np.where(d > 0, eoq, 0.0)
 
 
-def order_up_to_level(demand: ArrayLike, demand_std: ArrayLike, lead_time: ArrayLike,
-                      review_period: ArrayLike, lead_time_std: ArrayLike = 0.0,
-                      service_level: ArrayLike = 0.95) -> np.ndarray:
+def order_up_to_level(
+    demand: ArrayLike,
+    demand_std: ArrayLike,
+    lead_time: ArrayLike,
+    review_period: ArrayLike,
+    lead_time_std: ArrayLike = 0.0,
+    service_level: ArrayLike = 0.95,
+) -> np.ndarray:
     """Periodic review: S = d·(L + R) + z·sqrt((L + R)·σ_d² + d²·σ_L²)."""
     protect = np.asarray(lead_time, dtype=np.float64) + np.asarray(review_period, dtype=np.float64)
-    return (np.asarray(demand, dtype=np.float64) * protect
-            + safety_stock(demand, demand_std, protect, lead_time_std, service_level))
+    return np.asarray(demand, dtype=np.float64) * protect + safety_stock(
+        demand, demand_std, protect, lead_time_std, service_level
+    )
 
 
 def min_max(reorder: ArrayLike, order_qty: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -173,15 +222,15 @@ def min_max(reorder: ArrayLike, order_qty: ArrayLike) -> tuple[np.ndarray, np.nd
 class OrderSuggestions:
     """What to buy now, per item; every field is an array with one entry per item."""
 
-    quantity: np.ndarray            # units to order now (int64), 0 when no order is due
-    reorder_point: np.ndarray       # D_L + SS
+    quantity: np.ndarray  # units to order now (int64), 0 when no order is due
+    reorder_point: np.ndarray  # D_L + SS
     safety_stock: np.ndarray
-    order_up_to: np.ndarray         # ROP + lot size: the level an order restores
-    lead_time_demand: np.ndarray    # D_L, forecast demand while an order is in transit
+    order_up_to: np.ndarray  # ROP + lot size: the level an order restores
+    lead_time_demand: np.ndarray  # D_L, forecast demand while an order is in transit
     inventory_position: np.ndarray  # on_hand + on_order − reserved
-    days_of_cover: np.ndarray       # periods until available stock runs out (inf: never)
-    risk: np.ndarray                # "high" | "medium" | "low"
-    urgent: np.ndarray              # stock on the shelf runs out within the lead time
+    days_of_cover: np.ndarray  # periods until available stock runs out (inf: never)
+    risk: np.ndarray  # "high" | "medium" | "low"
+    urgent: np.ndarray  # stock on the shelf runs out within the lead time
 
 
 def _demand_within(forecast: np.ndarray, periods: np.ndarray) -> np.ndarray:
@@ -214,12 +263,22 @@ def _periods_of_cover(forecast: np.ndarray, stock: np.ndarray) -> np.ndarray:
     return np.where(stock <= 0, 0.0, cover)
 
 
-def suggest_orders(forecast: ArrayLike, sigma: ArrayLike, *, on_hand: ArrayLike,
-                   lead_time: ArrayLike, on_order: ArrayLike = 0, reserved: ArrayLike = 0,
-                   lead_time_std: ArrayLike = 0.0, service_level: ArrayLike = 0.95,
-                   fill_rate: ArrayLike | None = None, lot_size: ArrayLike | None = None,
-                   review_period: ArrayLike = 7, moq: ArrayLike = 0,
-                   pack_size: ArrayLike = 1) -> OrderSuggestions:
+def suggest_orders(
+    forecast: ArrayLike,
+    sigma: ArrayLike,
+    *,
+    on_hand: ArrayLike,
+    lead_time: ArrayLike,
+    on_order: ArrayLike = 0,
+    reserved: ArrayLike = 0,
+    lead_time_std: ArrayLike = 0.0,
+    service_level: ArrayLike = 0.95,
+    fill_rate: ArrayLike | None = None,
+    lot_size: ArrayLike | None = None,
+    review_period: ArrayLike = 7,
+    moq: ArrayLike = 0,
+    pack_size: ArrayLike = 1,
+) -> OrderSuggestions:
     """Turn forecasts and stock into purchase suggestions, for all items at once.
 
     forecast is (items × periods) of expected demand, sigma the one-step forecast error
@@ -250,8 +309,9 @@ def suggest_orders(forecast: ArrayLike, sigma: ArrayLike, *, on_hand: ArrayLike,
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(lt > 0, lead_demand / lt, f[:, 0])
     sigma_dl = lead_time_demand_std(rate, sd, lt, per_item(lead_time_std))
-    base_lot = (per_item(lot_size) if lot_size is not None
-                else _demand_within(f, per_item(review_period)))
+    base_lot = (
+        per_item(lot_size) if lot_size is not None else _demand_within(f, per_item(review_period))
+    )
     if fill_rate is None:
         factor = normal_quantile(per_item(service_level))
     else:
@@ -269,9 +329,17 @@ def suggest_orders(forecast: ArrayLike, sigma: ArrayLike, *, on_hand: ArrayLike,
     cover = _periods_of_cover(f, per_item(on_hand) - per_item(reserved))
     urgent = cover < lt
     projected = position - lead_demand
-    risk = np.where(urgent | (projected <= 0), "high",
-                    np.where(projected < safety, "medium", "low"))
-    return OrderSuggestions(quantity=qty, reorder_point=rop, safety_stock=safety,
-                            order_up_to=up_to, lead_time_demand=lead_demand,
-                            inventory_position=position, days_of_cover=cover,
-                            risk=risk, urgent=urgent)
+    risk = np.where(
+        urgent | (projected <= 0), "high", np.where(projected < safety, "medium", "low")
+    )
+    return OrderSuggestions(
+        quantity=qty,
+        reorder_point=rop,
+        safety_stock=safety,
+        order_up_to=up_to,
+        lead_time_demand=lead_demand,
+        inventory_position=position,
+        days_of_cover=cover,
+        risk=risk,
+        urgent=urgent,
+    )

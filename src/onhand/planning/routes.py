@@ -17,23 +17,41 @@ from ..problems import Invalid
 from . import orders, performance, plan, valuation
 from . import settings as plan_settings
 from . import suppliers as supplier_service
-from .schemas import (ItemSupplierIn, ItemSupplierPatch, PlanOrdersIn, PlanSettingsPatch,
-                      PurchaseOrderIn, PurchaseOrderPatch, ReceiptIn, SupplierIn, SupplierPatch)
+from .schemas import (
+    ItemSupplierIn,
+    ItemSupplierPatch,
+    PlanOrdersIn,
+    PlanSettingsPatch,
+    PurchaseOrderIn,
+    PurchaseOrderPatch,
+    ReceiptIn,
+    SupplierIn,
+    SupplierPatch,
+)
 
 router = APIRouter(prefix="/v1/{tenant}", tags=["planning"])
 CSV = "text/csv; charset=utf-8"
 Status = Literal["draft", "approved", "sent", "partially_received", "received", "cancelled", "open"]
 
 
-def _once(engine: Any, tenant: str, scope: str, key: str | None, payload: Any, status: int,
-          action: Callable[[Connection], Any]) -> JSONResponse:
+def _once(
+    engine: Any,
+    tenant: str,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    status: int,
+    action: Callable[[Connection], Any],
+) -> JSONResponse:
     """A purchase-order write, applied at most once per Idempotency-Key."""
-    code, body = idempotency.run(engine, tenant, scope, key, payload,
-                                 lambda conn: (status, action(conn)))
+    code, body = idempotency.run(
+        engine, tenant, scope, key, payload, lambda conn: (status, action(conn))
+    )
     return JSONResponse(body, status_code=code)
 
 
 # ---- suppliers -------------------------------------------------------------------------
+
 
 @router.post("/suppliers", status_code=201, summary="Create a supplier")
 def create_supplier(body: SupplierIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
@@ -54,7 +72,9 @@ def get_supplier(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.patch("/suppliers/{code}", summary="Change a supplier's terms or contact")
-def patch_supplier(code: str, body: SupplierPatch, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+def patch_supplier(
+    code: str, body: SupplierPatch, caller: Admin, engine: EngineDep
+) -> dict[str, Any]:
     with db.write(engine) as conn:
         return supplier_service.update(conn, caller.tenant, code, body)
 
@@ -71,8 +91,12 @@ def supplier_performance(code: str, caller: Admin, engine: EngineDep) -> dict[st
     with db.read(engine) as conn:
         sup = supplier_service.supplier(conn, caller.tenant, code)
         measured = performance.measure(conn, caller.tenant, sup.id).get(sup.id, performance.EMPTY)
-    return {"supplier": code, "promised_lead_time_days": sup.lead_time_days,
-            "promised_lead_time_std_days": sup.lead_time_std_days, **measured.document()}
+    return {
+        "supplier": code,
+        "promised_lead_time_days": sup.lead_time_days,
+        "promised_lead_time_std_days": sup.lead_time_std_days,
+        **measured.document(),
+    }
 
 
 @router.get("/items/{sku}/suppliers", summary="Where an item is bought")
@@ -88,8 +112,9 @@ def create_link(sku: str, body: ItemSupplierIn, caller: Admin, engine: EngineDep
 
 
 @router.patch("/items/{sku}/suppliers/{code}", summary="Change price, pack size, MOQ, preference")
-def patch_link(sku: str, code: str, body: ItemSupplierPatch, caller: Admin,
-               engine: EngineDep) -> dict[str, Any]:
+def patch_link(
+    sku: str, code: str, body: ItemSupplierPatch, caller: Admin, engine: EngineDep
+) -> dict[str, Any]:
     with db.write(engine) as conn:
         return supplier_service.update_link(conn, caller.tenant, sku, code, body)
 
@@ -103,6 +128,7 @@ def delete_link(sku: str, code: str, caller: Admin, engine: EngineDep) -> Respon
 
 # ---- the plan --------------------------------------------------------------------------
 
+
 @router.get("/plan/settings", summary="Service level, ordering and holding cost, windows")
 def get_plan_settings(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
@@ -110,7 +136,9 @@ def get_plan_settings(caller: Admin, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.patch("/plan/settings", summary="Change the planning settings")
-def patch_plan_settings(body: PlanSettingsPatch, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+def patch_plan_settings(
+    body: PlanSettingsPatch, caller: Admin, engine: EngineDep
+) -> dict[str, Any]:
     with db.write(engine) as conn:
         return plan_settings.update(conn, caller.tenant, body).document()
 
@@ -127,28 +155,54 @@ def get_plan(caller: Admin, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.get("/plan/suggestions", summary="Purchase suggestions grouped by supplier, paged")
-def get_suggestions(caller: Admin, engine: EngineDep, supplier: str | None = None,
-                    urgent: bool | None = None,
-                    all: Annotated[bool, Query(description="Also lines with nothing to order")] = False,
-                    after: Annotated[int, Query(ge=0, description="Cursor from next_after")] = 0,
-                    limit: Limit = 100) -> dict[str, Any]:
+def get_suggestions(
+    caller: Admin,
+    engine: EngineDep,
+    supplier: str | None = None,
+    urgent: bool | None = None,
+    all: Annotated[bool, Query(description="Also lines with nothing to order")] = False,
+    after: Annotated[int, Query(ge=0, description="Cursor from next_after")] = 0,
+    limit: Limit = 100,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
-        return plan.suggestions(conn, caller.tenant, supplier=supplier, urgent=urgent,
-                                due_only=not all, after=after, limit=limit)
+        return plan.suggestions(
+            conn,
+            caller.tenant,
+            supplier=supplier,
+            urgent=urgent,
+            due_only=not all,
+            after=after,
+            limit=limit,
+        )
 
 
-@router.post("/plan/purchase-orders", status_code=201,
-             summary="Turn the open suggestions into draft purchase orders")
-def plan_to_orders(caller: Admin, engine: EngineDep, body: PlanOrdersIn | None = None,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/plan/purchase-orders",
+    status_code=201,
+    summary="Turn the open suggestions into draft purchase orders",
+)
+def plan_to_orders(
+    caller: Admin,
+    engine: EngineDep,
+    body: PlanOrdersIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     body = body or PlanOrdersIn()
-    return _once(engine, caller.tenant, "plan/purchase-orders", idempotency_key,
-                 body.model_dump(mode="json"), 201,
-                 lambda conn: plan.to_purchase_orders(conn, caller.tenant, body.suppliers,
-                                                      caller.actor, db.utcnow()))
+    return _once(
+        engine,
+        caller.tenant,
+        "plan/purchase-orders",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        201,
+        lambda conn: plan.to_purchase_orders(
+            conn, caller.tenant, body.suppliers, caller.actor, db.utcnow()
+        ),
+    )
 
 
 # ---- purchase orders -------------------------------------------------------------------
+
 
 def _statuses(status: str | None) -> tuple[str, ...] | None:
     if status is None:
@@ -157,21 +211,38 @@ def _statuses(status: str | None) -> tuple[str, ...] | None:
 
 
 @router.post("/purchase-orders", status_code=201, summary="Create a draft purchase order")
-def create_order(body: PurchaseOrderIn, caller: Admin, engine: EngineDep,
-                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return _once(engine, caller.tenant, "purchase-orders", idempotency_key,
-                 body.model_dump(mode="json"), 201,
-                 lambda conn: orders.create(conn, caller.tenant, body, caller.actor, db.utcnow()))
+def create_order(
+    body: PurchaseOrderIn, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    return _once(
+        engine,
+        caller.tenant,
+        "purchase-orders",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        201,
+        lambda conn: orders.create(conn, caller.tenant, body, caller.actor, db.utcnow()),
+    )
 
 
 @router.get("/purchase-orders", summary="Purchase orders by number, paged")
-def list_orders(caller: Admin, engine: EngineDep, status: Status | None = None,
-                supplier: str | None = None,
-                after: Annotated[int, Query(ge=0, description="Cursor from next_after")] = 0,
-                limit: Limit = 50) -> dict[str, Any]:
+def list_orders(
+    caller: Admin,
+    engine: EngineDep,
+    status: Status | None = None,
+    supplier: str | None = None,
+    after: Annotated[int, Query(ge=0, description="Cursor from next_after")] = 0,
+    limit: Limit = 50,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
-        page, nxt = orders.listing(conn, caller.tenant, statuses=_statuses(status),
-                                   supplier=supplier, after=after, limit=limit)
+        page, nxt = orders.listing(
+            conn,
+            caller.tenant,
+            statuses=_statuses(status),
+            supplier=supplier,
+            after=after,
+            limit=limit,
+        )
     return {"purchase_orders": page, "next_after": nxt}
 
 
@@ -179,16 +250,22 @@ def list_orders(caller: Admin, engine: EngineDep, status: Status | None = None,
 def orders_csv(caller: Admin, engine: EngineDep, status: Status = "open") -> Response:
     with db.read(engine) as conn:
         docs = orders.open_orders(conn, caller.tenant, _statuses(status) or orders.OPEN)
-    return Response(orders.to_csv(docs), media_type=CSV, headers={
-        "Content-Disposition": 'attachment; filename="purchase-orders.csv"'})
+    return Response(
+        orders.to_csv(docs),
+        media_type=CSV,
+        headers={"Content-Disposition": 'attachment; filename="purchase-orders.csv"'},
+    )
 
 
 @router.get("/purchase-orders/{po_id:int}.csv", summary="One purchase order as CSV")
 def order_csv(po_id: int, caller: Admin, engine: EngineDep) -> Response:
     with db.read(engine) as conn:
         doc = orders.get(conn, caller.tenant, po_id)
-    return Response(orders.to_csv([doc]), media_type=CSV, headers={
-        "Content-Disposition": f'attachment; filename="{doc["number"]}.csv"'})
+    return Response(
+        orders.to_csv([doc]),
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{doc["number"]}.csv"'},
+    )
 
 
 @router.get("/purchase-orders/{po_id}", summary="One purchase order with lines and receipts")
@@ -197,20 +274,42 @@ def get_order(po_id: int, caller: Admin, engine: EngineDep) -> dict[str, Any]:
         return orders.get(conn, caller.tenant, po_id)
 
 
-@router.patch("/purchase-orders/{po_id}", summary="Change a draft's lines, or any open order's notes")
-def patch_order(po_id: int, body: PurchaseOrderPatch, caller: Admin, engine: EngineDep,
-                idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return _once(engine, caller.tenant, f"purchase-orders/{po_id}/patch", idempotency_key,
-                 body.model_dump(mode="json", exclude_unset=True), 200,
-                 lambda conn: orders.update(conn, caller.tenant, po_id, body, db.utcnow()))
+@router.patch(
+    "/purchase-orders/{po_id}", summary="Change a draft's lines, or any open order's notes"
+)
+def patch_order(
+    po_id: int,
+    body: PurchaseOrderPatch,
+    caller: Admin,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return _once(
+        engine,
+        caller.tenant,
+        f"purchase-orders/{po_id}/patch",
+        idempotency_key,
+        body.model_dump(mode="json", exclude_unset=True),
+        200,
+        lambda conn: orders.update(conn, caller.tenant, po_id, body, db.utcnow()),
+    )
 
 
 def _transition_route(action: str, summary: str) -> None:
-    def endpoint(po_id: int, caller: Admin, engine: EngineDep,
-                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
-        return _once(engine, caller.tenant, f"purchase-orders/{po_id}/{action}", idempotency_key,
-                     {}, 200, lambda conn: orders.transition(conn, caller.tenant, po_id, action,
-                                                             caller.actor, db.utcnow()))
+    def endpoint(
+        po_id: int, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
+    ) -> JSONResponse:
+        return _once(
+            engine,
+            caller.tenant,
+            f"purchase-orders/{po_id}/{action}",
+            idempotency_key,
+            {},
+            200,
+            lambda conn: orders.transition(
+                conn, caller.tenant, po_id, action, caller.actor, db.utcnow()
+            ),
+        )
 
     endpoint.__name__ = f"{action}_order"
     router.post(f"/purchase-orders/{{po_id}}/{action}", summary=summary)(endpoint)
@@ -221,14 +320,27 @@ _transition_route("send", "Mark an approved order as sent to the supplier")
 _transition_route("cancel", "Cancel an open order: removes its outstanding incoming")
 
 
-@router.post("/purchase-orders/{po_id}/receipts", status_code=201,
-             summary="Book a delivery: incoming → on_hand at the order's unit price")
-def receive_order(po_id: int, body: ReceiptIn, caller: Admin, engine: EngineDep,
-                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return _once(engine, caller.tenant, f"purchase-orders/{po_id}/receipts", idempotency_key,
-                 body.model_dump(mode="json"), 201,
-                 lambda conn: orders.receive(conn, caller.tenant, po_id, body, caller.actor,
-                                             db.utcnow()))
+@router.post(
+    "/purchase-orders/{po_id}/receipts",
+    status_code=201,
+    summary="Book a delivery: incoming → on_hand at the order's unit price",
+)
+def receive_order(
+    po_id: int,
+    body: ReceiptIn,
+    caller: Admin,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return _once(
+        engine,
+        caller.tenant,
+        f"purchase-orders/{po_id}/receipts",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        201,
+        lambda conn: orders.receive(conn, caller.tenant, po_id, body, caller.actor, db.utcnow()),
+    )
 
 
 # ---- valuation -------------------------------------------------------------------------
@@ -244,8 +356,13 @@ def _as_of(as_of: date | None) -> date:
 
 
 @router.get("/valuation", summary="Stock value per item and location (FIFO or average cost)")
-def get_valuation(caller: Admin, engine: EngineDep, method: Method = "fifo",
-                  as_of: date | None = None, location: str | None = None) -> dict[str, Any]:
+def get_valuation(
+    caller: Admin,
+    engine: EngineDep,
+    method: Method = "fifo",
+    as_of: date | None = None,
+    location: str | None = None,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
         if location is not None:
             catalog.location(conn, caller.tenant, location)  # 404 for an unknown code
@@ -253,9 +370,14 @@ def get_valuation(caller: Admin, engine: EngineDep, method: Method = "fifo",
 
 
 @router.get("/valuation/abc", summary="ABC classes by stock value")
-def get_abc(caller: Admin, engine: EngineDep, method: Method = "fifo", as_of: date | None = None,
-            a: Annotated[float, Query(gt=0, lt=1)] = 0.8,
-            b: Annotated[float, Query(gt=0, lt=1)] = 0.95) -> dict[str, Any]:
+def get_abc(
+    caller: Admin,
+    engine: EngineDep,
+    method: Method = "fifo",
+    as_of: date | None = None,
+    a: Annotated[float, Query(gt=0, lt=1)] = 0.8,
+    b: Annotated[float, Query(gt=0, lt=1)] = 0.95,
+) -> dict[str, Any]:
     if b <= a:
         raise Invalid("The B threshold must be above the A threshold (e.g. a=0.8, b=0.95).")
     with db.read(engine) as conn:

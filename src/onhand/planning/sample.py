@@ -21,8 +21,11 @@ def add_demo_suppliers(conn: Connection, tenant: str) -> dict[str, int]:
     """Create the demo suppliers and links that are missing; returns how many were added."""
     from .. import demo  # the demo imports planning, so import it only when called
 
-    have = set(conn.execute(sa.select(suppliers_table.c.code)
-                            .where(suppliers_table.c.tenant_id == tenant)).scalars())
+    have = set(
+        conn.execute(
+            sa.select(suppliers_table.c.code).where(suppliers_table.c.tenant_id == tenant)
+        ).scalars()
+    )
     added = {"suppliers": 0, "links": 0}
     for vendor in demo.SUPPLIERS:
         if vendor.code not in have:
@@ -31,9 +34,14 @@ def add_demo_suppliers(conn: Connection, tenant: str) -> dict[str, int]:
     links = demo.supplier_links()
     found = catalog.items_by_sku(conn, tenant, {sku for sku, _ in links})
     ids = {s.code: s.id for s in suppliers.suppliers_by_id(conn, tenant).values()}
-    linked = {(r.item_id, r.supplier_id) for r in conn.execute(
-        sa.select(item_suppliers.c.item_id, item_suppliers.c.supplier_id)
-        .where(item_suppliers.c.tenant_id == tenant))}
+    linked = {
+        (r.item_id, r.supplier_id)
+        for r in conn.execute(
+            sa.select(item_suppliers.c.item_id, item_suppliers.c.supplier_id).where(
+                item_suppliers.c.tenant_id == tenant
+            )
+        )
+    }
     for sku, link in links:
         item = found.get(sku)
         if item is None or (item.id, ids[link.supplier]) in linked:

@@ -58,12 +58,19 @@ class ItemSupplierPatch(BaseModel):
 
 
 class PlanSettingsPatch(BaseModel):
-    service_level: float | None = Field(default=None, ge=0.5, le=0.999,
-                                         description="Cycle service level for safety stock")
-    ordering_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6,
-                                          description="Cost of placing one order line")
-    holding_rate: float | None = Field(default=None, gt=0, le=5,
-                                       description="Yearly holding cost as a share of unit price")
+    service_level: float | None = Field(
+        default=None, ge=0.5, le=0.999, description="Cycle service level for safety stock"
+    )
+    ordering_cost: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=18,
+        decimal_places=6,
+        description="Cost of placing one order line",
+    )
+    holding_rate: float | None = Field(
+        default=None, gt=0, le=5, description="Yearly holding cost as a share of unit price"
+    )
     history_days: int | None = Field(default=None, ge=14, le=1095)
     horizon_days: int | None = Field(default=None, ge=7, le=365)
     review_days: int | None = Field(default=None, ge=1, le=90)
@@ -71,8 +78,9 @@ class PlanSettingsPatch(BaseModel):
 
 
 class PlanOrdersIn(BaseModel):
-    suppliers: list[str] | None = Field(default=None, max_length=500,
-                                        description="Only these supplier codes (default: all)")
+    suppliers: list[str] | None = Field(
+        default=None, max_length=500, description="Only these supplier codes (default: all)"
+    )
 
 
 class LineIn(BaseModel):
@@ -91,8 +99,9 @@ class PurchaseOrderIn(BaseModel):
 
 
 class PurchaseOrderPatch(BaseModel):
-    lines: list[LineIn] | None = Field(default=None, min_length=1, max_length=1000,
-                                       description="Replaces every line (drafts only)")
+    lines: list[LineIn] | None = Field(
+        default=None, min_length=1, max_length=1000, description="Replaces every line (drafts only)"
+    )
     location: str | None = Field(default=None, min_length=1, max_length=64)
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
@@ -106,5 +115,6 @@ class ReceiptLineIn(BaseModel):
 
 class ReceiptIn(BaseModel):
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
-    allow_over_receipt: bool = Field(default=False,
-                                     description="Accept more than was ordered on a line")
+    allow_over_receipt: bool = Field(
+        default=False, description="Accept more than was ordered on a line"
+    )

@@ -17,12 +17,12 @@ from .tables import planning_settings
 
 @dataclass(frozen=True)
 class PlanSettings:
-    service_level: float = 0.95         # cycle service level: P(no stock-out in a cycle)
+    service_level: float = 0.95  # cycle service level: P(no stock-out in a cycle)
     ordering_cost: Decimal = Decimal("25")  # cost of placing one order line
-    holding_rate: float = 0.25          # yearly holding cost as a share of the unit price
-    history_days: int = 182             # demand history the forecast learns from
-    horizon_days: int = 56              # forecast horizon (the mean rate carries on past it)
-    review_days: int = 7                # how often the plan is run and orders go out
+    holding_rate: float = 0.25  # yearly holding cost as a share of the unit price
+    history_days: int = 182  # demand history the forecast learns from
+    horizon_days: int = 56  # forecast horizon (the mean rate carries on past it)
+    review_days: int = 7  # how often the plan is run and orders go out
     default_lead_time_days: float = 14.0  # for items without a supplier
 
     def document(self) -> dict[str, Any]:
@@ -30,14 +30,25 @@ class PlanSettings:
 
 
 def _ensure(conn: Connection, tenant: str) -> None:
-    conn.execute(db.insert(conn, planning_settings).values(
-        tenant_id=tenant, settings={}, last_po_number=0, updated_at=db.utcnow(),
-    ).on_conflict_do_nothing())
+    conn.execute(
+        db.insert(conn, planning_settings)
+        .values(
+            tenant_id=tenant,
+            settings={},
+            last_po_number=0,
+            updated_at=db.utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 def load(conn: Connection, tenant: str) -> PlanSettings:
-    stored = conn.execute(sa.select(planning_settings.c.settings).where(
-        planning_settings.c.tenant_id == tenant)).scalar() or {}
+    stored = (
+        conn.execute(
+            sa.select(planning_settings.c.settings).where(planning_settings.c.tenant_id == tenant)
+        ).scalar()
+        or {}
+    )
     known = {f.name: f.type for f in fields(PlanSettings)}
     values = {k: v for k, v in stored.items() if k in known and v is not None}
     if "ordering_cost" in values:
@@ -51,15 +62,22 @@ def update(conn: Connection, tenant: str, patch: PlanSettingsPatch) -> PlanSetti
     changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None}
     merged = replace(current, **changes)
     stored = asdict(merged) | {"ordering_cost": str(merged.ordering_cost)}
-    conn.execute(planning_settings.update().where(planning_settings.c.tenant_id == tenant)
-                 .values(settings=stored, updated_at=db.utcnow()))
+    conn.execute(
+        planning_settings.update()
+        .where(planning_settings.c.tenant_id == tenant)
+        .values(settings=stored, updated_at=db.utcnow())
+    )
     return merged
 
 
 def next_po_number(conn: Connection, tenant: str) -> int:
     """The tenant's next purchase-order number; the row lock serialises concurrent writers."""
     _ensure(conn, tenant)
-    return int(conn.execute(
-        planning_settings.update().where(planning_settings.c.tenant_id == tenant)
-        .values(last_po_number=planning_settings.c.last_po_number + 1)
-        .returning(planning_settings.c.last_po_number)).scalar_one())
+    return int(
+        conn.execute(
+            planning_settings.update()
+            .where(planning_settings.c.tenant_id == tenant)
+            .values(last_po_number=planning_settings.c.last_po_number + 1)
+            .returning(planning_settings.c.last_po_number)
+        ).scalar_one()
+    )

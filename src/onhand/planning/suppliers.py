@@ -49,21 +49,39 @@ def money(value: Decimal | None) -> str | None:
 
 
 def _supplier(row: Any) -> Supplier:
-    return Supplier(row.id, row.code, row.currency, float(row.lead_time_days),
-                    float(row.lead_time_std_days), int(row.moq), int(row.pack_size),
-                    row.default_price)
+    return Supplier(
+        row.id,
+        row.code,
+        row.currency,
+        float(row.lead_time_days),
+        float(row.lead_time_std_days),
+        int(row.moq),
+        int(row.pack_size),
+        row.default_price,
+    )
 
 
 def _out(row: Any) -> dict[str, Any]:
-    return {"code": row.code, "name": row.name, "email": row.email, "currency": row.currency,
-            "lead_time_days": row.lead_time_days, "lead_time_std_days": row.lead_time_std_days,
-            "moq": row.moq, "pack_size": row.pack_size, "default_price": money(row.default_price),
-            "active": row.active, "created_at": row.created_at, "updated_at": row.updated_at}
+    return {
+        "code": row.code,
+        "name": row.name,
+        "email": row.email,
+        "currency": row.currency,
+        "lead_time_days": row.lead_time_days,
+        "lead_time_std_days": row.lead_time_std_days,
+        "moq": row.moq,
+        "pack_size": row.pack_size,
+        "default_price": money(row.default_price),
+        "active": row.active,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
 
 
 def _row(conn: Connection, tenant: str, code: str) -> Any:
-    row = conn.execute(sa.select(suppliers).where(suppliers.c.tenant_id == tenant,
-                                                  suppliers.c.code == code)).first()
+    row = conn.execute(
+        sa.select(suppliers).where(suppliers.c.tenant_id == tenant, suppliers.c.code == code)
+    ).first()
     if row is None:
         raise NotFound(f"There is no supplier '{code}'.", slug="unknown-supplier", supplier=code)
     return row
@@ -79,14 +97,23 @@ def suppliers_by_id(conn: Connection, tenant: str) -> dict[int, Supplier]:
 
 
 def create(conn: Connection, tenant: str, body: SupplierIn) -> dict[str, Any]:
-    exists = conn.execute(sa.select(suppliers.c.id).where(
-        suppliers.c.tenant_id == tenant, suppliers.c.code == body.code)).first()
+    exists = conn.execute(
+        sa.select(suppliers.c.id).where(
+            suppliers.c.tenant_id == tenant, suppliers.c.code == body.code
+        )
+    ).first()
     if exists:
-        raise Conflict(f"A supplier with code '{body.code}' exists already.", slug="duplicate",
-                       supplier=body.code)
+        raise Conflict(
+            f"A supplier with code '{body.code}' exists already.",
+            slug="duplicate",
+            supplier=body.code,
+        )
     now = db.utcnow()
-    conn.execute(suppliers.insert().values(tenant_id=tenant, created_at=now, updated_at=now,
-                                           **body.model_dump()))
+    conn.execute(
+        suppliers.insert().values(
+            tenant_id=tenant, created_at=now, updated_at=now, **body.model_dump()
+        )
+    )
     return get(conn, tenant, body.code)
 
 
@@ -104,54 +131,99 @@ def listing(conn: Connection, tenant: str, active: bool | None = None) -> list[d
 def update(conn: Connection, tenant: str, code: str, patch: SupplierPatch) -> dict[str, Any]:
     row = _row(conn, tenant, code)
     values = patch.model_dump(exclude_unset=True)
-    for field in ("name", "currency", "lead_time_days", "lead_time_std_days", "moq", "pack_size",
-                  "active"):
+    for field in (
+        "name",
+        "currency",
+        "lead_time_days",
+        "lead_time_std_days",
+        "moq",
+        "pack_size",
+        "active",
+    ):
         if field in values and values[field] is None:
             values.pop(field)  # null means "leave as is" for fields that cannot be empty
     if values:
-        conn.execute(suppliers.update().where(suppliers.c.id == row.id)
-                     .values(updated_at=db.utcnow(), **values))
+        conn.execute(
+            suppliers.update()
+            .where(suppliers.c.id == row.id)
+            .values(updated_at=db.utcnow(), **values)
+        )
     return get(conn, tenant, code)
 
 
 def delete(conn: Connection, tenant: str, code: str) -> None:
     """Remove a supplier that never received a purchase order (else deactivate it)."""
     row = _row(conn, tenant, code)
-    used = conn.execute(sa.select(sa.func.count()).select_from(purchase_orders).where(
-        purchase_orders.c.tenant_id == tenant, purchase_orders.c.supplier_id == row.id)).scalar()
+    used = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(purchase_orders)
+        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.supplier_id == row.id)
+    ).scalar()
     if used:
-        raise Conflict(f"Supplier '{code}' has {used} purchase orders; set active to false "
-                       "instead of deleting it.", slug="supplier-in-use", supplier=code)
-    conn.execute(item_suppliers.delete().where(item_suppliers.c.tenant_id == tenant,
-                                               item_suppliers.c.supplier_id == row.id))
+        raise Conflict(
+            f"Supplier '{code}' has {used} purchase orders; set active to false "
+            "instead of deleting it.",
+            slug="supplier-in-use",
+            supplier=code,
+        )
+    conn.execute(
+        item_suppliers.delete().where(
+            item_suppliers.c.tenant_id == tenant, item_suppliers.c.supplier_id == row.id
+        )
+    )
     conn.execute(suppliers.delete().where(suppliers.c.id == row.id))
 
 
 # ---- item–supplier links ---------------------------------------------------------------
 
+
 def _link_out(row: Any) -> dict[str, Any]:
-    return {"supplier": row.code, "supplier_name": row.name, "supplier_sku": row.supplier_sku,
-            "price": money(row.price), "currency": row.currency,
-            "pack_size": row.link_pack_size, "moq": row.link_moq,
-            "effective_pack_size": row.link_pack_size or row.pack_size,
-            "effective_moq": row.moq if row.link_moq is None else row.link_moq,
-            "effective_price": money(row.price if row.price is not None else row.default_price),
-            "preferred": row.preferred, "lead_time_days": row.lead_time_days}
+    return {
+        "supplier": row.code,
+        "supplier_name": row.name,
+        "supplier_sku": row.supplier_sku,
+        "price": money(row.price),
+        "currency": row.currency,
+        "pack_size": row.link_pack_size,
+        "moq": row.link_moq,
+        "effective_pack_size": row.link_pack_size or row.pack_size,
+        "effective_moq": row.moq if row.link_moq is None else row.link_moq,
+        "effective_price": money(row.price if row.price is not None else row.default_price),
+        "preferred": row.preferred,
+        "lead_time_days": row.lead_time_days,
+    }
 
 
 def _links_stmt(tenant: str) -> sa.Select:
     s, l = suppliers, item_suppliers
-    return (sa.select(s.c.code, s.c.name, s.c.currency, s.c.pack_size, s.c.moq,
-                      s.c.default_price, s.c.lead_time_days, l.c.supplier_sku, l.c.price,
-                      l.c.pack_size.label("link_pack_size"), l.c.moq.label("link_moq"),
-                      l.c.preferred, l.c.item_id)
-            .join(s, s.c.id == l.c.supplier_id).where(l.c.tenant_id == tenant))
+    return (
+        sa.select(
+            s.c.code,
+            s.c.name,
+            s.c.currency,
+            s.c.pack_size,
+            s.c.moq,
+            s.c.default_price,
+            s.c.lead_time_days,
+            l.c.supplier_sku,
+            l.c.price,
+            l.c.pack_size.label("link_pack_size"),
+            l.c.moq.label("link_moq"),
+            l.c.preferred,
+            l.c.item_id,
+        )
+        .join(s, s.c.id == l.c.supplier_id)
+        .where(l.c.tenant_id == tenant)
+    )
 
 
 def links(conn: Connection, tenant: str, sku: str) -> list[dict[str, Any]]:
     item = catalog.item(conn, tenant, sku)
-    rows = conn.execute(_links_stmt(tenant).where(item_suppliers.c.item_id == item.id)
-                        .order_by(item_suppliers.c.preferred.desc(), suppliers.c.code))
+    rows = conn.execute(
+        _links_stmt(tenant)
+        .where(item_suppliers.c.item_id == item.id)
+        .order_by(item_suppliers.c.preferred.desc(), suppliers.c.code)
+    )
     return [_link_out(r) for r in rows]
 
 
@@ -159,37 +231,60 @@ def _link(conn: Connection, tenant: str, sku: str, code: str) -> dict[str, Any]:
     for link in links(conn, tenant, sku):
         if link["supplier"] == code:
             return link
-    raise NotFound(f"Supplier '{code}' is not linked to {sku}.", slug="unknown-link",
-                   sku=sku, supplier=code)
+    raise NotFound(
+        f"Supplier '{code}' is not linked to {sku}.", slug="unknown-link", sku=sku, supplier=code
+    )
 
 
 def _clear_preferred(conn: Connection, tenant: str, item_id: int) -> None:
     """One preferred supplier per item: a new preference replaces the old one."""
-    conn.execute(item_suppliers.update().where(
-        item_suppliers.c.tenant_id == tenant, item_suppliers.c.item_id == item_id,
-        item_suppliers.c.preferred).values(preferred=False))
+    conn.execute(
+        item_suppliers.update()
+        .where(
+            item_suppliers.c.tenant_id == tenant,
+            item_suppliers.c.item_id == item_id,
+            item_suppliers.c.preferred,
+        )
+        .values(preferred=False)
+    )
 
 
 def link(conn: Connection, tenant: str, sku: str, body: ItemSupplierIn) -> dict[str, Any]:
     item = catalog.item(conn, tenant, sku)
     sup = supplier(conn, tenant, body.supplier)
-    exists = conn.execute(sa.select(item_suppliers.c.item_id).where(
-        item_suppliers.c.tenant_id == tenant, item_suppliers.c.item_id == item.id,
-        item_suppliers.c.supplier_id == sup.id)).first()
+    exists = conn.execute(
+        sa.select(item_suppliers.c.item_id).where(
+            item_suppliers.c.tenant_id == tenant,
+            item_suppliers.c.item_id == item.id,
+            item_suppliers.c.supplier_id == sup.id,
+        )
+    ).first()
     if exists:
-        raise Conflict(f"Supplier '{body.supplier}' is already linked to {sku}; PATCH the link.",
-                       slug="duplicate", sku=sku, supplier=body.supplier)
+        raise Conflict(
+            f"Supplier '{body.supplier}' is already linked to {sku}; PATCH the link.",
+            slug="duplicate",
+            sku=sku,
+            supplier=body.supplier,
+        )
     if body.preferred:
         _clear_preferred(conn, tenant, item.id)
     now = db.utcnow()
-    conn.execute(item_suppliers.insert().values(
-        tenant_id=tenant, item_id=item.id, supplier_id=sup.id, created_at=now, updated_at=now,
-        **body.model_dump(exclude={"supplier"})))
+    conn.execute(
+        item_suppliers.insert().values(
+            tenant_id=tenant,
+            item_id=item.id,
+            supplier_id=sup.id,
+            created_at=now,
+            updated_at=now,
+            **body.model_dump(exclude={"supplier"}),
+        )
+    )
     return _link(conn, tenant, sku, body.supplier)
 
 
-def update_link(conn: Connection, tenant: str, sku: str, code: str,
-                patch: ItemSupplierPatch) -> dict[str, Any]:
+def update_link(
+    conn: Connection, tenant: str, sku: str, code: str, patch: ItemSupplierPatch
+) -> dict[str, Any]:
     item = catalog.item(conn, tenant, sku)
     sup = supplier(conn, tenant, code)
     _link(conn, tenant, sku, code)
@@ -199,40 +294,67 @@ def update_link(conn: Connection, tenant: str, sku: str, code: str,
     elif values["preferred"]:
         _clear_preferred(conn, tenant, item.id)
     if values:
-        conn.execute(item_suppliers.update().where(
-            item_suppliers.c.tenant_id == tenant, item_suppliers.c.item_id == item.id,
-            item_suppliers.c.supplier_id == sup.id).values(updated_at=db.utcnow(), **values))
+        conn.execute(
+            item_suppliers.update()
+            .where(
+                item_suppliers.c.tenant_id == tenant,
+                item_suppliers.c.item_id == item.id,
+                item_suppliers.c.supplier_id == sup.id,
+            )
+            .values(updated_at=db.utcnow(), **values)
+        )
     return _link(conn, tenant, sku, code)
 
 
 def unlink(conn: Connection, tenant: str, sku: str, code: str) -> None:
     item = catalog.item(conn, tenant, sku)
     sup = supplier(conn, tenant, code)
-    done = conn.execute(item_suppliers.delete().where(
-        item_suppliers.c.tenant_id == tenant, item_suppliers.c.item_id == item.id,
-        item_suppliers.c.supplier_id == sup.id))
+    done = conn.execute(
+        item_suppliers.delete().where(
+            item_suppliers.c.tenant_id == tenant,
+            item_suppliers.c.item_id == item.id,
+            item_suppliers.c.supplier_id == sup.id,
+        )
+    )
     if done.rowcount == 0:
-        raise NotFound(f"Supplier '{code}' is not linked to {sku}.", slug="unknown-link",
-                       sku=sku, supplier=code)
+        raise NotFound(
+            f"Supplier '{code}' is not linked to {sku}.",
+            slug="unknown-link",
+            sku=sku,
+            supplier=code,
+        )
 
 
-_SOURCE_COLUMNS = (suppliers, item_suppliers.c.item_id, item_suppliers.c.supplier_sku,
-                   item_suppliers.c.price.label("link_price"),
-                   item_suppliers.c.pack_size.label("link_pack_size"),
-                   item_suppliers.c.moq.label("link_moq"), item_suppliers.c.preferred)
+_SOURCE_COLUMNS = (
+    suppliers,
+    item_suppliers.c.item_id,
+    item_suppliers.c.supplier_sku,
+    item_suppliers.c.price.label("link_price"),
+    item_suppliers.c.pack_size.label("link_pack_size"),
+    item_suppliers.c.moq.label("link_moq"),
+    item_suppliers.c.preferred,
+)
 
 
 def _source(row: Any) -> Source:
     sup = _supplier(row)
     price = row.link_price if row.link_price is not None else row.default_price
-    return Source(sup, row.supplier_sku, price, sup.moq if row.link_moq is None else int(row.link_moq),
-                  int(row.link_pack_size or sup.pack_size), bool(row.preferred))
+    return Source(
+        sup,
+        row.supplier_sku,
+        price,
+        sup.moq if row.link_moq is None else int(row.link_moq),
+        int(row.link_pack_size or sup.pack_size),
+        bool(row.preferred),
+    )
 
 
 def _source_rows(tenant: str) -> sa.Select:
-    return (sa.select(*_SOURCE_COLUMNS)
-            .join(suppliers, suppliers.c.id == item_suppliers.c.supplier_id)
-            .where(item_suppliers.c.tenant_id == tenant))
+    return (
+        sa.select(*_SOURCE_COLUMNS)
+        .join(suppliers, suppliers.c.id == item_suppliers.c.supplier_id)
+        .where(item_suppliers.c.tenant_id == tenant)
+    )
 
 
 def sources(conn: Connection, tenant: str) -> dict[int, Source]:
@@ -249,6 +371,9 @@ def sources(conn: Connection, tenant: str) -> dict[int, Source]:
 
 def source_for(conn: Connection, tenant: str, item_id: int, supplier_id: int) -> Source | None:
     """The link between one item and one supplier, if there is one."""
-    row = conn.execute(_source_rows(tenant).where(item_suppliers.c.item_id == item_id,
-                                                  item_suppliers.c.supplier_id == supplier_id)).first()
+    row = conn.execute(
+        _source_rows(tenant).where(
+            item_suppliers.c.item_id == item_id, item_suppliers.c.supplier_id == supplier_id
+        )
+    ).first()
     return None if row is None else _source(row)

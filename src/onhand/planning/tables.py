@@ -50,10 +50,17 @@ item_suppliers = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
     sa.Index(None, "tenant_id", "supplier_id"),
-    sa.Index("uq_item_suppliers_preferred", "tenant_id", "item_id", unique=True,
-             sqlite_where=sa.text("preferred"), postgresql_where=sa.text("preferred")),
-    sa.CheckConstraint("(moq IS NULL OR moq >= 0) AND (pack_size IS NULL OR pack_size >= 1)",
-                       name="lot_rules"),
+    sa.Index(
+        "uq_item_suppliers_preferred",
+        "tenant_id",
+        "item_id",
+        unique=True,
+        sqlite_where=sa.text("preferred"),
+        postgresql_where=sa.text("preferred"),
+    ),
+    sa.CheckConstraint(
+        "(moq IS NULL OR moq >= 0) AND (pack_size IS NULL OR pack_size >= 1)", name="lot_rules"
+    ),
 )
 
 # One row per tenant: the planning knobs, and the purchase-order number counter.
@@ -120,8 +127,10 @@ purchase_orders = sa.Table(
     sa.Column("closed_at", Time),
     sa.Index(None, "tenant_id", "status"),
     sa.Index(None, "tenant_id", "supplier_id"),
-    sa.CheckConstraint("status IN ('draft', 'approved', 'sent', 'partially_received', "
-                       "'received', 'cancelled')", name="status"),
+    sa.CheckConstraint(
+        "status IN ('draft', 'approved', 'sent', 'partially_received', 'received', 'cancelled')",
+        name="status",
+    ),
 )
 
 purchase_order_lines = sa.Table(
@@ -135,8 +144,9 @@ purchase_order_lines = sa.Table(
     sa.Column("qty", Qty, nullable=False),
     sa.Column("received", Qty, nullable=False, server_default="0"),
     sa.Column("unit_price", Money),
-    sa.ForeignKeyConstraint(["tenant_id", "po_id"],
-                            ["purchase_orders.tenant_id", "purchase_orders.id"]),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "po_id"], ["purchase_orders.tenant_id", "purchase_orders.id"]
+    ),
     sa.UniqueConstraint("tenant_id", "po_id", "item_id"),
     sa.CheckConstraint("qty > 0 AND received >= 0", name="quantities"),
 )
@@ -153,7 +163,8 @@ purchase_order_receipts = sa.Table(
     sa.Column("unit_cost", Money),
     sa.Column("actor", sa.String(200)),
     sa.Column("received_at", Time, nullable=False),
-    sa.ForeignKeyConstraint(["tenant_id", "po_id"],
-                            ["purchase_orders.tenant_id", "purchase_orders.id"]),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "po_id"], ["purchase_orders.tenant_id", "purchase_orders.id"]
+    ),
     sa.CheckConstraint("qty > 0", name="qty_positive"),
 )

@@ -42,7 +42,7 @@ class _Pool:
     """Stock of one item at one place, with its cost: FIFO layers or a running average."""
 
     fifo: bool
-    layers: deque = field(default_factory=deque)   # FIFO: [qty, cost], oldest first
+    layers: deque = field(default_factory=deque)  # FIFO: [qty, cost], oldest first
     qty: int = 0
     value: Decimal = ZERO
 
@@ -114,7 +114,7 @@ def _replay(rows: list[Any], fifo: bool, catalogue_cost: dict[int, Decimal | Non
         pool = pools.setdefault((r.state, r.location_id), _Pool(fifo))
         fallback = last_cost if last_cost is not None else catalogue_cost.get(r.item_id)
         if not fifo and pool.qty > 0:
-            fallback = pool.value / pool.qty   # average: uncosted units join at the average
+            fallback = pool.value / pool.qty  # average: uncosted units join at the average
         if r.delta < 0:
             taken = pool.take(-r.delta, fallback or ZERO)
             if r.movement_id:
@@ -155,45 +155,80 @@ def value(conn: Connection, tenant: str, method: Method, as_of: date) -> list[Va
     """Quantity and value of every item at every location at the end of `as_of` (UTC)."""
     end = datetime.combine(as_of + timedelta(days=1), time(), UTC)
     rows = conn.execute(
-        sa.select(ledger.c.item_id, ledger.c.location_id, ledger.c.state, ledger.c.delta,
-                  ledger.c.unit_cost, ledger.c.movement_id)
-        .where(ledger.c.tenant_id == tenant, ledger.c.state.in_(("on_hand", "in_transit")),
-               ledger.c.delta != 0, ledger.c.created_at < end)
-        .order_by(ledger.c.item_id, ledger.c.id)).all()
-    costs = dict(conn.execute(sa.select(items.c.id, items.c.unit_cost)
-                              .where(items.c.tenant_id == tenant)).all())
+        sa.select(
+            ledger.c.item_id,
+            ledger.c.location_id,
+            ledger.c.state,
+            ledger.c.delta,
+            ledger.c.unit_cost,
+            ledger.c.movement_id,
+        )
+        .where(
+            ledger.c.tenant_id == tenant,
+            ledger.c.state.in_(("on_hand", "in_transit")),
+            ledger.c.delta != 0,
+            ledger.c.created_at < end,
+        )
+        .order_by(ledger.c.item_id, ledger.c.id)
+    ).all()
+    costs = dict(
+        conn.execute(
+            sa.select(items.c.id, items.c.unit_cost).where(items.c.tenant_id == tenant)
+        ).all()
+    )
     return _replay(rows, method == "fifo", costs)
 
 
-def report(conn: Connection, tenant: str, method: Method, as_of: date,
-           location: str | None = None) -> dict[str, Any]:
+def report(
+    conn: Connection, tenant: str, method: Method, as_of: date, location: str | None = None
+) -> dict[str, Any]:
     """The valuation document: rows per item and location with stock, and totals."""
-    skus = dict(conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all())
-    codes = dict(conn.execute(sa.select(locations.c.id, locations.c.code)
-                              .where(locations.c.tenant_id == tenant)).all())
-    rows = [v for v in value(conn, tenant, method, as_of)
-            if v.qty and (location is None or codes[v.location_id] == location)]
+    skus = dict(
+        conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all()
+    )
+    codes = dict(
+        conn.execute(
+            sa.select(locations.c.id, locations.c.code).where(locations.c.tenant_id == tenant)
+        ).all()
+    )
+    rows = [
+        v
+        for v in value(conn, tenant, method, as_of)
+        if v.qty and (location is None or codes[v.location_id] == location)
+    ]
     rows.sort(key=lambda v: (skus[v.item_id], codes[v.location_id]))
     total = sum((v.value for v in rows), ZERO)
     return {
-        "method": method, "as_of": as_of.isoformat(), "location": location,
-        "items": [{"sku": skus[v.item_id], "location": codes[v.location_id], "qty": v.qty,
-                   "unit_cost": money(round(v.value / v.qty, 6)) if v.qty else None,
-                   "value": cents(v.value), "uncosted_qty": v.uncosted} for v in rows],
-        "totals": {"qty": sum(v.qty for v in rows), "value": cents(total),
-                   "lines": len(rows)},
+        "method": method,
+        "as_of": as_of.isoformat(),
+        "location": location,
+        "items": [
+            {
+                "sku": skus[v.item_id],
+                "location": codes[v.location_id],
+                "qty": v.qty,
+                "unit_cost": money(round(v.value / v.qty, 6)) if v.qty else None,
+                "value": cents(v.value),
+                "uncosted_qty": v.uncosted,
+            }
+            for v in rows
+        ],
+        "totals": {"qty": sum(v.qty for v in rows), "value": cents(total), "lines": len(rows)},
     }
 
 
-def abc(conn: Connection, tenant: str, method: Method, as_of: date, a: float = 0.8,
-        b: float = 0.95) -> dict[str, Any]:
+def abc(
+    conn: Connection, tenant: str, method: Method, as_of: date, a: float = 0.8, b: float = 0.95
+) -> dict[str, Any]:
     """Items ranked by stock value; the classes split the cumulative share of the total.
 
     An item whose preceding items hold less than `a` of the value is A (so the item that
     crosses the line is still A), less than `b` is B, the rest — and any item without
     value — C.
     """
-    skus = dict(conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all())
+    skus = dict(
+        conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all()
+    )
     per_item: dict[int, Decimal] = {}
     for v in value(conn, tenant, method, as_of):
         per_item[v.item_id] = per_item.get(v.item_id, ZERO) + v.value
@@ -203,12 +238,31 @@ def abc(conn: Connection, tenant: str, method: Method, as_of: date, a: float = 0
     for item_id, val in ranked:
         share = val / total if total > 0 else ZERO
         prior = before / total if total > 0 else Decimal(1)
-        cls = "C" if val <= 0 else "A" if prior < Decimal(str(a)) else "B" if prior < Decimal(str(b)) else "C"
+        cls = (
+            "C"
+            if val <= 0
+            else "A"
+            if prior < Decimal(str(a))
+            else "B"
+            if prior < Decimal(str(b))
+            else "C"
+        )
         before += val
-        out.append({"sku": skus[item_id], "value": cents(val),
-                    "share": round(float(share), 4),
-                    "cumulative_share": round(float(before / total), 4) if total > 0 else None,
-                    "class": cls})
+        out.append(
+            {
+                "sku": skus[item_id],
+                "value": cents(val),
+                "share": round(float(share), 4),
+                "cumulative_share": round(float(before / total), 4) if total > 0 else None,
+                "class": cls,
+            }
+        )
     counts = {c: sum(1 for x in out if x["class"] == c) for c in "ABC"}
-    return {"method": method, "as_of": as_of.isoformat(), "thresholds": {"a": a, "b": b},
-            "total_value": cents(total), "classes": counts, "items": out}
+    return {
+        "method": method,
+        "as_of": as_of.isoformat(),
+        "thresholds": {"a": a, "b": b},
+        "total_value": cents(total),
+        "classes": counts,
+        "items": out,
+    }

@@ -13,8 +13,9 @@ def order(places: list[Free], strategy: str, zone: str | None) -> list[Free]:
     return sorted(places, key=lambda p: (p.priority, p.code or ""))
 
 
-def split(qty: int, places: list[Free], strategy: str, zone: str | None,
-          backorder: bool) -> list[tuple[Free, int]] | None:
+def split(
+    qty: int, places: list[Free], strategy: str, zone: str | None, backorder: bool
+) -> list[tuple[Free, int]] | None:
     """Take `qty` from places in the strategy's order; None when it does not fit.
 
     A backordered item puts what is missing on the first place in that order.

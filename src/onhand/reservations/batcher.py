@@ -13,8 +13,8 @@ its requests are retried one transaction each, so one request cannot sink its ne
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -38,8 +38,9 @@ def create_now(engine: Engine, tenant: str, jobs: list[Job]) -> list[Answer]:
                 with db.write(engine) as conn:  # a racing duplicate key stored its answer
                     return create_batch(conn, tenant, jobs, db.utcnow())
             raise
-        log.warning("group commit batch failed; retrying one by one", size=len(jobs),
-                    error=str(exc.orig))
+        log.warning(
+            "group commit batch failed; retrying one by one", size=len(jobs), error=str(exc.orig)
+        )
         return [_alone(engine, tenant, job) for job in jobs]
 
 
@@ -49,10 +50,15 @@ def _alone(engine: Engine, tenant: str, job: Job) -> Answer:
         return create_now(engine, tenant, [job])[0]
     except DBAPIError as exc:
         log.error("hold failed in the database", error=str(exc.orig))
-        return problem_answer(Problem(
-            "The database could not record this hold just now; retry with the same "
-            "Idempotency-Key.", status=503, slug="temporarily-unavailable",
-            title="Temporarily unavailable"))
+        return problem_answer(
+            Problem(
+                "The database could not record this hold just now; retry with the same "
+                "Idempotency-Key.",
+                status=503,
+                slug="temporarily-unavailable",
+                title="Temporarily unavailable",
+            )
+        )
 
 
 def create_one(engine: Engine, tenant: str, job: Job) -> Answer:
@@ -70,8 +76,9 @@ class GroupCommit:
         self.enabled = enabled
         self.max_batch = max_batch
         # Own threads, so that other work on the loop's default executor never delays a batch.
-        self._threads = ThreadPoolExecutor(max_workers=1 if enabled else 32,
-                                           thread_name_prefix="reservations")
+        self._threads = ThreadPoolExecutor(
+            max_workers=1 if enabled else 32, thread_name_prefix="reservations"
+        )
         self._pending: list[tuple[str, Job, asyncio.Future]] = []
         self._runner: asyncio.Task | None = None
         self.batches = 0
@@ -97,7 +104,8 @@ class GroupCommit:
                 jobs = [job for job, _ in entries]
                 try:
                     answers = await asyncio.get_running_loop().run_in_executor(
-                        self._threads, create_now, self.engine, tenant, jobs)
+                        self._threads, create_now, self.engine, tenant, jobs
+                    )
                 except Exception as exc:  # resolve every waiter; each gets the error
                     for _, future in entries:
                         if not future.done():

@@ -70,14 +70,17 @@ def problem_answer(p: Problem) -> Answer:
     return p.status, p.document()
 
 
-def _needs(body: ReservationIn, items: dict[str, Item],
-           places: dict[str, Location]) -> tuple[list[Need], list[int]]:
+def _needs(
+    body: ReservationIn, items: dict[str, Item], places: dict[str, Location]
+) -> tuple[list[Need], list[int]]:
     """What each line takes from stock (bundles become components), and each line's quantity."""
     needs, qtys = [], []
     for n, line in enumerate(body.lines):
         item = items.get(line.sku)
         if item is None:
-            raise NotFound(f"There is no item with SKU '{line.sku}'.", slug="unknown-sku", sku=line.sku)
+            raise NotFound(
+                f"There is no item with SKU '{line.sku}'.", slug="unknown-sku", sku=line.sku
+            )
         qty = to_base_units(line.qty, item.unit, item.units, field=f"lines.{n}.qty")
         if qty <= 0:
             raise Invalid(f"lines.{n}.qty: hold a positive quantity, not {qty}.")
@@ -85,11 +88,16 @@ def _needs(body: ReservationIn, items: dict[str, Item],
         if line.location is not None:
             loc = places.get(line.location)
             if loc is None:
-                raise NotFound(f"There is no location '{line.location}'.", slug="unknown-location",
-                               location=line.location)
+                raise NotFound(
+                    f"There is no location '{line.location}'.",
+                    slug="unknown-location",
+                    location=line.location,
+                )
         qtys.append(qty)
         if item.kind == "bundle":
-            needs += [Need(n, part, qty * per_kit, loc, item.sku) for part, per_kit in item.components]
+            needs += [
+                Need(n, part, qty * per_kit, loc, item.sku) for part, per_kit in item.components
+            ]
         else:
             needs.append(Need(n, item, qty, loc, None))
     return needs, qtys
@@ -100,8 +108,13 @@ class _Short(Exception):
         self.need = need
 
 
-def _shortage(need: Need, needs: list[Need], free: dict[int, list[Free]],
-              pod_free: dict[tuple[int, date], int], day: date) -> InsufficientStock:
+def _shortage(
+    need: Need,
+    needs: list[Need],
+    free: dict[int, list[Free]],
+    pod_free: dict[tuple[int, date], int],
+    day: date,
+) -> InsufficientStock:
     """The refusal, stated for everything this request wanted of the short item."""
     item, loc = need.item, need.location
     same = [n for n in needs if n.item.id == item.id and (n.location == loc if loc else True)]
@@ -110,15 +123,22 @@ def _shortage(need: Need, needs: list[Need], free: dict[int, list[Free]],
     else:
         places = [p for p in free.get(item.id, []) if not loc or p.location_id == loc.id]
         available = sum(max(p.available, 0) for p in places)
-    problem = InsufficientStock(item.sku, sum(n.qty for n in same), max(available, 0),
-                                loc.code if loc else None)
+    problem = InsufficientStock(
+        item.sku, sum(n.qty for n in same), max(available, 0), loc.code if loc else None
+    )
     if need.parent_sku:
         problem.extra["bundle"] = need.parent_sku
     return problem
 
 
-def _allocate(needs: list[Need], free: dict[int, list[Free]], pod_free: dict[tuple[int, date], int],
-              day: date, strategy: str, zone: str | None) -> list[Part]:
+def _allocate(
+    needs: list[Need],
+    free: dict[int, list[Free]],
+    pod_free: dict[tuple[int, date], int],
+    day: date,
+    strategy: str,
+    zone: str | None,
+) -> list[Part]:
     """Take every need from the in-memory figures, or put everything back and refuse."""
     parts: list[Part] = []
     pods: list[tuple[tuple[int, date], int]] = []
@@ -163,9 +183,17 @@ def _lines_doc(body: ReservationIn, qtys: list[int], parts: list[Part]) -> list[
         mine = [p for p in parts if p.line == n]
         codes = {p.place.code for p in mine if p.place}
         location = line.location or (codes.pop() if len(codes) == 1 else None)
-        lines.append({"sku": line.sku, "qty": qty, "location": location,
-                      "allocations": [{"sku": p.item.sku, "location": p.place.code if p.place else None,
-                                       "qty": p.qty} for p in mine]})
+        lines.append(
+            {
+                "sku": line.sku,
+                "qty": qty,
+                "location": location,
+                "allocations": [
+                    {"sku": p.item.sku, "location": p.place.code if p.place else None, "qty": p.qty}
+                    for p in mine
+                ],
+            }
+        )
     return lines
 
 
@@ -174,9 +202,14 @@ def document(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     status = row["status"]
     if status == "active" and row["expires_at"] <= now:
         status = "expired"
-    return {"id": row["id"], "status": status, "expires_at": db.iso(row["expires_at"]),
-            "created_at": db.iso(row["created_at"]), "reference": row["reference"],
-            "lines": row["lines"]}
+    return {
+        "id": row["id"],
+        "status": status,
+        "expires_at": db.iso(row["expires_at"]),
+        "created_at": db.iso(row["created_at"]),
+        "reference": row["reference"],
+        "lines": row["lines"],
+    }
 
 
 def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) -> list[Answer]:
@@ -193,7 +226,9 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
                 except Problem as p:
                     answers[i] = problem_answer(p)
     open_jobs = [i for i, a in enumerate(answers) if a is None]
-    items = catalog.items_by_sku(conn, tenant, {ln.sku for i in open_jobs for ln in jobs[i].body.lines})
+    items = catalog.items_by_sku(
+        conn, tenant, {ln.sku for i in open_jobs for ln in jobs[i].body.lines}
+    )
     wants_place = any(ln.location for i in open_jobs for ln in jobs[i].body.lines)
     places = catalog.locations_by_code(conn, tenant) if wants_place else {}
     needs: dict[int, list[Need]] = {}
@@ -206,17 +241,29 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     all_needs = [n for ns in needs.values() for n in ns]
     day = settings.day(now)
     free = holds.lock(
-        conn, tenant, list({n.item.id for n in all_needs if n.item.stocked}), now,
-        ensure={(n.item.id, n.location.id) for n in all_needs
-                if n.item.stocked and n.item.allow_backorder and n.location})
-    pod_free = holds.lock_pod(conn, tenant, {(n.item.id, day): n.item.capacity_per_day or 0
-                                             for n in all_needs if n.item.kind == "pod"}, now)
+        conn,
+        tenant,
+        list({n.item.id for n in all_needs if n.item.stocked}),
+        now,
+        ensure={
+            (n.item.id, n.location.id)
+            for n in all_needs
+            if n.item.stocked and n.item.allow_backorder and n.location
+        },
+    )
+    pod_free = holds.lock_pod(
+        conn,
+        tenant,
+        {(n.item.id, day): n.item.capacity_per_day or 0 for n in all_needs if n.item.kind == "pod"},
+        now,
+    )
     granted: dict[int, list[Part]] = {}
     for i in sorted(needs):
         body = jobs[i].body
         try:
-            granted[i] = _allocate(needs[i], free, pod_free, day,
-                                   body.allocation or settings.allocation, body.zone)
+            granted[i] = _allocate(
+                needs[i], free, pod_free, day, body.allocation or settings.allocation, body.zone
+            )
         except Problem as p:
             answers[i] = problem_answer(p)
     default_ttl = settings.reservation_ttl_seconds or get_settings().reservation_ttl_seconds
@@ -241,29 +288,71 @@ class _Rows:
         self.entries: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
 
-    def add(self, tenant: str, job: Job, qtys: list[int], parts: list[Part], now: datetime,
-            default_ttl: int) -> dict[str, Any]:
+    def add(
+        self,
+        tenant: str,
+        job: Job,
+        qtys: list[int],
+        parts: list[Part],
+        now: datetime,
+        default_ttl: int,
+    ) -> dict[str, Any]:
         body = job.body
         res_id = str(uuid.uuid4())
         expires = now + timedelta(seconds=body.ttl_seconds or default_ttl)
-        row = {"id": res_id, "status": "active", "expires_at": expires, "created_at": now,
-               "reference": body.reference, "lines": _lines_doc(body, qtys, parts)}
+        row = {
+            "id": res_id,
+            "status": "active",
+            "expires_at": expires,
+            "created_at": now,
+            "reference": body.reference,
+            "lines": _lines_doc(body, qtys, parts),
+        }
         self.reservations.append({"tenant_id": tenant, "updated_at": now, **row})
         self.lines += [
-            {"tenant_id": tenant, "reservation_id": res_id, "line_no": n, "request_line": p.line,
-             "item_id": p.item.id, "location_id": p.place.location_id if p.place else None,
-             "day": p.day, "qty": p.qty, "parent_sku": p.parent_sku, "active": True,
-             "expires_at": expires}
-            for n, p in enumerate(parts)]
+            {
+                "tenant_id": tenant,
+                "reservation_id": res_id,
+                "line_no": n,
+                "request_line": p.line,
+                "item_id": p.item.id,
+                "location_id": p.place.location_id if p.place else None,
+                "day": p.day,
+                "qty": p.qty,
+                "parent_sku": p.parent_sku,
+                "active": True,
+                "expires_at": expires,
+            }
+            for n, p in enumerate(parts)
+        ]
         self.entries += [
-            {"tenant_id": tenant, "item_id": p.item.id, "location_id": p.place.location_id,
-             "state": "reserved", "delta": p.qty, "reason": "reserve", "reference": body.reference,
-             "movement_id": None, "reservation_id": res_id, "actor": job.actor, "unit_cost": None,
-             "created_at": now}
-            for p in parts if p.place]
-        self.events.append(outbox.event_row(tenant, "reservation.created", now,
-                                            reservation_id=res_id, lines=row["lines"],
-                                            expires_at=db.iso(expires)))
+            {
+                "tenant_id": tenant,
+                "item_id": p.item.id,
+                "location_id": p.place.location_id,
+                "state": "reserved",
+                "delta": p.qty,
+                "reason": "reserve",
+                "reference": body.reference,
+                "movement_id": None,
+                "reservation_id": res_id,
+                "actor": job.actor,
+                "unit_cost": None,
+                "created_at": now,
+            }
+            for p in parts
+            if p.place
+        ]
+        self.events.append(
+            outbox.event_row(
+                tenant,
+                "reservation.created",
+                now,
+                reservation_id=res_id,
+                lines=row["lines"],
+                expires_at=db.iso(expires),
+            )
+        )
         return document(row, now)
 
     def write(self, conn: Connection) -> None:
@@ -274,8 +363,13 @@ class _Rows:
             outbox.record_many(conn, self.events)
 
 
-def _apply(conn: Connection, tenant: str, granted: dict[int, list[Part]],
-           free: dict[int, list[Free]], now: datetime) -> None:
+def _apply(
+    conn: Connection,
+    tenant: str,
+    granted: dict[int, list[Part]],
+    free: dict[int, list[Free]],
+    now: datetime,
+) -> None:
     """Write the granted totals to balances (guarded) and print-on-demand bookings."""
     totals: dict[tuple[int, int], int] = {}
     pod_totals: dict[tuple[int, date], int] = {}
@@ -289,28 +383,51 @@ def _apply(conn: Connection, tenant: str, granted: dict[int, list[Part]],
             pod_totals[(p.item.id, p.day)] = pod_totals.get((p.item.id, p.day), 0) + p.qty
     backorder = {i for i, item in by_id.items() if item.allow_backorder}
     holds.add_reserved(conn, tenant, totals, backorder, now)
-    holds.add_pod_reserved(conn, tenant, pod_totals,
-                           {i: by_id[i].capacity_per_day or 0 for i, _ in pod_totals}, backorder, now)
+    holds.add_pod_reserved(
+        conn,
+        tenant,
+        pod_totals,
+        {i: by_id[i].capacity_per_day or 0 for i, _ in pod_totals},
+        backorder,
+        now,
+    )
 
 
-def _stock_events(tenant: str, granted: dict[int, list[Part]], free: dict[int, list[Free]],
-                  now: datetime) -> list[dict[str, Any]]:
+def _stock_events(
+    tenant: str, granted: dict[int, list[Part]], free: dict[int, list[Free]], now: datetime
+) -> list[dict[str, Any]]:
     """`stock.changed` per touched location; the figures come from the locked rows, as granted."""
     touched: dict[tuple[int, int], Item] = {
-        (p.item.id, p.place.location_id): p.item for ps in granted.values() for p in ps if p.place}
+        (p.item.id, p.place.location_id): p.item for ps in granted.values() for p in ps if p.place
+    }
     events = []
     for (item_id, location_id), item in sorted(touched.items()):
         places = free[item_id]
         place = next(p for p in places if p.location_id == location_id)
-        events.append(outbox.event_row(
-            tenant, "stock.changed", now, sku=item.sku, location=place.code,
-            available=sum(p.available for p in places), location_available=place.available,
-            on_hand=place.on_hand, reason="reserve"))
+        events.append(
+            outbox.event_row(
+                tenant,
+                "stock.changed",
+                now,
+                sku=item.sku,
+                location=place.code,
+                available=sum(p.available for p in places),
+                location_available=place.available,
+                on_hand=place.on_hand,
+                reason="reserve",
+            )
+        )
     return events
 
 
-def announce(conn: Connection, tenant: str, items: dict[int, Item], touched: set[tuple[int, int]],
-             now: datetime, **extra: Any) -> None:
+def announce(
+    conn: Connection,
+    tenant: str,
+    items: dict[int, Item],
+    touched: set[tuple[int, int]],
+    now: datetime,
+    **extra: Any,
+) -> None:
     """One `stock.changed` event per touched (item, location), with the figures after."""
     if not touched:
         return
@@ -320,8 +437,17 @@ def announce(conn: Connection, tenant: str, items: dict[int, Item], touched: set
         total = sum(r["available"] for r in rows_of_item)
         for r in rows_of_item:
             if (item_id, r["location_id"]) in touched:
-                rows.append(outbox.event_row(
-                    tenant, "stock.changed", now, sku=items[item_id].sku, location=r["location"],
-                    available=total, location_available=r["available"], on_hand=r["on_hand"],
-                    **extra))
+                rows.append(
+                    outbox.event_row(
+                        tenant,
+                        "stock.changed",
+                        now,
+                        sku=items[item_id].sku,
+                        location=r["location"],
+                        available=total,
+                        location_available=r["available"],
+                        on_hand=r["on_hand"],
+                        **extra,
+                    )
+                )
     outbox.record_many(conn, rows)

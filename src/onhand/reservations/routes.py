@@ -16,21 +16,34 @@ Status = Literal["active", "committed", "released", "expired"]
 
 
 @router.post("", status_code=201, summary="Hold stock for a checkout (all lines or none)")
-async def create(body: ReservationIn, caller: Storefront, request: Request,
-                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def create(
+    body: ReservationIn,
+    caller: Storefront,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     job = Job(body, caller.actor, idempotency_key)
     status, answer = await request.app.state.group_commit.submit(caller.tenant, job)
-    return JSONResponse(answer, status_code=status,
-                        media_type="application/problem+json" if status >= 400 else None)
+    return JSONResponse(
+        answer, status_code=status, media_type="application/problem+json" if status >= 400 else None
+    )
 
 
 @router.get("", summary="Reservations, newest first, with filters")
-def list_reservations(caller: Storefront, engine: EngineDep, status: Status | None = None,
-                      reference: str | None = None,
-                      offset: Annotated[int, Query(ge=0)] = 0, limit: Limit = 50) -> dict[str, Any]:
+def list_reservations(
+    caller: Storefront,
+    engine: EngineDep,
+    status: Status | None = None,
+    reference: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
-        return {"reservations": lifecycle.listing(conn, caller.tenant, status=status,
-                                                  reference=reference, offset=offset, limit=limit)}
+        return {
+            "reservations": lifecycle.listing(
+                conn, caller.tenant, status=status, reference=reference, offset=offset, limit=limit
+            )
+        }
 
 
 @router.get("/{res_id}", summary="One reservation and its status")
@@ -39,36 +52,70 @@ def get_reservation(res_id: str, caller: Storefront, engine: EngineDep) -> dict[
         return lifecycle.get(conn, caller.tenant, res_id)
 
 
-def _once(engine: Any, tenant: str, scope: str, key: str | None, payload: Any, action) -> JSONResponse:
-    status, answer = idempotency.run(engine, tenant, scope, key, payload,
-                                     lambda conn: (200, action(conn, db.utcnow())))
+def _once(
+    engine: Any, tenant: str, scope: str, key: str | None, payload: Any, action
+) -> JSONResponse:
+    status, answer = idempotency.run(
+        engine, tenant, scope, key, payload, lambda conn: (200, action(conn, db.utcnow()))
+    )
     return JSONResponse(answer, status_code=status)
 
 
 @router.post("/{res_id}/commit", summary="Turn the hold into a sale")
-def commit(res_id: str, caller: Storefront, engine: EngineDep,
-           idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return _once(engine, caller.tenant, f"reservations/{res_id}/commit", idempotency_key, {},
-                 lambda conn, now: lifecycle.commit(conn, caller.tenant, res_id, caller.actor, now))
+def commit(
+    res_id: str, caller: Storefront, engine: EngineDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    return _once(
+        engine,
+        caller.tenant,
+        f"reservations/{res_id}/commit",
+        idempotency_key,
+        {},
+        lambda conn, now: lifecycle.commit(conn, caller.tenant, res_id, caller.actor, now),
+    )
 
 
 @router.post("/{res_id}/release", summary="Give the held stock back (harmless to repeat)")
-def release(res_id: str, caller: Storefront, engine: EngineDep,
-            idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return _once(engine, caller.tenant, f"reservations/{res_id}/release", idempotency_key, {},
-                 lambda conn, now: lifecycle.release(conn, caller.tenant, res_id, caller.actor, now))
+def release(
+    res_id: str, caller: Storefront, engine: EngineDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    return _once(
+        engine,
+        caller.tenant,
+        f"reservations/{res_id}/release",
+        idempotency_key,
+        {},
+        lambda conn, now: lifecycle.release(conn, caller.tenant, res_id, caller.actor, now),
+    )
 
 
 @router.post("/{res_id}/ship", summary="The committed goods leave the warehouse")
-def ship(res_id: str, caller: Admin, engine: EngineDep,
-         idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return _once(engine, caller.tenant, f"reservations/{res_id}/ship", idempotency_key, {},
-                 lambda conn, now: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, now))
+def ship(
+    res_id: str, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    return _once(
+        engine,
+        caller.tenant,
+        f"reservations/{res_id}/ship",
+        idempotency_key,
+        {},
+        lambda conn, now: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, now),
+    )
 
 
 @router.post("/{res_id}/extend", summary="Push expires_at forward while payment is in progress")
-def extend(res_id: str, body: ExtendIn, caller: Storefront, engine: EngineDep,
-           idempotency_key: IdempotencyKey = None) -> JSONResponse:
-    return _once(engine, caller.tenant, f"reservations/{res_id}/extend", idempotency_key,
-                 body.model_dump(), lambda conn, now: lifecycle.extend(
-                     conn, caller.tenant, res_id, body.ttl_seconds, now))
+def extend(
+    res_id: str,
+    body: ExtendIn,
+    caller: Storefront,
+    engine: EngineDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return _once(
+        engine,
+        caller.tenant,
+        f"reservations/{res_id}/extend",
+        idempotency_key,
+        body.model_dump(),
+        lambda conn, now: lifecycle.extend(conn, caller.tenant, res_id, body.ttl_seconds, now),
+    )

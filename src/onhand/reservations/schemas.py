@@ -15,14 +15,19 @@ MAX_TTL = 7 * 24 * 3600
 class LineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=128)
     qty: QtyInput
-    location: str | None = Field(default=None, max_length=64,
-                                 description="Hold at this location; null lets onhand allocate")
+    location: str | None = Field(
+        default=None, max_length=64, description="Hold at this location; null lets onhand allocate"
+    )
 
 
 class ReservationIn(BaseModel):
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_TTL,
-                                    description="Lifetime of the hold (default: tenant setting, 900)")
+    ttl_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_TTL,
+        description="Lifetime of the hold (default: tenant setting, 900)",
+    )
     reference: str | None = Field(default=None, max_length=200, description="Cart or order id")
     allocation: Strategy | None = Field(default=None, description="Default: tenant setting")
     zone: str | None = Field(default=None, max_length=64, description="Hint for nearest_zone")

@@ -15,8 +15,16 @@ from ..tables import balances, locations, pod_bookings, reservation_lines
 
 # States that are part of on_hand but not free to sell.
 HELD = ("reserved", "committed", "damaged", "quality_control", "safety_stock")
-FIGURES = ("on_hand", "reserved", "committed", "damaged", "quality_control", "safety_stock",
-           "incoming", "in_transit")
+FIGURES = (
+    "on_hand",
+    "reserved",
+    "committed",
+    "damaged",
+    "quality_control",
+    "safety_stock",
+    "incoming",
+    "in_transit",
+)
 
 
 def lapsed_reserved(now: datetime) -> sa.ScalarSelect:
@@ -24,9 +32,13 @@ def lapsed_reserved(now: datetime) -> sa.ScalarSelect:
     rl = reservation_lines
     return (
         sa.select(sa.cast(sa.func.coalesce(sa.func.sum(rl.c.qty), 0), sa.BigInteger))
-        .where(rl.c.tenant_id == balances.c.tenant_id, rl.c.item_id == balances.c.item_id,
-               rl.c.location_id == balances.c.location_id, rl.c.active,
-               rl.c.expires_at <= now)
+        .where(
+            rl.c.tenant_id == balances.c.tenant_id,
+            rl.c.item_id == balances.c.item_id,
+            rl.c.location_id == balances.c.location_id,
+            rl.c.active,
+            rl.c.expires_at <= now,
+        )
         .scalar_subquery()
     )
 
@@ -40,15 +52,20 @@ def _lapsed(conn: Connection, tenant: str, item_ids: list[int], now: datetime) -
     rl = reservation_lines
     rows = conn.execute(
         sa.select(rl.c.item_id, rl.c.location_id, rl.c.day, sa.func.sum(rl.c.qty))
-        .where(rl.c.tenant_id == tenant, rl.c.item_id.in_(item_ids), rl.c.active,
-               rl.c.expires_at <= now)
+        .where(
+            rl.c.tenant_id == tenant,
+            rl.c.item_id.in_(item_ids),
+            rl.c.active,
+            rl.c.expires_at <= now,
+        )
         .group_by(rl.c.item_id, rl.c.location_id, rl.c.day)
     )
     return {(r[0], r[1], r[2]): int(r[3]) for r in rows}
 
 
-def location_figures(conn: Connection, tenant: str, item_ids: list[int],
-                     now: datetime) -> dict[int, list[dict[str, Any]]]:
+def location_figures(
+    conn: Connection, tenant: str, item_ids: list[int], now: datetime
+) -> dict[int, list[dict[str, Any]]]:
     """Per item, one dict per location with every state and `available`."""
     if not item_ids:
         return {}
@@ -64,8 +81,15 @@ def location_figures(conn: Connection, tenant: str, item_ids: list[int],
         fig = {s: int(getattr(r, s)) for s in FIGURES}
         fig["reserved"] -= lapsed.get((r.item_id, r.location_id, None), 0)
         fig["available"] = fig["on_hand"] - sum(fig[s] for s in HELD)
-        out[r.item_id].append({"location": r.code, "location_id": r.location_id,
-                               "zone": r.zone, "priority": r.priority, **fig})
+        out[r.item_id].append(
+            {
+                "location": r.code,
+                "location_id": r.location_id,
+                "zone": r.zone,
+                "priority": r.priority,
+                **fig,
+            }
+        )
     return out
 
 
@@ -76,19 +100,29 @@ def _totals(sku: str, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def pod_figures(conn: Connection, tenant: str, item: Item, day: date, now: datetime) -> dict:
-    booked = conn.execute(sa.select(pod_bookings.c.reserved, pod_bookings.c.committed).where(
-        pod_bookings.c.tenant_id == tenant, pod_bookings.c.item_id == item.id,
-        pod_bookings.c.day == day)).first()
+    booked = conn.execute(
+        sa.select(pod_bookings.c.reserved, pod_bookings.c.committed).where(
+            pod_bookings.c.tenant_id == tenant,
+            pod_bookings.c.item_id == item.id,
+            pod_bookings.c.day == day,
+        )
+    ).first()
     reserved = int(booked.reserved) if booked else 0
     committed = int(booked.committed) if booked else 0
     reserved -= _lapsed(conn, tenant, [item.id], now).get((item.id, None, day), 0)
     capacity = item.capacity_per_day or 0
-    return {"day": day.isoformat(), "capacity": capacity, "reserved": reserved,
-            "committed": committed, "available": capacity - reserved - committed}
+    return {
+        "day": day.isoformat(),
+        "capacity": capacity,
+        "reserved": reserved,
+        "committed": committed,
+        "available": capacity - reserved - committed,
+    }
 
 
-def availability(conn: Connection, tenant: str, item: Item, now: datetime,
-                 pod_day: date | None = None) -> dict[str, Any]:
+def availability(
+    conn: Connection, tenant: str, item: Item, now: datetime, pod_day: date | None = None
+) -> dict[str, Any]:
     """The availability document of API.md for one item of any kind."""
     if item.kind == "bundle":
         return bundle_availability(conn, tenant, item, now, pod_day)
@@ -98,8 +132,12 @@ def availability(conn: Connection, tenant: str, item: Item, now: datetime,
         doc["available"] = None
     elif item.kind == "pod":
         pod = pod_figures(conn, tenant, item, pod_day or now.date(), now)
-        doc.update(available=pod["available"], reserved=pod["reserved"],
-                   committed=pod["committed"], capacity=pod)
+        doc.update(
+            available=pod["available"],
+            reserved=pod["reserved"],
+            committed=pod["committed"],
+            capacity=pod,
+        )
     return doc
 
 
@@ -107,10 +145,13 @@ def _kits(free: int | None, per_kit: int) -> int | None:
     return None if free is None else max(free, 0) // per_kit
 
 
-def bundle_availability(conn: Connection, tenant: str, bundle: Item, now: datetime,
-                        pod_day: date | None) -> dict[str, Any]:
+def bundle_availability(
+    conn: Connection, tenant: str, bundle: Item, now: datetime, pod_day: date | None
+) -> dict[str, Any]:
     """A kit is available as often as its scarcest component allows."""
-    parts = [(availability(conn, tenant, part, now, pod_day), qty) for part, qty in bundle.components]
+    parts = [
+        (availability(conn, tenant, part, now, pod_day), qty) for part, qty in bundle.components
+    ]
     kits = [_kits(doc["available"], qty) for doc, qty in parts]
     finite = [k for k in kits if k is not None]
     per_location: dict[str, list[int | None]] = {}
@@ -119,13 +160,20 @@ def bundle_availability(conn: Connection, tenant: str, bundle: Item, now: dateti
             for row in doc["locations"]:
                 per_location.setdefault(row["location"], []).append(_kits(row["available"], qty))
     stocked_parts = sum(1 for doc, _ in parts if doc["kind"] in ("physical", "licensed"))
-    locs = [{"location": code, "available": min(v), "on_hand": min(v), "reserved": 0, "committed": 0}
-            for code, v in per_location.items() if len(v) == stocked_parts]
+    locs = [
+        {"location": code, "available": min(v), "on_hand": min(v), "reserved": 0, "committed": 0}
+        for code, v in per_location.items()
+        if len(v) == stocked_parts
+    ]
     return {
-        "sku": bundle.sku, "kind": "bundle",
+        "sku": bundle.sku,
+        "kind": "bundle",
         "available": min(finite) if finite else None,
-        "on_hand": min(finite) if finite else None, "reserved": 0, "committed": 0,
+        "on_hand": min(finite) if finite else None,
+        "reserved": 0,
+        "committed": 0,
         "locations": locs,
-        "components": [{"sku": doc["sku"], "qty": qty, "available": doc["available"]}
-                       for doc, qty in parts],
+        "components": [
+            {"sku": doc["sku"], "qty": qty, "available": doc["available"]} for doc, qty in parts
+        ],
     }

@@ -10,10 +10,18 @@ from sqlalchemy.engine import Connection
 from ..tables import items, ledger, locations
 
 
-def entries(conn: Connection, tenant: str, *, item_id: int | None = None,
-            location_id: int | None = None, movement_id: str | None = None,
-            reservation_id: str | None = None, reason: str | None = None,
-            before: int | None = None, limit: int = 100) -> tuple[list[dict[str, Any]], int | None]:
+def entries(
+    conn: Connection,
+    tenant: str,
+    *,
+    item_id: int | None = None,
+    location_id: int | None = None,
+    movement_id: str | None = None,
+    reservation_id: str | None = None,
+    reason: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
     """A page of ledger entries and the `before` cursor of the next (older) page."""
     stmt = (
         sa.select(ledger, items.c.sku, locations.c.code.label("location"))
@@ -21,20 +29,33 @@ def entries(conn: Connection, tenant: str, *, item_id: int | None = None,
         .join(locations, locations.c.id == ledger.c.location_id)
         .where(ledger.c.tenant_id == tenant)
     )
-    for column, value in ((ledger.c.item_id, item_id), (ledger.c.location_id, location_id),
-                          (ledger.c.movement_id, movement_id),
-                          (ledger.c.reservation_id, reservation_id), (ledger.c.reason, reason)):
+    for column, value in (
+        (ledger.c.item_id, item_id),
+        (ledger.c.location_id, location_id),
+        (ledger.c.movement_id, movement_id),
+        (ledger.c.reservation_id, reservation_id),
+        (ledger.c.reason, reason),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     if before is not None:
         stmt = stmt.where(ledger.c.id < before)
     rows = conn.execute(stmt.order_by(ledger.c.id.desc()).limit(limit + 1)).all()
     page = [
-        {"id": r.id, "sku": r.sku, "location": r.location, "state": r.state, "delta": r.delta,
-         "reason": r.reason, "reference": r.reference, "movement_id": r.movement_id,
-         "reservation_id": r.reservation_id, "actor": r.actor,
-         "unit_cost": str(r.unit_cost) if r.unit_cost is not None else None,
-         "created_at": r.created_at}
+        {
+            "id": r.id,
+            "sku": r.sku,
+            "location": r.location,
+            "state": r.state,
+            "delta": r.delta,
+            "reason": r.reason,
+            "reference": r.reference,
+            "movement_id": r.movement_id,
+            "reservation_id": r.reservation_id,
+            "actor": r.actor,
+            "unit_cost": str(r.unit_cost) if r.unit_cost is not None else None,
+            "created_at": r.created_at,
+        }
         for r in rows[:limit]
     ]
     return page, (page[-1]["id"] if len(rows) > limit else None)

@@ -38,9 +38,18 @@ def available_delta(deltas: dict[str, int]) -> int:
     return deltas.get("on_hand", 0) - sum(deltas.get(s, 0) for s in HELD)
 
 
-def change(conn: Connection, tenant: str, item: Item, loc: Location, deltas: dict[str, int],
-           posting: Posting, now: datetime, *, check_available: bool = True,
-           record_zero: bool = False) -> Row | None:
+def change(
+    conn: Connection,
+    tenant: str,
+    item: Item,
+    loc: Location,
+    deltas: dict[str, int],
+    posting: Posting,
+    now: datetime,
+    *,
+    check_available: bool = True,
+    record_zero: bool = False,
+) -> Row | None:
     """Apply `deltas` (state -> signed quantity) or raise InsufficientStock and change nothing.
 
     `available` may not fall below zero (unless the item allows backorders or the caller
@@ -55,10 +64,20 @@ def change(conn: Connection, tenant: str, item: Item, loc: Location, deltas: dic
     if deltas:
         row = _update(conn, tenant, item, loc, deltas, now, check_available)
     entries = [
-        {"tenant_id": tenant, "item_id": item.id, "location_id": loc.id, "state": s, "delta": d,
-         "reason": posting.reason, "reference": posting.reference,
-         "movement_id": posting.movement_id, "reservation_id": posting.reservation_id,
-         "actor": posting.actor, "unit_cost": posting.unit_cost, "created_at": now}
+        {
+            "tenant_id": tenant,
+            "item_id": item.id,
+            "location_id": loc.id,
+            "state": s,
+            "delta": d,
+            "reason": posting.reason,
+            "reference": posting.reference,
+            "movement_id": posting.movement_id,
+            "reservation_id": posting.reservation_id,
+            "actor": posting.actor,
+            "unit_cost": posting.unit_cost,
+            "created_at": now,
+        }
         for s, d in (deltas.items() if deltas or not record_zero else [("on_hand", 0)])
     ]
     if entries:
@@ -66,22 +85,39 @@ def change(conn: Connection, tenant: str, item: Item, loc: Location, deltas: dic
     return row
 
 
-def _update(conn: Connection, tenant: str, item: Item, loc: Location, deltas: dict[str, int],
-            now: datetime, check_available: bool) -> Row:
+def _update(
+    conn: Connection,
+    tenant: str,
+    item: Item,
+    loc: Location,
+    deltas: dict[str, int],
+    now: datetime,
+    check_available: bool,
+) -> Row:
     b = balances
     where = [b.c.tenant_id == tenant, b.c.item_id == item.id, b.c.location_id == loc.id]
     where += [b.c[s] >= -d for s, d in deltas.items() if d < 0]
     if check_available:
         where += _guard(item, deltas, now)
-    stmt = (b.update().where(*where)
-            .values(updated_at=now, **{s: b.c[s] + d for s, d in deltas.items()})
-            .returning(*b.c))
+    stmt = (
+        b.update()
+        .where(*where)
+        .values(updated_at=now, **{s: b.c[s] + d for s, d in deltas.items()})
+        .returning(*b.c)
+    )
     row = conn.execute(stmt).first()
     if row is None and all(d > 0 for d in deltas.values()):
         # First stock at this location: create the row, then run the same guarded update.
-        conn.execute(db.insert(conn, b).values(
-            tenant_id=tenant, item_id=item.id, location_id=loc.id, updated_at=now,
-        ).on_conflict_do_nothing())
+        conn.execute(
+            db.insert(conn, b)
+            .values(
+                tenant_id=tenant,
+                item_id=item.id,
+                location_id=loc.id,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
         row = conn.execute(stmt).first()
     if row is None:
         raise _shortage(conn, tenant, item, loc, deltas, now)
@@ -110,13 +146,15 @@ def _guard(item: Item, deltas: dict[str, int], now: datetime) -> list[sa.ColumnE
     return [physical >= -change]
 
 
-def _shortage(conn: Connection, tenant: str, item: Item, loc: Location, deltas: dict[str, int],
-              now: datetime) -> InsufficientStock:
+def _shortage(
+    conn: Connection, tenant: str, item: Item, loc: Location, deltas: dict[str, int], now: datetime
+) -> InsufficientStock:
     """Explain a refused change: which figure was too small, and by how much."""
     b = balances
     current = conn.execute(
-        sa.select(b, available_expr(now).label("available"))
-        .where(b.c.tenant_id == tenant, b.c.item_id == item.id, b.c.location_id == loc.id)
+        sa.select(b, available_expr(now).label("available")).where(
+            b.c.tenant_id == tenant, b.c.item_id == item.id, b.c.location_id == loc.id
+        )
     ).first()
     figures = {s: 0 for s in STATES} | {"available": 0}
     if current is not None:
@@ -124,9 +162,12 @@ def _shortage(conn: Connection, tenant: str, item: Item, loc: Location, deltas: 
     for state, d in deltas.items():
         if d < 0 and state != "on_hand" and figures[state] < -d:
             problem = InsufficientStock(item.sku, -d, figures[state], loc.code)
-            problem.detail = (f"{item.sku} at {loc.code}: {-d} requested from {state}, "
-                              f"which holds only {figures[state]}.")
+            problem.detail = (
+                f"{item.sku} at {loc.code}: {-d} requested from {state}, "
+                f"which holds only {figures[state]}."
+            )
             problem.extra["state"] = state
             return problem
-    return InsufficientStock(item.sku, -available_delta(deltas), max(figures["available"], 0),
-                             loc.code)
+    return InsufficientStock(
+        item.sku, -available_delta(deltas), max(figures["available"], 0), loc.code
+    )

@@ -40,8 +40,10 @@ def _between(src: str, dst: str, q: int) -> dict[str, int]:
 
 def _locked(conn: Connection, tenant: str, item: Item, loc: Location, state: str) -> int:
     stmt = sa.select(balances.c[state]).where(
-        balances.c.tenant_id == tenant, balances.c.item_id == item.id,
-        balances.c.location_id == loc.id)
+        balances.c.tenant_id == tenant,
+        balances.c.item_id == item.id,
+        balances.c.location_id == loc.id,
+    )
     return int(conn.execute(db.for_update(conn, stmt)).scalar() or 0)
 
 
@@ -51,8 +53,15 @@ def _positive(q: int | None, what: str) -> int:
     return q
 
 
-def plan(conn: Connection, tenant: str, item: Item, loc: Location, body: MovementIn,
-         qty: int | None, counted: int | None) -> list[Step]:
+def plan(
+    conn: Connection,
+    tenant: str,
+    item: Item,
+    loc: Location,
+    body: MovementIn,
+    qty: int | None,
+    counted: int | None,
+) -> list[Step]:
     """The state changes of one movement, location by location."""
     t = body.type
     if t == "receipt":
@@ -69,7 +78,9 @@ def plan(conn: Connection, tenant: str, item: Item, loc: Location, body: Movemen
     if t == "damage":
         return [(loc, _between(body.from_state or "available", "damaged", _positive(qty, t)))]
     if t == "quality_hold":
-        return [(loc, _between(body.from_state or "available", "quality_control", _positive(qty, t)))]
+        return [
+            (loc, _between(body.from_state or "available", "quality_control", _positive(qty, t)))
+        ]
     if t == "quality_release":
         return [(loc, _between("quality_control", body.to_state or "available", _positive(qty, t)))]
     if t == "write_off":
@@ -95,46 +106,93 @@ def plan(conn: Connection, tenant: str, item: Item, loc: Location, body: Movemen
     raise Invalid(f"Unknown movement type {t}.")
 
 
-def post(conn: Connection, tenant: str, body: MovementIn, actor: str, now: datetime) -> dict[str, Any]:
+def post(
+    conn: Connection, tenant: str, body: MovementIn, actor: str, now: datetime
+) -> dict[str, Any]:
     """Apply one movement in the caller's transaction and describe what it wrote."""
     item = catalog.item(conn, tenant, body.sku)
     if not item.stocked:
-        raise Invalid(f"{item.sku} is a {item.kind} item: stock movements apply to physical "
-                      "and licensed items (bundles move through their components).")
+        raise Invalid(
+            f"{item.sku} is a {item.kind} item: stock movements apply to physical "
+            "and licensed items (bundles move through their components)."
+        )
     loc = catalog.location(conn, tenant, body.location)
     qty = None if body.qty is None else to_base_units(body.qty, item.unit, item.units)
-    counted = None if body.counted is None else to_base_units(body.counted, item.unit, item.units,
-                                                               field="counted")
+    counted = (
+        None
+        if body.counted is None
+        else to_base_units(body.counted, item.unit, item.units, field="counted")
+    )
     steps = plan(conn, tenant, item, loc, body, qty, counted)
     movement_id = str(uuid.uuid4())
-    conn.execute(movements.insert().values(
-        tenant_id=tenant, id=movement_id, type=body.type, reference=body.reference,
-        note=body.note, actor=actor, created_at=now))
-    posting = ledger.Posting(reason=body.type, actor=actor, reference=body.reference,
-                             movement_id=movement_id, unit_cost=body.unit_cost)
+    conn.execute(
+        movements.insert().values(
+            tenant_id=tenant,
+            id=movement_id,
+            type=body.type,
+            reference=body.reference,
+            note=body.note,
+            actor=actor,
+            created_at=now,
+        )
+    )
+    posting = ledger.Posting(
+        reason=body.type,
+        actor=actor,
+        reference=body.reference,
+        movement_id=movement_id,
+        unit_cost=body.unit_cost,
+    )
     for step_loc, deltas in sorted(steps, key=lambda step: step[0].id):  # fixed lock order
-        ledger.change(conn, tenant, item, step_loc, deltas, posting, now,
-                      record_zero=body.type == "count")
-    publish_changes(conn, tenant, item, [s[0].code for s in steps], now,
-                    reason=body.type, movement_id=movement_id)
+        ledger.change(
+            conn, tenant, item, step_loc, deltas, posting, now, record_zero=body.type == "count"
+        )
+    publish_changes(
+        conn,
+        tenant,
+        item,
+        [s[0].code for s in steps],
+        now,
+        reason=body.type,
+        movement_id=movement_id,
+    )
     return {
-        "id": movement_id, "type": body.type, "sku": item.sku, "location": loc.code,
-        "to": body.to, "qty": qty, "counted": counted, "reference": body.reference,
-        "note": body.note, "actor": actor, "created_at": now,
+        "id": movement_id,
+        "type": body.type,
+        "sku": item.sku,
+        "location": loc.code,
+        "to": body.to,
+        "qty": qty,
+        "counted": counted,
+        "reference": body.reference,
+        "note": body.note,
+        "actor": actor,
+        "created_at": now,
         "entries": history.entries(conn, tenant, movement_id=movement_id, limit=100)[0],
     }
 
 
-def publish_changes(conn: Connection, tenant: str, item: Item, codes: list[str], now: datetime,
-                    **extra: Any) -> None:
+def publish_changes(
+    conn: Connection, tenant: str, item: Item, codes: list[str], now: datetime, **extra: Any
+) -> None:
     """One `stock.changed` outbox event per touched location, with the figures after the change."""
     rows = location_figures(conn, tenant, [item.id], now)[item.id]
     total = None if item.kind == "digital" else sum(r["available"] for r in rows)
     by_code = {r["location"]: r for r in rows}
-    outbox.record_many(conn, [
-        outbox.event_row(tenant, "stock.changed", now, sku=item.sku, location=code,
-                         available=total,
-                         location_available=by_code.get(code, {}).get("available", 0),
-                         on_hand=by_code.get(code, {}).get("on_hand", 0), **extra)
-        for code in dict.fromkeys(codes)
-    ])
+    outbox.record_many(
+        conn,
+        [
+            outbox.event_row(
+                tenant,
+                "stock.changed",
+                now,
+                sku=item.sku,
+                location=code,
+                available=total,
+                location_available=by_code.get(code, {}).get("available", 0),
+                on_hand=by_code.get(code, {}).get("on_hand", 0),
+                **extra,
+            )
+            for code in dict.fromkeys(codes)
+        ],
+    )

@@ -18,14 +18,18 @@ from .schemas import MovementIn
 router = APIRouter(prefix="/v1/{tenant}", tags=["stock"])
 
 
-@router.post("/movements", status_code=201, summary="Receive, adjust, damage, ship, transfer, count …")
-def post_movement(body: MovementIn, caller: Admin, engine: EngineDep,
-                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/movements", status_code=201, summary="Receive, adjust, damage, ship, transfer, count …"
+)
+def post_movement(
+    body: MovementIn, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     def write(conn: Any) -> idempotency.Answer:
         return 201, movements.post(conn, caller.tenant, body, caller.actor, db.utcnow())
 
-    status, answer = idempotency.run(engine, caller.tenant, "movements", idempotency_key,
-                                     body.model_dump(mode="json"), write)
+    status, answer = idempotency.run(
+        engine, caller.tenant, "movements", idempotency_key, body.model_dump(mode="json"), write
+    )
     return JSONResponse(answer, status_code=status)
 
 
@@ -38,8 +42,9 @@ def _availability(conn: Any, tenant: str, sku: str) -> dict[str, Any]:
 
 
 @router.get("/availability/{sku}", summary="What can be sold now, in total and per location")
-def get_availability(sku: str, caller: Storefront, engine: EngineDep,
-                     request: Request) -> dict[str, Any]:
+def get_availability(
+    sku: str, caller: Storefront, engine: EngineDep, request: Request
+) -> dict[str, Any]:
     # Redis, when configured and healthy, answers first; the database is the fallback.
     if (hit := cached_availability(request, caller.tenant, sku)) is not None:
         return hit
@@ -48,8 +53,11 @@ def get_availability(sku: str, caller: Storefront, engine: EngineDep,
 
 
 @router.get("/availability", summary="Availability of several SKUs at once")
-def list_availability(caller: Storefront, engine: EngineDep,
-                      skus: Annotated[str, Query(description="Comma-separated SKUs")]) -> dict[str, Any]:
+def list_availability(
+    caller: Storefront,
+    engine: EngineDep,
+    skus: Annotated[str, Query(description="Comma-separated SKUs")],
+) -> dict[str, Any]:
     wanted = [s for s in dict.fromkeys(skus.split(",")) if s]
     if not wanted or len(wanted) > 200:
         raise Invalid("Ask for 1 to 200 comma-separated SKUs.")
@@ -58,16 +66,31 @@ def list_availability(caller: Storefront, engine: EngineDep,
 
 
 @router.get("/ledger", summary="Ledger entries, newest first")
-def get_ledger(caller: Admin, engine: EngineDep, sku: str | None = None,
-               location: str | None = None, reason: str | None = None,
-               reservation: str | None = None, movement: str | None = None,
-               before: Annotated[int | None, Query(ge=1, le=MAX_ID,
-                                                    description="Cursor from next_before")] = None,
-               limit: Limit = 100) -> dict[str, Any]:
+def get_ledger(
+    caller: Admin,
+    engine: EngineDep,
+    sku: str | None = None,
+    location: str | None = None,
+    reason: str | None = None,
+    reservation: str | None = None,
+    movement: str | None = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Cursor from next_before")
+    ] = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
     with db.read(engine) as conn:
         item_id = catalog.item(conn, caller.tenant, sku).id if sku else None
         location_id = catalog.location(conn, caller.tenant, location).id if location else None
-        page, cursor = history.entries(conn, caller.tenant, item_id=item_id, location_id=location_id,
-                                       reason=reason, reservation_id=reservation,
-                                       movement_id=movement, before=before, limit=limit)
+        page, cursor = history.entries(
+            conn,
+            caller.tenant,
+            item_id=item_id,
+            location_id=location_id,
+            reason=reason,
+            reservation_id=reservation,
+            movement_id=movement,
+            before=before,
+            limit=limit,
+        )
     return {"entries": page, "next_before": cursor}

@@ -11,8 +11,18 @@ from ..catalog.schemas import Body
 from ..quantities import QtyInput
 
 MovementType = Literal[
-    "receipt", "adjustment", "damage", "quality_hold", "quality_release", "write_off",
-    "ship", "return", "transfer", "transfer_receive", "count", "safety_stock",
+    "receipt",
+    "adjustment",
+    "damage",
+    "quality_hold",
+    "quality_release",
+    "write_off",
+    "ship",
+    "return",
+    "transfer",
+    "transfer_receive",
+    "count",
+    "safety_stock",
 ]
 StockState = Literal["available", "quality_control", "damaged"]
 
@@ -23,7 +33,9 @@ NEEDS = {"transfer": ("to", "qty"), "count": ("counted",), "safety_stock": ("qty
 class MovementIn(Body):
     type: MovementType
     sku: str = Field(min_length=1, max_length=128)
-    location: str = Field(min_length=1, max_length=64, description="Where; the source of a transfer")
+    location: str = Field(
+        min_length=1, max_length=64, description="Where; the source of a transfer"
+    )
     to: str | None = Field(default=None, max_length=64, description="Destination of a transfer")
     qty: QtyInput | None = None
     counted: QtyInput | None = Field(default=None, description="The counted quantity (count)")

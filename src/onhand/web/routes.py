@@ -33,21 +33,27 @@ PAGE_HEADERS = {
 
 @router.get("/dashboard")
 def dashboard() -> FileResponse:
-    return FileResponse(STATIC / "dashboard.html", media_type="text/html; charset=utf-8",
-                        headers=PAGE_HEADERS)
+    return FileResponse(
+        STATIC / "dashboard.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
+    )
 
 
 @router.get("/dashboard/{name}")
 def dashboard_asset(name: str) -> FileResponse:
     if name not in ASSETS:
         raise NotFound(f"The dashboard has no file '{name}'.")
-    return FileResponse(STATIC / name, media_type=ASSETS[name],
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        STATIC / name,
+        media_type=ASSETS[name],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/badge.js")
 def badge() -> FileResponse:
     # Storefronts embed it from their pages, so it may be cached for a while.
-    return FileResponse(STATIC / "badge.js", media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300",
-                                 "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        STATIC / "badge.js",
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )

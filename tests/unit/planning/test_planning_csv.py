@@ -28,8 +28,11 @@ def cli() -> typer.Typer:
     return app
 
 
-def write_rows(path: Path, rows: list[tuple[str, str, object]],
-               header: tuple[str, ...] = ("series_id", "date", "qty")) -> Path:
+def write_rows(
+    path: Path,
+    rows: list[tuple[str, str, object]],
+    header: tuple[str, ...] = ("series_id", "date", "qty"),
+) -> Path:
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -55,8 +58,9 @@ def test_daily_file_round_trips_and_keeps_the_weekly_pattern(tmp_path: Path) -> 
     start = date(2024, 1, 1)  # a Monday
     rows = [("SKU-A", (start + timedelta(days=i)).isoformat(), WEEK[i % 7]) for i in range(84)]
     # SKU-B starts later, ends earlier and skips a day: missing days are zero demand.
-    rows += [("SKU-B", (start + timedelta(days=i)).isoformat(), 2) for i in range(20, 70)
-             if i != 40]
+    rows += [
+        ("SKU-B", (start + timedelta(days=i)).isoformat(), 2) for i in range(20, 70) if i != 40
+    ]
     src = write_rows(tmp_path / "daily.csv", rows)
     out = tmp_path / "forecast.csv"
     result = run("--input", str(src), "--horizon", "7", "--output", str(out))
@@ -74,15 +78,19 @@ def test_daily_file_round_trips_and_keeps_the_weekly_pattern(tmp_path: Path) -> 
 def test_weekly_file_round_trips(tmp_path: Path) -> None:
     start = date(2024, 1, 7)  # Sundays
     rng = np.random.default_rng(1)
-    rows = [(sid, (start + timedelta(weeks=i)).isoformat(), int(rng.poisson(30)))
-            for sid in ("north", "south") for i in range(40)]
+    rows = [
+        (sid, (start + timedelta(weeks=i)).isoformat(), int(rng.poisson(30)))
+        for sid in ("north", "south")
+        for i in range(40)
+    ]
     src = write_rows(tmp_path / "weekly.csv", rows)
     out = tmp_path / "out.csv"
     result = run("--input", str(src), "--horizon", "4", "--output", str(out), "--level", "0.9")
     assert result.exit_code == 0, result.output
     got = read_output(out)
-    assert [r["date"] for r in got[:4]] == [(start + timedelta(weeks=40 + i)).isoformat()
-                                           for i in range(4)]
+    assert [r["date"] for r in got[:4]] == [
+        (start + timedelta(weeks=40 + i)).isoformat() for i in range(4)
+    ]
     assert all(15 < float(r["forecast"]) < 45 for r in got)
 
 
@@ -110,17 +118,21 @@ def test_duplicate_rows_are_added_up(tmp_path: Path) -> None:
     np.testing.assert_array_equal(history.values, [[5.0, 1.0]])
 
 
-@pytest.mark.parametrize(("rows", "header", "message"), [
-    ([("a", "2024-01-01", 1)], ("sku", "date", "qty"), "missing column(s) series_id"),
-    ([("a", "01/02/2024", 1), ("a", "2024-01-03", 1)], None, "cannot read date"),
-    ([("a", "2024-01-01", "lots"), ("a", "2024-01-02", 1)], None, "cannot read quantity"),
-    ([("a", "2024-01-01", -3), ("a", "2024-01-02", 1)], None, "quantity must be"),
-    ([("a", "2024-01-01", 1)], None, "single date"),
-    ([("a", "2024-01-01", 1), ("a", "2024-01-04", 1)], None, "cannot infer the frequency"),
-    ([], None, "no rows"),
-])
-def test_bad_files_exit_non_zero_with_one_clear_line(tmp_path: Path, rows: list, header: tuple,
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("rows", "header", "message"),
+    [
+        ([("a", "2024-01-01", 1)], ("sku", "date", "qty"), "missing column(s) series_id"),
+        ([("a", "01/02/2024", 1), ("a", "2024-01-03", 1)], None, "cannot read date"),
+        ([("a", "2024-01-01", "lots"), ("a", "2024-01-02", 1)], None, "cannot read quantity"),
+        ([("a", "2024-01-01", -3), ("a", "2024-01-02", 1)], None, "quantity must be"),
+        ([("a", "2024-01-01", 1)], None, "single date"),
+        ([("a", "2024-01-01", 1), ("a", "2024-01-04", 1)], None, "cannot infer the frequency"),
+        ([], None, "no rows"),
+    ],
+)
+def test_bad_files_exit_non_zero_with_one_clear_line(
+    tmp_path: Path, rows: list, header: tuple, message: str
+) -> None:
     src = write_rows(tmp_path / "bad.csv", rows, header or ("series_id", "date", "qty"))
     result = run("--input", str(src), "--horizon", "3", "--output", str(tmp_path / "o.csv"))
     assert result.exit_code != 0
@@ -130,10 +142,13 @@ def test_bad_files_exit_non_zero_with_one_clear_line(tmp_path: Path, rows: list,
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--horizon", "0"], "--horizon must be at least 1"),
-    (["--horizon", "3", "--level", "1.5"], "--level must lie"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--horizon", "0"], "--horizon must be at least 1"),
+        (["--horizon", "3", "--level", "1.5"], "--level must lie"),
+    ],
+)
 def test_bad_options_exit_non_zero(tmp_path: Path, args: list[str], message: str) -> None:
     src = write_rows(tmp_path / "ok.csv", [("a", "2024-01-01", 1), ("a", "2024-01-02", 2)])
     result = run("--input", str(src), "--output", str(tmp_path / "o.csv"), *args)
@@ -143,8 +158,9 @@ def test_bad_options_exit_non_zero(tmp_path: Path, args: list[str], message: str
 
 
 def test_missing_and_empty_files_are_reported(tmp_path: Path) -> None:
-    result = run("--input", str(tmp_path / "nope.csv"), "--horizon", "2",
-                 "--output", str(tmp_path / "o.csv"))
+    result = run(
+        "--input", str(tmp_path / "nope.csv"), "--horizon", "2", "--output", str(tmp_path / "o.csv")
+    )
     assert result.exit_code != 0 and "does not exist" in result.stderr
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(PlanningInputError, match="empty"):

@@ -141,8 +141,9 @@ def test_threads_and_blocks_do_not_change_the_answer() -> None:
     np.testing.assert_array_equal(one.model, many.model)
 
 
-@pytest.mark.parametrize("kwargs", [{"horizon": 0}, {"horizon": 3, "level": 1.0},
-                                    {"horizon": 3, "combine": 0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"horizon": 0}, {"horizon": 3, "level": 1.0}, {"horizon": 3, "combine": 0}]
+)
 def test_bad_arguments_are_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         forecast(np.ones((2, 30)), **kwargs)
@@ -156,11 +157,18 @@ def test_season_follows_the_frequency_and_the_history_length() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 60)),
-                  elements=st.one_of(st.floats(0, 1e4), st.just(np.nan))),
-       st.integers(1, 12), st.sampled_from([None, 4, 7]))
-def test_forecasts_are_finite_ordered_and_never_negative(y: np.ndarray, horizon: int,
-                                                         season: int | None) -> None:
+@given(
+    hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(1, 60)),
+        elements=st.one_of(st.floats(0, 1e4), st.just(np.nan)),
+    ),
+    st.integers(1, 12),
+    st.sampled_from([None, 4, 7]),
+)
+def test_forecasts_are_finite_ordered_and_never_negative(
+    y: np.ndarray, horizon: int, season: int | None
+) -> None:
     result = forecast(y, horizon, season)
     for part in (result.mean, result.lo, result.hi, result.sigma):
         assert np.all(np.isfinite(part)) and np.all(part >= 0)

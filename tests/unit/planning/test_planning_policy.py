@@ -73,8 +73,9 @@ def test_fill_rate_k_solves_the_loss_equation() -> None:
 
 @settings(max_examples=60)
 @given(st.floats(0.5, 0.999), st.floats(0.5, 0.999), st.floats(1, 500), st.floats(0.5, 100))
-def test_fill_rate_k_falls_when_the_target_drops(a: float, b: float, q: float,
-                                                 sigma: float) -> None:
+def test_fill_rate_k_falls_when_the_target_drops(
+    a: float, b: float, q: float, sigma: float
+) -> None:
     high, low = max(a, b), min(a, b)
     k_high, k_low = fill_rate_k([high, low], q, sigma)
     assert k_low <= k_high + 1e-9
@@ -91,8 +92,9 @@ def test_order_up_to_and_min_max() -> None:
 
 def test_no_order_while_the_inventory_position_is_above_the_reorder_point() -> None:
     forecast = np.full((2, 14), 10.0)
-    out = suggest_orders(forecast, [2.0, 2.0], on_hand=[500, 20], lead_time=5,
-                         on_order=[0, 0], reserved=[0, 0])
+    out = suggest_orders(
+        forecast, [2.0, 2.0], on_hand=[500, 20], lead_time=5, on_order=[0, 0], reserved=[0, 0]
+    )
     assert out.quantity[0] == 0 and out.risk[0] == "low" and not out.urgent[0]
     assert out.quantity[1] > 0
     assert out.lead_time_demand[1] == pytest.approx(50)
@@ -101,24 +103,53 @@ def test_no_order_while_the_inventory_position_is_above_the_reorder_point() -> N
 def test_days_of_cover_urgency_and_risk() -> None:
     forecast = np.full((3, 10), 10.0)
     # lead-time demand 40; safety stock 1.645 · sqrt(4 · 1²) ≈ 3.3
-    out = suggest_orders(forecast, [1.0] * 3, on_hand=[25, 42, 300], reserved=[5, 0, 0],
-                         on_order=[0, 0, 0], lead_time=[4, 4, 4], service_level=0.95)
+    out = suggest_orders(
+        forecast,
+        [1.0] * 3,
+        on_hand=[25, 42, 300],
+        reserved=[5, 0, 0],
+        on_order=[0, 0, 0],
+        lead_time=[4, 4, 4],
+        service_level=0.95,
+    )
     np.testing.assert_allclose(out.days_of_cover, [2.0, 4.2, 30.0])
     np.testing.assert_array_equal(out.urgent, [True, False, False])
     assert list(out.risk) == ["high", "medium", "low"]
 
 
 @settings(max_examples=150)
-@given(on_hand=st.integers(0, 2000), on_order=st.integers(0, 500), reserved=st.integers(0, 300),
-       rate=st.floats(0, 80), lead=st.integers(0, 30), moq=st.integers(0, 500),
-       pack=st.integers(1, 48), lot=st.floats(0, 1000))
-def test_order_quantities_honour_moq_and_pack_size(on_hand: int, on_order: int, reserved: int,
-                                                   rate: float, lead: int, moq: int, pack: int,
-                                                   lot: float) -> None:
+@given(
+    on_hand=st.integers(0, 2000),
+    on_order=st.integers(0, 500),
+    reserved=st.integers(0, 300),
+    rate=st.floats(0, 80),
+    lead=st.integers(0, 30),
+    moq=st.integers(0, 500),
+    pack=st.integers(1, 48),
+    lot=st.floats(0, 1000),
+)
+def test_order_quantities_honour_moq_and_pack_size(
+    on_hand: int,
+    on_order: int,
+    reserved: int,
+    rate: float,
+    lead: int,
+    moq: int,
+    pack: int,
+    lot: float,
+) -> None:
     forecast = np.full((1, 14), rate)
-    out = suggest_orders(forecast, [rate**0.5], on_hand=[on_hand], on_order=[on_order],
-                         reserved=[reserved], lead_time=[lead], moq=[moq], pack_size=[pack],
-                         lot_size=[lot])
+    out = suggest_orders(
+        forecast,
+        [rate**0.5],
+        on_hand=[on_hand],
+        on_order=[on_order],
+        reserved=[reserved],
+        lead_time=[lead],
+        moq=[moq],
+        pack_size=[pack],
+        lot_size=[lot],
+    )
     qty = int(out.quantity[0])
     position = on_hand + on_order - reserved
     if position > out.reorder_point[0] or position >= out.order_up_to[0]:
@@ -131,8 +162,10 @@ def test_order_quantities_honour_moq_and_pack_size(on_hand: int, on_order: int, 
 
 def test_fill_rate_targets_change_the_safety_stock() -> None:
     forecast = np.full((2, 14), 20.0)
-    loose = suggest_orders(forecast, [6.0, 6.0], on_hand=0, lead_time=5, lot_size=[200, 200],
-                           fill_rate=[0.9, 0.9])
-    tight = suggest_orders(forecast, [6.0, 6.0], on_hand=0, lead_time=5, lot_size=[200, 200],
-                           fill_rate=[0.999, 0.999])
+    loose = suggest_orders(
+        forecast, [6.0, 6.0], on_hand=0, lead_time=5, lot_size=[200, 200], fill_rate=[0.9, 0.9]
+    )
+    tight = suggest_orders(
+        forecast, [6.0, 6.0], on_hand=0, lead_time=5, lot_size=[200, 200], fill_rate=[0.999, 0.999]
+    )
     assert np.all(tight.safety_stock > loose.safety_stock)

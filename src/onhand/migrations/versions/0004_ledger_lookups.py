@@ -19,17 +19,20 @@ def _active_lines_index(predicate: str) -> None:
         return
     with op.batch_alter_table("reservation_lines") as batch_op:
         batch_op.drop_index("ix_reservation_lines_active")
-        batch_op.create_index("ix_reservation_lines_active",
-                              ["tenant_id", "item_id", "location_id", "expires_at"],
-                              sqlite_where=sa.text(predicate))
+        batch_op.create_index(
+            "ix_reservation_lines_active",
+            ["tenant_id", "item_id", "location_id", "expires_at"],
+            sqlite_where=sa.text(predicate),
+        )
 
 
 def upgrade() -> None:
     _active_lines_index("active = 1")
     with op.batch_alter_table("balances") as batch_op:
         batch_op.drop_index("ix_balances_tenant_id_location_id")
-        batch_op.create_index("ix_balances_tenant_id_location_id_item_id",
-                              ["tenant_id", "location_id", "item_id"])
+        batch_op.create_index(
+            "ix_balances_tenant_id_location_id_item_id", ["tenant_id", "location_id", "item_id"]
+        )
     with op.batch_alter_table("ledger") as batch_op:
         batch_op.create_index("ix_ledger_tenant_id_movement_id", ["tenant_id", "movement_id"])
         batch_op.create_index("ix_ledger_tenant_id_reservation_id", ["tenant_id", "reservation_id"])
