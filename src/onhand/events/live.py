@@ -7,19 +7,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.requests import HTTPConnection
 
 from .. import auth, db, tenants
 from ..catalog import service as catalog
+from ..http import api_router
+from ..inputs import MAX_ID, Digits
 from ..problems import Invalid, Problem
 from ..stock.availability import availability
 from ..tables import bundle_components, items
 from .feed import Event, dumps
 from .hub import DROPPED, HEARTBEAT, Hub, Subscriber
 
-router = APIRouter(prefix="/v1/{tenant}", tags=["events"])
+router = api_router(prefix="/v1/{tenant}", tags=["events"])
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -121,7 +123,7 @@ async def _frames(
 async def events(
     request: Request,
     tenant: str,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[int | None, Digits, Query(ge=0, le=MAX_ID)] = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     types: Annotated[str | None, Query(description="Comma-separated event types")] = None,
     skus: Annotated[str | None, Query(description="Comma-separated SKUs")] = None,
