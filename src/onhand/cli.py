@@ -62,23 +62,13 @@ def _is_older(target: str, current: str) -> bool:
 def serve_app(
     host: str, port: int, *, workers: int = 1, demo_banner: list[str] | None = None
 ) -> None:
-    import uvicorn
+    from . import server
 
     settings = get_settings()
     schema.upgrade(db.make_engine(settings.database_url, pool_size=1))
     for line in demo_banner or []:
         out.print(line, soft_wrap=True, highlight=False)
-    # Each worker process builds its own app (engine, hub, group commit, jobs).
-    uvicorn.run(
-        "onhand.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )  # open event streams must not hold a restart
+    server.run(host, port, workers=workers, log_level=settings.log_level)
 
 
 @app.command()
