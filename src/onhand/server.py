@@ -4,18 +4,21 @@ uvicorn stops by waiting for every open response to finish, and an event stream 
 finishes: a dashboard left open kept the server from stopping. Here the first SIGTERM or
 Ctrl-C also ends every SSE and WebSocket stream (clients reconnect with Last-Event-ID), so the
 server drains in well under a second; a second signal stops at once. The process then exits 0
-without re-raising the signal (no KeyboardInterrupt traceback on Ctrl-C).
+without re-raising the signal (no KeyboardInterrupt traceback on Ctrl-C). With `--workers`
+above 1, uvicorn's own supervisor runs the workers and streams end after the grace period.
 """
 
 from __future__ import annotations
 
 import asyncio
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from .events import hub
 
+APP = "onhand.app:create_app"
 # The longest a stop waits for responses that are still running (streams end at once).
 GRACEFUL_SECONDS = 5
 
@@ -36,22 +39,18 @@ class Server(uvicorn.Server):
 
 
 def run(host: str, port: int, *, workers: int, log_level: str) -> None:
-    config = uvicorn.Config(
-        "onhand.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
-    )
-    server = Server(config)
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+    }
     if workers > 1:
-        from uvicorn.supervisors import Multiprocess
-
-        # Each worker process builds its own app (engine, hub, group commit, jobs).
-        Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
-    else:
-        server.run()
-
+        # uvicorn's supervisor starts plain uvicorn servers in its worker processes; each builds
+        # its own app (engine, hub, group commit, jobs), and streams end after the grace period.
+        uvicorn.run(APP, **options)
+        return
+    Server(uvicorn.Config(APP, **options)).run()
