@@ -14,9 +14,9 @@ import time
 
 import pytest
 import websockets
+from eventkit import SSEReader, eventually
 
 from conftest import LiveServer, make_token
-from eventkit import SSEReader, eventually
 
 # A stop that ends the streams at once takes well under a second; this only bounds a hang.
 STOP_WITHIN = 20.0
