@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.engine import Engine
 
 from .auth import Caller, require
-from .inputs import Digits
 from .edge import StrictJSONRoute
+from .inputs import Digits
 
 
 def api_router(**options: Any) -> APIRouter:

@@ -72,4 +72,3 @@ def test_serve_stops_with_sse_and_websocket_clients_connected(engine, tenant, si
         assert any("server is stopping" in c for c in reader.comments), reader.comments
     ws_thread.join(5)
     assert ws_state.get("code") == 1001, ws_state
-

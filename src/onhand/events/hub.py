@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from . import metrics
@@ -124,8 +125,7 @@ class Hub:
         metrics.LIVE_DROPPED.inc()
 
     async def backlog(self, sub: Subscriber, after: int, page: int = 1000) -> list[list[Event]]:
-        """Stored events of the subscriber's tenant after `after`, up to where the queue
-        takes over."""
+        """Stored events of the subscriber's tenant after `after`, up to the queue's start."""
         pages: list[list[Event]] = []
         while after < sub.position:
             rows = await asyncio.to_thread(self._read, sub.tenant, after, sub.position, page)
@@ -162,7 +162,7 @@ class Hub:
         while True:
             try:
                 events, stalled = await asyncio.to_thread(tail.poll)
-            except Exception as exc:  # noqa: BLE001 - the tail must survive any failure: retry
+            except SQLAlchemyError as exc:
                 log.warning("live hub: outbox read failed (%s)", exc)
                 await asyncio.sleep(1.0)
                 continue

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
@@ -61,7 +62,7 @@ def _once(
     scope: str,
     key: str | None,
     payload: Any,
-    action: Callable[[Any, datetime], Any],
+    action: Callable[[Connection, datetime], Any],
 ) -> JSONResponse:
     status, answer = idempotency.run(
         engine, tenant, scope, key, payload, lambda conn: (200, action(conn, db.utcnow()))
