@@ -32,3 +32,7 @@ def sell(api: Any, source: str, *events: dict[str, Any]) -> dict[str, Any]:
     r = api.post("/consumption", json={"source": source, "events": list(events)})
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def put(api: Any, path: str, json: Any) -> Any:
+    return api.request("PUT", path, json=json)

@@ -154,13 +154,14 @@ def _claim(
         }
         for s in sales
     ]
+    # One multi-row INSERT per page of rows (SQLAlchemy's insertmanyvalues), returning the ids
+    # this batch stored; ids already stored are skipped by the primary key.
     stmt = (
         db.insert(conn, consumption_events)
-        .values(rows)
         .on_conflict_do_nothing()
         .returning(consumption_events.c.event_id)
     )
-    return set(conn.execute(stmt).scalars())
+    return set(conn.execute(stmt, rows).scalars())
 
 
 def _stored_results(conn: Connection, tenant: str, source: str, ids: list[str]) -> dict[str, str]:

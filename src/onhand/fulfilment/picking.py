@@ -8,6 +8,7 @@ so of two pickers racing for a task exactly one wins. Shipping posts through sto
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,8 @@ from . import stockpost
 from .tables import pick_confirmations, pick_tasks, waves
 
 GROUPS = ("zone", "cutoff", "size")
+# Orders tasks created at the same instant (a batch creates many at once).
+_sequence = itertools.count()
 
 
 def add_tasks(
@@ -55,6 +58,7 @@ def add_tasks(
             "status": "open",
             "due_by": due_by,
             "created_at": now,
+            "seq": next(_sequence),
         }
         for it, loc, qty in merged.values()
         if qty > 0
@@ -121,7 +125,7 @@ def _task_rows(conn: Connection, tenant: str, *where: Any) -> list[Any]:
             .join(items, items.c.id == t.c.item_id)
             .join(locations, locations.c.id == t.c.location_id)
             .where(t.c.tenant_id == tenant, *where)
-            .order_by(locations.c.priority, locations.c.code, items.c.sku, t.c.created_at)
+            .order_by(locations.c.priority, locations.c.code, items.c.sku, t.c.created_at, t.c.seq)
         )
     )
 
@@ -184,7 +188,7 @@ def create_waves(
         sa.select(t.c.id, locations.c.zone)
         .join(locations, locations.c.id == t.c.location_id)
         .where(t.c.tenant_id == tenant, *where)
-        .order_by(t.c.created_at, t.c.id)
+        .order_by(t.c.created_at, t.c.seq)
     )
     rows = conn.execute(db.for_update(conn, stmt)).all()
     groups: dict[str | None, list[str]] = {}

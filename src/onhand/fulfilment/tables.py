@@ -91,6 +91,8 @@ pick_tasks = sa.Table(
     sa.Column("picker", sa.String(200)),
     sa.Column("due_by", Time),
     sa.Column("created_at", Time, nullable=False),
+    # Creation order among tasks made at the same instant (one batch makes many).
+    sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("picked_at", Time),
     sa.Column("shipped_at", Time),
     sa.UniqueConstraint("tenant_id", "source", "source_id", "item_id", "location_id"),

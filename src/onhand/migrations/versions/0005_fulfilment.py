@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("picker", sa.String(length=200), nullable=True),
         sa.Column("due_by", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("picked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("qty > 0", name=op.f("ck_pick_tasks_qty_positive")),
