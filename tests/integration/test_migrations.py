@@ -26,10 +26,7 @@ for _module in (
     "onhand.fulfilment.tables",
     "onhand.planning.tables",
 ):
-    try:
-        importlib.import_module(_module)
-    except ModuleNotFoundError:
-        pass
+    importlib.import_module(_module)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
