@@ -81,23 +81,26 @@ class PlanOrdersIn(Body):
     )
 
 
-class LineIn(Body):
+class OrderLineIn(Body):
     sku: str = Sku
     qty: QtyInput
     unit_price: PlainDecimal | None = Price
 
 
+LineIn = OrderLineIn  # the name other modules import
+
+
 class PurchaseOrderIn(Body):
     supplier: str = Code
     location: str = Field(min_length=1, max_length=64, description="Where the goods arrive")
-    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
     expected_on: Day | None = None
 
 
 class PurchaseOrderPatch(Body):
-    lines: list[LineIn] | None = Field(
+    lines: list[OrderLineIn] | None = Field(
         default=None, min_length=1, max_length=1000, description="Replaces every line (drafts only)"
     )
     location: str | None = Field(default=None, min_length=1, max_length=64)

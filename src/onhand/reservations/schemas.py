@@ -14,7 +14,7 @@ Strategy = Literal["priority", "most_stock", "nearest_zone"]
 MAX_TTL = 7 * 24 * 3600
 
 
-class LineIn(Body):
+class HoldLineIn(Body):
     sku: str = Field(min_length=1, max_length=128)
     qty: QtyInput
     location: str | None = Field(
@@ -22,8 +22,11 @@ class LineIn(Body):
     )
 
 
+LineIn = HoldLineIn  # the name other modules import
+
+
 class ReservationIn(Body):
-    lines: list[LineIn] = Field(min_length=1, max_length=200)
+    lines: list[HoldLineIn] = Field(min_length=1, max_length=200)
     ttl_seconds: Whole | None = Field(
         default=None,
         ge=1,
