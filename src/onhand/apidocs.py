@@ -52,7 +52,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 STATUSES = {
     "401": "No token, or an unknown, revoked or expired one",
     "403": "A token of another tenant, or without the scope this needs",
-    "404": "A named resource (in the path or a filter) does not exist",
+    "404": "What the request names (in the path, a filter or the body) does not exist",
     "409": "The request conflicts with the current state (e.g. not enough stock)",
     "413": "The body is larger than the server accepts",
     "422": "The request is not valid; `errors` names each field",
@@ -86,9 +86,8 @@ def _errors(path: str, method: str, operation: dict[str, Any], scope: str | None
     codes = []
     if path.startswith("/v1/"):
         codes += ["401", "403"]
-    parameters = [p for p in operation.get("parameters", []) if p.get("name") != "tenant"]
     has_body = "requestBody" in operation
-    if path.startswith("/v1/") and (parameters or has_body or method in WRITES):
+    if path.startswith("/v1/"):
         codes.append("404")
     if method in WRITES:
         codes.append("409")
