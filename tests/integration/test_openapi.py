@@ -78,3 +78,53 @@ def test_every_operation_is_documented_for_a_client(docs_client):
 
 def test_authorize_in_swagger_ui_is_kept_across_reloads(docs_client):
     assert '"persistAuthorization": true' in docs_client.get("/docs").text
+
+
+# The operations whose request examples are posted, in an order in which each one makes sense
+# (the item exists before it is received, the order exists before it is approved).
+EXAMPLE_RUN = [
+    ("POST", "/v1/{tenant}/locations"),
+    ("POST", "/v1/{tenant}/items"),
+    ("PATCH", "/v1/{tenant}/items/{sku}"),
+    ("POST", "/v1/{tenant}/movements"),
+    ("POST", "/v1/{tenant}/reservations"),
+    ("POST", "/v1/{tenant}/reservations/{res_id}/extend"),
+    ("POST", "/v1/{tenant}/suppliers"),
+    ("PATCH", "/v1/{tenant}/suppliers/{code}"),
+    ("POST", "/v1/{tenant}/items/{sku}/suppliers"),
+    ("PATCH", "/v1/{tenant}/items/{sku}/suppliers/{code}"),
+    ("PATCH", "/v1/{tenant}/plan/settings"),
+    ("POST", "/v1/{tenant}/plan/purchase-orders"),
+    ("POST", "/v1/{tenant}/purchase-orders"),
+    ("PATCH", "/v1/{tenant}/purchase-orders/{po_id}"),
+    ("POST", "/v1/{tenant}/purchase-orders/{po_id}/receipts"),
+]
+
+
+def _example(spec: dict, method: str, path: str) -> dict:
+    body = spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]
+    ref = body["schema"].get("$ref") or next(
+        s["$ref"] for s in body["schema"].get("anyOf", []) if "$ref" in s
+    )
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert schema.get("examples"), f"{method} {path} has no request example"
+    return schema["examples"][0]
+
+
+def test_every_request_example_is_accepted(api):
+    spec = api.client.get("/openapi.json").json()
+    ids = {"tenant": api.tenant, "sku": "BOOK-1", "code": "ACME"}
+    for method, template in EXAMPLE_RUN:
+        if template.endswith("/receipts"):  # a delivery is booked against a sent order
+            for step in ("approve", "send"):
+                done = api.post(f"/purchase-orders/{ids['po_id']}/{step}")
+                assert done.status_code == 200, done.text
+        if template.endswith("/plan/purchase-orders"):  # suggestions come from a plan run
+            assert api.post("/plan").status_code == 200
+        path = template.format(**ids)
+        r = api.request(method, path, json=_example(spec, method, template))
+        assert 200 <= r.status_code < 300, (method, template, r.status_code, r.text[:500])
+        if template.endswith("/reservations"):
+            ids["res_id"] = r.json()["id"]
+        if template.endswith("/v1/{tenant}/purchase-orders"):
+            ids["po_id"] = r.json()["id"]

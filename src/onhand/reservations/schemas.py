@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..catalog.schemas import Body
 from ..inputs import Whole
@@ -26,6 +26,18 @@ LineIn = HoldLineIn  # the name other modules import
 
 
 class ReservationIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [{"sku": "BOOK-1", "qty": 2, "location": None}],
+                    "ttl_seconds": 900,
+                    "reference": "cart-1",
+                }
+            ]
+        }
+    )
+
     lines: list[HoldLineIn] = Field(min_length=1, max_length=200)
     ttl_seconds: Whole | None = Field(
         default=None,
@@ -39,4 +51,6 @@ class ReservationIn(Body):
 
 
 class ExtendIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ttl_seconds": 1800}]})
+
     ttl_seconds: Whole = Field(ge=1, le=MAX_TTL, description="New lifetime, counted from now")
