@@ -287,7 +287,7 @@ class Client:
         after: str | None = None
         query = f"updated_at:>='{since}'" if since else None
         while True:
-            data = await self.call("Orders", ORDERS, {"first": 25, "after": after, "query": query})
+            data = await self.call("Orders", ORDERS, {"first": 20, "after": after, "query": query})
             page = data["orders"]
             out.extend(page["nodes"])
             if not page["pageInfo"]["hasNextPage"]:
