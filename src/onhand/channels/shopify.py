@@ -132,6 +132,7 @@ query Orders($first: Int!, $after: String, $query: String) {
 # Points each operation is expected to cost until Shopify has told us (requestedQueryCost).
 FIRST_GUESS = {"VariantsPage": 520, "Variants": 300, "Levels": 450, "Orders": 500}
 SKIPPED_CODES = {"NON_MUTABLE_INVENTORY_ITEM"}
+MAX_THROTTLED = 20  # THROTTLED answers to one request before giving up on it
 
 
 class Client:
@@ -177,7 +178,7 @@ class Client:
     async def call(self, op: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """The `data` of one GraphQL request; the same request (and idempotency key, which
         lives in `variables`) is sent again after a transport failure, 429 or 5xx."""
-        attempt = 0
+        attempt = throttled = 0
         while True:
             await self.bucket.take(self._costs.get(op, FIRST_GUESS.get(op, 10.0)))
             attempt += 1
@@ -235,9 +236,15 @@ class Client:
                 if "THROTTLED" in codes:
                     # Not executed: wait until the bucket has refilled enough, then resend.
                     self.stats.throttled += 1
-                    attempt -= 1
+                    throttled += 1
                     wanted = float(cost.get("requestedQueryCost") or self._costs.get(op, 50.0))
-                    await asyncio.sleep(max(self.bucket.wait_for(wanted), 0.05))
+                    if wanted > self.bucket.maximum or throttled > MAX_THROTTLED:
+                        raise ShopifyError(
+                            f"Shopify kept throttling a request of {wanted:.0f} points "
+                            f"(bucket of {self.bucket.maximum:.0f})."
+                        )
+                    attempt -= 1
+                    await asyncio.sleep(max(self.bucket.wait_for(wanted), 0.25))
                     continue
                 raise ShopifyError("; ".join(str(e.get("message")) for e in errors))
             return body.get("data") or {}
