@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from . import auth, db, schema
 from . import check as invariants
 from .cache.commands import reconcile_command
+from .channels.commands import channels_app, secrets_app
 from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
 from .problems import Invalid, NotFound
@@ -28,7 +30,7 @@ err = Console(stderr=True)
 out = Console()
 
 
-def _engine():
+def _engine() -> Engine:
     return db.make_engine(get_settings().database_url, pool_size=5)
 
 
@@ -203,6 +205,8 @@ def check() -> None:
 app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty.")(forecast_command)
 app.command("plan")(plan_command)
 app.command("reconcile")(reconcile_command)
+app.add_typer(channels_app, name="channels")
+app.add_typer(secrets_app, name="secrets")
 
 
 def main() -> None:

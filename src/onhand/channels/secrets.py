@@ -79,3 +79,14 @@ def decrypt(ring: MultiFernet, token: str) -> str:
 def hint(plain: str) -> str:
     """What an answer may show of a secret: at most its last four characters."""
     return plain[-4:] if len(plain) >= 12 else ""
+
+
+def rotate(ring: MultiFernet, token: str) -> str:
+    """The same secret under the first key."""
+    try:
+        return ring.rotate(token.encode()).decode()
+    except InvalidToken:
+        raise SecretKeyMissing(
+            "A stored credential matches none of the keys in ONHAND_SECRET_KEY: keep the old "
+            "key in the list (after the new one) until the rotation has run."
+        ) from None
