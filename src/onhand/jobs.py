@@ -24,9 +24,17 @@ class Jobs:
         self.channels: ChannelJobs | None = None
 
     async def start(self) -> None:
+        from .events.leader import Leader
+        from .fulfilment.jobs import allocate_forever
         from .reservations.sweeper import sweep_forever
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
+        allocator = Leader(self.engine, "backorder-allocator", self.settings.leader_lease_seconds)
+        self.tasks.append(
+            asyncio.create_task(
+                allocator.run(lambda: allocate_forever(self.engine)), name="backorder-allocator"
+            )
+        )
         await self.events.start()
         from .channels.jobs import ChannelJobs  # live push and schedule, after the notifier
 

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from .. import db, schema
+from .. import db
+from ..cli_database import open_database
 from ..problems import Problem
 from ..settings import get_settings
 from . import runs, secrets, service, sync
@@ -26,10 +27,10 @@ err = Console(stderr=True)
 
 
 def _context() -> sync.Context:
-    settings = get_settings()
-    engine = db.make_engine(settings.database_url, pool_size=5)
-    schema.upgrade(engine)
-    return sync.Context.of(engine, settings)
+    try:
+        return sync.Context.of(open_database(), get_settings())
+    except Problem as exc:
+        raise _fail(exc.detail) from None
 
 
 def _fail(message: str) -> typer.Exit:
