@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..catalog import service as catalog
 from ..catalog.service import Item
 from ..stock.availability import bundle_availability, location_figures
+from ..tables import items
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,19 @@ class Mapped:
     tracked: bool
     buffer: int | None
     share: int | None
+
+
+def items_with_parts(conn: Connection, tenant: str, ids: set[int]) -> dict[int, Item]:
+    """Items by id, bundles with their components."""
+    if not ids:
+        return {}
+    skus = {
+        r.sku
+        for r in conn.execute(
+            sa.select(items.c.sku).where(items.c.tenant_id == tenant, items.c.id.in_(ids))
+        )
+    }
+    return {i.id: i for i in catalog.items_by_sku(conn, tenant, skus).values()}
 
 
 def allocate(available: int, m: Mapped) -> tuple[int, dict[str, Any]]:

@@ -252,8 +252,9 @@ async def receive_webhook(tenant: str, code: str, request: Request) -> dict[str,
                     received_at=now,
                 )
                 .on_conflict_do_nothing()
-            ).rowcount
-            if not fresh:
+                .returning(channel_webhooks.c.webhook_id)
+            ).first()
+            if fresh is None:
                 return False, set()
             if topic in ("orders/create", "orders/cancelled", "orders/updated"):
                 return True, sales.record(conn, ch, sales.from_webhook(doc), now)

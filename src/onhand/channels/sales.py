@@ -22,6 +22,7 @@ from .. import db
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from . import stock_writes
+from .offers import items_with_parts
 from .service import Channel
 from .tables import channel_forwards, channel_mappings, channel_sales, channels
 
@@ -103,7 +104,7 @@ def _mapped_items(conn: Connection, tenant: str, channel_id: int) -> tuple[dict,
         )
     )
     ids = {r.item_id for r in rows}
-    by_id = catalog.items_by_id(conn, tenant, ids) if ids else {}
+    by_id = items_with_parts(conn, tenant, ids) if ids else {}
     return {r.variant: by_id[r.item_id] for r in rows if r.item_id in by_id}, {
         i.sku: i for i in by_id.values()
     }

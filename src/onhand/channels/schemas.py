@@ -47,7 +47,9 @@ class ChannelPatch(Body):
 class MappingIn(Body):
     sku: str = Field(min_length=1, max_length=128)
     variant: str = Gid
-    inventory_item: str | None = Gid
+    inventory_item: str | None = Field(
+        default=None, max_length=200, pattern=r"^gid://shopify/InventoryItem/[0-9A-Za-z_-]+$"
+    )
     # Allocation on a store: hold back `buffer` units, or offer at most `share` percent.
     buffer: int | None = Field(default=None, ge=0, le=10**9)
     share: int | None = Field(default=None, ge=0, le=100)

@@ -26,7 +26,7 @@ from ..catalog import service as catalog
 from ..events import outbox
 from ..settings import Settings
 from . import alerts, forwards, metrics, runs, sales, secrets, service, stock_writes
-from .offers import Mapped, offers, skip_reason
+from .offers import Mapped, items_with_parts, offers, skip_reason
 from .service import Channel
 from .shopify import Client, Quantity, ShopifyError, StoreRefused
 from .tables import channel_mappings, channels
@@ -67,7 +67,7 @@ def load(
         rows = list(
             conn.execute(sa.select(m).where(m.c.tenant_id == tenant, m.c.channel_id == channel_id))
         )
-        by_id = catalog.items_by_id(conn, tenant, {r.item_id for r in rows}) if rows else {}
+        by_id = items_with_parts(conn, tenant, {r.item_id for r in rows}) if rows else {}
     mapped = [
         Mapped(by_id[r.item_id], r.variant, r.inventory_item, r.tracked, r.buffer, r.share)
         for r in rows

@@ -8,6 +8,7 @@ export const views = [
   { name: "reservations", title: "Reservations" },
   { name: "history", title: "History" },
   { name: "valuation", title: "Valuation" },
+  { name: "channels", title: "Channels" },
   { name: "alerts", title: "Alerts" },
   { name: "settings", title: "Settings" },
 ];
