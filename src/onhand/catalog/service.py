@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,34 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import db
 from ..problems import Conflict, Invalid, NotFound
+from ..stock.model import Item, Location
 from ..tables import balances, bundle_components, items, locations
 from .schemas import ItemIn, ItemPatch, LocationIn
-
-
-@dataclass(frozen=True)
-class Item:
-    id: int
-    sku: str
-    kind: str
-    unit: str
-    units: dict[str, int]
-    allow_backorder: bool
-    capacity_per_day: int | None
-    components: tuple[tuple[Item, int], ...] = ()
-
-    @property
-    def stocked(self) -> bool:
-        """Physical items and licence seats are counted per location."""
-        return self.kind in ("physical", "licensed")
-
-
-@dataclass(frozen=True)
-class Location:
-    id: int
-    code: str
-    zone: str | None
-    priority: int
-
 
 # ---- locations -------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """HTTP: reservations (checkout holds)."""
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront
@@ -53,10 +55,16 @@ def get_reservation(res_id: str, caller: Storefront, engine: EngineDep) -> dict[
 
 
 def _once(
-    engine: Any, tenant: str, scope: str, key: str | None, payload: Any, action
+    engine: Any,
+    tenant: str,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    action: Callable[[Connection], dict[str, Any]],
 ) -> JSONResponse:
+    # The lifecycle reads the clock itself, once the stock under the hold is locked.
     status, answer = idempotency.run(
-        engine, tenant, scope, key, payload, lambda conn: (200, action(conn, db.utcnow()))
+        engine, tenant, scope, key, payload, lambda conn: (200, action(conn))
     )
     return JSONResponse(answer, status_code=status)
 
@@ -71,7 +79,7 @@ def commit(
         f"reservations/{res_id}/commit",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.commit(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.commit(conn, caller.tenant, res_id, caller.actor),
     )
 
 
@@ -85,7 +93,7 @@ def release(
         f"reservations/{res_id}/release",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.release(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.release(conn, caller.tenant, res_id, caller.actor),
     )
 
 
@@ -99,7 +107,7 @@ def ship(
         f"reservations/{res_id}/ship",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, db.utcnow()),
     )
 
 
@@ -117,5 +125,5 @@ def extend(
         f"reservations/{res_id}/extend",
         idempotency_key,
         body.model_dump(),
-        lambda conn, now: lifecycle.extend(conn, caller.tenant, res_id, body.ttl_seconds, now),
+        lambda conn: lifecycle.extend(conn, caller.tenant, res_id, body.ttl_seconds),
     )
