@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from . import auth, db, schema
 from . import check as invariants
@@ -28,7 +29,7 @@ err = Console(stderr=True)
 out = Console()
 
 
-def _engine():
+def _engine() -> Engine:
     return db.make_engine(get_settings().database_url, pool_size=5)
 
 

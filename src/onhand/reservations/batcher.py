@@ -4,7 +4,7 @@ Requests queue up while a batch is being written; the next batch takes all of th
 `max_batch`), grants them in arrival order, and commits once. Under load that turns
 hundreds of commits a second into a few dozen, which is what lifts a hot SKU past the
 one-commit-per-request ceiling. Correctness does not depend on it: every grant is still a
-guarded UPDATE inside stock.holds.
+guarded UPDATE inside stock.apply.
 
 Every request is validated before it joins a batch, and a request's own problem (bad input,
 not enough stock) is its answer alone. If a batch fails as a whole (a deadlock with another
