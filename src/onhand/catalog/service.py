@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import db
 from ..problems import Conflict, Invalid, NotFound
 from ..stock.model import Item, Location
+from ..stock.sql import available_expr
 from ..tables import balances, bundle_components, items, locations
 from .schemas import ItemIn, ItemPatch, LocationIn
 
@@ -170,8 +171,6 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
 
 def _refuse_if_backordered(conn: Connection, tenant: str, current: Item) -> None:
     """Backorders may only be turned off while no location sells more than it holds."""
-    from ..stock.availability import available_expr  # the stock package imports this module
-
     lowest = conn.execute(
         sa.select(sa.func.min(available_expr(db.utcnow()))).where(
             balances.c.tenant_id == tenant, balances.c.item_id == current.id
