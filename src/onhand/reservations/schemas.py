@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..catalog.schemas import Body
+from ..inputs import Whole
 from ..quantities import QtyInput
 
 Strategy = Literal["priority", "most_stock", "nearest_zone"]
@@ -25,7 +26,7 @@ class ReservationIn(Body):
     """Validated whole before it joins a batch: text storable on both databases (no NUL)."""
 
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    ttl_seconds: int | None = Field(
+    ttl_seconds: Whole | None = Field(
         default=None,
         ge=1,
         le=MAX_TTL,
@@ -37,4 +38,4 @@ class ReservationIn(Body):
 
 
 class ExtendIn(Body):
-    ttl_seconds: int = Field(ge=1, le=MAX_TTL, description="New lifetime, counted from now")
+    ttl_seconds: Whole = Field(ge=1, le=MAX_TTL, description="New lifetime, counted from now")
