@@ -47,12 +47,22 @@ import numpy as np
 
 from .backtest import Block, Fit, prepare, run, seasonal_naive
 from .intermittent import TSB, Croston
-from .models import SES, HoltWinters
+from .models import SES, HoltWinters, Theta
 from .policy import normal_quantile
 
 __all__ = ["MODELS", "ForecastResult", "HoltWinters", "SES", "forecast", "season_for"]
 
-MODELS = ("seasonal_naive", "ses", "holt_winters", "holt_winters_log", "croston", "sba", "tsb")
+MODELS = (
+    "seasonal_naive",
+    "ses",
+    "holt_winters",
+    "holt_winters_log",
+    "croston",
+    "sba",
+    "tsb",
+    "theta",
+    "theta_opt",
+)
 COMBINE_RATIO = 1.5  # models within 1.5× the best backtest error are averaged
 INTERMITTENT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
 TSB_ALPHAS = (0.05, 0.2)
@@ -97,6 +107,7 @@ def _families(b: Block) -> list[tuple[str, np.ndarray]]:
         ("ses", everyone),
         ("holt_winters", ~intermittent),
         ("holt_winters_log", ~intermittent & positive),
+        ("theta", ~intermittent),
         ("croston", intermittent),
         ("tsb", intermittent),
     ]
@@ -112,6 +123,8 @@ def _fit_family(name: str, b: Block, z: float) -> dict[str, Fit]:
         return run(
             HoltWinters.gridded(b.season), b, z, log=name.endswith("_log"), name=name, squared=False
         )
+    if name == "theta":  # one pass gives the classic and the optimised Theta
+        return run(Theta.gridded(b.season), b, z, squared=False)
     if name == "croston":  # one pass gives Croston and SBA
         return run(Croston(np.array(INTERMITTENT_ALPHAS)), b, z, squared=True)
     alpha, beta = np.meshgrid(np.array(TSB_ALPHAS), np.array(TSB_BETAS))
