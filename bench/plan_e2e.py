@@ -465,24 +465,33 @@ def sweep(engine: sa.Engine) -> list[dict[str, Any]]:
     return results
 
 
-def staged(engine: sa.Engine) -> dict[str, float]:
-    """plan.run in this process, seconds per stage (from its progress callbacks)."""
-    marks: dict[str, float] = {}
-    start = time.perf_counter()
+def staged(engine: sa.Engine) -> dict[str, dict[str, float]]:
+    """plan.run in this process: wall and CPU seconds per stage (from its progress
+    callbacks; CPU time is this process's, so it leaves out PostgreSQL's share)."""
+    marks: dict[str, tuple[float, float]] = {}
+    first: dict[str, tuple[float, float]] = {}
 
     def tick(stage: str, done: int, total: int) -> None:
-        now = time.perf_counter() - start
-        marks.setdefault(f"{stage}_start", now)
-        marks[f"{stage}_end"] = now
+        now = (time.perf_counter(), time.process_time())
+        first.setdefault(stage, now)
+        marks[stage] = now
 
+    start = (time.perf_counter(), time.process_time())
     plan.run(engine, TENANT, progress=tick)
-    total = time.perf_counter() - start
-    out = {"total": round(total, 2)}
-    order = ["history", "forecast", "policy", "store"]
-    for i, stage in enumerate(order):
-        begin = 0.0 if i == 0 else marks.get(f"{order[i - 1]}_end", 0.0)
-        out[stage] = round(marks.get(f"{stage}_end", begin) - begin, 2)
-    out["finish"] = round(total - marks.get("store_end", total), 2)
+    end = (time.perf_counter(), time.process_time())
+    out: dict[str, dict[str, float]] = {}
+    previous = start
+    for stage in ("history", "forecast", "policy", "store"):
+        stop = marks.get(stage, previous)
+        out[stage] = {
+            "seconds": round(stop[0] - previous[0], 2),
+            "cpu_seconds": round(stop[1] - previous[1], 2),
+        }
+        previous = stop
+    out["total"] = {
+        "seconds": round(end[0] - start[0], 2),
+        "cpu_seconds": round(end[1] - start[1], 2),
+    }
     return out
 
 

@@ -163,7 +163,8 @@ def run(
     """Filter every parameter combination through time, backtest, then forecast.
 
     ``model.groups`` (default: all combinations under ``model.name``) lets one pass
-    serve several named models that share their states, such as Croston and SBA.
+    serve several named models that share their states, such as Croston and SBA (on the
+    log scale their names get "_log").
     ``squared`` limits the backtest to squared (True) or absolute (False) errors when
     only one of them will be used.
     """
@@ -193,9 +194,10 @@ def run(
     ahead = np.stack([model.ahead(j) for j in range(1, b.horizon + 1)])  # (h, combos, n)
     count = np.maximum(b.scored() - 1, 1)
     groups = getattr(model, "groups", None) or {name or model.name: np.arange(model.grid)}
+    suffix = "_log" if log and getattr(model, "groups", None) else ""
     return {
-        name: _pick(model, b, z, log, idx, (sse, sse_pre, bt_abs, bt_sq), ahead, count)
-        for name, idx in groups.items()
+        group + suffix: _pick(model, b, z, log, idx, (sse, sse_pre, bt_abs, bt_sq), ahead, count)
+        for group, idx in groups.items()
     }
 
 

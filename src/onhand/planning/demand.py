@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
 from .. import db
@@ -78,26 +79,40 @@ class DemandHistory:
 
 
 def series(conn: Connection, tenant: str, item_ids: list[int] | None = None) -> Series:
-    """Every stocked, active item at every location it has a balance at."""
+    """Every stocked, active item at every location it has a balance at, in (item,
+    location) order. PostgreSQL sends each column as one array (binary COPY of one row)."""
     b = balances
+    columns = [
+        b.c.item_id,
+        b.c.location_id,
+        b.c.on_hand,
+        b.c.reserved,
+        sum((b.c[s] for s in HELD[2:]), b.c.committed),
+        b.c.incoming,
+        b.c.in_transit,
+    ]
+    where = [b.c.tenant_id == tenant, items.c.kind.in_(STOCKED), items.c.active]
+    if item_ids is not None:
+        where.append(b.c.item_id.in_(item_ids))
+    source = b.join(items, items.c.id == b.c.item_id)
+    if db.is_sqlite(conn):
+        stmt = sa.select(*columns).select_from(source).where(*where)
+        found = conn.execute(stmt.order_by(b.c.item_id, b.c.location_id)).all()
+        rows = np.array([tuple(r) for r in found], dtype=np.int64).reshape(-1, 7)
+        return Series(*(np.ascontiguousarray(rows[:, i]) for i in range(7)))
+    order = (b.c.item_id, b.c.location_id)
     stmt = (
         sa.select(
-            b.c.item_id,
-            b.c.location_id,
-            b.c.on_hand,
-            b.c.reserved,
-            sum((b.c[s] for s in HELD[2:]), b.c.committed).label("unusable"),
-            b.c.incoming,
-            b.c.in_transit,
+            *(
+                sa.func.array_agg(aggregate_order_by(sa.cast(c, sa.BigInteger), *order))
+                for c in columns
+            )
         )
-        .join(items, items.c.id == b.c.item_id)
-        .where(b.c.tenant_id == tenant, items.c.kind.in_(STOCKED), items.c.active)
-        .order_by(b.c.item_id, b.c.location_id)
+        .select_from(source)
+        .where(*where)
     )
-    if item_ids is not None:
-        stmt = stmt.where(b.c.item_id.in_(item_ids))
-    rows = np.array(conn.execute(stmt).all(), dtype=np.int64).reshape(-1, 7)
-    return Series(*(np.ascontiguousarray(rows[:, i]) for i in range(7)))
+    (row,) = list(_copy_rows(conn, stmt))  # no balances: one row of NULLs
+    return Series(*(_int_array(f) for f in row))
 
 
 def _day_number(conn: Connection, start: date) -> sa.ColumnElement:
@@ -167,7 +182,7 @@ class _Window:
         np.add.at(self.qty, (k[past], d[past]), sold[past].astype(np.float32))
 
 
-def _copy_rows(conn: Connection, stmt: sa.Select) -> Iterator[list[bytes]]:
+def _copy_rows(conn: Connection, stmt: sa.Select) -> Iterator[list[bytes | None]]:
     """The rows of a query as binary COPY, each a list of its fields' raw bytes."""
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     sql = f"COPY ({compiled}) TO STDOUT (FORMAT binary)"
@@ -179,7 +194,7 @@ def _copy_rows(conn: Connection, stmt: sa.Select) -> Iterator[list[bytes]]:
         yield from _decode(cur, sql, compiled.params)
 
 
-def _decode(cur: Any, sql: str, params: Any) -> Iterator[list[bytes]]:
+def _decode(cur: Any, sql: str, params: Any) -> Iterator[list[bytes | None]]:
     pending, header = bytearray(), False
     with cur.copy(sql, params) as cp:
         for chunk in cp:
@@ -194,11 +209,16 @@ def _decode(cur: Any, sql: str, params: Any) -> Iterator[list[bytes]]:
                 if count == -1:  # the trailer; the copy still has to be read to its end
                     pos = len(pending)
                     break
-                fields, at = [], pos + 2
+                fields: list[bytes | None] = []
+                at = pos + 2
                 for _ in range(count):
                     if len(pending) - at < 4:
                         break
                     (size,) = struct.unpack_from(">i", pending, at)
+                    if size == -1:  # NULL
+                        fields.append(None)
+                        at += 4
+                        continue
                     if len(pending) - at - 4 < size:
                         break
                     fields.append(bytes(pending[at + 4 : at + 4 + size]))
@@ -210,8 +230,11 @@ def _decode(cur: Any, sql: str, params: Any) -> Iterator[list[bytes]]:
             del pending[:pos]
 
 
-def _int_array(raw: bytes) -> np.ndarray:
-    """A one-dimensional PostgreSQL int4[]/int8[] without NULLs, from its binary form."""
+def _int_array(raw: bytes | None) -> np.ndarray:
+    """A one-dimensional PostgreSQL int4[]/int8[] without NULLs, from its binary form
+    (NULL, as array_agg of no rows gives, is empty)."""
+    if raw is None:
+        return np.zeros(0, dtype=np.int64)
     ndim, _, oid = struct.unpack_from(">iii", raw, 0)
     if ndim == 0:
         return np.zeros(0, dtype=np.int64)
@@ -229,7 +252,7 @@ def _read_postgres(
     planned: Series,
     progress: Progress,
 ) -> None:
-    bucket = (ledger.c.item_id / BUCKET).label("bucket")
+    bucket = (ledger.c.item_id // BUCKET).label("bucket")  # integer division
     as_int8 = lambda c: sa.cast(c, sa.BigInteger)  # noqa: E731
     stmt = (
         sa.select(
@@ -268,7 +291,7 @@ def _read_sqlite(conn: Connection, tenant: str, start: date, window: _Window) ->
         .group_by(ledger.c.item_id, ledger.c.location_id, day)
         .order_by(ledger.c.item_id)
     ).all()
-    data = np.array(rows, dtype=np.int64).reshape(-1, 5)
+    data = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 5)
     window.add(*(data[:, i] for i in range(5)))
 
 

@@ -62,6 +62,8 @@ MODELS = (
     "tsb",
     "theta",
     "theta_opt",
+    "theta_log",
+    "theta_opt_log",
 )
 COMBINE_RATIO = 1.5  # models within 1.5× the best backtest error are averaged
 INTERMITTENT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
@@ -108,6 +110,7 @@ def _families(b: Block) -> list[tuple[str, np.ndarray]]:
         ("holt_winters", ~intermittent),
         ("holt_winters_log", ~intermittent & positive),
         ("theta", ~intermittent),
+        ("theta_log", ~intermittent & positive),
         ("croston", intermittent),
         ("tsb", intermittent),
     ]
@@ -123,8 +126,8 @@ def _fit_family(name: str, b: Block, z: float) -> dict[str, Fit]:
         return run(
             HoltWinters.gridded(b.season), b, z, log=name.endswith("_log"), name=name, squared=False
         )
-    if name == "theta":  # one pass gives the classic and the optimised Theta
-        return run(Theta.gridded(b.season), b, z, squared=False)
+    if name in ("theta", "theta_log"):  # one pass gives the classic and the optimised Theta
+        return run(Theta.gridded(b.season), b, z, log=name == "theta_log", squared=False)
     if name == "croston":  # one pass gives Croston and SBA
         return run(Croston(np.array(INTERMITTENT_ALPHAS)), b, z, squared=True)
     alpha, beta = np.meshgrid(np.array(TSB_ALPHAS), np.array(TSB_BETAS))
