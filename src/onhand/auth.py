@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,11 +170,13 @@ async def authenticate(
     """The caller of a request or WebSocket, checked for tenant and scope."""
     bearer = _bearer(conn, allow_query)
     # A cached token costs no thread hop; a miss asks the database from a worker thread.
-    caller = _cached(bearer) or await asyncio.to_thread(verify, conn.app.state.engine, bearer)
+    caller = _cached(bearer)
+    if caller is None:
+        caller = await asyncio.to_thread(verify, conn.app.state.engine, bearer)
     return _authorise(caller, tenant, scope)
 
 
-def require(scope: str):
+def require(scope: str) -> Callable[[Request, str], Awaitable[Caller]]:
     """FastAPI dependency: the caller of `/v1/{tenant}/…` with `scope` (admin has all)."""
 
     async def dependency(request: Request, tenant: str) -> Caller:

@@ -20,11 +20,13 @@ from onhand import db, schema
 from onhand.tables import metadata
 
 # The modules whose tables the migrations environment registers besides tables.py.
-for _module in ("onhand.cache.tables", "onhand.events.tables", "onhand.planning.tables"):
-    try:
-        importlib.import_module(_module)
-    except ModuleNotFoundError:
-        pass
+for _module in (
+    "onhand.cache.tables",
+    "onhand.events.tables",
+    "onhand.fulfilment.tables",
+    "onhand.planning.tables",
+):
+    importlib.import_module(_module)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -5,15 +5,20 @@ Every `onhand serve` process tails the outbox itself (woken by NOTIFY on Postgre
 client connected to any process sees changes made through any other. A subscriber whose queue
 fills up is dropped with a final `dropped` marker instead of slowing the others down; it may
 reconnect with Last-Event-ID and resume from the outbox.
+
+When the server is asked to stop, `close_all` ends every stream with a final `CLOSED` marker:
+an open stream never ends by itself, and the server waits for open responses before it exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from . import metrics
@@ -23,6 +28,18 @@ from .tail import Notifier, OutboxTail, wait
 log = logging.getLogger(__name__)
 DROPPED = object()  # the last item a dropped subscriber's queue receives
 HEARTBEAT = object()  # time to send a keep-alive comment
+CLOSED = object()  # the server is stopping: end the stream (the client reconnects elsewhere)
+_hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+
+
+class ShuttingDown(Exception):
+    """No new subscriber while the server stops."""
+
+
+def close_all() -> None:
+    """End every stream of every hub of this process (call it on the event loop)."""
+    for hub in list(_hubs):
+        hub.close()
 
 
 class Subscriber:
@@ -53,10 +70,14 @@ class Hub:
         self._task: asyncio.Task | None = None
         self._beat_task: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
+        self.closing = False
+        _hubs.add(self)
 
     async def subscribe(
         self, tenant: str, accept: Callable[[Event], bool] = lambda e: True
     ) -> Subscriber:
+        if self.closing:
+            raise ShuttingDown("the server is shutting down")
         await self._ensure_running()
         sub = Subscriber(tenant, accept, self.queue_size)
         # No await between reading the position and registering: nothing published falls between.
@@ -84,6 +105,17 @@ class Hub:
                     self._drop(sub)
             self.position = ev.id
 
+    def close(self) -> None:
+        """Tell every subscriber to finish: its stream ends after what is already queued."""
+        self.closing = True
+        for subs in list(self.subscribers.values()):
+            for sub in list(subs):
+                self.unsubscribe(sub)
+                if sub.queue.full():  # nothing queued is lost: the client resumes from the outbox
+                    while not sub.queue.empty():
+                        sub.queue.get_nowait()
+                sub.queue.put_nowait(CLOSED)
+
     def _drop(self, sub: Subscriber) -> None:
         self.unsubscribe(sub)
         sub.dropped = True
@@ -93,7 +125,7 @@ class Hub:
         metrics.LIVE_DROPPED.inc()
 
     async def backlog(self, sub: Subscriber, after: int, page: int = 1000) -> list[list[Event]]:
-        """Stored events of the subscriber's tenant after `after`, up to where the queue takes over."""
+        """Stored events of the subscriber's tenant after `after`, up to the queue's start."""
         pages: list[list[Event]] = []
         while after < sub.position:
             rows = await asyncio.to_thread(self._read, sub.tenant, after, sub.position, page)
@@ -130,7 +162,7 @@ class Hub:
         while True:
             try:
                 events, stalled = await asyncio.to_thread(tail.poll)
-            except Exception as exc:
+            except SQLAlchemyError as exc:
                 log.warning("live hub: outbox read failed (%s)", exc)
                 await asyncio.sleep(1.0)
                 continue

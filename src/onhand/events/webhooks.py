@@ -83,7 +83,7 @@ def _out(row: Any, *, with_secret: bool = False) -> dict[str, Any]:
 
 
 def create(conn: Connection, tenant: str, body: WebhookIn) -> dict[str, Any]:
-    row = {
+    row: dict[str, Any] = {
         "tenant_id": tenant,
         "id": str(uuid.uuid4()),
         "url": body.url,

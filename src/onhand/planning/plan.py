@@ -193,8 +193,9 @@ def _lead_times(
     perf: dict[int, performance.Performance],
     default: float,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    mean: list[float] = []
-    std: list[float] = []
+    # None (no measured spread yet) becomes NaN in the float arrays.
+    mean: list[float | None] = []
+    std: list[float | None] = []
     origin: list[str] = []
     for s in src:
         measured = perf.get(s.supplier.id) if s else None
@@ -202,9 +203,9 @@ def _lead_times(
             mean.append(default)
             std.append(0.0)
             origin.append("default")
-        elif measured is not None and measured.trusted and measured.lead_time_mean is not None:
+        elif measured is not None and measured.trusted:
             mean.append(measured.lead_time_mean)
-            std.append(measured.lead_time_std or 0.0)
+            std.append(measured.lead_time_std)
             origin.append("measured")
         else:
             mean.append(s.supplier.lead_time_days)

@@ -195,7 +195,7 @@ def _link_out(row: Any) -> dict[str, Any]:
 
 
 def _links_stmt(tenant: str) -> sa.Select:
-    s, links = suppliers, item_suppliers
+    s, link = suppliers, item_suppliers
     return (
         sa.select(
             s.c.code,
@@ -205,15 +205,15 @@ def _links_stmt(tenant: str) -> sa.Select:
             s.c.moq,
             s.c.default_price,
             s.c.lead_time_days,
-            links.c.supplier_sku,
-            links.c.price,
-            links.c.pack_size.label("link_pack_size"),
-            links.c.moq.label("link_moq"),
-            links.c.preferred,
-            links.c.item_id,
+            link.c.supplier_sku,
+            link.c.price,
+            link.c.pack_size.label("link_pack_size"),
+            link.c.moq.label("link_moq"),
+            link.c.preferred,
+            link.c.item_id,
         )
-        .join(s, s.c.id == links.c.supplier_id)
-        .where(links.c.tenant_id == tenant)
+        .join(s, s.c.id == link.c.supplier_id)
+        .where(link.c.tenant_id == tenant)
     )
 
 
