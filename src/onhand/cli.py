@@ -12,6 +12,7 @@ from . import auth, db, schema
 from . import check as invariants
 from .cache.commands import reconcile_command
 from .cli_database import open_database
+from .fulfilment.commands import payouts_command
 from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
 from .problems import Invalid, NotFound
@@ -189,6 +190,7 @@ def check() -> None:
 app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty.")(forecast_command)
 app.command("plan")(plan_command)
 app.command("reconcile")(reconcile_command)
+app.command("payouts")(payouts_command)
 
 
 def main() -> None:
