@@ -11,6 +11,7 @@ from rich.table import Table
 from . import auth, db, schema
 from . import check as invariants
 from .cache.commands import reconcile_command
+from .channels.commands import channels_app, secrets_app
 from .cli_database import open_database
 from .fulfilment.commands import payouts_command
 from .planning.commands import forecast_command
@@ -191,6 +192,8 @@ app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty."
 app.command("plan")(plan_command)
 app.command("reconcile")(reconcile_command)
 app.command("payouts")(payouts_command)
+app.add_typer(channels_app, name="channels")
+app.add_typer(secrets_app, name="secrets")
 
 
 def main() -> None:
