@@ -1,15 +1,15 @@
 """channels: Shopify stores and partners, mappings, sync runs and items, processed
 webhooks, recorded store sales, adjustments passed on to partners, the live-push queue
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
