@@ -20,6 +20,7 @@ from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
 from .settings import Settings, get_settings
 from .stock.routes import router as stock_router
+from .web.reports.routes import router as console_router
 from .web.routes import router as web_router
 
 
@@ -68,6 +69,7 @@ def create_app(
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
     app.include_router(reservations_router)
     app.include_router(planning_router)
+    app.include_router(console_router)
     app.include_router(web_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness and database reachability")

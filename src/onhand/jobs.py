@@ -20,8 +20,10 @@ class Jobs:
 
     async def start(self) -> None:
         from .reservations.sweeper import sweep_forever
+        from .web.reports.tiles import refresh_forever
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
+        self.tasks.append(asyncio.create_task(refresh_forever(self.engine), name="console-tiles"))
         await self.events.start()
 
     async def stop(self) -> None:

@@ -81,6 +81,11 @@ class PlanOrdersIn(BaseModel):
     suppliers: list[str] | None = Field(
         default=None, max_length=500, description="Only these supplier codes (default: all)"
     )
+    lines: list[int] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Only these suggestion line numbers (`line_no`; default: all)",
+    )
 
 
 class LineIn(BaseModel):
