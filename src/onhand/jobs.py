@@ -19,8 +19,17 @@ class Jobs:
         self.events = EventWorkers(engine, settings)
 
     async def start(self) -> None:
+        from . import db
+        from .events import alerts
         from .reservations.sweeper import sweep_forever
         from .web.reports.tiles import refresh_forever
+
+        def seed() -> None:
+            with db.write(self.engine) as conn:
+                alerts.seed(conn, db.utcnow())
+
+        # Every item's alert level is known from the start (metrics, later crossings).
+        await asyncio.to_thread(seed)
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
         self.tasks.append(asyncio.create_task(refresh_forever(self.engine), name="console-tiles"))

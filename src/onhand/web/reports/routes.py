@@ -12,10 +12,10 @@ from ... import db
 from ...catalog import service as catalog
 from ...catalog.schemas import MAX_ID
 from ...http import Admin, EngineDep, Limit
-from ...planning import valuation
-from ...problems import Invalid
+from ...planning import plan, valuation
+from ...problems import Invalid, NotFound
 from ...tables import STATES
-from . import history, holds, series, tiles
+from . import alerts, history, holds, series, tiles
 
 router = APIRouter(prefix="/v1/{tenant}/console", tags=["console"])
 State = Literal[STATES]  # type: ignore[valid-type]
@@ -158,3 +158,19 @@ def get_valuation_series(
             doc = valuation.report(conn, caller.tenant, method, day)
             points.append({"as_of": day.isoformat(), "value": doc["totals"]["value"]})
     return {"method": method, "points": points}
+
+
+@router.get("/alerts", summary="Items out, low or below their reorder point; latest alerts")
+def get_alerts(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return alerts.alerts(conn, caller.tenant)
+
+
+@router.get("/plan", summary="The last plan run, or null when none ran yet")
+def get_last_plan(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    # The console asks before it reads suggestions, so a new tenant causes no 404s.
+    with db.read(engine) as conn:
+        try:
+            return {"run": plan.status(conn, caller.tenant)}
+        except NotFound:
+            return {"run": None}
