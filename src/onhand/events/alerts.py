@@ -144,7 +144,7 @@ class AlertSink(Sink):
         evaluate(conn, changes, db.utcnow())
 
 
-def seed(conn: Connection, now: datetime) -> int:
+def seed(conn: Connection, now: datetime, tenant: str | None = None) -> int:
     """Store the level of every stocked item that has none yet (at start-up), without
     announcing anything: `/metrics` and the alert table then cover every item, not only
     those changed since. Rows the sink wrote meanwhile win. Returns how many were stored."""
@@ -161,18 +161,22 @@ def seed(conn: Connection, now: datetime) -> int:
             items.c.reorder_point,
         )
         .outerjoin(s, sa.and_(s.c.tenant_id == items.c.tenant_id, s.c.sku == items.c.sku))
-        .where(items.c.kind.in_(("physical", "licensed")), s.c.sku.is_(None))
+        .where(
+            items.c.kind.in_(("physical", "licensed")),
+            s.c.sku.is_(None),
+            *([items.c.tenant_id == tenant] if tenant else []),
+        )
     ).all()
     rows = []
-    for tenant in {r.tenant_id for r in missing}:
-        mine = [r for r in missing if r.tenant_id == tenant]
-        figures = location_figures(conn, tenant, [r.id for r in mine], now)
+    for owner in {r.tenant_id for r in missing}:
+        mine = [r for r in missing if r.tenant_id == owner]
+        figures = location_figures(conn, owner, [r.id for r in mine], now)
         for r in mine:
             available = sum(int(f["available"]) for f in figures.get(r.id, []))
             lv = level(available, r.low_stock_threshold, r.reorder_point)
             rows.append(
                 {
-                    "tenant_id": tenant,
+                    "tenant_id": owner,
                     "sku": r.sku,
                     "available": available,
                     "out": lv.out,
