@@ -21,6 +21,8 @@ class Jobs:
     async def start(self) -> None:
         from . import db
         from .events import alerts
+        from .events.leader import Leader
+        from .fulfilment.jobs import allocate_forever
         from .reservations.sweeper import sweep_forever
         from .web.reports.tiles import refresh_forever
 
@@ -32,7 +34,19 @@ class Jobs:
         await asyncio.to_thread(seed)
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
-        self.tasks.append(asyncio.create_task(refresh_forever(self.engine), name="console-tiles"))
+        if not db.is_sqlite(self.engine):  # SQLite computes the console tiles on the fly
+            tiles = Leader(self.engine, "console-tiles", self.settings.leader_lease_seconds)
+            self.tasks.append(
+                asyncio.create_task(
+                    tiles.run(lambda: refresh_forever(self.engine)), name="console-tiles"
+                )
+            )
+        allocator = Leader(self.engine, "backorder-allocator", self.settings.leader_lease_seconds)
+        self.tasks.append(
+            asyncio.create_task(
+                allocator.run(lambda: allocate_forever(self.engine)), name="backorder-allocator"
+            )
+        )
         await self.events.start()
 
     async def stop(self) -> None:

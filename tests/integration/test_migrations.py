@@ -23,6 +23,7 @@ from onhand.tables import metadata
 for _module in (
     "onhand.cache.tables",
     "onhand.events.tables",
+    "onhand.fulfilment.tables",
     "onhand.planning.tables",
     "onhand.web.reports.tables",
 ):
