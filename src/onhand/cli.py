@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Annotated
 
 import typer
@@ -86,9 +88,19 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data and stop")] = False,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Origin of a shop page that embeds the badge (repeatable)"),
+    ] = None,
 ) -> None:
     """Load the sample tenant 'demo' (a year of history) and serve it."""
     from . import demo as demo_data
+
+    if cors_origin:
+        # The served app reads its settings from the environment: add the origins there.
+        origins = [*get_settings().cors_origins, *cors_origin]
+        os.environ["ONHAND_CORS_ORIGINS"] = json.dumps(list(dict.fromkeys(origins)))
+        get_settings.cache_clear()
 
     engine = open_database(create=True, schema_mode="upgrade")
     created = demo_data.load(engine, progress=err)
@@ -104,6 +116,11 @@ def demo(
         f"{base}/v1/demo/availability/BOOK-DUNE",
         f"  storefront token {shop.token}",
         f"  admin token      {admin.token}",
+        "  stock badge      paste into a shop page"
+        + (f" served from {', '.join(cors_origin)}" if cors_origin else " (see --cors-origin)")
+        + ":",
+        f'    <script src="{base}/badge.js" data-tenant="demo" data-sku="BOOK-DUNE" '
+        f'data-token="{shop.token}" async></script>',
     ]
     if no_serve:
         for line in banner:
