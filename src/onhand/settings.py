@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     # Outbound HTTP (webhooks, channel API URLs) reaches only public addresses unless these
     # comma-separated CIDRs allow more, e.g. "127.0.0.0/8,10.0.0.0/8" (see netguard.py).
     allow_private_networks: str = ""
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _networks(cls, spec: str) -> str:
+        from .netguard import parse_networks
+
+        parse_networks(spec)  # a typo fails at start-up, not at the first webhook
+        return spec
 
 
 @lru_cache

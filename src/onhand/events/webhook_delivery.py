@@ -5,6 +5,10 @@ A failed attempt is retried after backoff * 2^(attempt-1) seconds (capped at an 
 `webhook_max_attempts` failures the delivery becomes a dead letter, visible in the delivery log
 and redeliverable through the API. Deliveries of one webhook go out one at a time in event
 order; a retry does not hold back later events (receivers dedupe and order by event id).
+
+Requests go through `netguard` (public addresses only, redirects not followed), and whatever
+goes wrong with one delivery is recorded on that delivery alone: the sender never stops for it.
+A refused address is logged as a generic error, so the delivery log cannot map the network.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db
+from .. import db, netguard
 from ..settings import Settings
 from . import metrics
 from .dispatcher import Sink
@@ -31,6 +35,7 @@ from .webhooks import SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0
+REFUSED = "the address is not allowed (webhooks reach public addresses only)"
 
 
 class WebhookSink(Sink):
@@ -71,16 +76,23 @@ class WebhookSink(Sink):
             self._loop.call_soon_threadsafe(self.queued.set)
 
 
+def _printable(text: str) -> str:
+    """An error message safe to store on either database (no NUL or control characters)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:500]
+
+
 class Sender:
     def __init__(self, engine: Engine, settings: Settings, wake: asyncio.Event) -> None:
         self.engine = engine
         self.max_attempts = settings.webhook_max_attempts
         self.backoff = settings.webhook_backoff_seconds
         self.timeout = settings.webhook_timeout_seconds
+        self.allowed = netguard.parse_networks(settings.allow_private_networks)
         self.wake = wake
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+        client = netguard.client(self.allowed, timeout=self.timeout, follow_redirects=False)
+        async with client:
             while True:
                 due = await asyncio.to_thread(self._due, 100)
                 if not due:
@@ -141,8 +153,13 @@ class Sender:
         }
         try:
             response = await client.post(d["url"], content=body, headers=headers)
+        except netguard.BlockedUrl:
+            return d, None, REFUSED
         except httpx.HTTPError as exc:
-            return d, None, f"{type(exc).__name__}: {exc}"[:500]
+            return d, None, _printable(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bad URL stored before validation, a library bug, …
+            log.warning("webhook delivery %s failed: %r", d["id"], exc)
+            return d, None, _printable(f"the request could not be made ({type(exc).__name__})")
         if 200 <= response.status_code < 300:
             return d, response.status_code, None
         return d, response.status_code, f"HTTP {response.status_code}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from .. import db
+from .. import db, netguard
 from ..http import Admin, EngineDep, Limit
 from . import webhooks as service
 
@@ -16,9 +16,12 @@ router = APIRouter(prefix="/v1/{tenant}/webhooks", tags=["webhooks"])
 @router.post(
     "", status_code=201, summary="Subscribe a URL to event types (the secret is shown once)"
 )
-def create_webhook(body: service.WebhookIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+def create_webhook(
+    body: service.WebhookIn, caller: Admin, engine: EngineDep, request: Request
+) -> dict[str, Any]:
+    allowed = netguard.parse_networks(request.app.state.settings.allow_private_networks)
     with db.write(engine) as conn:
-        return service.create(conn, caller.tenant, body)
+        return service.create(conn, caller.tenant, body, allowed)
 
 
 @router.get("", summary="The tenant's webhooks")
