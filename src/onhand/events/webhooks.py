@@ -106,7 +106,7 @@ def create(
         "created_at": db.utcnow(),
     }
     conn.execute(webhooks.insert().values(**row))
-    return _out(_get(conn, tenant, row["id"]), with_secret=True)
+    return _out(_get(conn, tenant, str(row["id"])), with_secret=True)
 
 
 def _get(conn: Connection, tenant: str, webhook_id: str) -> Any:
