@@ -7,14 +7,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
 from . import __version__, db, logs, problems
 from .catalog.routes import router as catalog_router
 from .events import live
-from .metrics import RequestMetrics, metrics_response
+from .metrics import RequestMetrics, check_access, metrics_response
 from .planning.routes import router as planning_router
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
@@ -77,7 +77,8 @@ def create_app(
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
-    def metrics() -> Any:
+    def metrics(request: Request) -> Any:
+        check_access(request, settings.metrics_token)
         return metrics_response()
 
     return app

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Outbound HTTP (webhooks, channel API URLs) reaches only public addresses unless these
     # comma-separated CIDRs allow more, e.g. "127.0.0.0/8,10.0.0.0/8" (see netguard.py).
     allow_private_networks: str = ""
+    # `/metrics` lists every tenant: with a token it needs `Authorization: Bearer <token>`,
+    # without one it answers only clients on the loopback interface.
+    metrics_token: str | None = None
 
     @field_validator("allow_private_networks")
     @classmethod
