@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from . import auth, db, schema
 from . import check as invariants
@@ -28,7 +29,7 @@ err = Console(stderr=True)
 out = Console()
 
 
-def _engine():
+def _engine() -> Engine:
     return db.make_engine(get_settings().database_url, pool_size=5)
 
 
@@ -108,14 +109,16 @@ def demo(
     with db.write(engine) as conn:
         admin = auth.create_token(conn, "demo", ["admin"], name="demo admin")
         shop = auth.create_token(conn, "demo", ["storefront"], name="demo storefront")
+        page = auth.create_token(conn, "demo", ["public"], name="demo badge")
     base = f"http://{host}:{port}"
     banner = [
         f"[green]demo tenant {'loaded' if created else 'already present'}[/]",
         f"  dashboard        {base}/dashboard#token={admin.token}&tenant=demo",
         f"  API docs         {base}/docs",
-        f"  availability     curl -H 'Authorization: Bearer {shop.token}' "
+        f"  availability     curl -H 'Authorization: Bearer {page.token}' "
         f"{base}/v1/demo/availability/BOOK-DUNE",
-        f"  storefront token {shop.token}",
+        f"  public token     {page.token}  (safe in a web page: availability only)",
+        f"  storefront token {shop.token}  (checkout server only: holds)",
         f"  admin token      {admin.token}",
     ]
     if no_serve:
@@ -128,20 +131,34 @@ def demo(
 @tokens_app.command("create")
 def tokens_create(
     tenant: Annotated[str, typer.Option(help="Tenant id (created if new)")],
-    scope: Annotated[list[str], typer.Option(help="admin, storefront or sync; repeat for several")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="admin, storefront, public or sync; repeat for several"),
+    ],
     name: Annotated[str, typer.Option(help="A label to recognise the token by")] = "",
+    expires_in: Annotated[
+        str | None, typer.Option(help="Lifetime, e.g. 90d, 12h, 30m (default: no expiry)")
+    ] = None,
 ) -> None:
     """Print a new bearer token as the last line (it is shown only once)."""
+    try:
+        lifetime = auth.parse_duration(expires_in) if expires_in else None
+    except Invalid as exc:
+        err.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(2) from None
     engine = _engine()
     schema.upgrade(engine)
     try:
         with db.write(engine) as conn:
-            token = auth.create_token(conn, tenant, scope, name)
+            token = auth.create_token(conn, tenant, scope, name, lifetime)
     except Invalid as exc:
         err.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(2) from None
+    until = (
+        f", expires {lifetime and (db.utcnow() + lifetime):%Y-%m-%d %H:%M} UTC" if lifetime else ""
+    )
     out.print(
-        f"token {token.id} for tenant {token.tenant}, scopes {', '.join(token.scopes)}",
+        f"token {token.id} for tenant {token.tenant}, scopes {', '.join(token.scopes)}{until}",
         highlight=False,
     )
     print(token.token)
@@ -151,34 +168,44 @@ def tokens_create(
 def tokens_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None,
 ) -> None:
-    """List tokens (ids, scopes, state; never secrets)."""
+    """List tokens (ids, scopes, expiry, last use, state; never secrets)."""
     with db.read(_engine()) as conn:
         rows = auth.list_tokens(conn, tenant)
-    table = Table("id", "tenant", "name", "scopes", "created", "revoked")
+    now = db.utcnow()
+    table = Table("id", "tenant", "name", "scopes", "created", "expires", "last used", "revoked")
     for r in rows:
+        expires = r["expires_at"]
         table.add_row(
             r["id"],
             r["tenant_id"],
             r["name"],
             ", ".join(r["scopes"]),
-            f"{r['created_at']:%Y-%m-%d %H:%M}",
-            f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "",
+            _when(r["created_at"]),
+            (_when(expires) + (" (expired)" if expires <= now else "")) if expires else "never",
+            _when(r["last_used_at"]) or "never",
+            _when(r["revoked_at"]),
         )
-    out.print(table)
+    out.print(table, width=max(out.width, 150))  # one line per token, even in a pipe
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
 @tokens_app.command("revoke")
 def tokens_revoke(
-    token_id: Annotated[str, typer.Argument(help="The token id from 'tokens list'")],
+    token_id: Annotated[
+        str, typer.Argument(help="The token id from 'tokens list', or a unique prefix of it")
+    ],
 ) -> None:
     """Revoke a token; requests with it get 401 within seconds."""
     try:
         with db.write(_engine()) as conn:
-            auth.revoke_token(conn, token_id)
-    except NotFound as exc:
+            revoked = auth.revoke_token(conn, token_id)
+    except (NotFound, Invalid) as exc:
         err.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from None
-    out.print(f"revoked {token_id}")
+    out.print(f"revoked {revoked}")
 
 
 @app.command()
