@@ -16,7 +16,7 @@ from .catalog.routes import router as catalog_router
 from .events import live
 from .metrics import RequestMetrics, check_access, metrics_response
 from .planning.routes import router as planning_router
-from .preauth import AuthenticateFirst
+from .preauth import RequestEdge
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
 from .settings import Settings, get_settings
@@ -51,13 +51,12 @@ def create_app(
         version=__version__,
         summary="Inventory backbone: stock ledger, reservations, live stock, replenishment.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,  # 413 before a larger body is read
     )
     app.state.engine = engine
     app.state.settings = settings
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
-    app.add_middleware(AuthenticateFirst)
+    app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     if settings.cors_origins:
         app.add_middleware(

@@ -138,9 +138,6 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is no such resource."
-        if exc.status_code == 413:
-            limit = _request.scope.get("starlette.max_body_size")
-            detail = f"The request body is larger than the {limit or 'allowed'} bytes accepted."
         return problem_response(
             Problem(detail, status=exc.status_code, slug=slug, title=str(exc.detail)[:80]),
             dict(exc.headers) if exc.headers else None,
