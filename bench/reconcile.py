@@ -40,7 +40,8 @@ def build(engine: sa.Engine, tenant: str, balances: int, per_item: int) -> list[
         conn.execute(
             sa.text(
                 "INSERT INTO locations (tenant_id, code, name, priority, created_at) "
-                "SELECT CAST(:t AS varchar), 'WH' || g, 'Warehouse ' || g, g, :now FROM generate_series(1, :n) g"
+                "SELECT CAST(:t AS varchar), 'WH' || g, 'Warehouse ' || g, g, :now "
+                "FROM generate_series(1, :n) g"
             ),
             {"t": tenant, "now": now, "n": per_item},
         )
@@ -48,15 +49,18 @@ def build(engine: sa.Engine, tenant: str, balances: int, per_item: int) -> list[
             sa.text(
                 "INSERT INTO items (tenant_id, sku, name, kind, unit, units, attributes, "
                 "allow_backorder, active, created_at, updated_at) "
-                "SELECT CAST(:t AS varchar), 'SKU-' || lpad(g::text, 8, '0'), 'Item ' || g, 'physical', 'each', '{}', "
-                "'{}', false, true, :now, :now FROM generate_series(1, :n) g"
+                "SELECT CAST(:t AS varchar), 'SKU-' || lpad(g::text, 8, '0'), 'Item ' || g, "
+                "'physical', 'each', '{}', '{}', false, true, :now, :now "
+                "FROM generate_series(1, :n) g"
             ),
             {"t": tenant, "now": now, "n": n_items},
         )
         conn.execute(
             sa.text(
-                "INSERT INTO balances (tenant_id, item_id, location_id, on_hand, reserved, updated_at) "
-                "SELECT CAST(:t AS varchar), i.id, l.id, 10 + (i.id * 7 + l.id) % 90, (i.id + l.id) % 5, :now "
+                "INSERT INTO balances "
+                "(tenant_id, item_id, location_id, on_hand, reserved, updated_at) "
+                "SELECT CAST(:t AS varchar), i.id, l.id, 10 + (i.id * 7 + l.id) % 90, "
+                "(i.id + l.id) % 5, :now "
                 "FROM items i CROSS JOIN locations l WHERE i.tenant_id = :t AND l.tenant_id = :t"
             ),
             {"t": tenant, "now": now},

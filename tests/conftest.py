@@ -12,15 +12,18 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 from onhand import auth, db, schema
@@ -160,6 +163,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def eventually(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.05) -> Any:
+    """Poll until `check` returns something truthy; fail with its last value otherwise."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"not true within {timeout} s (last value: {value!r})")
+
+
+class ServerThread:
+    """create_app on a real socket (streams need one: TestClient buffers whole responses)."""
+
+    def __init__(self, engine: sa.Engine, **settings: Any) -> None:
+        # A short heartbeat lets a stream notice its closed client quickly, so stop() is fast.
+        defaults = {"run_jobs": True, "leader_lease_seconds": 1.0, "sse_heartbeat_seconds": 0.3}
+        self.settings = Settings(
+            database_url=engine.url.render_as_string(hide_password=False),
+            **{**defaults, **settings},
+        )
+        self.app = create_app(self.settings, engine)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=3,
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        eventually(lambda: self.server.started, timeout=15)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
 class LiveServer:
     """`onhand serve` as a real process on a free port."""
 
@@ -221,7 +268,9 @@ def snapshot(engine: sa.Engine, tenant: str) -> dict[str, list[str]]:
         for table in metadata.sorted_tables:
             column = table.c.get("tenant_id", table.c.id if table.name == "tenants" else None)
             # A token's last use is bookkeeping of authentication, not a change by the request.
-            shown = [c for c in table.c if not (table.name == "tokens" and c.name == "last_used_at")]
+            shown = [
+                c for c in table.c if not (table.name == "tokens" and c.name == "last_used_at")
+            ]
             if column is not None:
                 out[table.name] = sorted(
                     repr(tuple(r)) for r in conn.execute(sa.select(*shown).where(column == tenant))
@@ -233,3 +282,17 @@ def snapshot(engine: sa.Engine, tenant: str) -> dict[str, list[str]]:
 def tenant_state(engine: sa.Engine, tenant: str):
     """`tenant_state()` returns the tenant's rows in every table (see `snapshot`)."""
     return lambda: snapshot(engine, tenant)
+
+
+@pytest.fixture
+def server(engine: sa.Engine) -> Iterator[Callable[..., ServerThread]]:
+    """Start in-process `onhand serve` threads on the test database: server(**settings)."""
+    started: list[ServerThread] = []
+
+    def start(**settings: Any) -> ServerThread:
+        started.append(ServerThread(engine, **settings))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.stop()

@@ -20,6 +20,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -287,7 +288,7 @@ async def authenticate(
     return caller
 
 
-def require(scope: str) -> Any:
+def require(scope: str) -> Callable[[Request, str], Awaitable[Caller]]:
     """FastAPI dependency: the caller of `/v1/{tenant}/…` with `scope` (admin has all)."""
 
     async def dependency(request: Request, tenant: str) -> Caller:

@@ -123,10 +123,11 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
     columns = list(rows[0])
     as_json = {c for c in columns if isinstance(table.c[c].type, sa.JSON)}
     names = ", ".join(f'"{c}"' for c in columns)
-    with conn.connection.driver_connection.cursor() as cur:
-        with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([Json(row[c]) if c in as_json else row[c] for c in columns])
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a live pooled connection always has its psycopg connection
+    with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Json(row[c]) if c in as_json else row[c] for c in columns])
 
 
 @contextmanager

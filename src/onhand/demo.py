@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from rich.console import Console
@@ -400,7 +401,7 @@ class Loader:
     def shelf(self, sku: str, loc: str) -> Shelf:
         return self.shelves.setdefault((sku, loc), Shelf())
 
-    def post(self, at: datetime, **fields: object) -> None:
+    def post(self, at: datetime, **fields: Any) -> None:
         movements.post(self.conn, TENANT, MovementIn(**fields), ACTOR, at)
         self.posted += 1
 
@@ -695,7 +696,9 @@ def _opening(ld: Loader, day: date) -> None:
     ld.shelf("BOOK-DUNE", "NORTH-A1").safety_stock = 6
 
 
-def _simulate(ld: Loader, days: range, film: range, write_offs: list, advance) -> None:
+def _simulate(
+    ld: Loader, days: range, film: range, write_offs: list, advance: Callable[[], None]
+) -> None:
     for d in days:
         day = ld.first_day + timedelta(days=d)
         if d == 0:

@@ -1,4 +1,5 @@
-"""structlog set-up: one line per event, plain tracebacks (no local variables: they may hold tokens)."""
+"""structlog set-up: one line per event, plain tracebacks (no local variables: they may hold
+tokens)."""
 
 import logging
 

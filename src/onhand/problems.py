@@ -6,6 +6,7 @@ Raise `Problem` (or a subclass) anywhere below the routes; the handlers installe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -94,7 +95,7 @@ class Forbidden(Problem):
     status, slug, title = 403, "forbidden", "Not allowed"
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         problem.document(), status_code=problem.status, media_type=MEDIA_TYPE, headers=headers
     )

@@ -75,6 +75,6 @@ def _short(text: str) -> str:
 
 
 def _in_range(amount: Decimal | Fraction | int, field: str, shown: object) -> None:
-    magnitude = amount.copy_abs() if isinstance(amount, Decimal) else abs(amount)  # exact
+    magnitude = amount.copy_abs() if isinstance(amount, Decimal) else max(amount, -amount)  # exact
     if magnitude > MAX_QTY:
         raise Invalid(f"{field}: {shown} is out of range (at most {MAX_QTY:,} base units).")

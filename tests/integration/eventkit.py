@@ -1,73 +1,19 @@
-"""Helpers of the live-stock tests: an app served by uvicorn in a thread, an SSE reader,
-a local webhook receiver, and a stocked tenant."""
+"""Helpers of the live-stock tests: an SSE reader, a local webhook receiver, a TCP proxy
+and a stocked tenant (the in-process server is the `server` fixture of conftest)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import pytest
-import sqlalchemy as sa
-import uvicorn
 
-from onhand.app import create_app
-from onhand.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def eventually(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.05) -> Any:
-    """Poll until `check` returns something truthy; fail with its last value otherwise."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"not true within {timeout} s (last value: {value!r})")
-
-
-class ServerThread:
-    """create_app on a real socket (streams need one: TestClient buffers whole responses)."""
-
-    def __init__(self, engine: sa.Engine, **settings: Any) -> None:
-        # A short heartbeat lets a stream notice its closed client quickly, so stop() is fast.
-        defaults = {"run_jobs": True, "leader_lease_seconds": 1.0, "sse_heartbeat_seconds": 0.3}
-        self.settings = Settings(
-            database_url=engine.url.render_as_string(hide_password=False),
-            **{**defaults, **settings},
-        )
-        self.app = create_app(self.settings, engine)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                self.app,
-                host="127.0.0.1",
-                port=self.port,
-                log_level="warning",
-                lifespan="on",
-                timeout_graceful_shutdown=3,
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        eventually(lambda: self.server.started, timeout=15)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
+from conftest import eventually, free_port
 
 
 class SSEReader:
@@ -106,7 +52,8 @@ class SSEReader:
                     else:
                         field, _, value = line.partition(":")
                         current[field] = value.removeprefix(" ")
-        except Exception as exc:  # closed by close(), or the server went away
+        # Closed by close(), or the server went away: kept in self.error for the test to assert.
+        except Exception as exc:  # noqa: BLE001
             if not self._stop:
                 self.error = repr(exc)
 
@@ -205,17 +152,14 @@ class TcpProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         if self.listener:
-            try:  # wakes the thread blocked in accept(); close() alone leaves it listening
+            # shutdown wakes the thread blocked in accept(); close() alone leaves it listening
+            with contextlib.suppress(OSError):
                 self.listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self.listener.close()
             self.listener = None
         for s in self.conns:
@@ -225,17 +169,3 @@ class TcpProxy:
             except OSError:
                 pass
         self.conns = []
-
-
-@pytest.fixture
-def server(engine):
-    """Start in-process `onhand serve` threads on the test database: server(**settings)."""
-    started = []
-
-    def start(**settings):
-        started.append(ServerThread(engine, **settings))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.stop()

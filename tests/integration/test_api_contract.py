@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from apikit import PROBLEM, assert_problem
+from fastapi.testclient import TestClient
 
 from conftest import make_token
 

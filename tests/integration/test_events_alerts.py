@@ -1,4 +1,4 @@
-"""Threshold alerts and the Prometheus side: stock.low / stock.out / stock.back_in, gauges, rules."""
+"""Threshold alerts and Prometheus: stock.low / stock.out / stock.back_in, gauges, rules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from eventkit import SSEReader, eventually, move, server, stock_tenant  # noqa: F401 (fixture)
+from eventkit import SSEReader, eventually, move, stock_tenant
 
 from conftest import IN_CI, make_token
 from onhand.events.alerts import Level, crossings, level

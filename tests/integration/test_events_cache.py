@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
-from eventkit import TcpProxy, eventually, free_port, move, server, stock_tenant  # noqa: F401 (fixture)
+from eventkit import TcpProxy, eventually, free_port, move, stock_tenant
 
 from conftest import make_token
 from onhand import db

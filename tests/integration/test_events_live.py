@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 import websockets
-from eventkit import SSEReader, eventually, move, server, stock_tenant  # noqa: F401 (fixture)
+from eventkit import SSEReader, eventually, move, stock_tenant
 
 from conftest import LiveServer, make_token
 from onhand import auth, db

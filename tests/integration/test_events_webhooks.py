@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from eventkit import Receiver, eventually, move, server, stock_tenant  # noqa: F401 (fixture)
+from eventkit import Receiver, eventually, move, stock_tenant
 
 from conftest import make_token
 from onhand.events.webhooks import sign, verify

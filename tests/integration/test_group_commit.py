@@ -182,7 +182,7 @@ def test_two_tenants_in_one_batch_each_get_their_own_answers(engine, tenant):
     async def race():
         mine = [gc.submit(tenant, job(reference=f"{tenant}-{n}")) for n in range(8)]
         theirs = [gc.submit(other, job(reference=f"{other}-{n}")) for n in range(8)]
-        both = await asyncio.gather(*[c for pair in zip(mine, theirs) for c in pair])
+        both = await asyncio.gather(*[c for pair in zip(mine, theirs, strict=True) for c in pair])
         return both[0::2], both[1::2]
 
     mine, theirs = asyncio.run(asyncio.wait_for(race(), 60))

@@ -21,10 +21,7 @@ from onhand.tables import metadata
 
 # The modules whose tables the migrations environment registers besides tables.py.
 for _module in ("onhand.cache.tables", "onhand.events.tables", "onhand.planning.tables"):
-    try:
-        importlib.import_module(_module)
-    except ModuleNotFoundError:
-        pass
+    importlib.import_module(_module)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -43,7 +43,7 @@ def test_demand_and_stock_out_days_are_read_from_the_ledger(api, engine, tenant)
     assert len(statements) == 1, "one GROUP BY query for every series and day"
     rows = {
         ids[int(loc)]: k
-        for k, (i, loc) in enumerate(zip(planned.item_ids, planned.location_ids))
+        for k, (i, loc) in enumerate(zip(planned.item_ids, planned.location_ids, strict=True))
         if i == item_a
     }
     wh1, wh2 = rows["WH1"], rows["WH2"]

@@ -333,8 +333,16 @@ def assert_kits_whole(
     counts = tally(results)
     print(f"\n{kit} race on {engine.dialect.name}: {dict(counts)}")
     assert set(counts) <= {"granted", "refused"}, counts
-    granted = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 201}
-    refused = {body["reference"] for body, (status, _) in zip(bodies, results) if status == 409}
+    granted = {
+        body["reference"]
+        for body, (status, _) in zip(bodies, results, strict=True)
+        if status == 201
+    }
+    refused = {
+        body["reference"]
+        for body, (status, _) in zip(bodies, results, strict=True)
+        if status == 409
+    }
     kits = {r for r in granted if r.startswith(kit)}
     a_only = {r for r in granted if r.startswith("a-")}
     b_only = {r for r in granted if r.startswith("b-")}
@@ -439,7 +447,7 @@ def test_bundles_and_their_components_racing_never_oversell_a_component(
     assert pack["available"] == min(free_a // 2, free_b)
 
 
-# ---- (f) one Idempotency-Key retried concurrently -------------------------------------------------
+# ---- (f) one Idempotency-Key retried concurrently ----------------------------------------------
 
 
 @pytest.mark.slow
@@ -476,7 +484,7 @@ def test_a_retry_storm_with_one_idempotency_key_holds_once(engine, tenant, hot, 
     assert findings_for(engine, tenant) == []
 
 
-# ---- (g) commits racing the sweeper ----------------------------------------------------------------
+# ---- (g) commits racing the sweeper ------------------------------------------------------------
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ Bundles, few and made of other items, always go through `entry_for`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +37,9 @@ assert FIGURES == (
 assert HELD == ("reserved", "committed", "damaged", "quality_control", "safety_stock")
 
 
-def bulk_entries(conn: Connection, tenant: str, rows: list[Any], now: datetime) -> dict[str, str]:
+def bulk_entries(
+    conn: Connection, tenant: str, rows: Sequence[Any], now: datetime
+) -> dict[str, str]:
     """Encoded entries for a page of item rows (id, sku, kind), ordered by id."""
     simple = [r for r in rows if r.kind in SIMPLE_KINDS]
     out: dict[str, str] = {}
@@ -149,8 +152,8 @@ def _page_locations(
     internal location_id) and its totals in TOTALS order."""
     rl, b, loc = reservation_lines, balances, locations
     lapsed = {
-        (i, l): int(q)
-        for i, l, q in conn.execute(
+        (item, loc): int(q)
+        for item, loc, q in conn.execute(
             sa.select(rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
             .where(
                 rl.c.tenant_id == tenant,

@@ -7,7 +7,9 @@ import logging
 import time
 from collections import defaultdict
 
+from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from ..events.dispatcher import Sink
@@ -78,7 +80,7 @@ async def keep(
             healthy = up
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except (RedisError, SQLAlchemyError, OSError) as exc:
             log.warning("availability cache reconciliation failed (%s)", exc)
             healthy = False
         await asyncio.sleep(check_every)

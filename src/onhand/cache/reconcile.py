@@ -2,8 +2,9 @@
 
 Work goes page by page (2,000 items), a few pages at once: one MGET for the page's keys first,
 then the page's entries from the database (built by PostgreSQL itself, see bulk.py), then one
-pipeline of compare-and-set repairs. Reading Redis *before* the database and repairing with CAS on what was read means a
-write-through that lands in between always wins over the (older) repair.
+pipeline of compare-and-set repairs. Reading Redis *before* the database and repairing with CAS
+on what was read means a write-through that lands in between always wins over the (older)
+repair.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +51,7 @@ class Report:
     seconds: float = 0.0
 
 
-def _loads(raw: bytes) -> Any:
+def _loads(raw: bytes | str) -> Any:
     try:
         return json.loads(raw)
     except ValueError:  # garbage in the key: drift like any other
@@ -62,7 +63,12 @@ def _figures(raw: bytes | str | None) -> dict[str, Any] | None:
     return value.get("doc") if isinstance(value, dict) else None
 
 
-def _pages(engine: Engine, tenant: str):
+def _doc(entry: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(entry)["doc"]
+    return doc
+
+
+def _pages(engine: Engine, tenant: str) -> Iterator[Sequence[Any]]:
     after = 0
     while True:
         with db.read(engine) as conn:
@@ -84,7 +90,7 @@ def item_count(engine: Engine) -> int:
 
 
 def _check(
-    engine: Engine, cache: AvailabilityCache, tenant: str, rows: list[Any]
+    engine: Engine, cache: AvailabilityCache, tenant: str, rows: Sequence[Any]
 ) -> list[tuple[str, str, bytes | None, str]]:
     """One page: Redis first, then the database; the (sku, key, was, entry) that differ."""
     keys = [cache.key(tenant, r.sku) for r in rows]
@@ -149,7 +155,8 @@ def _repair(
     drift = checked.result()
     done = cache.repair_many([(k, was, entry) for _, k, was, entry in drift])
     found = [
-        Repair(tenant, sku, "missing" if was is None else "changed", _figures(was), _figures(entry))
+        # `entry` is the database's own encoding (figures.encode): its document is always there.
+        Repair(tenant, sku, "missing" if was is None else "changed", _figures(was), _doc(entry))
         for (sku, _, was, entry), ok in zip(drift, done, strict=True)
         if ok
     ]

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -129,7 +129,8 @@ class AvailabilityCache:
         pipe.execute()
 
     def read_many(self, keys: list[str]) -> list[bytes | None]:
-        return self.client.mget(keys) if keys else []
+        # The client is built without decode_responses, so values come back as bytes.
+        return cast(list[bytes | None], self.client.mget(keys)) if keys else []
 
     def repair_many(self, repairs: list[tuple[str, bytes | None, str]]) -> list[bool]:
         """(key, value read before, new value): compare-and-set each in one pipeline."""

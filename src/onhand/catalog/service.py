@@ -162,9 +162,11 @@ def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
     now = db.utcnow()
     values = body.model_dump(exclude={"components"})
     try:
-        new_id = conn.execute(
+        inserted = conn.execute(
             items.insert().values(tenant_id=tenant, created_at=now, updated_at=now, **values)
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert inserted is not None  # a one-row INSERT always reports its key
+        new_id = inserted[0]
     except IntegrityError:  # created by a concurrent request since the check above
         raise duplicate from None
     if parts:

@@ -115,7 +115,9 @@ class Dispatcher:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            # Sinks are pluggable (NATS, webhooks, cache): whatever one raises is counted, logged
+            # and retried, since a delivery must never be dropped.
+            except Exception as exc:  # noqa: BLE001
                 metrics.SINK_FAILURES.labels(self.sink.name).inc()
                 log.warning(
                     "sink %s: delivery of ids %s..%s failed (%r); retrying in %.1f s",

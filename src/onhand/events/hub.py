@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from . import metrics
@@ -93,7 +94,7 @@ class Hub:
         metrics.LIVE_DROPPED.inc()
 
     async def backlog(self, sub: Subscriber, after: int, page: int = 1000) -> list[list[Event]]:
-        """Stored events of the subscriber's tenant after `after`, up to where the queue takes over."""
+        """Stored events of the subscriber's tenant after `after`, up to the queue's start."""
         pages: list[list[Event]] = []
         while after < sub.position:
             rows = await asyncio.to_thread(self._read, sub.tenant, after, sub.position, page)
@@ -130,7 +131,7 @@ class Hub:
         while True:
             try:
                 events, stalled = await asyncio.to_thread(tail.poll)
-            except Exception as exc:
+            except SQLAlchemyError as exc:
                 log.warning("live hub: outbox read failed (%s)", exc)
                 await asyncio.sleep(1.0)
                 continue

@@ -12,11 +12,13 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from .tables import job_leases
@@ -40,12 +42,12 @@ class Leader:
         self.is_leader = False
         self._conn: Connection | None = None
 
-    async def run(self, work: Callable[[], Awaitable[None]]) -> None:
+    async def run(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Forever: wait for leadership, run `work` while it lasts, start over when it ends."""
         while True:
             try:
                 acquired = await asyncio.to_thread(self._try_acquire)
-            except Exception as exc:
+            except SQLAlchemyError as exc:
                 log.warning("leader %s: cannot reach the database (%s)", self.name, exc)
                 acquired = False
             if not acquired:
@@ -92,14 +94,14 @@ class Leader:
         if db.is_sqlite(self.engine):
             try:
                 return self._lease_take()
-            except Exception:
+            except SQLAlchemyError:
                 return False
         try:
             assert self._conn is not None
             self._conn.execute(sa.text("SELECT 1"))
             self._conn.commit()
             return True
-        except Exception:
+        except SQLAlchemyError:
             return False
 
     def _release(self) -> None:
@@ -114,7 +116,7 @@ class Leader:
             elif self._conn is not None:
                 self._conn.execute(sa.select(sa.func.pg_advisory_unlock(lock_key(self.name))))
                 self._conn.commit()
-        except Exception as exc:  # the lock or lease goes with the session or expires anyway
+        except SQLAlchemyError as exc:  # the lock or lease goes with the session or expires anyway
             log.info("leader %s: release failed (%s)", self.name, exc)
         finally:
             if self._conn is not None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from ..tables import outbox
@@ -52,7 +53,7 @@ class DatabaseCollector:
             return
         try:
             yield from self._collect(self.engine)
-        except Exception as exc:  # a scrape must never fail because the database is busy
+        except SQLAlchemyError as exc:  # a scrape must never fail because the database is busy
             log.warning("metrics: database figures unavailable (%s)", exc)
 
     def _collect(self, engine: Engine) -> Iterator[Metric]:

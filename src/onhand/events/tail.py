@@ -23,6 +23,7 @@ reused, so rows appear in id order and a gap never needs waiting for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ class OutboxTail:
             return False
         xmin = conn.execute(
             sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-        ).scalar()
+        ).scalar_one()
         return int(xmin) >= self.gap.xmax
 
     def _may_skip(self, missing: int, horizon_passed: bool) -> bool:
@@ -110,7 +111,7 @@ class OutboxTail:
             return  # already waiting for this gap: keep its age
         xmax = conn.execute(
             sa.text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
-        ).scalar()
+        ).scalar_one()
         self.gap = Gap(cover, time.monotonic(), int(xmax))
 
 
@@ -149,9 +150,8 @@ class Notifier:
             self._task = asyncio.create_task(self._listen(), name="outbox-listen")
 
     async def stop(self) -> None:
-        if db.is_sqlite(self.engine):
-            if sa_event.contains(self.engine, "commit", self._on_commit):
-                sa_event.remove(self.engine, "commit", self._on_commit)
+        if db.is_sqlite(self.engine) and sa_event.contains(self.engine, "commit", self._on_commit):
+            sa_event.remove(self.engine, "commit", self._on_commit)
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -175,7 +175,7 @@ class Notifier:
                         self.wake()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database restarted or the network broke: poll meanwhile
+            except (psycopg.Error, OSError) as exc:  # the database restarted or the network broke
                 log.warning("outbox LISTEN failed (%s); polling until it reconnects", exc)
             self.connected = False
             await asyncio.sleep(delay)
@@ -184,8 +184,6 @@ class Notifier:
 
 async def wait(waiter: asyncio.Event, timeout: float) -> None:
     """Sleep until woken or `timeout` passed; the caller polls either way."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(waiter.wait(), timeout)
-    except TimeoutError:
-        pass
     waiter.clear()

@@ -96,7 +96,7 @@ def create(
         raise Invalid(
             f"url: {exc}; webhooks may only reach public addresses.", slug="blocked-url"
         ) from None
-    row = {
+    row: dict[str, Any] = {
         "tenant_id": tenant,
         "id": str(uuid.uuid4()),
         "url": body.url,

@@ -5,8 +5,13 @@ keeper. Each runs under its own leader, so with several processes each job runs 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from ..cache.redis_cache import AvailabilityCache
 
 from ..settings import Settings
 from .alerts import AlertSink
@@ -23,7 +28,7 @@ class EventWorkers:
         self.notifier = Notifier(engine)
         self.tasks: list[asyncio.Task] = []
         self.sinks: list[Sink] = []
-        self.cache = None
+        self.cache: AvailabilityCache | None = None
 
     async def start(self) -> None:
         s, engine = self.settings, self.engine
@@ -58,7 +63,7 @@ class EventWorkers:
         sender = Sender(engine, s, webhook_sink.queued)
         self._spawn("webhook-sender", Leader(engine, "webhook-sender", lease).run(sender.run))
 
-    def _spawn(self, name: str, coro) -> None:  # noqa: ANN001
+    def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
         self.tasks.append(asyncio.create_task(coro, name=name))
 
     async def stop(self) -> None:

@@ -48,6 +48,12 @@ class _Intermittent:
     gap[t]: at a demand, the observed periods since the previous one (Croston's q).
     """
 
+    # Set by _begin (masks) and by each subclass's start (smoothing constant and size state).
+    all_obs: np.ndarray
+    any_hit: np.ndarray
+    a: np.ndarray
+    z: np.ndarray
+
     def _begin(self, y: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         self.y = y
         first, z0, p0 = _first_demand(y, w)
@@ -62,7 +68,7 @@ class _Intermittent:
             count += self.obs[t]
             np.multiply(count - last, self.hit[t], out=self.gap[t])
             last = np.where(hit[t], count, last)
-        self.all_obs, self.any_hit = obs.all(axis=1), hit.any(axis=1)
+        self.all_obs, self.any_hit = np.asarray(obs.all(axis=1)), np.asarray(hit.any(axis=1))
         return z0, p0
 
     def _smooth_size(self, t: int) -> None:

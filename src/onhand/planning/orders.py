@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -75,7 +76,7 @@ def _locked(conn: Connection, tenant: str, po_id: int) -> Any:
     return row
 
 
-def _lines(conn: Connection, tenant: str, po_id: int) -> list[Any]:
+def _lines(conn: Connection, tenant: str, po_id: int) -> Sequence[Any]:
     ln = purchase_order_lines
     return conn.execute(
         sa.select(ln, items.c.sku, items.c.name, items.c.unit)
@@ -431,7 +432,7 @@ def _line_out(ln: Any) -> dict[str, Any]:
     }
 
 
-def _document(row: Any, lines: list[Any], receipts: list[Any] | None) -> dict[str, Any]:
+def _document(row: Any, lines: Sequence[Any], receipts: Sequence[Any] | None) -> dict[str, Any]:
     priced = [ln.unit_price * ln.qty for ln in lines if ln.unit_price is not None]
     doc = {
         "id": row.id,

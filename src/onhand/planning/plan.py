@@ -67,7 +67,7 @@ def _claim(engine: Engine, tenant: str, now: datetime) -> str:
         if claimed.rowcount != 1:
             started = conn.execute(
                 sa.select(plan_runs.c.started_at).where(plan_runs.c.tenant_id == tenant)
-            ).scalar()
+            ).scalar_one()
             raise Conflict(
                 f"A plan run for this tenant is in progress (started {db.iso(started)});"
                 " wait for it to finish.",
@@ -119,16 +119,23 @@ def _lead_times(
     perf: dict[int, performance.Performance],
     default: float,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    mean, std, origin = [], [], []
+    # None (no measured spread yet) becomes NaN in the float arrays.
+    mean: list[float | None] = []
+    std: list[float | None] = []
+    origin: list[str] = []
     for s in src:
         measured = perf.get(s.supplier.id) if s else None
         if s is None:
-            mean.append(default), std.append(0.0), origin.append("default")
+            mean.append(default)
+            std.append(0.0)
+            origin.append("default")
         elif measured is not None and measured.trusted:
-            mean.append(measured.lead_time_mean), std.append(measured.lead_time_std)
+            mean.append(measured.lead_time_mean)
+            std.append(measured.lead_time_std)
             origin.append("measured")
         else:
-            mean.append(s.supplier.lead_time_days), std.append(s.supplier.lead_time_std_days)
+            mean.append(s.supplier.lead_time_days)
+            std.append(s.supplier.lead_time_std_days)
             origin.append("supplier")
     return np.array(mean, dtype=float), np.array(std, dtype=float), origin
 
@@ -209,7 +216,7 @@ def compute(
     )
     codes = {loc.id: loc.code for loc in catalog.locations_by_id(conn, tenant).values()}
     r2 = lambda v: None if not math.isfinite(v) else round(float(v), 2)  # noqa: E731
-    staged = []
+    staged: list[tuple[Any, dict[str, Any]]] = []
     for k in range(len(planned)):
         s = src[k]
         figures = {

@@ -195,7 +195,7 @@ def _link_out(row: Any) -> dict[str, Any]:
 
 
 def _links_stmt(tenant: str) -> sa.Select:
-    s, l = suppliers, item_suppliers
+    s, link = suppliers, item_suppliers
     return (
         sa.select(
             s.c.code,
@@ -205,15 +205,15 @@ def _links_stmt(tenant: str) -> sa.Select:
             s.c.moq,
             s.c.default_price,
             s.c.lead_time_days,
-            l.c.supplier_sku,
-            l.c.price,
-            l.c.pack_size.label("link_pack_size"),
-            l.c.moq.label("link_moq"),
-            l.c.preferred,
-            l.c.item_id,
+            link.c.supplier_sku,
+            link.c.price,
+            link.c.pack_size.label("link_pack_size"),
+            link.c.moq.label("link_moq"),
+            link.c.preferred,
+            link.c.item_id,
         )
-        .join(s, s.c.id == l.c.supplier_id)
-        .where(l.c.tenant_id == tenant)
+        .join(s, s.c.id == link.c.supplier_id)
+        .where(link.c.tenant_id == tenant)
     )
 
 

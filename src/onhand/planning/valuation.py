@@ -16,6 +16,7 @@ Values are exact decimals; stock in transit is valued once it arrives.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -91,16 +92,19 @@ class Valued:
     uncosted: int
 
 
-def _replay(rows: list[Any], fifo: bool, catalogue_cost: dict[int, Decimal | None]) -> list[Valued]:
+def _replay(
+    rows: Sequence[Any], fifo: bool, catalogue_cost: dict[int, Decimal | None]
+) -> list[Valued]:
     """Walk one tenant's on_hand and in_transit entries (ordered by item, id)."""
     out: list[Valued] = []
-    item_id = None
+    item_id: int | None = None
     pools: dict[tuple[str, int], _Pool] = {}
     moved: dict[str, deque] = {}
     last_cost: Decimal | None = None
     uncosted: dict[int, int] = {}
 
     def flush() -> None:
+        assert item_id is not None  # called only once the first row has set it
         for (kind, loc), pool in pools.items():
             if kind == "on_hand":
                 out.append(Valued(item_id, loc, pool.qty, pool.value, uncosted.get(loc, 0)))

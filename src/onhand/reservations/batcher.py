@@ -106,7 +106,8 @@ class GroupCommit:
                     answers = await asyncio.get_running_loop().run_in_executor(
                         self._threads, create_now, self.engine, tenant, jobs
                     )
-                except Exception as exc:  # resolve every waiter; each gets the error
+                # Not swallowed: every waiter of the batch gets the error, whatever it is.
+                except Exception as exc:  # noqa: BLE001
                     for _, future in entries:
                         if not future.done():
                             future.set_exception(exc)

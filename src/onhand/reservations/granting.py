@@ -274,10 +274,12 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     _apply(conn, tenant, granted, free, now)
     rows.events += _stock_events(tenant, granted, free, now)
     rows.write(conn)
+    done = [a for a in answers if a is not None]
+    assert len(done) == len(jobs)  # every job has its answer by now
     for i in open_jobs:
-        if jobs[i].key:
-            idempotency.store(conn, tenant, SCOPE, jobs[i].key, jobs[i].digest, answers[i])
-    return answers
+        if key := jobs[i].key:
+            idempotency.store(conn, tenant, SCOPE, key, jobs[i].digest, done[i])
+    return done
 
 
 class _Rows:
@@ -377,7 +379,7 @@ def _apply(
     by_id: dict[int, Item] = {}
     for p in (p for ps in granted.values() for p in ps):
         by_id[p.item.id] = p.item
-        if p.place:
+        if p.place and p.place.location_id is not None:
             key = (p.item.id, p.place.location_id)
             totals[key] = totals.get(key, 0) + p.qty
         elif p.day:
@@ -399,7 +401,10 @@ def _stock_events(
 ) -> list[dict[str, Any]]:
     """`stock.changed` per touched location; the figures come from the locked rows, as granted."""
     touched: dict[tuple[int, int], Item] = {
-        (p.item.id, p.place.location_id): p.item for ps in granted.values() for p in ps if p.place
+        (p.item.id, p.place.location_id): p.item
+        for ps in granted.values()
+        for p in ps
+        if p.place and p.place.location_id is not None
     }
     events = []
     for (item_id, location_id), item in sorted(touched.items()):

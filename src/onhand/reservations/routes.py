@@ -1,9 +1,12 @@
 """HTTP: reservations (checkout holds)."""
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront
@@ -53,7 +56,12 @@ def get_reservation(res_id: str, caller: Storefront, engine: EngineDep) -> dict[
 
 
 def _once(
-    engine: Any, tenant: str, scope: str, key: str | None, payload: Any, action
+    engine: Any,
+    tenant: str,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    action: Callable[[Connection, datetime], Any],
 ) -> JSONResponse:
     status, answer = idempotency.run(
         engine, tenant, scope, key, payload, lambda conn: (200, action(conn, db.utcnow()))

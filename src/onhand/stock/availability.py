@@ -154,11 +154,12 @@ def bundle_availability(
     ]
     kits = [_kits(doc["available"], qty) for doc, qty in parts]
     finite = [k for k in kits if k is not None]
-    per_location: dict[str, list[int | None]] = {}
+    per_location: dict[str, list[int]] = {}
     for doc, qty in parts:
         if doc["kind"] in ("physical", "licensed"):
             for row in doc["locations"]:
-                per_location.setdefault(row["location"], []).append(_kits(row["available"], qty))
+                # A location's figure is always finite (only a pod item's total is unlimited).
+                per_location.setdefault(row["location"], []).append(max(row["available"], 0) // qty)
     stocked_parts = sum(1 for doc, _ in parts if doc["kind"] in ("physical", "licensed"))
     locs = [
         {"location": code, "available": min(v), "on_hand": min(v), "reserved": 0, "committed": 0}

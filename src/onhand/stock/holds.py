@@ -11,6 +11,7 @@ Print-on-demand capacity works the same way on `pod_bookings` rows, one per item
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -44,7 +45,7 @@ def lock(
     tenant: str,
     item_ids: list[int],
     now: datetime,
-    ensure: set[tuple[int, int]] = frozenset(),
+    ensure: AbstractSet[tuple[int, int]] = frozenset(),
 ) -> dict[int, list[Free]]:
     """Per stocked item, its locations' free quantities, locked until the transaction ends.
 
@@ -126,7 +127,7 @@ def add_reserved(
     now: datetime,
 ) -> None:
     """Raise `reserved` by each (item, location) total, guarded by availability."""
-    q = sa.bindparam("q")
+    q: sa.BindParameter[int] = sa.bindparam("q")
     _each(
         conn,
         _by_row(now, q, available_expr(now) >= q),
@@ -140,7 +141,7 @@ def release_reserved(
     conn: Connection, tenant: str, totals: dict[tuple[int, int], int], now: datetime
 ) -> None:
     """Lower `reserved` by each (item, location) total (expired holds)."""
-    q = sa.bindparam("q")
+    q: sa.BindParameter[int] = sa.bindparam("q")
     _each(conn, _by_row(now, -q, balances.c.reserved >= q), tenant, totals)
 
 

@@ -31,10 +31,10 @@ def _between(src: str, dst: str, q: int) -> dict[str, int]:
     if src == dst != "available":
         raise Invalid(f"Units in {src} are there already: choose another from_state or to_state.")
     deltas: dict[str, int] = {}
-    if HOLDING[src]:
-        deltas[HOLDING[src]] = -q
-    if HOLDING[dst]:
-        deltas[HOLDING[dst]] = deltas.get(HOLDING[dst], 0) + q
+    if held := HOLDING[src]:
+        deltas[held] = -q
+    if held := HOLDING[dst]:
+        deltas[held] = deltas.get(held, 0) + q
     return deltas
 
 

@@ -186,7 +186,8 @@ def upgrade() -> None:
         sa.Column("in_transit", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "on_hand >= 0 AND reserved >= 0 AND committed >= 0 AND damaged >= 0 AND quality_control >= 0 AND safety_stock >= 0 AND incoming >= 0 AND in_transit >= 0",
+            "on_hand >= 0 AND reserved >= 0 AND committed >= 0 AND damaged >= 0"
+            " AND quality_control >= 0 AND safety_stock >= 0 AND incoming >= 0 AND in_transit >= 0",
             name=op.f("ck_balances_states_not_negative"),
         ),
         sa.ForeignKeyConstraint(["item_id"], ["items.id"], name=op.f("fk_balances_item_id_items")),

@@ -176,7 +176,8 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "status IN ('draft', 'approved', 'sent', 'partially_received', 'received', 'cancelled')",
+            "status IN ('draft', 'approved', 'sent', 'partially_received', 'received',"
+            " 'cancelled')",
             name=op.f("ck_purchase_orders_status"),
         ),
         sa.ForeignKeyConstraint(
