@@ -44,7 +44,7 @@ def test_webhook_api_creates_lists_and_deletes(api):
     assert api.get(f"/webhooks/{hook['id']}/deliveries").status_code == 404
 
 
-def test_deliveries_are_signed_and_verifiable(server, engine, tenant, receiver):  # noqa: F811
+def test_deliveries_are_signed_and_verifiable(server, engine, tenant, receiver):
     srv = server(allow_private_networks=LOCAL)
     token = make_token(engine, tenant, "admin")
     shop = stock_tenant(srv.url, tenant, token, {"A": 0})
@@ -65,7 +65,7 @@ def test_deliveries_are_signed_and_verifiable(server, engine, tenant, receiver):
     assert log[0]["event_id"] == event["id"] and log[0]["attempts"] == 1
 
 
-def test_failures_are_retried_then_dead_lettered_then_redelivered(server, engine, tenant, receiver):  # noqa: F811
+def test_failures_are_retried_then_dead_lettered_then_redelivered(server, engine, tenant, receiver):
     receiver.status = 500
     srv = server(allow_private_networks=LOCAL, webhook_max_attempts=3, webhook_backoff_seconds=0.05)
     token = make_token(engine, tenant, "admin")
@@ -87,7 +87,7 @@ def test_failures_are_retried_then_dead_lettered_then_redelivered(server, engine
     assert len(receiver.requests) == 4
 
 
-def test_a_receiver_that_is_down_gets_the_event_once_it_answers(server, engine, tenant, receiver):  # noqa: F811
+def test_a_receiver_that_is_down_gets_the_event_once_it_answers(server, engine, tenant, receiver):
     receiver.status = 503
     srv = server(
         allow_private_networks=LOCAL, webhook_max_attempts=10, webhook_backoff_seconds=0.05

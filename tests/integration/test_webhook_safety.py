@@ -10,7 +10,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from apikit import assert_problem
-from eventkit import Receiver, eventually, move, server, stock_tenant  # noqa: F401 (fixture)
+from eventkit import Receiver, eventually, move, stock_tenant
 
 from conftest import make_token
 from onhand import db
@@ -99,7 +99,7 @@ def _new_tenant(engine) -> tuple[str, str]:
     return name, make_token(engine, name, "admin")
 
 
-def test_delivery_to_a_private_address_is_refused_with_a_generic_error(server, engine, receiver):  # noqa: F811
+def test_delivery_to_a_private_address_is_refused_with_a_generic_error(server, engine, receiver):
     srv = server(webhook_backoff_seconds=60)  # no private network allowed
     tenant, token = _new_tenant(engine)
     shop = stock_tenant(srv.url, tenant, token, {"A": 0})
@@ -112,7 +112,7 @@ def test_delivery_to_a_private_address_is_refused_with_a_generic_error(server, e
     assert str(receiver.server.server_address[1]) not in done[0].last_error
 
 
-def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(server, engine, receiver):  # noqa: F811
+def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(server, engine, receiver):
     host = socket.gethostname()
     resolved = {info[4][0] for info in socket.getaddrinfo(host, 80, type=socket.SOCK_STREAM)}
     if not any(a.startswith(("127.", "10.", "192.168.", "172.")) or a == "::1" for a in resolved):
@@ -135,7 +135,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(server
     assert log[0]["last_error"] == REFUSED
 
 
-def test_a_broken_webhook_of_one_tenant_does_not_stop_anyone_elses(server, engine, receiver):  # noqa: F811
+def test_a_broken_webhook_of_one_tenant_does_not_stop_anyone_elses(server, engine, receiver):
     srv = server(allow_private_networks="127.0.0.0/8", webhook_backoff_seconds=60)
     bad_tenant, bad_token = _new_tenant(engine)
     bad = stock_tenant(srv.url, bad_tenant, bad_token, {"A": 0})

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, netguard
 from ..settings import Settings
@@ -94,17 +95,24 @@ class Sender:
         client = netguard.client(self.allowed, timeout=self.timeout, follow_redirects=False)
         async with client:
             while True:
-                due = await asyncio.to_thread(self._due, 100)
-                if not due:
-                    await wait(self.wake, 0.25)
-                    continue
-                by_hook: dict[str, list[dict[str, Any]]] = defaultdict(list)
-                for d in due:
-                    by_hook[d["webhook_id"]].append(d)
-                results = await asyncio.gather(
-                    *(self._send_in_order(client, ds) for ds in by_hook.values())
-                )
-                await asyncio.to_thread(self._record, [r for rs in results for r in rs])
+                try:
+                    await self._round(client)
+                except SQLAlchemyError as exc:  # the database is away: wait, then carry on
+                    log.warning("webhook sender: database unavailable (%s)", exc)
+                    await asyncio.sleep(1.0)
+
+    async def _round(self, client: httpx.AsyncClient) -> None:
+        due = await asyncio.to_thread(self._due, 100)
+        if not due:
+            await wait(self.wake, 0.25)
+            return
+        by_hook: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for d in due:
+            by_hook[d["webhook_id"]].append(d)
+        results = await asyncio.gather(
+            *(self._send_in_order(client, ds) for ds in by_hook.values())
+        )
+        await asyncio.to_thread(self._record, [r for rs in results for r in rs])
 
     def _due(self, limit: int) -> list[dict[str, Any]]:
         d = webhook_deliveries
