@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
@@ -16,8 +16,9 @@ from .catalog.routes import router as catalog_router
 from .channels.routes import router as channels_router
 from .events import live
 from .fulfilment.routes import router as fulfilment_router
-from .metrics import RequestMetrics, metrics_response
+from .metrics import RequestMetrics, check_access, metrics_response
 from .planning.routes import router as planning_router
+from .preauth import RequestEdge
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
 from .settings import Settings, get_settings
@@ -58,6 +59,7 @@ def create_app(
     app.state.settings = settings
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
+    app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     if settings.cors_origins:
         app.add_middleware(
@@ -83,7 +85,8 @@ def create_app(
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
-    def metrics() -> Any:
+    def metrics(request: Request) -> Any:
+        check_access(request, settings.metrics_token)
         return metrics_response()
 
     return app

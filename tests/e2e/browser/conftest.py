@@ -46,6 +46,7 @@ class Server:
     storefront: str
     database_url: str
     shop_port: int  # a shop page served from http://127.0.0.1:<port> may embed the badge
+    public: str  # the token a web page may show (availability only)
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -101,7 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
         timeout=600,
         check=True,
     )
-    tokens = dict(re.findall(r"(admin|storefront) token\s+(onh_\S+)", loaded.stdout))
+    tokens = dict(re.findall(r"(admin|storefront|public) token\s+(onh_\S+)", loaded.stdout))
     port = _free_port()
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
@@ -119,7 +120,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
             proc.kill()
             raise RuntimeError((folder / "server.log").read_text())
         time.sleep(0.2)
-    yield Server(base, tokens["admin"], tokens["storefront"], url, shop_port)
+    yield Server(base, tokens["admin"], tokens["storefront"], url, shop_port, tokens["public"])
     proc.terminate()
     try:
         proc.wait(10)

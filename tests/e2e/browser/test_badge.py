@@ -8,7 +8,7 @@ import time
 def _snippet(server, sku: str) -> str:
     return (
         f'<!doctype html><p>Product</p><script src="{server.base}/badge.js" data-tenant="demo" '
-        f'data-sku="{sku}" data-token="{server.storefront}" async></script>'
+        f'data-sku="{sku}" data-token="{server.public}" async></script>'
     )
 
 
