@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from .events.workers import EventWorkers
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .channels.jobs import ChannelJobs
 
 
 class Jobs:
@@ -17,13 +21,31 @@ class Jobs:
         self.tasks: list[asyncio.Task] = []
         # Outbox dispatchers, webhook sender, cache reconciliation: each under its own leader.
         self.events = EventWorkers(engine, settings)
+        self.channels: ChannelJobs | None = None
 
     async def start(self) -> None:
+        from . import db
+        from .events import alerts
         from .events.leader import Leader
         from .fulfilment.jobs import allocate_forever
         from .reservations.sweeper import sweep_forever
+        from .web.reports.tiles import refresh_forever
+
+        def seed() -> None:
+            with db.write(self.engine) as conn:
+                alerts.seed(conn, db.utcnow())
+
+        # Every item's alert level is known from the start (metrics, later crossings).
+        await asyncio.to_thread(seed)
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
+        if not db.is_sqlite(self.engine):  # SQLite computes the console tiles on the fly
+            tiles = Leader(self.engine, "console-tiles", self.settings.leader_lease_seconds)
+            self.tasks.append(
+                asyncio.create_task(
+                    tiles.run(lambda: refresh_forever(self.engine)), name="console-tiles"
+                )
+            )
         allocator = Leader(self.engine, "backorder-allocator", self.settings.leader_lease_seconds)
         self.tasks.append(
             asyncio.create_task(
@@ -31,9 +53,15 @@ class Jobs:
             )
         )
         await self.events.start()
+        from .channels.jobs import ChannelJobs  # live push and schedule, after the notifier
+
+        self.channels = ChannelJobs(self.engine, self.settings, self.events.notifier)
+        await self.channels.start()
 
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.channels:
+            await self.channels.stop()
         await self.events.stop()

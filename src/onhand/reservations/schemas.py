@@ -26,6 +26,8 @@ LineIn = HoldLineIn  # the name other modules import
 
 
 class ReservationIn(Body):
+    """Validated whole before it joins a batch: text storable on both databases (no NUL)."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

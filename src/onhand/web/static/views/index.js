@@ -12,6 +12,7 @@ export const views = [
   { name: "payouts", title: "Payouts" },
   { name: "history", title: "History" },
   { name: "valuation", title: "Valuation" },
+  { name: "channels", title: "Channels" },
   { name: "alerts", title: "Alerts" },
   { name: "settings", title: "Settings" },
 ];

@@ -1,0 +1,113 @@
+"""How channels change stock: only through the stock kernel (`stock.lock` to decide from the
+figures under lock, `stock.apply` to write), each change announced as `stock.changed` like any
+other, so live pushes and alerts follow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from .. import stock
+from ..catalog.service import Item, Location
+from ..stock.model import HELD, Change, Figures, Posting
+
+SYNC_REASON = "channel_sync"
+SALE_REASON = "channel_sale"
+CANCEL_REASON = "channel_cancel"
+
+
+def _row(locked: dict[int, list[Figures]], item: Item, loc: Location) -> Figures | None:
+    return next((f for f in locked.get(item.id, []) if f.location_id == loc.id), None)
+
+
+def set_on_hand(
+    conn: Connection,
+    tenant: str,
+    item: Item,
+    loc: Location,
+    partner_qty: int,
+    reference: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """Make the location's on_hand the partner's figure: (before, after).
+
+    Units already held here (reserved, committed, …) stay covered: on_hand never falls below
+    them, so the partner's figure becomes this location's `available`, never less than zero.
+    """
+    locked = stock.lock(conn, tenant, [item.id], now)
+    row = _row(locked, item, loc)
+    before = row.states["on_hand"] if row else 0
+    held = sum(row.value(s) for s in HELD) if row else 0
+    target = max(partner_qty, 0) + held
+    if target != before:
+        stock.apply(
+            conn,
+            tenant,
+            [Change(item, {"on_hand": target - before}, location=loc)],
+            Posting(reason=SYNC_REASON, actor="channel", reference=reference),
+            now,
+            locked=locked,
+        )
+    return before, target
+
+
+def take_sale(
+    conn: Connection,
+    tenant: str,
+    item: Item,
+    places: list[Location],
+    qty: int,
+    reference: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Record units sold on a store: from the available stock of `places` in their order, then
+    (the store sold them already) from what is on hand. Returns [{"location", "qty"}]."""
+    locked = stock.lock(conn, tenant, [item.id], now)
+    left = qty
+    taken: dict[int, int] = {}
+    changes: list[Change] = []
+    for sells in (True, False):
+        for loc in places:
+            row = _row(locked, item, loc)
+            if left <= 0 or row is None:
+                continue
+            have = (row.available if sells else row.states["on_hand"]) - taken.get(loc.id, 0)
+            q = min(left, have)
+            if q <= 0:
+                continue
+            changes.append(Change(item, {"on_hand": -q}, location=loc, sells=sells))
+            taken[loc.id] = taken.get(loc.id, 0) + q
+            left -= q
+    if changes:
+        stock.apply(
+            conn,
+            tenant,
+            changes,
+            Posting(reason=SALE_REASON, actor="channel", reference=reference),
+            now,
+            locked=locked,
+        )
+    codes = {loc.id: loc.code for loc in places}
+    return [{"location": codes[lid], "location_id": lid, "qty": q} for lid, q in taken.items()]
+
+
+def put_back(
+    conn: Connection,
+    tenant: str,
+    item: Item,
+    taken: list[tuple[Location, int]],
+    reference: str,
+    now: datetime,
+) -> None:
+    """A cancelled store order: its units return where they were taken from."""
+    changes = [Change(item, {"on_hand": q}, location=loc) for loc, q in taken if q > 0]
+    if changes:
+        stock.apply(
+            conn,
+            tenant,
+            changes,
+            Posting(reason=CANCEL_REASON, actor="channel", reference=reference),
+            now,
+        )
