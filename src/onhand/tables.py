@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .stock import model
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -44,16 +46,7 @@ class UTCDateTime(sa.TypeDecorator):
 
 Time = UTCDateTime
 
-STATES = (
-    "on_hand",
-    "reserved",
-    "committed",
-    "damaged",
-    "quality_control",
-    "safety_stock",
-    "incoming",
-    "in_transit",
-)
+STATES = model.STATES
 
 tenants = sa.Table(
     "tenants",
@@ -75,6 +68,8 @@ tokens = sa.Table(
     sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("revoked_at", Time),
+    sa.Column("expires_at", Time),
+    sa.Column("last_used_at", Time),
 )
 
 locations = sa.Table(
@@ -158,7 +153,9 @@ ledger = sa.Table(
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("tenant_id", sa.String(64), nullable=False),
     sa.Column("item_id", Id, sa.ForeignKey("items.id"), nullable=False),
-    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), nullable=False),
+    # Null for a print-on-demand booking, which names its `day` instead.
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id")),
+    sa.Column("day", sa.Date),
     sa.Column("state", sa.String(24), nullable=False),
     sa.Column("delta", Qty, nullable=False),
     sa.Column("reason", sa.String(32), nullable=False),
@@ -187,6 +184,8 @@ reservations = sa.Table(
     sa.Column("lines", sa.JSON, nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
+    # How often the hold was extended (capped by the tenant's max_reservation_extensions).
+    sa.Column("extensions", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "status", "expires_at"),
     sa.Index(None, "tenant_id", "created_at"),
 )

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..catalog import service as catalog
-from ..catalog.service import Item
 from ..problems import NotFound
 from ..stock.availability import availability
+from ..stock.model import Item
 from ..tables import bundle_components, items, reservation_lines
 
 SIMPLE_KINDS = ("physical", "licensed", "digital")

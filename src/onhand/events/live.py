@@ -163,7 +163,17 @@ def _snapshot(engine: Any, tenant: str, skus: list[str]) -> list[bytes]:
         for sku in skus:
             item = catalog.item(conn, tenant, sku)  # 404 for an unknown SKU, before streaming
             doc = availability(conn, tenant, item, now, tenants.load(conn, tenant).day(now))
-            data = dumps({"sku": sku, "available": doc["available"], "at": now.isoformat()})
+            # The first frame also carries the item's own low-stock threshold for the badge.
+            data = dumps(
+                {
+                    "sku": sku,
+                    "available": doc["available"],
+                    "low_stock_threshold": catalog.get_item(conn, tenant, sku)[
+                        "low_stock_threshold"
+                    ],
+                    "at": now.isoformat(),
+                }
+            )
             frames.append(f"event: availability\ndata: {data}\n\n".encode())
     return frames
 
@@ -181,7 +191,7 @@ async def availability_stream(
         str | None, Query(description="Alternative to the Authorization header")
     ] = None,
 ) -> StreamingResponse:
-    caller = await stream_caller(request, tenant, "storefront")
+    caller = await stream_caller(request, tenant, "public")
     wanted = [s for s in dict.fromkeys(skus.split(",")) if s]
     if not wanted or len(wanted) > 200:
         raise Invalid("Ask for 1 to 200 comma-separated SKUs.")

@@ -1,7 +1,6 @@
 """HTTP: reservations (checkout holds)."""
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
@@ -33,9 +32,9 @@ async def create(
     )
 
 
-@router.get("", summary="Reservations, newest first, with filters")
+@router.get("", summary="Reservations, newest first, with filters (admin)")
 def list_reservations(
-    caller: Storefront,
+    caller: Admin,
     engine: EngineDep,
     status: Status | None = None,
     reference: str | None = None,
@@ -62,10 +61,11 @@ def _once(
     scope: str,
     key: str | None,
     payload: Any,
-    action: Callable[[Connection, datetime], Any],
+    action: Callable[[Connection], dict[str, Any]],
 ) -> JSONResponse:
+    # The lifecycle reads the clock itself, once the stock under the hold is locked.
     status, answer = idempotency.run(
-        engine, tenant, scope, key, payload, lambda conn: (200, action(conn, db.utcnow()))
+        engine, tenant, scope, key, payload, lambda conn: (200, action(conn))
     )
     return JSONResponse(answer, status_code=status)
 
@@ -80,7 +80,7 @@ def commit(
         f"reservations/{res_id}/commit",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.commit(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.commit(conn, caller.tenant, res_id, caller.actor),
     )
 
 
@@ -94,7 +94,7 @@ def release(
         f"reservations/{res_id}/release",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.release(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.release(conn, caller.tenant, res_id, caller.actor),
     )
 
 
@@ -108,7 +108,7 @@ def ship(
         f"reservations/{res_id}/ship",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, db.utcnow()),
     )
 
 
@@ -126,5 +126,5 @@ def extend(
         f"reservations/{res_id}/extend",
         idempotency_key,
         body.model_dump(),
-        lambda conn, now: lifecycle.extend(conn, caller.tenant, res_id, body.ttl_seconds, now),
+        lambda conn: lifecycle.extend(conn, caller.tenant, res_id, body.ttl_seconds),
     )
