@@ -99,6 +99,9 @@ def test_payouts_export_as_csv(api, engine, tenant):
 def test_bad_brackets_and_periods_are_problems(api, tenant_state):
     before = tenant_state()
     assert_problem(api.get("/payouts", params={"period": "2026-12"}), 404, "no-brackets")
+    unset = api.get("/payouts/brackets")
+    assert unset.status_code == 200 and unset.json()["configured"] is False
+    assert unset.json()["brackets"] == []
     closed = BRACKETS | {"brackets": [{"up_to": 20, "rate": "0.10"}]}
     assert_problem(put(api, "/payouts/brackets", json=closed), 422)
     downwards = BRACKETS | {
@@ -113,7 +116,9 @@ def test_bad_brackets_and_periods_are_problems(api, tenant_state):
     assert tenant_state() == before
     put(api, "/payouts/brackets", json=BRACKETS)
     assert_problem(api.get("/payouts", params={"period": "last week"}), 422)
-    assert api.get("/payouts/brackets").json()["brackets"][0] == {"up_to": 20, "rate": "0.10"}
+    saved = api.get("/payouts/brackets").json()
+    assert saved["configured"] is True
+    assert saved["brackets"][0] == {"up_to": 20, "rate": "0.10"}
 
 
 def test_the_payouts_command_prints_the_same_csv(api, engine, tenant):

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .. import db
 from ..http import Admin, EngineDep, Public, api_router
-from ..problems import Forbidden, Problem, problem_response
+from ..problems import Forbidden, NotFound, Problem, problem_response
 from ..stock import routes as stock_routes
 from . import backorders, consumption, dispatch, payouts, picking
 from .schemas import BracketsIn, ConfirmIn, ConsumptionIn, WaveIn
@@ -143,8 +143,12 @@ def put_brackets(body: BracketsIn, caller: Admin, engine: EngineDep) -> dict[str
 
 @router.get("/payouts/brackets", summary="The picker payout brackets")
 def get_brackets(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    """`configured: false` with no brackets until they are set (a state, not an error)."""
     with db.read(engine) as conn:
-        return payouts.load(conn, caller.tenant)
+        try:
+            return {"configured": True, **payouts.load(conn, caller.tenant)}
+        except NotFound:
+            return {"configured": False, "currency": None, "brackets": [], "max_error_rate": None}
 
 
 @router.get("/payouts", summary="Per picker: lines, accuracy, bracket and amount; CSV too")

@@ -16,12 +16,13 @@ export async function render(root, ctx) {
     card("Payouts", h("div", { class: "row" }, period, csv), table)));
 
   const row = (p) => p.days[p.days.length - 1] || {};
+  const noBrackets = () => empty("No brackets yet", "Set them with PUT /payouts/brackets (see docs/fulfilment.md).");
   async function drawToday() {
     let doc;
     try {
       doc = await api.get("/payouts", { period: today() });
     } catch (err) {
-      tile.replaceChildren(err.status === 404 ? empty("No brackets yet", "Set them with PUT /payouts/brackets (see docs/fulfilment.md).") : problemBox(err));
+      tile.replaceChildren(problemBox(err));
       return;
     }
     tile.replaceChildren(doc.pickers.length
@@ -58,6 +59,18 @@ export async function render(root, ctx) {
       table.prepend(problemBox(err));
     }
   });
+  let configured;
+  try {
+    ({ configured } = await api.get("/payouts/brackets"));
+  } catch (err) {
+    tile.replaceChildren(problemBox(err));
+    return undefined;
+  }
+  if (!configured) {
+    tile.replaceChildren(noBrackets());
+    table.replaceChildren(noBrackets());
+    return undefined;
+  }
   const refresh = debounce(() => { drawToday(); drawPeriod(); }, 500);
   const off = ctx.onEvent((event) => { if (event.type === "pick.confirmed") refresh(); });
   await Promise.all([drawToday(), drawPeriod()]);
