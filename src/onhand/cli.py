@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from . import auth, db, schema
+from . import auth, db, logs, schema
 from . import check as invariants
 from .cache.commands import reconcile_command
 from .planning.commands import forecast_command
@@ -77,6 +77,7 @@ def serve_app(
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's records go through onhand's structlog handler (logs.py)
         access_log=False,
         timeout_graceful_shutdown=5,
     )  # open event streams must not hold a restart
@@ -207,6 +208,8 @@ app.command("reconcile")(reconcile_command)
 
 
 def main() -> None:
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     app()
 
 

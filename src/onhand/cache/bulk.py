@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..catalog import service as catalog
 from ..stock.availability import FIGURES, HELD
 from ..tables import balances, locations, reservation_lines
@@ -117,15 +117,10 @@ def _python_entries(
     lo, hi = rows[0].id, rows[-1].id
     per_item = _page_locations(conn, tenant, lo, hi, now)
     rl = reservation_lines
-    lapses = dict(
+    lapses: dict[int, datetime] = dict(
         conn.execute(
-            sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
-            .where(
-                rl.c.tenant_id == tenant,
-                rl.c.item_id.between(lo, hi),
-                rl.c.active,
-                rl.c.expires_at > now,
-            )
+            tenancy.select(tenant, rl, rl.c.item_id, sa.func.min(rl.c.expires_at))
+            .where(rl.c.item_id.between(lo, hi), rl.c.active, rl.c.expires_at > now)
             .group_by(rl.c.item_id)
         ).all()
     )
@@ -154,9 +149,8 @@ def _page_locations(
     lapsed = {
         (item, loc): int(q)
         for item, loc, q in conn.execute(
-            sa.select(rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
+            tenancy.select(tenant, rl, rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
             .where(
-                rl.c.tenant_id == tenant,
                 rl.c.item_id.between(lo, hi),
                 rl.c.active,
                 rl.c.expires_at <= now,
@@ -175,7 +169,7 @@ def _page_locations(
             loc.c.priority,
         )
         .join(loc, loc.c.id == b.c.location_id)
-        .where(b.c.tenant_id == tenant, b.c.item_id.between(lo, hi))
+        .where(tenancy.of(tenant, b), b.c.item_id.between(lo, hi))
         .order_by(b.c.item_id, loc.c.priority, loc.c.code)
     ).all()
     out: dict[int, tuple[list[dict[str, Any]], list[int]]] = {}

@@ -1,21 +1,21 @@
-"""The read hook of the availability route."""
+"""The read hook of the availability route: the cached document, when there is a fresh one."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
-
-from .. import db
+from ..settings import Settings
 from .redis_cache import AvailabilityCache
 
 
-def install(app: FastAPI) -> None:
-    url = app.state.settings.redis_url
-    app.state.availability_cache = AvailabilityCache(url) if url else None
+def cache_for(settings: Settings) -> AvailabilityCache | None:
+    """The availability cache when Redis is configured, else None (reads go to the database)."""
+    return AvailabilityCache(settings.redis_url) if settings.redis_url else None
 
 
-def cached_availability(request: Request, tenant: str, sku: str) -> dict[str, Any] | None:
+def cached_availability(
+    cache: AvailabilityCache | None, tenant: str, sku: str, now: datetime
+) -> dict[str, Any] | None:
     """The cached document when Redis is configured, up and holds a fresh one; else None."""
-    cache: AvailabilityCache | None = getattr(request.app.state, "availability_cache", None)
-    return cache.lookup(tenant, sku, db.utcnow()) if cache else None
+    return cache.lookup(tenant, sku, now) if cache else None

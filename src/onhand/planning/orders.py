@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..problems import Conflict, Invalid, NotFound
@@ -63,9 +63,7 @@ def number(po_id: int) -> str:
 
 
 def _locked(conn: Connection, tenant: str, po_id: int) -> Any:
-    stmt = sa.select(purchase_orders).where(
-        purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id
-    )
+    stmt = tenancy.select(tenant, purchase_orders).where(purchase_orders.c.id == po_id)
     row = conn.execute(db.for_update(conn, stmt)).first()
     if row is None:
         raise NotFound(
@@ -81,7 +79,7 @@ def _lines(conn: Connection, tenant: str, po_id: int) -> Sequence[Any]:
     return conn.execute(
         sa.select(ln, items.c.sku, items.c.name, items.c.unit)
         .join(items, items.c.id == ln.c.item_id)
-        .where(ln.c.tenant_id == tenant, ln.c.po_id == po_id)
+        .where(tenancy.of(tenant, ln), ln.c.po_id == po_id)
         .order_by(ln.c.line_no)
     ).all()
 
@@ -136,9 +134,7 @@ def resolve_lines(
 
 def _write_lines(conn: Connection, tenant: str, po_id: int, lines: list[NewLine]) -> None:
     conn.execute(
-        purchase_order_lines.delete().where(
-            purchase_order_lines.c.tenant_id == tenant, purchase_order_lines.c.po_id == po_id
-        )
+        tenancy.delete(tenant, purchase_order_lines).where(purchase_order_lines.c.po_id == po_id)
     )
     conn.execute(
         purchase_order_lines.insert(),
@@ -175,8 +171,7 @@ def insert(
     """Write a draft purchase order; returns its id."""
     po_id = settings.next_po_number(conn, tenant)
     conn.execute(
-        purchase_orders.insert().values(
-            tenant_id=tenant,
+        tenancy.insert(tenant, purchase_orders).values(
             id=po_id,
             supplier_id=sup.id,
             location_id=loc.id,
@@ -242,8 +237,8 @@ def update(
         sup = supplier_service.supplier(conn, tenant, _supplier_code(conn, row.supplier_id))
         _write_lines(conn, tenant, po_id, resolve_lines(conn, tenant, sup, patch.lines))
     conn.execute(
-        purchase_orders.update()
-        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+        tenancy.update(tenant, purchase_orders)
+        .where(purchase_orders.c.id == po_id)
         .values(updated_at=now, **values)
     )
     return get(conn, tenant, po_id)
@@ -260,8 +255,8 @@ def _supplier_code(conn: Connection, supplier_id: int) -> str:
 
 def _set(conn: Connection, tenant: str, po_id: int, **values: Any) -> None:
     conn.execute(
-        purchase_orders.update()
-        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+        tenancy.update(tenant, purchase_orders)
+        .where(purchase_orders.c.id == po_id)
         .values(**values)
     )
 
@@ -363,10 +358,9 @@ def receive(
     loc = catalog.locations_by_id(conn, tenant)[row.location_id]
     receipt_no = 1 + (
         conn.execute(
-            sa.select(sa.func.max(purchase_order_receipts.c.receipt_no)).where(
-                purchase_order_receipts.c.tenant_id == tenant,
-                purchase_order_receipts.c.po_id == po_id,
-            )
+            tenancy.select(
+                tenant, purchase_order_receipts, sa.func.max(purchase_order_receipts.c.receipt_no)
+            ).where(purchase_order_receipts.c.po_id == po_id)
         ).scalar()
         or 0
     )
@@ -378,17 +372,14 @@ def receive(
             conn, tenant, item, loc, {"incoming": -from_incoming, "on_hand": qty}, posting, now
         )
         conn.execute(
-            purchase_order_lines.update()
+            tenancy.update(tenant, purchase_order_lines)
             .where(
-                purchase_order_lines.c.tenant_id == tenant,
-                purchase_order_lines.c.po_id == po_id,
-                purchase_order_lines.c.line_no == ln.line_no,
+                purchase_order_lines.c.po_id == po_id, purchase_order_lines.c.line_no == ln.line_no
             )
             .values(received=purchase_order_lines.c.received + qty)
         )
         conn.execute(
-            purchase_order_receipts.insert().values(
-                tenant_id=tenant,
+            tenancy.insert(tenant, purchase_order_receipts).values(
                 po_id=po_id,
                 receipt_no=receipt_no,
                 line_no=ln.line_no,
@@ -489,7 +480,7 @@ def _receipts(conn: Connection, tenant: str, po_id: int) -> list[dict[str, Any]]
             ),
         )
         .join(items, items.c.id == ln.c.item_id)
-        .where(r.c.tenant_id == tenant, r.c.po_id == po_id)
+        .where(tenancy.of(tenant, r), r.c.po_id == po_id)
         .order_by(r.c.receipt_no, r.c.line_no)
     )
     out: dict[int, dict[str, Any]] = {}
@@ -509,7 +500,7 @@ def _receipts(conn: Connection, tenant: str, po_id: int) -> list[dict[str, Any]]
 
 def get(conn: Connection, tenant: str, po_id: int) -> dict[str, Any]:
     row = conn.execute(
-        _header().where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+        _header().where(tenancy.of(tenant, purchase_orders), purchase_orders.c.id == po_id)
     ).first()
     if row is None:
         raise NotFound(
@@ -531,7 +522,7 @@ def listing(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of orders by id (with lines, without receipts) and the next cursor."""
     po = purchase_orders
-    stmt = _header().where(po.c.tenant_id == tenant, po.c.id > after)
+    stmt = _header().where(tenancy.of(tenant, po), po.c.id > after)
     if statuses:
         stmt = stmt.where(po.c.status.in_(statuses))
     if supplier:
@@ -544,7 +535,7 @@ def listing(
         for x in conn.execute(
             sa.select(ln, items.c.sku, items.c.name, items.c.unit)
             .join(items, items.c.id == ln.c.item_id)
-            .where(ln.c.tenant_id == tenant, ln.c.po_id.in_(list(by_po)))
+            .where(tenancy.of(tenant, ln), ln.c.po_id.in_(list(by_po)))
             .order_by(ln.c.po_id, ln.c.line_no)
         ):
             by_po[x.po_id].append(x)

@@ -21,7 +21,7 @@ from ..catalog.service import Item, Location
 from ..events import outbox
 from ..problems import InsufficientStock, Invalid, NotFound, Problem
 from ..quantities import to_base_units
-from ..settings import get_settings
+from ..settings import DEFAULT_RESERVATION_TTL_SECONDS
 from ..stock import holds
 from ..stock.availability import location_figures
 from ..stock.holds import Free
@@ -40,6 +40,8 @@ class Job:
     body: ReservationIn
     actor: str
     key: str | None = None
+    # The server's hold lifetime (Settings.reservation_ttl_seconds), set by the route.
+    default_ttl: int = DEFAULT_RESERVATION_TTL_SECONDS
     digest: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -266,10 +268,10 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
             )
         except Problem as p:
             answers[i] = problem_answer(p)
-    default_ttl = settings.reservation_ttl_seconds or get_settings().reservation_ttl_seconds
     rows = _Rows()
     for i, parts in granted.items():
-        answers[i] = (201, rows.add(tenant, jobs[i], qtys[i], parts, now, default_ttl))
+        ttl = settings.reservation_ttl_seconds or jobs[i].default_ttl
+        answers[i] = (201, rows.add(tenant, jobs[i], qtys[i], parts, now, ttl))
     _apply(conn, tenant, granted, free, now)
     rows.events += _stock_events(tenant, granted, free, now)
     rows.write(conn)
