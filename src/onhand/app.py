@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from . import __version__, db, logs, problems
 from .catalog.routes import router as catalog_router
 from .events import live
+from .fulfilment.routes import router as fulfilment_router
 from .metrics import RequestMetrics, metrics_response
 from .planning.routes import router as planning_router
 from .reservations.batcher import GroupCommit
@@ -64,6 +65,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
     app.include_router(catalog_router)
+    app.include_router(fulfilment_router)  # before stock: it serves GET /availability
     app.include_router(stock_router)
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
     app.include_router(reservations_router)

@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from . import auth, db, logs, schema
 from . import check as invariants
 from .cache.commands import reconcile_command
+from .cli_database import open_database
 from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
 from .problems import Invalid, NotFound
@@ -29,10 +29,6 @@ err = Console(stderr=True)
 out = Console()
 
 
-def _engine() -> Engine:
-    return db.make_engine(get_settings().database_url, pool_size=5)
-
-
 @app.command()
 def migrate(
     to: Annotated[
@@ -43,7 +39,7 @@ def migrate(
     ] = "head",
 ) -> None:
     """Create or upgrade the database schema (ONHAND_DATABASE_URL, default ./onhand.db)."""
-    engine = _engine()
+    engine = open_database(create=True, schema_mode="any")
     before = schema.current(engine)
     target = schema.head() if to == "head" else to
     if before and target != before and to != "head" and _is_older(target, before):
@@ -63,24 +59,14 @@ def _is_older(target: str, current: str) -> bool:
 def serve_app(
     host: str, port: int, *, workers: int = 1, demo_banner: list[str] | None = None
 ) -> None:
-    import uvicorn
+    from . import server
 
     settings = get_settings()
-    schema.upgrade(db.make_engine(settings.database_url, pool_size=1))
+    if demo_banner is None:  # the demo has opened (and migrated) the database already
+        open_database(create=True, schema_mode="upgrade", pool_size=1).dispose()
     for line in demo_banner or []:
         out.print(line, soft_wrap=True, highlight=False)
-    # Each worker process builds its own app (engine, hub, group commit, jobs).
-    uvicorn.run(
-        "onhand.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        log_config=None,  # uvicorn's records go through onhand's structlog handler (logs.py)
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )  # open event streams must not hold a restart
+    server.run(host, port, workers=workers, log_level=settings.log_level)
 
 
 @app.command()
@@ -104,8 +90,7 @@ def demo(
     """Load the sample tenant 'demo' (a year of history) and serve it."""
     from . import demo as demo_data
 
-    engine = _engine()
-    schema.upgrade(engine)
+    engine = open_database(create=True, schema_mode="upgrade")
     created = demo_data.load(engine, progress=err)
     with db.write(engine) as conn:
         admin = auth.create_token(conn, "demo", ["admin"], name="demo admin")
@@ -134,8 +119,7 @@ def tokens_create(
     name: Annotated[str, typer.Option(help="A label to recognise the token by")] = "",
 ) -> None:
     """Print a new bearer token as the last line (it is shown only once)."""
-    engine = _engine()
-    schema.upgrade(engine)
+    engine = open_database(schema_mode="upgrade")  # an existing database only
     try:
         with db.write(engine) as conn:
             token = auth.create_token(conn, tenant, scope, name)
@@ -154,7 +138,7 @@ def tokens_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None,
 ) -> None:
     """List tokens (ids, scopes, state; never secrets)."""
-    with db.read(_engine()) as conn:
+    with db.read(open_database()) as conn:
         rows = auth.list_tokens(conn, tenant)
     table = Table("id", "tenant", "name", "scopes", "created", "revoked")
     for r in rows:
@@ -175,7 +159,7 @@ def tokens_revoke(
 ) -> None:
     """Revoke a token; requests with it get 401 within seconds."""
     try:
-        with db.write(_engine()) as conn:
+        with db.write(open_database()) as conn:
             auth.revoke_token(conn, token_id)
     except NotFound as exc:
         err.print(f"[red]{exc.detail}[/]")
@@ -186,7 +170,7 @@ def tokens_revoke(
 @app.command()
 def check() -> None:
     """Verify the stock invariants over the whole database; exit 1 with a report if any fails."""
-    with db.read(_engine()) as conn:
+    with db.read(open_database()) as conn:
         findings = invariants.run(conn)
     if not findings:
         out.print(

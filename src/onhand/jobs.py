@@ -19,9 +19,17 @@ class Jobs:
         self.events = EventWorkers(engine, settings)
 
     async def start(self) -> None:
+        from .events.leader import Leader
+        from .fulfilment.jobs import allocate_forever
         from .reservations.sweeper import sweep_forever
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
+        allocator = Leader(self.engine, "backorder-allocator", self.settings.leader_lease_seconds)
+        self.tasks.append(
+            asyncio.create_task(
+                allocator.run(lambda: allocate_forever(self.engine)), name="backorder-allocator"
+            )
+        )
         await self.events.start()
 
     async def stop(self) -> None:

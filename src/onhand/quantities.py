@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from .inputs import is_decimal
 from .problems import Invalid
 
 # The largest quantity one request may name, in base units: far beyond any real movement, and
@@ -26,9 +27,16 @@ def _keep(value: Any) -> int | str:
         # The shortest repr of a JSON number is what the client wrote: 2.5 stays 2.5 exactly.
         return repr(value)
     if isinstance(value, str) and value.strip():
+        number = value.strip().partition(" ")[0]
+        # Plain ASCII digits only: Decimal would read "１２" as 12 and "1_000" as 1000.
+        if not is_decimal(number) and number.lower().lstrip("+-") not in _WORDS:
+            raise ValueError(f"'{number[:40]}' is not a number written with the digits 0-9")
         return value.strip()
     raise ValueError("a quantity is an integer in base units, or a string such as '2.5 kg'")
 
+
+# Refused by to_base_units with their own message ("not a finite number").
+_WORDS = ("nan", "snan", "inf", "infinity")
 
 # An integer in base units, or a string like "12", "2.5 kg" to be converted with the item's units.
 QtyInput = Annotated[int | str, BeforeValidator(_keep)]

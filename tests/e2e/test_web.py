@@ -39,11 +39,28 @@ def test_the_dashboard_page_is_served(client):
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in r.headers["content-security-policy"]
-    assert 'src="dashboard/dashboard.js"' in r.text and 'href="dashboard/dashboard.css"' in r.text
+    assert '<script type="module" src="/dashboard/dashboard.js">' in r.text
+    assert 'href="/dashboard/dashboard.css"' in r.text
+
+
+@pytest.mark.parametrize("view", ["stock", "planning", "purchase-orders"])
+def test_a_deep_link_to_a_view_answers_the_page(client, view):
+    r = client.get(f"/dashboard/{view}?sku=BOOK-DUNE")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in r.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize(
-    ("name", "media_type"), [("dashboard.css", "text/css"), ("dashboard.js", "text/javascript")]
+    ("name", "media_type"),
+    [
+        ("dashboard.css", "text/css"),
+        ("dashboard.js", "text/javascript"),
+        ("views/index.js", "text/javascript"),
+        ("lib/api.js", "text/javascript"),
+        ("vendor/uPlot.iife.min.js", "text/javascript"),
+        ("vendor/uPlot.min.css", "text/css"),
+    ],
 )
 def test_the_dashboard_assets_are_served(client, name, media_type):
     r = client.get(f"/dashboard/{name}")
@@ -64,6 +81,39 @@ def test_an_unknown_dashboard_file_is_a_problem(client):
     r = client.get("/dashboard/secrets.txt")
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
+    assert client.get("/dashboard/views/nothing.js").status_code == 404
+    assert client.get("/dashboard/vendor/README.md").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/../settings.py",
+        "/dashboard/views/../../routes.py",
+        "/dashboard/views/..%2F..%2Froutes.py",
+        "/dashboard/%2e%2e/%2e%2e/settings.py",
+        "/dashboard/lib/..%5C..%5Croutes.py",
+        "/dashboard//etc/passwd",
+        "/dashboard/.hidden.js",
+    ],
+)
+def test_a_path_out_of_the_static_folder_is_refused(client, path):
+    # Sent raw: httpx would normalise `..` away before the request reached the guard.
+    transport = client._transport
+    request = client.build_request("GET", "http://testserver/")
+    request.url = request.url.copy_with(raw_path=path.encode())
+    r = transport.handle_request(request)
+    r.read()
+    assert r.status_code == 404, path
+    assert b"BaseSettings" not in r.content and b"APIRouter" not in r.content
+
+
+def test_the_guard_refuses_what_resolves_outside(tmp_path):
+    from onhand.web.routes import asset_path
+
+    assert asset_path("views/index.js") is not None
+    for bad in ["../routes.py", "views/../../routes.py", "lib/../../__init__.py", "", "a//b.js"]:
+        assert asset_path(bad) is None, bad
 
 
 # Files next to static/ that a path escaping it would reach: web/routes.py, onhand/settings.py.
@@ -107,7 +157,11 @@ def test_a_raw_dot_dot_path_is_refused(web_engine):
 def test_nothing_is_loaded_from_the_internet():
     html = (STATIC / "dashboard.html").read_text()
     css = (STATIC / "dashboard.css").read_text()
-    js = (STATIC / "dashboard.js").read_text()
+    js = "\n".join(
+        p.read_text()
+        for p in STATIC.rglob("*.js")
+        if p.parent.name != "vendor" and p.name != "badge.js"
+    )
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "@import" not in css and not re.search(r"url\(\s*['\"]?(https?:)?//", css)
     assert not re.search(r"""["'`](https?:)?//""", js)

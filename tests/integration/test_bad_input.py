@@ -29,7 +29,7 @@ class Bad:
     method: str
     path: str
     json: Any = None
-    status: int | tuple[int, ...] = 422
+    status: int = 422
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] | None = None
@@ -45,6 +45,188 @@ def loc(**fields) -> dict:
 
 def mv(**fields) -> dict:
     return {"type": "receipt", "sku": "A", "location": "WH1", "qty": 1} | fields
+
+
+def raw(text: str | bytes) -> dict[str, Any]:
+    """A body sent as these exact bytes (for JSON that json= cannot produce)."""
+    body = text.encode() if isinstance(text, str) else text
+    return {"content": body, "headers": {"content-type": "application/json"}}
+
+
+def nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+BIG = 2**63  # one past the largest 64-bit integer: SQLite raised OverflowError on it
+# Before the strict edge each of these was accepted (a guess at what the client meant), or
+# committed and then failed (deep attributes), or failed with a 500 on SQLite (BIG).
+EDGE_CASES = [
+    # ---- item 7: free-form JSON is bounded before anything is written
+    Bad(
+        "attributes nested 300 levels",
+        "POST",
+        "/items",
+        **raw('{"sku": "DEEP", "name": "Deep", "attributes": ' + '{"a": ' * 300 + "1" + "}" * 301),
+    ),
+    Bad("attributes nested 20 levels", "POST", "/items", item(attributes=nested(20))),
+    Bad("attributes of 20 kB", "POST", "/items", item(attributes={"notes": "n" * 20_000})),
+    Bad(
+        "patch attributes nested 300 levels",
+        "PATCH",
+        "/items/A",
+        **raw('{"attributes": ' + '{"a": ' * 300 + "1" + "}" * 301),
+    ),
+    Bad("patch attributes nested 20 levels", "PATCH", "/items/A", {"attributes": nested(20)}),
+    Bad("body nested 100000 levels", "POST", "/items", **raw("[" * 100_000 + "]" * 100_000)),
+    Bad("NUL inside attributes", "POST", "/items", item(attributes={"k": "v\x00"})),
+    Bad("NUL in an attribute key", "POST", "/items", item(attributes={"k\x00": "v"})),
+    Bad("lone surrogate in a name", "POST", "/items", **raw('{"sku": "S-1", "name": "\\ud800"}')),
+    Bad("NaN in a body", "POST", "/items", **raw('{"sku": "S-1", "name": "n", "unit_cost": NaN}')),
+    Bad(
+        "Infinity in a body",
+        "POST",
+        "/movements",
+        **raw(
+            '{"type": "receipt", "sku": "A", "location": "WH1", "qty": 1, "unit_cost": Infinity}'
+        ),
+    ),
+    Bad(
+        "a float of 400 digits",
+        "POST",
+        "/movements",
+        **raw('{"type": "receipt", "sku": "A", "location": "WH1", "qty": 1.' + "5" * 400 + "}"),
+    ),
+    Bad("body not UTF-8", "POST", "/items", **raw(b'{"sku": "S-1", "name": "\xff"}')),
+    # ---- item 8: integers beyond 64 bits are a 422 on SQLite as on PostgreSQL
+    Bad(
+        "supplier moq beyond 2^63",
+        "POST",
+        "/suppliers",
+        {"code": "S9", "name": "S", "lead_time_days": 3, "moq": BIG},
+    ),
+    Bad(
+        "supplier pack size beyond 2^63",
+        "POST",
+        "/suppliers",
+        {"code": "S9", "name": "S", "lead_time_days": 3, "pack_size": BIG},
+    ),
+    Bad("supplier patch moq beyond 2^63", "PATCH", "/suppliers/S1", {"moq": BIG}),
+    Bad("link moq beyond 2^63", "POST", "/items/G/suppliers", {"supplier": "S1", "moq": BIG}),
+    Bad("link pack size beyond 2^63", "PATCH", "/items/A/suppliers/S1", {"pack_size": BIG}),
+    Bad("reservations offset 10^20", "GET", "/reservations", params={"offset": 10**20}),
+    Bad("reservations offset 2^63", "GET", "/reservations", params={"offset": BIG}),
+    Bad("purchase orders after 10^20", "GET", "/purchase-orders", params={"after": 10**20}),
+    Bad("suggestions after 10^20", "GET", "/plan/suggestions", params={"after": 10**20}),
+    Bad("purchase order 10^20", "GET", f"/purchase-orders/{10**20}"),
+    Bad("purchase order 10^20 as CSV", "GET", f"/purchase-orders/{10**20}.csv"),
+    Bad("approve purchase order 10^20", "POST", f"/purchase-orders/{10**20}/approve"),
+    Bad(
+        "receive purchase order 10^20",
+        "POST",
+        f"/purchase-orders/{10**20}/receipts",
+        {"lines": [{"sku": "A", "qty": 1}]},
+    ),
+    Bad("purchase order 1e20", "GET", "/purchase-orders/1e20"),
+    Bad(
+        "reservation ttl beyond 2^63",
+        "POST",
+        "/reservations",
+        {"lines": [{"sku": "A", "qty": 1}], "ttl_seconds": BIG},
+    ),
+    Bad("plan settings beyond 2^63", "PATCH", "/plan/settings", {"history_days": BIG}),
+    Bad("deliveries before 2^63", "GET", "/webhooks/w/deliveries", params={"before": BIG}),
+    Bad("redeliver delivery 2^63", "POST", f"/webhooks/w/deliveries/{BIG}/redeliver"),
+    # ---- item 14: no lenient guesses; quantities and codes are strict
+    Bad("qty in full-width digits", "POST", "/movements", mv(qty="\uff15")),
+    Bad("qty with an underscore", "POST", "/movements", mv(qty="1_000")),
+    Bad("qty with an underscore and a unit", "POST", "/movements", mv(sku="G", qty="1_000 g")),
+    Bad("qty true", "POST", "/movements", mv(qty=True)),
+    Bad("priority false", "POST", "/locations", loc(priority=False)),
+    Bad("priority as text", "POST", "/locations", loc(priority="5")),
+    Bad("priority in full-width digits", "POST", "/locations", loc(priority="\uff15")),
+    Bad("priority 2.0", "POST", "/locations", loc(priority=2.0)),
+    Bad("threshold with an underscore", "POST", "/items", item(low_stock_threshold="1_000")),
+    Bad("threshold true", "POST", "/items", item(low_stock_threshold=True)),
+    Bad("allow_backorder yes", "POST", "/items", item(allow_backorder="yes")),
+    Bad("allow_backorder 1", "POST", "/items", item(allow_backorder=1)),
+    Bad("in_transit 1", "POST", "/movements", mv(type="transfer", to="WH2", in_transit=1)),
+    Bad("unit cost with an underscore", "POST", "/movements", mv(unit_cost="1_0")),
+    Bad("unit cost true", "POST", "/items", item(unit_cost=True)),
+    Bad(
+        "ttl as text",
+        "POST",
+        "/reservations",
+        {"lines": [{"sku": "A", "qty": 1}], "ttl_seconds": "900"},
+    ),
+    Bad(
+        "ttl false",
+        "POST",
+        "/reservations",
+        {"lines": [{"sku": "A", "qty": 1}], "ttl_seconds": False},
+    ),
+    Bad(
+        "lead time true", "POST", "/suppliers", {"code": "S9", "name": "S", "lead_time_days": True}
+    ),
+    Bad(
+        "supplier active 1",
+        "POST",
+        "/suppliers",
+        {"code": "S9", "name": "S", "lead_time_days": 3, "active": 1},
+    ),
+    Bad(
+        "expected_on 0",
+        "POST",
+        "/purchase-orders",
+        {"supplier": "S1", "location": "WH1", "lines": [{"sku": "A", "qty": 1}], "expected_on": 0},
+    ),
+    Bad(
+        "expected_on a timestamp",
+        "POST",
+        "/purchase-orders",
+        {
+            "supplier": "S1",
+            "location": "WH1",
+            "lines": [{"sku": "A", "qty": 1}],
+            "expected_on": "1700000000",
+        },
+    ),
+    Bad("as_of 0", "GET", "/valuation", params={"as_of": "0"}),
+    Bad("as_of a timestamp", "GET", "/valuation/abc", params={"as_of": "1700000000"}),
+    Bad("cursor in full-width digits", "GET", "/items", params={"after": "\uff15"}),
+    Bad("cursor with an underscore", "GET", "/ledger", params={"before": "1_000"}),
+    Bad("limit with an underscore", "GET", "/items", params={"limit": "1_0"}),
+    Bad("location code a/../../b", "POST", "/locations", loc(code="a/../../b")),
+    Bad("location code with '..'", "POST", "/locations", loc(code="a..b")),
+    Bad("location code with a slash", "POST", "/locations", loc(code="WH1/A")),
+    Bad("location code ending in a dot", "POST", "/locations", loc(code="WH1.")),
+    Bad(
+        "supplier code a/../b",
+        "POST",
+        "/suppliers",
+        {"code": "a/../b", "name": "S", "lead_time_days": 3},
+    ),
+    Bad(
+        "duplicate key: a ship booked as a receipt",
+        "POST",
+        "/movements",
+        **raw('{"type": "ship", "sku": "A", "location": "WH1", "qty": 1, "type": "receipt"}'),
+    ),
+    Bad(
+        "duplicate key in a nested object",
+        "POST",
+        "/items",
+        **raw('{"sku": "S-1", "name": "n", "attributes": {"a": 1, "a": 2}}'),
+    ),
+    Bad(
+        "duplicate key in a reservation line",
+        "POST",
+        "/reservations",
+        **raw('{"lines": [{"sku": "A", "qty": 1, "qty": 9}]}'),
+    ),
+]
 
 
 CASES = [
@@ -91,7 +273,7 @@ CASES = [
         "POST",
         "/items",
         item(kind="bundle", components=[{"sku": "NEW-1", "qty": 1}]),
-        status=(404, 422),
+        status=404,
     ),
     Bad(
         "component qty zero",
@@ -226,7 +408,6 @@ CASES = [
         "qty a JSON number of 5000 digits",
         "POST",
         "/movements",
-        status=(400, 422),
         content=b'{"type": "receipt", "sku": "A", "location": "WH1", "qty": ' + b"9" * 5000 + b"}",
         headers={"content-type": "application/json"},
     ),
@@ -283,7 +464,7 @@ CASES = [
     Bad("reference of 201 characters", "POST", "/movements", mv(reference="r" * 201)),
     Bad("note of 100k characters", "POST", "/movements", mv(note=LONG)),
     Bad("reference with NUL", "POST", "/movements", mv(reference="PO\x001")),
-    Bad("sku with NUL", "POST", "/movements", mv(sku="A\x00"), status=(404, 422)),
+    Bad("sku with NUL", "POST", "/movements", mv(sku="A\x00")),
     Bad(
         "idempotency key of 201 characters",
         "POST",
@@ -294,7 +475,7 @@ CASES = [
     Bad("ship more than on hand", "POST", "/movements", mv(type="ship", qty=11), status=409),
     # ---- reads and other methods
     Bad("unknown item", "GET", "/items/NOPE", status=404),
-    Bad("item sku with NUL in the path", "GET", "/items/A%00", status=(404, 422)),
+    Bad("item sku with NUL in the path", "GET", "/items/A%00"),
     Bad("item list of an unknown kind", "GET", "/items", params={"kind": "bogus"}),
     Bad("item list with a negative cursor", "GET", "/items", params={"after": -1}),
     Bad("item list with a huge cursor", "GET", "/items", params={"after": HUGE}),
@@ -337,6 +518,7 @@ CASES = [
     Bad("patch clearing the attributes", "PATCH", "/items/A", {"attributes": None}),
     Bad("patch clearing a pod's capacity", "PATCH", "/items/P", {"capacity_per_day": None}),
     Bad("delete an item", "DELETE", "/items/A", status=405),
+    *EDGE_CASES,
     Bad("unknown route", "GET", "/nothing-here", status=404),
 ]
 
@@ -369,6 +551,9 @@ def bad_api(database_url, migrated_engine_for) -> Iterator[Api]:
             },
         ):
             assert api.post("/items", json=body).status_code == 201
+        supplier = {"code": "S1", "name": "Supplier", "lead_time_days": 3}
+        assert api.post("/suppliers", json=supplier).status_code == 201
+        assert api.post("/items/A/suppliers", json={"supplier": "S1"}).status_code == 201
         for sku, qty in (("A", 10), ("G", 5000)):
             assert (
                 api.post(
@@ -397,8 +582,7 @@ def test_bad_request_is_a_4xx_problem_and_changes_nothing(bad_api, tenant_rows, 
     if case.params is not None:
         kwargs["params"] = case.params
     r = bad_api.request(case.method, case.path, **kwargs)
-    expected = case.status if isinstance(case.status, tuple) else (case.status,)
-    assert r.status_code in expected, r.text[:500]
+    assert r.status_code == case.status, r.text[:500]
     assert r.headers["content-type"].startswith("application/problem+json")
     doc = r.json()
     assert isinstance(doc["type"], str) and doc["type"]
@@ -433,6 +617,12 @@ def test_validation_problem_names_the_field(bad_api):
     ],
     ids=["search", "ledger filter", "idempotency key"],
 )
-def test_nul_in_a_query_or_header_is_never_a_server_error(bad_api, request_):
+def test_nul_in_a_query_or_header_is_refused_alike_on_both_databases(
+    bad_api, tenant_rows, request_
+):
     method, path, kwargs = request_
-    assert bad_api.request(method, path, **kwargs).status_code < 500
+    before = tenant_rows()
+    r = bad_api.request(method, path, **kwargs)
+    assert r.status_code == 422, r.text[:500]
+    assert "NUL" in r.json()["detail"]
+    assert tenant_rows() == before

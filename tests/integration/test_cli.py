@@ -61,6 +61,14 @@ def db_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def migrated(db_file: Path) -> Path:
+    """A database file with the current schema and nothing else."""
+    schema.upgrade(engine := db.make_engine(f"sqlite:///{db_file}"))
+    engine.dispose()
+    return db_file
+
+
+@pytest.fixture
 def api_on(db_file: Path) -> Iterator[Client]:
     schema.upgrade(engine := db.make_engine(f"sqlite:///{db_file}"))
     engine.dispose()
@@ -111,7 +119,8 @@ def test_migrate_creates_the_schema(db_file):
     engine.dispose()
 
 
-def test_tokens_create_prints_a_working_token_as_the_last_line(db_file):
+def test_tokens_create_prints_a_working_token_as_the_last_line(migrated):
+    db_file = migrated
     done = onhand(
         db_file,
         "tokens",
@@ -145,8 +154,8 @@ def test_tokens_create_prints_a_working_token_as_the_last_line(db_file):
         client.close()
 
 
-def test_tokens_create_refuses_an_unknown_scope(db_file):
-    done = onhand(db_file, "tokens", "create", "--tenant", "acme", "--scope", "root")
+def test_tokens_create_refuses_an_unknown_scope(migrated):
+    done = onhand(migrated, "tokens", "create", "--tenant", "acme", "--scope", "root")
     assert done.returncode != 0
     assert "onh_" not in done.stdout
     assert "root" in done.stdout + done.stderr
@@ -211,3 +220,98 @@ def test_check_fails_with_a_report_when_an_invariant_is_broken(stocked_file, tmp
     assert done.returncode == 1, done.stdout + done.stderr
     assert "problems found" in done.stdout
     assert report in done.stdout
+
+
+# ---- which database, and never a new one by accident -------------------------------------
+
+# Every command that opens the database, with arguments that make it do so.
+COMMANDS = [
+    ("check",),
+    ("tokens", "create", "--tenant", "acme", "--scope", "admin"),
+    ("tokens", "list"),
+    ("tokens", "revoke", "abc123"),
+    ("plan", "--tenant", "acme"),
+    ("reconcile",),
+]
+
+
+def run_cli(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ONHAND_DATABASE_URL": url, "COLUMNS": "200", "NO_COLOR": "1"}
+    env.pop("ONHAND_REDIS_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "onhand.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(c[:2]) for c in COMMANDS])
+def test_a_command_in_a_folder_without_a_database_fails_clearly_and_creates_none(tmp_path, args):
+    # `check` ran twice: the second run used to find the empty file the first one left.
+    for _ in range(2 if args[0] == "check" else 1):
+        done = run_cli("sqlite:///./onhand.db", tmp_path, *args)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
+        lines = done.stderr.splitlines()
+        assert lines[0] == "database: sqlite:///./onhand.db", done.stderr
+        assert f"there is no database at {tmp_path / 'onhand.db'}" in done.stderr
+        assert "onhand migrate" in done.stderr
+        assert "onh_" not in done.stdout
+        assert not list(tmp_path.iterdir()), "no database file may be created"
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(c[:2]) for c in COMMANDS])
+def test_every_command_names_its_database_with_the_password_hidden(tmp_path, args):
+    url = "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:1/nowhere"
+    done = run_cli(url, tmp_path, *args)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "s3cret-pw" not in done.stdout + done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "database: postgresql+psycopg://postgres:***@127.0.0.1:1/nowhere"
+    )
+    assert "cannot open the database" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+def test_check_on_an_empty_sqlite_file_exits_1(db_file):
+    db_file.touch()
+    done = onhand(db_file, "check")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "has no onhand schema" in done.stderr
+    assert "invariants hold" not in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_check_on_an_unmigrated_postgres_database_exits_1(tmp_path):
+    from conftest import PG_ADMIN_URL, need
+
+    with db.scratch_database(need("PostgreSQL", PG_ADMIN_URL, 5432), "onhand_cli") as url:
+        done = run_cli(url, tmp_path, "check")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "has no onhand schema" in done.stderr
+        assert "invariants hold" not in done.stdout
+        engine = db.make_engine(url)
+        assert sa.inspect(engine).get_table_names() == [], "check must not create tables"
+        engine.dispose()
+
+
+def test_check_on_an_older_schema_says_to_migrate(db_file):
+    engine = db.make_engine(f"sqlite:///{db_file}")
+    schema.upgrade(engine, "0001")
+    engine.dispose()
+    done = onhand(db_file, "check")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "is at schema 0001" in done.stderr and "onhand migrate" in done.stderr
+
+
+def test_migrate_and_tokens_name_the_database(db_file):
+    migrated = onhand(db_file, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stderr.splitlines()[0] == f"database: sqlite:///{db_file}"
+    made = onhand(db_file, "tokens", "create", "--tenant", "acme", "--scope", "admin")
+    assert made.returncode == 0, made.stderr
+    assert made.stderr.splitlines()[0] == f"database: sqlite:///{db_file}"
+    assert made.stdout.strip().splitlines()[-1].startswith("onh_")

@@ -20,7 +20,12 @@ from onhand import db, schema
 from onhand.tables import metadata
 
 # The modules whose tables the migrations environment registers besides tables.py.
-for _module in ("onhand.cache.tables", "onhand.events.tables", "onhand.planning.tables"):
+for _module in (
+    "onhand.cache.tables",
+    "onhand.events.tables",
+    "onhand.fulfilment.tables",
+    "onhand.planning.tables",
+):
     importlib.import_module(_module)
 
 

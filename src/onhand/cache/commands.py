@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import db
+from ..cli_database import open_database
 from ..settings import get_settings
 from .reconcile import item_count, reconcile
 from .redis_cache import AvailabilityCache
@@ -24,12 +24,12 @@ def reconcile_command(
 ) -> None:
     """Compare every cached availability figure with the database and repair drift."""
     settings = get_settings()
+    engine = open_database()
     if not settings.redis_url:
         Console(stderr=True).print(
             "[red]ONHAND_REDIS_URL is not set: there is no cache to reconcile.[/]"
         )
         raise typer.Exit(2)
-    engine = db.make_engine(settings.database_url, pool_size=5)
     cache = AvailabilityCache(settings.redis_url, timeout=5.0)
     if not cache.ping():
         Console(stderr=True).print(f"[red]Redis does not answer at {settings.redis_url}.[/]")

@@ -2,15 +2,16 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from .. import db, tenants
-from ..http import Admin, EngineDep, Limit
+from ..http import Admin, EngineDep, Limit, api_router
+from ..inputs import Digits
 from ..stock.availability import location_figures
 from . import service
 from .schemas import MAX_ID, ItemIn, ItemPatch, Kind, LocationIn
 
-router = APIRouter(prefix="/v1/{tenant}", tags=["catalogue"])
+router = api_router(prefix="/v1/{tenant}", tags=["catalogue"])
 
 
 @router.post("/locations", status_code=201, summary="Create a location (warehouse, zone or bin)")
@@ -36,7 +37,7 @@ def location_balances(
     code: str,
     caller: Admin,
     engine: EngineDep,
-    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Cursor")] = 0,
+    after: Annotated[int, Digits, Query(ge=0, le=MAX_ID, description="Cursor")] = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
     with db.read(engine) as conn:
@@ -66,7 +67,9 @@ def list_items(
     q: Annotated[str | None, Query(max_length=100, description="SKU or name contains")] = None,
     barcode: str | None = None,
     active: bool | None = None,
-    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Cursor from next_cursor")] = 0,
+    after: Annotated[
+        int, Digits, Query(ge=0, le=MAX_ID, description="Cursor from next_cursor")
+    ] = 0,
     limit: Limit = 50,
 ) -> dict[str, Any]:
     with db.read(engine) as conn:

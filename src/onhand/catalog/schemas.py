@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
+from ..inputs import MAX_ID as MAX_ID  # paging cursors of the catalogue and stock routes
+from ..inputs import Flag, PlainDecimal, Whole
 from ..quantities import MAX_QTY
 
 Kind = Literal["physical", "digital", "licensed", "pod", "bundle"]
-Code = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
-Sku = Field(min_length=1, max_length=128, pattern=r"^[^\s/]+$")
+# Codes name locations and suppliers in URLs: letters, digits, '_', ':' and '-', in parts
+# joined by single dots. No '/', and no '..' that a client would resolve away.
+Code = Field(
+    min_length=1,
+    max_length=64,
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]*(\.[A-Za-z0-9_:-]+)*$",
+    examples=["WH1"],
+)
+Sku = Field(min_length=1, max_length=128, pattern=r"^[^\s/]+$", examples=["BOOK-1"])
 # Counts and thresholds in base units, bounded like every quantity (see quantities.MAX_QTY).
-NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_QTY)]
-PositiveInt = Annotated[int, Field(gt=0, le=MAX_QTY)]
-# Paging cursors are 64-bit row ids; a larger number is bad input, not a database error.
-MAX_ID = 2**63 - 1
+NonNegativeInt = Annotated[Whole, Field(ge=0, le=MAX_QTY)]
+PositiveInt = Annotated[Whole, Field(gt=0, le=MAX_QTY)]
+Money = Annotated[PlainDecimal, Field(ge=0, max_digits=18, decimal_places=6)]
+
+# Free-form attributes are stored as JSON and sent back in every item answer: bounded so that
+# storing, reading and encoding them can never fail after the row is written.
+MAX_ATTRIBUTES_BYTES = 16_384
+MAX_ATTRIBUTES_DEPTH = 8
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_ATTRIBUTES_DEPTH:
+                break
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _storable(value: dict[str, Any]) -> dict[str, Any]:
+    if _depth(value) > MAX_ATTRIBUTES_DEPTH:
+        raise ValueError(f"attributes may be nested at most {MAX_ATTRIBUTES_DEPTH} levels deep")
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (ValueError, TypeError, RecursionError):
+        raise ValueError("attributes must be plain JSON (no NaN or Infinity)") from None
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise ValueError(f"attributes take {size:,} bytes as JSON (at most 16,384)")
+    return value
+
+
+Attributes = Annotated[dict[str, Any], AfterValidator(_storable)]
 
 
 class Body(BaseModel):
@@ -35,7 +76,7 @@ class LocationIn(Body):
     name: str = Field(min_length=1, max_length=200)
     parent: str | None = None
     zone: str | None = Field(default=None, max_length=64)
-    priority: int = Field(default=100, ge=0, le=1_000_000)
+    priority: Whole = Field(default=100, ge=0, le=1_000_000)
 
 
 class ComponentIn(Body):
@@ -50,25 +91,25 @@ class ItemIn(Body):
     unit: str = Field(default="each", min_length=1, max_length=16)
     units: dict[str, PositiveInt] = Field(default_factory=dict)
     barcode: str | None = Field(default=None, max_length=64)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    allow_backorder: bool = False
+    attributes: Attributes = Field(default_factory=dict, examples=[{"author": "Frank Herbert"}])
+    allow_backorder: Flag = False
     low_stock_threshold: NonNegativeInt | None = None
     reorder_point: NonNegativeInt | None = None
     capacity_per_day: PositiveInt | None = None
     components: list[ComponentIn] | None = None
-    unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
+    unit_cost: Money | None = None
 
 
 class ItemPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=300)
     barcode: str | None = Field(default=None, max_length=64)
-    attributes: dict[str, Any] | None = None
-    allow_backorder: bool | None = None
+    attributes: Attributes | None = None
+    allow_backorder: Flag | None = None
     low_stock_threshold: NonNegativeInt | None = None
     reorder_point: NonNegativeInt | None = None
     capacity_per_day: PositiveInt | None = None
-    unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
-    active: bool | None = None
+    unit_cost: Money | None = None
+    active: Flag | None = None
 
     @model_validator(mode="after")
     def _kept_fields_stay_set(self) -> ItemPatch:

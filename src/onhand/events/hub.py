@@ -5,12 +5,16 @@ Every `onhand serve` process tails the outbox itself (woken by NOTIFY on Postgre
 client connected to any process sees changes made through any other. A subscriber whose queue
 fills up is dropped with a final `dropped` marker instead of slowing the others down; it may
 reconnect with Last-Event-ID and resume from the outbox.
+
+When the server is asked to stop, `close_all` ends every stream with a final `CLOSED` marker:
+an open stream never ends by itself, and the server waits for open responses before it exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
@@ -24,6 +28,18 @@ from .tail import Notifier, OutboxTail, wait
 log = logging.getLogger(__name__)
 DROPPED = object()  # the last item a dropped subscriber's queue receives
 HEARTBEAT = object()  # time to send a keep-alive comment
+CLOSED = object()  # the server is stopping: end the stream (the client reconnects elsewhere)
+_hubs: weakref.WeakSet[Hub] = weakref.WeakSet()
+
+
+class ShuttingDown(Exception):
+    """No new subscriber while the server stops."""
+
+
+def close_all() -> None:
+    """End every stream of every hub of this process (call it on the event loop)."""
+    for hub in list(_hubs):
+        hub.close()
 
 
 class Subscriber:
@@ -54,10 +70,14 @@ class Hub:
         self._task: asyncio.Task | None = None
         self._beat_task: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
+        self.closing = False
+        _hubs.add(self)
 
     async def subscribe(
         self, tenant: str, accept: Callable[[Event], bool] = lambda e: True
     ) -> Subscriber:
+        if self.closing:
+            raise ShuttingDown("the server is shutting down")
         await self._ensure_running()
         sub = Subscriber(tenant, accept, self.queue_size)
         # No await between reading the position and registering: nothing published falls between.
@@ -84,6 +104,17 @@ class Hub:
                 except asyncio.QueueFull:
                     self._drop(sub)
             self.position = ev.id
+
+    def close(self) -> None:
+        """Tell every subscriber to finish: its stream ends after what is already queued."""
+        self.closing = True
+        for subs in list(self.subscribers.values()):
+            for sub in list(subs):
+                self.unsubscribe(sub)
+                if sub.queue.full():  # nothing queued is lost: the client resumes from the outbox
+                    while not sub.queue.empty():
+                        sub.queue.get_nowait()
+                sub.queue.put_nowait(CLOSED)
 
     def _drop(self, sub: Subscriber) -> None:
         self.unsubscribe(sub)

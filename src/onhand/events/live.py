@@ -6,17 +6,19 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.requests import HTTPConnection
 
 from .. import auth
+from ..http import api_router
+from ..inputs import MAX_ID, Digits
 from ..problems import Invalid, Problem
 from . import storefront
 from .feed import Event, dumps
-from .hub import DROPPED, HEARTBEAT, Hub, Subscriber
+from .hub import CLOSED, DROPPED, HEARTBEAT, Hub, ShuttingDown, Subscriber
 
-router = APIRouter(prefix="/v1/{tenant}", tags=["events"])
+router = api_router(prefix="/v1/{tenant}", tags=["events"])
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -93,7 +95,7 @@ async def _frames(
                     yield await render(page)
         while True:
             batch = [await sub.queue.get()]
-            while not sub.queue.empty() and batch[-1] is not DROPPED:
+            while not sub.queue.empty() and batch[-1] not in (DROPPED, CLOSED):
                 batch.append(sub.queue.get_nowait())
             # A resume point from another process may be ahead of this one's hub.
             events = [e for e in batch if isinstance(e, Event) and (after is None or e.id > after)]
@@ -105,6 +107,9 @@ async def _frames(
                 last = events[-1].id if events else None
                 data = dumps({"reason": "too slow: queue full", "last_event_id": last})
                 yield f"event: dropped\ndata: {data}\n\n".encode()
+                return
+            if batch[-1] is CLOSED:
+                yield b": the server is stopping; reconnect with Last-Event-ID\n\n"
                 return
     finally:
         hub.unsubscribe(sub)
@@ -118,7 +123,7 @@ async def _frames(
 async def events(
     request: Request,
     tenant: str,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[int | None, Digits, Query(ge=0, le=MAX_ID)] = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     types: Annotated[str | None, Query(description="Comma-separated event types")] = None,
     skus: Annotated[str | None, Query(description="Comma-separated SKUs")] = None,
@@ -129,10 +134,22 @@ async def events(
     caller = await stream_caller(request, tenant, "admin")
     after = _resume_point(last_event_id_header, last_event_id)
     hub: Hub = request.app.state.hub
-    sub = await hub.subscribe(caller.tenant, _filter(types, skus))
+    sub = await _subscribe(hub, caller.tenant, _filter(types, skus))
     return StreamingResponse(
         _frames(hub, sub, after, _admin_frames), media_type="text/event-stream", headers=SSE_HEADERS
     )
+
+
+async def _subscribe(hub: Hub, tenant: str, accept: Callable[[Event], bool]) -> Subscriber:
+    try:
+        return await hub.subscribe(tenant, accept)
+    except ShuttingDown:
+        raise Problem(
+            "The server is shutting down; reconnect in a moment.",
+            status=503,
+            slug="shutting-down",
+            title="Service unavailable",
+        ) from None
 
 
 def _snapshot(engine: Any, tenant: str, skus: list[str]) -> list[bytes]:
@@ -175,8 +192,10 @@ async def availability_stream(
         return out
 
     hub: Hub = request.app.state.hub
-    sub = await hub.subscribe(
-        caller.tenant, lambda e: e.type == "stock.changed" and (e.sku in direct or e.sku in kits)
+    sub = await _subscribe(
+        hub,
+        caller.tenant,
+        lambda e: e.type == "stock.changed" and (e.sku in direct or e.sku in kits),
     )
     return StreamingResponse(
         _frames(hub, sub, None, render, first), media_type="text/event-stream", headers=SSE_HEADERS
@@ -198,9 +217,13 @@ async def websocket(ws: WebSocket, tenant: str) -> None:
         await ws.close(code=4000 + exc.status, reason=exc.detail[:120])
         return
     hub: Hub = ws.app.state.hub
-    sub = await hub.subscribe(
-        caller.tenant, _filter(ws.query_params.get("types"), ws.query_params.get("skus"))
-    )
+    try:
+        sub = await hub.subscribe(
+            caller.tenant, _filter(ws.query_params.get("types"), ws.query_params.get("skus"))
+        )
+    except ShuttingDown:
+        await ws.close(code=1001, reason="the server is stopping")
+        return
     await ws.accept()
     tasks = {
         asyncio.create_task(_send_all(ws, sub, hub, after)),
@@ -233,6 +256,9 @@ async def _send_all(ws: WebSocket, sub: Subscriber, hub: Hub, after: int | None)
         item = await sub.queue.get()
         if item is HEARTBEAT:
             continue  # WebSocket keeps itself alive with protocol pings
+        if item is CLOSED:
+            await ws.close(code=1001, reason="the server is stopping")  # 1001: going away
+            return
         if item is DROPPED:
             await ws.send_text(dumps({"type": "dropped", "reason": "too slow: queue full"}))
             await ws.close(code=1013)

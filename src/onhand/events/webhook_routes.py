@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Path, Query, Response
 
 from .. import db
-from ..http import Admin, EngineDep, Limit
+from ..http import Admin, EngineDep, Limit, api_router
+from ..inputs import MAX_ID, Digits
 from . import webhooks as service
 
-router = APIRouter(prefix="/v1/{tenant}/webhooks", tags=["webhooks"])
+router = api_router(prefix="/v1/{tenant}/webhooks", tags=["webhooks"])
 
 
 @router.post(
@@ -42,7 +43,7 @@ def list_deliveries(
     caller: Admin,
     engine: EngineDep,
     status: Annotated[str | None, Query(pattern="^(pending|delivered|dead|cancelled)$")] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Digits, Query(ge=1, le=MAX_ID)] = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:
     with db.read(engine) as conn:
@@ -58,7 +59,10 @@ def list_deliveries(
     summary="Send a delivery again (dead letters included)",
 )
 def redeliver(
-    webhook_id: str, delivery_id: int, caller: Admin, engine: EngineDep
+    webhook_id: str,
+    delivery_id: Annotated[int, Digits, Path(ge=1, le=MAX_ID)],
+    caller: Admin,
+    engine: EngineDep,
 ) -> dict[str, Any]:
     with db.write(engine) as conn:
         return service.redeliver(conn, caller.tenant, webhook_id, delivery_id)

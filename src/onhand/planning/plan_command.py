@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import db, schema
+from .. import db
+from ..cli_database import open_database
 from ..problems import Problem
-from ..settings import get_settings
 from . import plan
 
 __all__ = ["plan_command"]
@@ -40,8 +40,7 @@ def plan_command(
 ) -> None:
     """Forecast demand, compute reorder points and suggest purchase orders per supplier."""
     out, err = Console(), Console(stderr=True)
-    engine = db.make_engine(get_settings().database_url, pool_size=2)
-    schema.upgrade(engine)
+    engine = open_database(schema_mode="upgrade", pool_size=2)
     columns = (
         TextColumn("{task.description:15}"),
         BarColumn(),

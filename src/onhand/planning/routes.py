@@ -6,13 +6,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Path, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
 from ..catalog import service as catalog
-from ..http import Admin, EngineDep, IdempotencyKey, Limit
+from ..http import Admin, EngineDep, IdempotencyKey, Limit, api_router
+from ..inputs import MAX_ID, Day, Digits
 from ..problems import Invalid
 from . import orders, performance, plan, valuation
 from . import settings as plan_settings
@@ -29,8 +30,10 @@ from .schemas import (
     SupplierPatch,
 )
 
-router = APIRouter(prefix="/v1/{tenant}", tags=["planning"])
+router = api_router(prefix="/v1/{tenant}", tags=["planning"])
 CSV = "text/csv; charset=utf-8"
+Cursor = Annotated[int, Digits, Query(ge=0, le=MAX_ID, description="Cursor from next_after")]
+OrderId = Annotated[int, Digits, Path(ge=1, le=MAX_ID, description="The order's id")]
 Status = Literal["draft", "approved", "sent", "partially_received", "received", "cancelled", "open"]
 
 
@@ -161,7 +164,7 @@ def get_suggestions(
     supplier: str | None = None,
     urgent: bool | None = None,
     all: Annotated[bool, Query(description="Also lines with nothing to order")] = False,
-    after: Annotated[int, Query(ge=0, description="Cursor from next_after")] = 0,
+    after: Cursor = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
     with db.read(engine) as conn:
@@ -231,7 +234,7 @@ def list_orders(
     engine: EngineDep,
     status: Status | None = None,
     supplier: str | None = None,
-    after: Annotated[int, Query(ge=0, description="Cursor from next_after")] = 0,
+    after: Cursor = 0,
     limit: Limit = 50,
 ) -> dict[str, Any]:
     with db.read(engine) as conn:
@@ -258,7 +261,7 @@ def orders_csv(caller: Admin, engine: EngineDep, status: Status = "open") -> Res
 
 
 @router.get("/purchase-orders/{po_id:int}.csv", summary="One purchase order as CSV")
-def order_csv(po_id: int, caller: Admin, engine: EngineDep) -> Response:
+def order_csv(po_id: OrderId, caller: Admin, engine: EngineDep) -> Response:
     with db.read(engine) as conn:
         doc = orders.get(conn, caller.tenant, po_id)
     return Response(
@@ -269,7 +272,7 @@ def order_csv(po_id: int, caller: Admin, engine: EngineDep) -> Response:
 
 
 @router.get("/purchase-orders/{po_id}", summary="One purchase order with lines and receipts")
-def get_order(po_id: int, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+def get_order(po_id: OrderId, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return orders.get(conn, caller.tenant, po_id)
 
@@ -278,7 +281,7 @@ def get_order(po_id: int, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     "/purchase-orders/{po_id}", summary="Change a draft's lines, or any open order's notes"
 )
 def patch_order(
-    po_id: int,
+    po_id: OrderId,
     body: PurchaseOrderPatch,
     caller: Admin,
     engine: EngineDep,
@@ -297,7 +300,7 @@ def patch_order(
 
 def _transition_route(action: str, summary: str) -> None:
     def endpoint(
-        po_id: int, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
+        po_id: OrderId, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
     ) -> JSONResponse:
         return _once(
             engine,
@@ -326,7 +329,7 @@ _transition_route("cancel", "Cancel an open order: removes its outstanding incom
     summary="Book a delivery: incoming → on_hand at the order's unit price",
 )
 def receive_order(
-    po_id: int,
+    po_id: OrderId,
     body: ReceiptIn,
     caller: Admin,
     engine: EngineDep,
@@ -360,7 +363,7 @@ def get_valuation(
     caller: Admin,
     engine: EngineDep,
     method: Method = "fifo",
-    as_of: date | None = None,
+    as_of: Day | None = None,
     location: str | None = None,
 ) -> dict[str, Any]:
     with db.read(engine) as conn:
@@ -374,7 +377,7 @@ def get_abc(
     caller: Admin,
     engine: EngineDep,
     method: Method = "fifo",
-    as_of: date | None = None,
+    as_of: Day | None = None,
     a: Annotated[float, Query(gt=0, lt=1)] = 0.8,
     b: Annotated[float, Query(gt=0, lt=1)] = 0.95,
 ) -> dict[str, Any]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from pydantic import Field
 
-from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt
-
-from ..catalog.schemas import Code, Sku
+from ..catalog.schemas import Body, Code, NonNegativeInt, PositiveInt, Sku
+from ..inputs import Day, Flag, Number, PlainDecimal, Whole
 from ..quantities import QtyInput
 
 Currency = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
@@ -15,106 +13,106 @@ Price = Field(default=None, ge=0, max_digits=18, decimal_places=6)
 LeadDays = Field(ge=0, le=730, description="Days from ordering to delivery")
 
 
-class SupplierIn(BaseModel):
+class SupplierIn(Body):
     code: str = Code
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     currency: str = Currency
-    lead_time_days: float = LeadDays
-    lead_time_std_days: float = Field(default=0.0, ge=0, le=365)
+    lead_time_days: Number = LeadDays
+    lead_time_std_days: Number = Field(default=0.0, ge=0, le=365)
     moq: NonNegativeInt = Field(default=0, description="Minimum order quantity per line")
     pack_size: PositiveInt = Field(default=1, description="Order in multiples of this")
-    default_price: Decimal | None = Price
-    active: bool = True
+    default_price: PlainDecimal | None = Price
+    active: Flag = True
 
 
-class SupplierPatch(BaseModel):
+class SupplierPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    lead_time_days: float | None = Field(default=None, ge=0, le=730)
-    lead_time_std_days: float | None = Field(default=None, ge=0, le=365)
+    lead_time_days: Number | None = Field(default=None, ge=0, le=730)
+    lead_time_std_days: Number | None = Field(default=None, ge=0, le=365)
     moq: NonNegativeInt | None = None
     pack_size: PositiveInt | None = None
-    default_price: Decimal | None = Price
-    active: bool | None = None
+    default_price: PlainDecimal | None = Price
+    active: Flag | None = None
 
 
-class ItemSupplierIn(BaseModel):
+class ItemSupplierIn(Body):
     supplier: str = Code
     supplier_sku: str | None = Field(default=None, max_length=128)
-    price: Decimal | None = Price
+    price: PlainDecimal | None = Price
     pack_size: PositiveInt | None = Field(default=None, description="Overrides the supplier's")
     moq: NonNegativeInt | None = Field(default=None, description="Overrides the supplier's")
-    preferred: bool = False
+    preferred: Flag = False
 
 
-class ItemSupplierPatch(BaseModel):
+class ItemSupplierPatch(Body):
     supplier_sku: str | None = Field(default=None, max_length=128)
-    price: Decimal | None = Price
+    price: PlainDecimal | None = Price
     pack_size: PositiveInt | None = None
     moq: NonNegativeInt | None = None
-    preferred: bool | None = None
+    preferred: Flag | None = None
 
 
-class PlanSettingsPatch(BaseModel):
-    service_level: float | None = Field(
+class PlanSettingsPatch(Body):
+    service_level: Number | None = Field(
         default=None, ge=0.5, le=0.999, description="Cycle service level for safety stock"
     )
-    ordering_cost: Decimal | None = Field(
+    ordering_cost: PlainDecimal | None = Field(
         default=None,
         ge=0,
         max_digits=18,
         decimal_places=6,
         description="Cost of placing one order line",
     )
-    holding_rate: float | None = Field(
+    holding_rate: Number | None = Field(
         default=None, gt=0, le=5, description="Yearly holding cost as a share of unit price"
     )
-    history_days: int | None = Field(default=None, ge=14, le=1095)
-    horizon_days: int | None = Field(default=None, ge=7, le=365)
-    review_days: int | None = Field(default=None, ge=1, le=90)
-    default_lead_time_days: float | None = Field(default=None, ge=0, le=730)
+    history_days: Whole | None = Field(default=None, ge=14, le=1095)
+    horizon_days: Whole | None = Field(default=None, ge=7, le=365)
+    review_days: Whole | None = Field(default=None, ge=1, le=90)
+    default_lead_time_days: Number | None = Field(default=None, ge=0, le=730)
 
 
-class PlanOrdersIn(BaseModel):
+class PlanOrdersIn(Body):
     suppliers: list[str] | None = Field(
         default=None, max_length=500, description="Only these supplier codes (default: all)"
     )
 
 
-class LineIn(BaseModel):
+class LineIn(Body):
     sku: str = Sku
     qty: QtyInput
-    unit_price: Decimal | None = Price
+    unit_price: PlainDecimal | None = Price
 
 
-class PurchaseOrderIn(BaseModel):
+class PurchaseOrderIn(Body):
     supplier: str = Code
     location: str = Field(min_length=1, max_length=64, description="Where the goods arrive")
     lines: list[LineIn] = Field(min_length=1, max_length=1000)
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
-    expected_on: date | None = None
+    expected_on: Day | None = None
 
 
-class PurchaseOrderPatch(BaseModel):
+class PurchaseOrderPatch(Body):
     lines: list[LineIn] | None = Field(
         default=None, min_length=1, max_length=1000, description="Replaces every line (drafts only)"
     )
     location: str | None = Field(default=None, min_length=1, max_length=64)
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
-    expected_on: date | None = None
+    expected_on: Day | None = None
 
 
-class ReceiptLineIn(BaseModel):
+class ReceiptLineIn(Body):
     sku: str = Sku
     qty: QtyInput
 
 
-class ReceiptIn(BaseModel):
+class ReceiptIn(Body):
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
-    allow_over_receipt: bool = Field(
+    allow_over_receipt: Flag = Field(
         default=False, description="Accept more than was ordered on a line"
     )

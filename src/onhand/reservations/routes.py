@@ -4,17 +4,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
-from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront
+from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
+from ..inputs import MAX_ID, Digits
 from . import lifecycle
 from .granting import Job
 from .schemas import ExtendIn, ReservationIn
 
-router = APIRouter(prefix="/v1/{tenant}/reservations", tags=["reservations"])
+router = api_router(prefix="/v1/{tenant}/reservations", tags=["reservations"])
 Status = Literal["active", "committed", "released", "expired"]
 
 
@@ -39,7 +40,7 @@ def list_reservations(
     engine: EngineDep,
     status: Status | None = None,
     reference: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Digits, Query(ge=0, le=MAX_ID)] = 0,
     limit: Limit = 50,
 ) -> dict[str, Any]:
     with db.read(engine) as conn:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from ..catalog.schemas import Body
+from ..inputs import Whole
 from ..quantities import QtyInput
 
 Strategy = Literal["priority", "most_stock", "nearest_zone"]
 MAX_TTL = 7 * 24 * 3600
 
 
-class LineIn(BaseModel):
+class LineIn(Body):
     sku: str = Field(min_length=1, max_length=128)
     qty: QtyInput
     location: str | None = Field(
@@ -20,9 +22,9 @@ class LineIn(BaseModel):
     )
 
 
-class ReservationIn(BaseModel):
+class ReservationIn(Body):
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    ttl_seconds: int | None = Field(
+    ttl_seconds: Whole | None = Field(
         default=None,
         ge=1,
         le=MAX_TTL,
@@ -33,5 +35,5 @@ class ReservationIn(BaseModel):
     zone: str | None = Field(default=None, max_length=64, description="Hint for nearest_zone")
 
 
-class ExtendIn(BaseModel):
-    ttl_seconds: int = Field(ge=1, le=MAX_TTL, description="New lifetime, counted from now")
+class ExtendIn(Body):
+    ttl_seconds: Whole = Field(ge=1, le=MAX_TTL, description="New lifetime, counted from now")

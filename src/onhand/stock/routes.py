@@ -2,20 +2,21 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import db, idempotency, tenants
 from ..cache.lookup import cached_availability
 from ..catalog import service as catalog
 from ..catalog.schemas import MAX_ID
-from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront
+from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
+from ..inputs import Digits
 from ..problems import Invalid
 from . import history, movements
 from .availability import availability
 from .schemas import MovementIn
 
-router = APIRouter(prefix="/v1/{tenant}", tags=["stock"])
+router = api_router(prefix="/v1/{tenant}", tags=["stock"])
 
 
 @router.post(
@@ -76,7 +77,7 @@ def get_ledger(
     reservation: str | None = None,
     movement: str | None = None,
     before: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Cursor from next_before")
+        int | None, Digits, Query(ge=1, le=MAX_ID, description="Cursor from next_before")
     ] = None,
     limit: Limit = 100,
 ) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..catalog.schemas import Body
+from ..catalog.schemas import Body, Money
+from ..inputs import Flag
 from ..quantities import QtyInput
 
 MovementType = Literal[
@@ -41,8 +41,8 @@ class MovementIn(Body):
     counted: QtyInput | None = Field(default=None, description="The counted quantity (count)")
     from_state: StockState | None = None
     to_state: StockState | None = None
-    in_transit: bool = Field(default=False, description="Transfer: arrive later (transfer_receive)")
-    unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=6)
+    in_transit: Flag = Field(default=False, description="Transfer: arrive later (transfer_receive)")
+    unit_cost: Money | None = None
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
 

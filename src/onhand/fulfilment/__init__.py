@@ -1,0 +1,1 @@
+"""After the sale: consumption events, dispatch availability, backorders, picking, payouts."""

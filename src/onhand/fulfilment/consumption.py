@@ -1,0 +1,235 @@
+"""Consumption: sales reported by tills and delivery apps, applied once per event id.
+
+A batch is one transaction. First the batch claims its event ids (an INSERT that skips ids
+already stored for the tenant and source), so a till resending its offline queue applies
+each sale once, and two copies of a batch racing each other apply it once between them.
+Then every claimed sale is exploded into components (a bundle or recipe consumes its parts),
+checked against the stock each part has at its location, in the order the events came, and
+the batch's stock changes are posted through stock/ summed per (item, location).
+
+A sale that finds too little stock is backordered when the item allows backorders (the
+shortfall is committed and a backorder line with an ETA is written), else refused with the
+reason. Either way the answer reports it; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import db
+from ..catalog import service as catalog
+from ..catalog.service import Item, Location
+from ..problems import Problem
+from ..quantities import to_base_units
+from ..stock import ledger
+from . import backorders, picking, stockpost
+from .schemas import ConsumptionIn, SaleEvent
+from .tables import consumption_events
+
+
+@dataclass
+class Sale:
+    event: SaleEvent
+    item: Item | None = None
+    location: Location | None = None
+    qty: int = 0
+    result: str = "applied"
+    reason: str | None = None
+    parts: list[tuple[Item, int]] = field(default_factory=list)
+    backorders: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _explode(item: Item, qty: int) -> list[tuple[Item, int]]:
+    """The stocked items a sale consumes: itself, or its components times the quantity."""
+    if item.kind == "bundle":
+        return [(part, per * qty) for part, per in item.components if part.stocked]
+    return [(item, qty)] if item.stocked else []
+
+
+def _resolve(sale: Sale, found: dict[str, Item], places: dict[str, Location]) -> None:
+    e = sale.event
+    sale.item, sale.location = found.get(e.sku), places.get(e.location)
+    if sale.item is None:
+        sale.result, sale.reason = "refused", f"There is no item with SKU '{e.sku}'."
+        return
+    if sale.location is None:
+        sale.result, sale.reason = "refused", f"There is no location '{e.location}'."
+        return
+    try:
+        sale.qty = to_base_units(e.qty, sale.item.unit, sale.item.units)
+    except Problem as problem:
+        sale.result, sale.reason = "refused", problem.detail
+        return
+    if sale.qty <= 0:
+        sale.result, sale.reason = "refused", "A sale needs a positive qty."
+        return
+    kinds = {sale.item.kind} | {p.kind for p, _ in sale.item.components}
+    if "pod" in kinds:
+        sale.result = "refused"
+        sale.reason = f"{e.sku} is made to order; sell it through a reservation."
+        return
+    sale.parts = _explode(sale.item, sale.qty)
+
+
+def apply_batch(
+    conn: Connection, tenant: str, body: ConsumptionIn, actor: str, now: datetime
+) -> dict[str, Any]:
+    """Apply one batch in the caller's transaction; the per-event answer."""
+    sales = [Sale(e) for e in body.events]
+    found = catalog.items_by_sku(conn, tenant, {e.sku for e in body.events})
+    places = catalog.locations_by_code(conn, tenant)
+    seen: set[str] = set()
+    repeats: set[int] = set()
+    for i, sale in enumerate(sales):
+        if sale.event.id in seen:
+            repeats.add(i)
+            sale.result = "duplicate"
+            continue
+        seen.add(sale.event.id)
+        _resolve(sale, found, places)
+    # Only sales that name a known item and location are claimed: a sale refused for an
+    # unknown SKU can be sent again once the SKU exists.
+    candidates = [
+        s for i, s in enumerate(sales) if i not in repeats and s.item and s.location and s.qty > 0
+    ]
+    claimed = _claim(conn, tenant, body.source, candidates, now)
+    for s in candidates:
+        if s.event.id not in claimed:
+            s.result = "duplicate"
+    earlier = _stored_results(
+        conn, tenant, body.source, [s.event.id for s in sales if s.result == "duplicate"]
+    )
+    live = [s for s in candidates if s.event.id in claimed and s.result == "applied"]
+    _apply(conn, tenant, body.source, live, actor, now)
+    exceptions = [s for s in candidates if s.event.id in claimed and s.result != "applied"]
+    if exceptions:
+        conn.execute(
+            consumption_events.update()
+            .where(
+                consumption_events.c.tenant_id == tenant,
+                consumption_events.c.source == body.source,
+                consumption_events.c.event_id == sa.bindparam("b_id"),
+            )
+            .values(result=sa.bindparam("b_result"), reason=sa.bindparam("b_reason")),
+            [{"b_id": s.event.id, "b_result": s.result, "b_reason": s.reason} for s in exceptions],
+        )
+    counts: dict[str, int] = {}
+    results = []
+    for s in sales:
+        counts[s.result] = counts.get(s.result, 0) + 1
+        doc: dict[str, Any] = {"id": s.event.id, "result": s.result}
+        if s.reason:
+            doc["reason"] = s.reason
+        if s.result == "duplicate" and s.event.id in earlier:
+            doc["first_result"] = earlier[s.event.id]
+        if s.backorders:
+            doc["backorders"] = s.backorders
+        results.append(doc)
+    return {"source": body.source, "counts": counts, "results": results}
+
+
+def _claim(
+    conn: Connection, tenant: str, source: str, sales: list[Sale], now: datetime
+) -> set[str]:
+    if not sales:
+        return set()
+    rows = [
+        {
+            "tenant_id": tenant,
+            "source": source,
+            "event_id": s.event.id,
+            "sku": s.event.sku,
+            "location": s.event.location,
+            "qty": s.qty,
+            "ship": s.event.ship,
+            "result": "applied",
+            "reason": None,
+            "sold_at": s.event.at or now,
+            "received_at": now,
+        }
+        for s in sales
+    ]
+    # One multi-row INSERT per page of rows (SQLAlchemy's insertmanyvalues), returning the ids
+    # this batch stored; ids already stored are skipped by the primary key.
+    stmt = (
+        db.insert(conn, consumption_events)
+        .on_conflict_do_nothing()
+        .returning(consumption_events.c.event_id)
+    )
+    return set(conn.execute(stmt, rows).scalars())
+
+
+def _stored_results(conn: Connection, tenant: str, source: str, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    c = consumption_events.c
+    rows = conn.execute(
+        sa.select(c.event_id, c.result).where(
+            c.tenant_id == tenant, c.source == source, c.event_id.in_(sorted(set(ids)))
+        )
+    )
+    return {r.event_id: r.result for r in rows}
+
+
+def _apply(
+    conn: Connection, tenant: str, source: str, sales: list[Sale], actor: str, now: datetime
+) -> None:
+    """Decide each sale against the stock its parts have, in order, then post the batch."""
+    item_ids = {p.id for s in sales for p, _ in s.parts}
+    location_ids = {s.location.id for s in sales if s.location}
+    stockpost.lock(conn, tenant, item_ids, location_ids)
+    free = stockpost.free(conn, tenant, item_ids, now) if item_ids else {}
+    take: dict[tuple[int, int], dict[str, int]] = {}
+    owed: dict[tuple[int, int], int] = {}
+    meta: dict[tuple[int, int], tuple[Item, Location]] = {}
+    short_lines: list[tuple[Sale, Item, Location, int]] = []
+    ship_lines: list[tuple[Sale, Item, Location, int]] = []
+    for s in sales:
+        loc = s.location
+        assert loc is not None and s.item is not None
+        needs = [(p, q, free.get((p.id, loc.id), 0)) for p, q in s.parts]
+        short = [(p, q, f) for p, q, f in needs if f < q]
+        if any(not p.allow_backorder for p, _, _ in short):
+            s.result = "refused"
+            s.reason = "; ".join(
+                f"{p.sku} at {loc.code}: {q} needed, {max(f, 0)} available"
+                for p, q, f in short
+                if not p.allow_backorder
+            )
+            continue
+        if short:
+            s.result = "backordered"
+        state = "committed" if s.event.ship else "on_hand"
+        for p, q, f in needs:
+            key = (p.id, loc.id)
+            meta[key] = (p, loc)
+            got = min(q, max(f, 0))
+            free[key] = f - got
+            if got:
+                delta = take.setdefault(key, {})
+                delta[state] = delta.get(state, 0) + (got if s.event.ship else -got)
+                if s.event.ship:
+                    ship_lines.append((s, p, loc, got))
+            if q > got:
+                owed[key] = owed.get(key, 0) + q - got
+                short_lines.append((s, p, loc, q - got))
+    changes = [stockpost.Change(*meta[k], d, guarded=True) for k, d in take.items()]
+    changes += [
+        stockpost.Change(*meta[k], {"committed": n}, guarded=False) for k, n in owed.items()
+    ]
+    posting = ledger.Posting(reason="consumption", actor=actor, reference=source)
+    stockpost.post(conn, tenant, changes, posting, now, source=source)
+    origin = f"consumption:{source}:"
+    lines = [(p, loc, q, origin + s.event.id, s.event.sku) for s, p, loc, q in short_lines]
+    for (s, *_), doc in zip(short_lines, backorders.record(conn, tenant, lines, now), strict=True):
+        s.backorders.append(doc)
+    by_sale: dict[str, list[tuple[Item, Location, int]]] = {}
+    for s, p, loc, q in ship_lines:
+        by_sale.setdefault(s.event.id, []).append((p, loc, q))
+    for event_id, task_lines in by_sale.items():
+        picking.add_tasks(conn, tenant, "consumption", f"{source}:{event_id}", task_lines, now)

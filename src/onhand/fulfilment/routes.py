@@ -1,0 +1,165 @@
+"""HTTP: consumption, dispatch availability and preferences, backorders, waves and picking,
+payouts. Every route needs the admin scope except the availability list kept from stock."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from .. import db
+from ..http import Admin, EngineDep, Storefront
+from ..problems import Forbidden, Problem, problem_response
+from ..stock import routes as stock_routes
+from . import backorders, consumption, dispatch, payouts, picking
+from .schemas import BracketsIn, ConfirmIn, ConsumptionIn, WaveIn
+
+router = APIRouter(prefix="/v1/{tenant}", tags=["fulfilment"])
+Qty = Annotated[int, Query(ge=1, le=10**12)]
+
+
+@router.post("/consumption", summary="Sales from a till or delivery app, applied once per id")
+def post_consumption(body: ConsumptionIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return consumption.apply_batch(conn, caller.tenant, body, caller.actor, db.utcnow())
+
+
+@router.get(
+    "/availability",
+    summary="Dispatch: in-stock locations nearest first (sku=); or several SKUs (skus=)",
+)
+def get_availability(
+    caller: Storefront,
+    engine: EngineDep,
+    skus: Annotated[str | None, Query(description="Comma-separated SKUs")] = None,
+    sku: Annotated[str | None, Query(max_length=128)] = None,
+    zone: Annotated[str | None, Query(max_length=64)] = None,
+    branch: Annotated[str | None, Query(max_length=64)] = None,
+    qty: Qty = 1,
+) -> dict[str, Any]:
+    if sku is None:
+        # The multi-SKU availability of stock/ shares this path.
+        return stock_routes.list_availability(caller, engine, skus or "")
+    if "admin" not in caller.scopes:
+        raise Forbidden("Dispatch availability needs the 'admin' scope.")
+    with db.read(engine) as conn:
+        return dispatch.nearest(conn, caller.tenant, sku, zone, branch, qty, db.utcnow())
+
+
+@router.get("/policies/dispatch-preferences", summary="Zone priorities, distances, substitutes")
+def get_preferences(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return dispatch.load(conn, caller.tenant).model_dump(mode="json")
+
+
+@router.put("/policies/dispatch-preferences", summary="Replace the dispatch preferences")
+def put_preferences(body: dispatch.Preferences, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return dispatch.save(conn, caller.tenant, body).model_dump(mode="json")
+
+
+@router.get("/backorders", summary="Backorders oldest first, with ETAs and substitutes")
+def get_backorders(
+    caller: Admin,
+    engine: EngineDep,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    sku: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return {"backorders": backorders.listing(conn, caller.tenant, status, sku, db.utcnow())}
+
+
+@router.post("/backorders/allocate", summary="Give arrived stock to backorders, oldest first")
+def allocate_backorders(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        now = db.utcnow()
+        allocated = backorders.allocate(conn, caller.tenant, now)
+        changed = backorders.refresh_etas(conn, caller.tenant, now)
+    return {"allocated": allocated, "eta_changed": changed}
+
+
+@router.get("/pick-tasks", summary="Open pick tasks not yet in a wave, in walking order")
+def get_pick_tasks(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return {"tasks": picking.open_tasks(conn, caller.tenant)}
+
+
+@router.post("/waves", status_code=201, summary="Group open pick tasks into waves")
+def post_waves(body: WaveIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        made = picking.create_waves(
+            conn, caller.tenant, body.group_by, body.zone, body.cutoff, body.max_lines, db.utcnow()
+        )
+    return {"waves": made}
+
+
+@router.get("/waves", summary="Waves, newest first, with progress per picker")
+def get_waves(
+    caller: Admin, engine: EngineDep, status: Annotated[str | None, Query(max_length=16)] = None
+) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return {"waves": picking.list_waves(conn, caller.tenant, status)}
+
+
+@router.get("/waves/{wave_id}", summary="A wave and its pick list in walking order")
+def get_wave(wave_id: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return picking.wave(conn, caller.tenant, wave_id)
+
+
+@router.post("/waves/{wave_id}/ship", summary="Pack and ship the wave's picked lines")
+def ship_wave(wave_id: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return picking.ship_wave(conn, caller.tenant, wave_id, caller.actor, db.utcnow())
+
+
+@router.post("/pick-tasks/{task_id}/confirm", summary="Confirm a line by scan and count")
+def confirm_task(task_id: str, body: ConfirmIn, caller: Admin, engine: EngineDep) -> Any:
+    with db.write(engine) as conn:
+        done = picking.confirm(
+            conn, caller.tenant, task_id, body.picker, body.scan, body.qty, db.utcnow()
+        )
+    # A wrong scan is refused, but kept on the picker's record: committed, then answered.
+    return problem_response(done) if isinstance(done, Problem) else done
+
+
+@router.get("/putaway", summary="Where to put a received item away")
+def get_putaway(
+    caller: Admin,
+    engine: EngineDep,
+    sku: Annotated[str, Query(max_length=128)],
+    zone: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return picking.putaway(conn, caller.tenant, sku, zone)
+
+
+@router.put("/payouts/brackets", summary="Set the picker payout brackets and accuracy rule")
+def put_brackets(body: BracketsIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return payouts.save(conn, caller.tenant, body)
+
+
+@router.get("/payouts/brackets", summary="The picker payout brackets")
+def get_brackets(caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return payouts.load(conn, caller.tenant)
+
+
+@router.get("/payouts", summary="Per picker: lines, accuracy, bracket and amount; CSV too")
+def get_payouts(
+    caller: Admin,
+    engine: EngineDep,
+    period: Annotated[str, Query(max_length=40, examples=["2026-12", "2026-12-01"])],
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    with db.read(engine) as conn:
+        doc = payouts.report(conn, caller.tenant, period)
+    if format == "csv":
+        return Response(
+            payouts.to_csv(doc),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="payouts-{period}.csv"'},
+        )
+    return JSONResponse(doc)

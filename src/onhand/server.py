@@ -1,0 +1,57 @@
+"""`onhand serve`'s HTTP server: uvicorn, with a shutdown that never waits on open streams.
+
+uvicorn stops by waiting for every open response to finish, and an event stream never
+finishes: a dashboard left open kept the server from stopping. Here the first SIGTERM or
+Ctrl-C also ends every SSE and WebSocket stream (clients reconnect with Last-Event-ID), so the
+server drains in well under a second; a second signal stops at once. The process then exits 0
+without re-raising the signal (no KeyboardInterrupt traceback on Ctrl-C). With `--workers`
+above 1, uvicorn's own supervisor runs the workers and streams end after the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from .events import hub
+
+APP = "onhand.app:create_app"
+# The longest a stop waits for responses that are still running (streams end at once).
+GRACEFUL_SECONDS = 5
+
+
+class Server(uvicorn.Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:  # a second signal, whichever: stop without waiting
+            self.force_exit = True
+            return
+        super().handle_exit(sig, frame)
+        # uvicorn would raise the signal again after a clean stop; the stop *is* the answer.
+        self._captured_signals.clear()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_soon_threadsafe(hub.close_all)
+
+
+def run(host: str, port: int, *, workers: int, log_level: str) -> None:
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": log_level,
+        "log_config": None,  # uvicorn's records go through onhand's structlog handler (logs.py)
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+    }
+    if workers > 1:
+        # uvicorn's supervisor starts plain uvicorn servers in its worker processes; each builds
+        # its own app (engine, hub, group commit, jobs), and streams end after the grace period.
+        uvicorn.run(APP, **options)
+        return
+    Server(uvicorn.Config(APP, **options)).run()

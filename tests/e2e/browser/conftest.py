@@ -1,0 +1,186 @@
+"""Browser tests: a real `onhand serve` with the demo tenant, driven by Debian's Chromium.
+
+The server is a separate process on a free 127.0.0.1 port with its own SQLite file loaded by
+`onhand demo --no-serve`. Chromium is the system package (`apt-get install chromium`); the
+tests never download a browser. Without chromium they skip, and under CI they fail.
+Screenshots go to the pytest temporary folder, and also to `ONHAND_SCREENSHOTS` when set
+(`ONHAND_SCREENSHOTS=docs/img` refreshes the pictures of docs/dashboard.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--headless",
+]
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+@dataclass
+class Server:
+    base: str
+    admin: str
+    storefront: str
+    database_url: str
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.base}/v1/demo",
+            headers={"Authorization": f"Bearer {self.admin}"},
+            timeout=30,
+        )
+
+    def sign_in_link(self, view: str = "", query: str = "") -> str:
+        path = f"/dashboard/{view}" if view else "/dashboard"
+        return f"{self.base}{path}{'?' + query if query else ''}#token={self.admin}&tenant=demo"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _onhand() -> list[str]:
+    return [sys.executable, "-m", "onhand.cli"]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        message = "chromium is not installed (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{message}, and CI requires it")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("console")
+    url = f"sqlite:///{folder / 'console.db'}"
+    env = {**os.environ, "ONHAND_DATABASE_URL": url, "ONHAND_LOG_LEVEL": "warning"}
+    env.pop("ONHAND_REDIS_URL", None)
+    env.pop("ONHAND_NATS_URL", None)
+    loaded = subprocess.run(
+        [*_onhand(), "demo", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    tokens = dict(re.findall(r"(admin|storefront) token\s+(onh_\S+)", loaded.stdout))
+    port = _free_port()
+    log = (folder / "server.log").open("w")
+    proc = subprocess.Popen(
+        [*_onhand(), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError((folder / "server.log").read_text())
+        time.sleep(0.2)
+    yield Server(base, tokens["admin"], tokens["storefront"], url)
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Console:
+    """One browser tab on the console, collecting every console error and page error."""
+
+    page: Any
+    server: Server
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, view: str = "", query: str = "") -> None:
+        self.page.goto(self.server.sign_in_link(view, query))
+        self.ready(view)
+
+    def ready(self, view: str = "") -> None:
+        sel = f'.view-root[data-state="ready"]{f"[data-view={view!r}]" if view else ""}'
+        self.page.wait_for_selector(sel, timeout=20_000)
+
+    def overflow(self) -> int:
+        """How many pixels the page is wider than the window (0 when nothing sticks out)."""
+        return int(self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+    def width(self, name: str) -> None:
+        w, h = WIDTHS[name]
+        self.page.set_viewport_size({"width": w, "height": h})
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def shoot(screenshots: Path):  # type: ignore[no-untyped-def]
+    copies = os.environ.get("ONHAND_SCREENSHOTS")
+
+    def save(console: Console, name: str) -> Path:
+        path = screenshots / f"{name}.png"
+        console.page.screenshot(path=str(path), full_page=False)
+        if copies:
+            Path(copies).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(copies) / path.name)
+        return path
+
+    return save
+
+
+@pytest.fixture
+def console(browser: Any, server: Server) -> Iterator[Console]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    tab = Console(page, server)
+    page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: tab.errors.append(str(e)))
+    page.set_default_timeout(15_000)
+    yield tab
+    context.close()
+    assert tab.errors == [], f"console errors: {tab.errors}"
