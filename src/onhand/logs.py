@@ -18,6 +18,8 @@ import structlog
 FORMATS = ("console", "json")
 # Libraries that install their own handlers; their records go through ours instead.
 _ADOPTED = ("uvicorn", "uvicorn.error", "uvicorn.access")
+# Libraries that log every request at info, URL included (a webhook URL may carry a secret).
+_QUIET = ("httpx", "httpcore")
 
 
 class _Stderr(logging.StreamHandler):
@@ -80,6 +82,8 @@ def configure(level: str = "info", fmt: str = "console", stream: TextIO | None =
     root.addHandler(handler)
     _handler = handler
     root.setLevel(level_number(level))
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level_number(level)))
     for name in _ADOPTED:
         adopted = logging.getLogger(name)
         adopted.handlers = []
