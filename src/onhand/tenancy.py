@@ -9,11 +9,10 @@ statements here, so a query on a tenant table cannot be written without its tena
     tenancy.delete(tenant, webhooks).where(webhooks.c.id == hook_id)
     tenancy.insert(tenant, locations).values(code="WH1", name="Main")
 
-A joined tenant table is scoped too, with `of`:
+A joined tenant table is scoped too, in its join condition with `on` (or with `of`):
 
     tenancy.select(tenant, balances, balances.c.on_hand, locations.c.code)
-        .join(locations, locations.c.id == balances.c.location_id)
-        .where(tenancy.of(tenant, locations))
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == balances.c.location_id))
 
 The test suite records every SQL statement and fails on one that touches a tenant table
 without its tenant (tests/tenantscan.py); the few cross-tenant jobs are listed there.
@@ -26,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import FromClause
 
-__all__ = ["column", "delete", "insert", "is_tenant_table", "of", "select", "update"]
+__all__ = ["column", "delete", "insert", "is_tenant_table", "of", "on", "select", "update"]
 
 
 def column(table: FromClause) -> sa.ColumnElement[Any]:
@@ -48,6 +47,11 @@ def of(tenant: str, *tables: FromClause) -> sa.ColumnElement[bool]:
     if not tables:
         raise TypeError("of() needs at least one table")
     return sa.and_(*(column(t) == tenant for t in tables))
+
+
+def on(tenant: str, table: FromClause, onclause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """A join condition that also keeps the joined `table` to `tenant` (outer joins too)."""
+    return sa.and_(onclause, column(table) == tenant)
 
 
 def select(tenant: str, table: FromClause, *columns: Any) -> sa.Select[Any]:

@@ -168,7 +168,7 @@ def _page_locations(
             loc.c.zone,
             loc.c.priority,
         )
-        .join(loc, loc.c.id == b.c.location_id)
+        .join(loc, tenancy.on(tenant, loc, loc.c.id == b.c.location_id))
         .where(tenancy.of(tenant, b), b.c.item_id.between(lo, hi))
         .order_by(b.c.item_id, loc.c.priority, loc.c.code)
     ).all()

@@ -78,7 +78,7 @@ def _lines(conn: Connection, tenant: str, po_id: int) -> Sequence[Any]:
     ln = purchase_order_lines
     return conn.execute(
         sa.select(ln, items.c.sku, items.c.name, items.c.unit)
-        .join(items, items.c.id == ln.c.item_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == ln.c.item_id))
         .where(tenancy.of(tenant, ln), ln.c.po_id == po_id)
         .order_by(ln.c.line_no)
     ).all()
@@ -234,7 +234,7 @@ def update(
     if patch.location is not None:
         values["location_id"] = catalog.location(conn, tenant, patch.location).id
     if patch.lines is not None:
-        sup = supplier_service.supplier(conn, tenant, _supplier_code(conn, row.supplier_id))
+        sup = supplier_service.supplier(conn, tenant, _supplier_code(conn, tenant, row.supplier_id))
         _write_lines(conn, tenant, po_id, resolve_lines(conn, tenant, sup, patch.lines))
     conn.execute(
         tenancy.update(tenant, purchase_orders)
@@ -244,9 +244,9 @@ def update(
     return get(conn, tenant, po_id)
 
 
-def _supplier_code(conn: Connection, supplier_id: int) -> str:
+def _supplier_code(conn: Connection, tenant: str, supplier_id: int) -> str:
     return conn.execute(
-        sa.select(suppliers.c.code).where(suppliers.c.id == supplier_id)
+        tenancy.select(tenant, suppliers, suppliers.c.code).where(suppliers.c.id == supplier_id)
     ).scalar_one()
 
 
@@ -310,7 +310,9 @@ def transition(
         values["sent_at"] = now
         if row.expected_on is None:
             days = conn.execute(
-                sa.select(suppliers.c.lead_time_days).where(suppliers.c.id == row.supplier_id)
+                tenancy.select(tenant, suppliers, suppliers.c.lead_time_days).where(
+                    suppliers.c.id == row.supplier_id
+                )
             ).scalar_one()
             values["expected_on"] = (now + timedelta(days=math.ceil(days))).date()
     else:
@@ -453,17 +455,19 @@ def _document(row: Any, lines: Sequence[Any], receipts: Sequence[Any] | None) ->
     return doc
 
 
-def _header() -> sa.Select:
+def _header(tenant: str) -> sa.Select:
     po = purchase_orders
     return (
-        sa.select(
+        tenancy.select(
+            tenant,
+            po,
             po,
             suppliers.c.code.label("supplier_code"),
             suppliers.c.name.label("supplier_name"),
             locations.c.code.label("location_code"),
         )
-        .join(suppliers, suppliers.c.id == po.c.supplier_id)
-        .join(locations, locations.c.id == po.c.location_id)
+        .join(suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == po.c.supplier_id))
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == po.c.location_id))
     )
 
 
@@ -479,7 +483,7 @@ def _receipts(conn: Connection, tenant: str, po_id: int) -> list[dict[str, Any]]
                 ln.c.line_no == r.c.line_no,
             ),
         )
-        .join(items, items.c.id == ln.c.item_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == ln.c.item_id))
         .where(tenancy.of(tenant, r), r.c.po_id == po_id)
         .order_by(r.c.receipt_no, r.c.line_no)
     )
@@ -499,9 +503,7 @@ def _receipts(conn: Connection, tenant: str, po_id: int) -> list[dict[str, Any]]
 
 
 def get(conn: Connection, tenant: str, po_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        _header().where(tenancy.of(tenant, purchase_orders), purchase_orders.c.id == po_id)
-    ).first()
+    row = conn.execute(_header(tenant).where(purchase_orders.c.id == po_id)).first()
     if row is None:
         raise NotFound(
             f"There is no purchase order {po_id}.",
@@ -522,7 +524,7 @@ def listing(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of orders by id (with lines, without receipts) and the next cursor."""
     po = purchase_orders
-    stmt = _header().where(tenancy.of(tenant, po), po.c.id > after)
+    stmt = _header(tenant).where(po.c.id > after)
     if statuses:
         stmt = stmt.where(po.c.status.in_(statuses))
     if supplier:
@@ -534,7 +536,7 @@ def listing(
         ln = purchase_order_lines
         for x in conn.execute(
             sa.select(ln, items.c.sku, items.c.name, items.c.unit)
-            .join(items, items.c.id == ln.c.item_id)
+            .join(items, tenancy.on(tenant, items, items.c.id == ln.c.item_id))
             .where(tenancy.of(tenant, ln), ln.c.po_id.in_(list(by_po)))
             .order_by(ln.c.po_id, ln.c.line_no)
         ):

@@ -340,9 +340,9 @@ def _suggestions_stmt(tenant: str) -> sa.Select:
             suppliers.c.code.label("supplier"),
             suppliers.c.currency,
         )
-        .join(items, items.c.id == ps.c.item_id)
-        .join(locations, locations.c.id == ps.c.location_id)
-        .outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == ps.c.item_id))
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == ps.c.location_id))
+        .outerjoin(suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == ps.c.supplier_id))
         .where(tenancy.of(tenant, ps))
     )
 
@@ -360,7 +360,11 @@ def _groups(conn: Connection, tenant: str) -> list[dict[str, Any]]:
             sa.func.sum(ps.c.qty * ps.c.unit_price),
             sa.func.count(ps.c.purchase_order_id),
         )
-        .select_from(ps.outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id))
+        .select_from(
+            ps.outerjoin(
+                suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == ps.c.supplier_id)
+            )
+        )
         .where(tenancy.of(tenant, ps), ps.c.qty > 0)
         .group_by(suppliers.c.code, suppliers.c.name, suppliers.c.currency)
         .order_by(suppliers.c.code.is_(None), suppliers.c.code)

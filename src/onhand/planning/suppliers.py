@@ -140,7 +140,7 @@ def update(conn: Connection, tenant: str, code: str, patch: SupplierPatch) -> di
             values.pop(field)  # null means "leave as is" for fields that cannot be empty
     if values:
         conn.execute(
-            suppliers.update()
+            tenancy.update(tenant, suppliers)
             .where(suppliers.c.id == row.id)
             .values(updated_at=db.utcnow(), **values)
         )
@@ -165,7 +165,7 @@ def delete(conn: Connection, tenant: str, code: str) -> None:
     conn.execute(
         tenancy.delete(tenant, item_suppliers).where(item_suppliers.c.supplier_id == row.id)
     )
-    conn.execute(suppliers.delete().where(suppliers.c.id == row.id))
+    conn.execute(tenancy.delete(tenant, suppliers).where(suppliers.c.id == row.id))
 
 
 # ---- item–supplier links ---------------------------------------------------------------
@@ -206,7 +206,7 @@ def _links_stmt(tenant: str) -> sa.Select:
             link.c.preferred,
             link.c.item_id,
         )
-        .join(s, s.c.id == link.c.supplier_id)
+        .join(s, tenancy.on(tenant, s, s.c.id == link.c.supplier_id))
         .where(tenancy.of(tenant, link))
     )
 
@@ -333,7 +333,9 @@ def _source(row: Any) -> Source:
 def _source_rows(tenant: str) -> sa.Select:
     return (
         sa.select(*_SOURCE_COLUMNS)
-        .join(suppliers, suppliers.c.id == item_suppliers.c.supplier_id)
+        .join(
+            suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == item_suppliers.c.supplier_id)
+        )
         .where(tenancy.of(tenant, item_suppliers))
     )
 
