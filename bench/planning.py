@@ -1,10 +1,17 @@
-"""Replenishment planning at scale: forecast + policy + order suggestions for N series.
+"""The planning kernels alone: forecast + policy + order suggestions for N synthetic series.
+
+What it measures: `forecast()` and `suggest_orders()` with the settings `POST /plan` and
+`onhand plan` use (`plan.FORECAST_BLOCK` series per block on `plan.FORECAST_WORKERS`
+threads, float32, the default history of `PlanSettings.history_days` days and horizon of
+`horizon_days`), on synthetic arrays: no database, no history read, nothing stored. The
+whole service path (ledger read, forecast, policy, suggestions written) is measured by
+`bench/plan_e2e.py`.
 
 Generates N synthetic daily demand series (half smooth with a weekly pattern, a quarter
 trending, a quarter intermittent, plus optional stock-out stretches), then runs them
 through the real engine chunk by chunk, so memory stays bounded whatever N is:
 
-    python bench/planning.py --series 1000000 --days 365 --json
+    python bench/planning.py --series 1000000 --json
 
 Prints one JSON line: series, days, seconds_generate, seconds_forecast, seconds_policy
 (wall clock), cpu_seconds_forecast (CPU time of the process: on a shared machine wall
@@ -24,8 +31,10 @@ from collections import Counter
 
 import numpy as np
 
+from onhand.planning import plan
 from onhand.planning.forecast import forecast
 from onhand.planning.policy import economic_order_quantity, suggest_orders
+from onhand.planning.settings import PlanSettings
 
 
 def synthetic_demand(
@@ -57,10 +66,15 @@ def synthetic_demand(
 
 
 def plan_chunk(
-    rng: np.random.Generator, y: np.ndarray, mask: np.ndarray | None, horizon: int, workers: int
+    rng: np.random.Generator,
+    y: np.ndarray,
+    mask: np.ndarray | None,
+    horizon: int,
+    block: int,
+    workers: int,
 ) -> tuple[float, float, dict[str, object]]:
     start, cpu = time.perf_counter(), time.process_time()
-    fc = forecast(y, horizon, 7, stockout=mask, workers=workers)
+    fc = forecast(y, horizon, plan.SEASON, stockout=mask, block=block, workers=workers)
     mid, cpu = time.perf_counter(), time.process_time() - cpu
     n = y.shape[0]
     daily = fc.mean.mean(axis=1)
@@ -96,10 +110,12 @@ def plan_chunk(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--horizon", type=int, default=28)
-    parser.add_argument("--chunk", type=int, default=50_000)
-    parser.add_argument("--workers", type=int, default=2)
+    defaults = PlanSettings()
+    parser.add_argument("--days", type=int, default=defaults.history_days)
+    parser.add_argument("--horizon", type=int, default=defaults.horizon_days)
+    parser.add_argument("--chunk", type=int, default=plan.FORECAST_CHUNK)
+    parser.add_argument("--block", type=int, default=plan.FORECAST_BLOCK)
+    parser.add_argument("--workers", type=int, default=plan.FORECAST_WORKERS)
     parser.add_argument(
         "--stockouts", type=float, default=0.05, help="share of series with a 7-day stock-out"
     )
@@ -123,7 +139,7 @@ def main() -> None:
         t0 = time.perf_counter()
         y, mask = synthetic_demand(rng, n, args.days, args.stockouts)
         t_gen += time.perf_counter() - t0
-        fc_s, pol_s, totals = plan_chunk(rng, y, mask, args.horizon, args.workers)
+        fc_s, pol_s, totals = plan_chunk(rng, y, mask, args.horizon, args.block, args.workers)
         t_fc, t_pol = t_fc + fc_s, t_pol + pol_s
         for key, value in totals.items():
             summary[key] += value  # type: ignore[operator]
@@ -133,7 +149,10 @@ def main() -> None:
         "days": args.days,
         "horizon": args.horizon,
         "chunk": args.chunk,
+        "block": args.block,
         "workers": args.workers,
+        "settings_of_the_service": args.block == plan.FORECAST_BLOCK
+        and args.workers == plan.FORECAST_WORKERS,
         "seconds_generate": round(t_gen, 2),
         "seconds_forecast": round(t_fc, 2),
         "seconds_policy": round(t_pol, 2),

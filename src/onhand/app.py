@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from . import __version__, db, logs, problems
 from .catalog.routes import router as catalog_router
+from .channels.routes import router as channels_router
 from .events import live
 from .fulfilment.routes import router as fulfilment_router
 from .metrics import RequestMetrics, metrics_response
@@ -70,6 +71,7 @@ def create_app(
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
     app.include_router(reservations_router)
     app.include_router(planning_router)
+    app.include_router(channels_router)
     app.include_router(web_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness and database reachability")

@@ -1,7 +1,8 @@
 """`onhand check`: prove the invariants of the stock model over the whole database.
 
 1. No state is negative; available >= 0 unless the item allows backorders.
-2. Balances equal the sum of the ledger; reserved equals the sum of active reservation lines.
+2. Balances and print-on-demand bookings equal the sum of the ledger; reserved equals the sum
+   of active reservation lines.
 5. No row refers to a row of another tenant.
 """
 
@@ -14,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
-from .stock.availability import available_expr
+from .stock.model import POD_STATES, STATES
+from .stock.sql import available_expr
 from .tables import (
-    STATES,
     balances,
     bundle_components,
     items,
@@ -84,7 +85,9 @@ def _ledger_matches_balances(conn: Connection) -> list[Finding]:
             ledger.c.location_id,
             ledger.c.state,
             sa.func.sum(ledger.c.delta),
-        ).group_by(ledger.c.tenant_id, ledger.c.item_id, ledger.c.location_id, ledger.c.state)
+        )
+        .where(ledger.c.location_id.is_not(None))
+        .group_by(ledger.c.tenant_id, ledger.c.item_id, ledger.c.location_id, ledger.c.state)
     )
     for t, i, loc, state, total in rows:
         sums[(t, i, loc, state)] = int(total)
@@ -110,6 +113,41 @@ def _ledger_matches_balances(conn: Connection) -> list[Finding]:
                     2,
                     f"tenant {key[0]} item {key[1]} location {key[2]}: ledger "
                     f"sums {key[3]} to {total} but there is no balance row",
+                )
+            )
+    return out
+
+
+def _ledger_matches_pod_bookings(conn: Connection) -> list[Finding]:
+    """Print-on-demand capacity use is in the ledger like any other change (per item and day)."""
+    key = (ledger.c.tenant_id, ledger.c.item_id, ledger.c.day, ledger.c.state)
+    sums = {
+        tuple(r[:4]): int(r[4])
+        for r in conn.execute(
+            sa.select(*key, sa.func.sum(ledger.c.delta))
+            .where(ledger.c.location_id.is_(None))
+            .group_by(*key)
+        )
+    }
+    out = []
+    for r in conn.execute(sa.select(pod_bookings)):
+        for s in POD_STATES:
+            total = sums.pop((r.tenant_id, r.item_id, r.day, s), 0)
+            if getattr(r, s) != total:
+                out.append(
+                    Finding(
+                        2,
+                        f"tenant {r.tenant_id} pod item {r.item_id} on {r.day}: {s} is "
+                        f"{getattr(r, s)}, ledger sums to {total}",
+                    )
+                )
+    for (t, i, day, s), total in sums.items():
+        if total != 0:
+            out.append(
+                Finding(
+                    2,
+                    f"tenant {t} pod item {i} on {day}: ledger sums {s} to {total} "
+                    "but there is no booking row",
                 )
             )
     return out
@@ -246,6 +284,7 @@ def run(conn: Connection) -> list[Finding]:
     return [
         *_negative_states(conn),
         *_ledger_matches_balances(conn),
+        *_ledger_matches_pod_bookings(conn),
         *_reserved_matches_holds(conn),
         *_cross_tenant(conn),
     ]

@@ -11,6 +11,7 @@ from rich.table import Table
 from . import auth, db, logs, schema
 from . import check as invariants
 from .cache.commands import reconcile_command
+from .channels.commands import channels_app, secrets_app
 from .cli_database import open_database
 from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
@@ -189,6 +190,8 @@ def check() -> None:
 app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty.")(forecast_command)
 app.command("plan")(plan_command)
 app.command("reconcile")(reconcile_command)
+app.add_typer(channels_app, name="channels")
+app.add_typer(secrets_app, name="secrets")
 
 
 def main() -> None:

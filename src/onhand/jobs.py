@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from .events.workers import EventWorkers
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .channels.jobs import ChannelJobs
 
 
 class Jobs:
@@ -17,6 +21,7 @@ class Jobs:
         self.tasks: list[asyncio.Task] = []
         # Outbox dispatchers, webhook sender, cache reconciliation: each under its own leader.
         self.events = EventWorkers(engine, settings)
+        self.channels: ChannelJobs | None = None
 
     async def start(self) -> None:
         from .events.leader import Leader
@@ -31,9 +36,15 @@ class Jobs:
             )
         )
         await self.events.start()
+        from .channels.jobs import ChannelJobs  # live push and schedule, after the notifier
+
+        self.channels = ChannelJobs(self.engine, self.settings, self.events.notifier)
+        await self.channels.start()
 
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.channels:
+            await self.channels.stop()
         await self.events.stop()

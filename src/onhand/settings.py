@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     # Outbound HTTP (webhooks, channel API URLs) reaches only public addresses unless these
     # comma-separated CIDRs allow more, e.g. "127.0.0.0/8,10.0.0.0/8" (see netguard.py).
     allow_private_networks: str = ""
+    # Channels: Fernet keys for stored credentials (first encrypts, all decrypt), alert mail,
+    # how soon a stock change is pushed to the stores, how often the schedule is checked.
+    secret_key: str | None = None
+    smtp_url: str | None = None
+    alert_from: str = "onhand@localhost"
+    channel_push_seconds: float = 2.0
+    channel_schedule_seconds: float = 30.0
 
 
 @lru_cache

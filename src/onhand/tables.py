@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .stock import model
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -44,16 +46,7 @@ class UTCDateTime(sa.TypeDecorator):
 
 Time = UTCDateTime
 
-STATES = (
-    "on_hand",
-    "reserved",
-    "committed",
-    "damaged",
-    "quality_control",
-    "safety_stock",
-    "incoming",
-    "in_transit",
-)
+STATES = model.STATES
 
 tenants = sa.Table(
     "tenants",
@@ -158,7 +151,9 @@ ledger = sa.Table(
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("tenant_id", sa.String(64), nullable=False),
     sa.Column("item_id", Id, sa.ForeignKey("items.id"), nullable=False),
-    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), nullable=False),
+    # Null for a print-on-demand booking, which names its `day` instead.
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id")),
+    sa.Column("day", sa.Date),
     sa.Column("state", sa.String(24), nullable=False),
     sa.Column("delta", Qty, nullable=False),
     sa.Column("reason", sa.String(32), nullable=False),

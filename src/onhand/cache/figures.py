@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 
 from .. import tenancy
 from ..catalog import service as catalog
-from ..catalog.service import Item
 from ..problems import NotFound
 from ..stock.availability import availability
+from ..stock.model import Item
 from ..tables import reservation_lines
 
 SIMPLE_KINDS = ("physical", "licensed", "digital")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,34 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import db, tenancy
 from ..problems import Conflict, Invalid, NotFound
+from ..stock.model import Item, Location
+from ..stock.sql import available_expr
 from ..tables import balances, bundle_components, items, locations
 from .schemas import ItemIn, ItemPatch, LocationIn
-
-
-@dataclass(frozen=True)
-class Item:
-    id: int
-    sku: str
-    kind: str
-    unit: str
-    units: dict[str, int]
-    allow_backorder: bool
-    capacity_per_day: int | None
-    components: tuple[tuple[Item, int], ...] = ()
-
-    @property
-    def stocked(self) -> bool:
-        """Physical items and licence seats are counted per location."""
-        return self.kind in ("physical", "licensed")
-
-
-@dataclass(frozen=True)
-class Location:
-    id: int
-    code: str
-    zone: str | None
-    priority: int
-
 
 # ---- locations -------------------------------------------------------------------------
 
@@ -189,8 +164,6 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
 
 def _refuse_if_backordered(conn: Connection, tenant: str, current: Item) -> None:
     """Backorders may only be turned off while no location sells more than it holds."""
-    from ..stock.availability import available_expr  # the stock package imports this module
-
     lowest = conn.execute(
         tenancy.select(tenant, balances, sa.func.min(available_expr(db.utcnow()))).where(
             balances.c.item_id == current.id

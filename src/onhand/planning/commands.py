@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from onhand.planning.csvio import PlanningInputError, read_demand_csv, write_forecast_csv
+from onhand.planning.csvio import PlanningInputError, read_demand_groups, write_forecast_groups
 from onhand.planning.forecast import forecast, season_for
 
 __all__ = ["forecast_command"]
@@ -32,7 +32,7 @@ def forecast_command(
         typer.Option(
             "--input",
             help="CSV of demand history with columns series_id,date,qty "
-            "(daily, weekly or monthly dates; missing periods count as 0).",
+            "(daily, weekly or monthly dates, inferred per series; missing periods count as 0).",
         ),
     ],
     horizon: Annotated[
@@ -66,27 +66,31 @@ def forecast_command(
     try:
         with Progress(*columns, console=console, transient=True) as progress:
             reading = progress.add_task("reading", total=max(input.stat().st_size, 1))
-            history = read_demand_csv(
+            groups = read_demand_groups(
                 input, on_progress=lambda done: progress.update(reading, completed=done)
             )
             progress.update(reading, completed=input.stat().st_size)
-            n, periods = history.values.shape
+            n = sum(len(g.series_ids) for g in groups)
             fitting = progress.add_task("fitting", total=n)
-            result = forecast(
-                history.values,
-                horizon,
-                season_for(history.frequency, periods),
-                level=level,
-                workers=min(2, os.cpu_count() or 1),
-                on_block=lambda done: progress.advance(fitting, done),
-            )
+            parts = []
+            for history in groups:  # one forecast per frequency, each with its own season
+                result = forecast(
+                    history.values,
+                    horizon,
+                    season_for(history.frequency, history.values.shape[1]),
+                    level=level,
+                    workers=min(2, os.cpu_count() or 1),
+                    on_block=lambda done: progress.advance(fitting, done),
+                )
+                parts.append((history, result))
             writing = progress.add_task("writing", total=n)
-            write_forecast_csv(
-                output, history, result, on_progress=lambda done: progress.advance(writing, done)
+            write_forecast_groups(
+                output, parts, on_progress=lambda done: progress.advance(writing, done)
             )
             progress.update(writing, completed=n)
     except PlanningInputError as exc:
         raise _fail(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(f"cannot read or write a file: {exc}") from None
-    console.print(f"{n} series × {horizon} {history.frequency} periods → {output}")
+    kinds = " + ".join(f"{len(h.series_ids)} {h.frequency}" for h, _ in parts)
+    console.print(f"{kinds} series × {horizon} periods → {output}")

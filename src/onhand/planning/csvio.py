@@ -1,12 +1,15 @@
 """Demand history in and forecasts out, as CSV (the csv module and NumPy, no pandas).
 
 Input columns ``series_id,date,qty`` (any order, more columns ignored); dates are ISO
-``YYYY-MM-DD`` (monthly data may also use ``YYYY-MM``). One file has one frequency,
-inferred from the gaps between a series' dates: daily (gaps of 1 day), weekly (all
-dates on one weekday) or monthly (all dates on one day of the month, or all on month
-ends). Rows of the same series and period are added up; periods missing between a
-series' first and last date count as zero demand. Output columns
-``series_id,date,forecast,lo,hi`` hold the periods after each series' last date.
+``YYYY-MM-DD`` (monthly data may also use ``YYYY-MM``). The frequency is inferred per
+series from the gaps between its dates: daily (some gap of 1 day), weekly (all dates on
+one weekday) or monthly (all dates on one day of the month, or all on month ends). A
+file may mix frequencies: its series are read as one history per frequency (and weekday
+or day of the month), each forecast with its own season. A series with a single date
+takes the frequency of the others when they all share one. Rows of the same series and
+period are added up; periods missing between a series' first and last date count as zero
+demand. Output columns ``series_id,date,forecast,lo,hi`` hold the periods after each
+series' last date, series in the order of the input.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ import numpy as np
 
 from onhand.planning.forecast import ForecastResult
 
-__all__ = ["DemandHistory", "PlanningInputError", "read_demand_csv", "write_forecast_csv"]
+__all__ = [
+    "DemandHistory",
+    "PlanningInputError",
+    "read_demand_csv",
+    "read_demand_groups",
+    "write_forecast_csv",
+]
 
 REQUIRED = ("series_id", "date", "qty")
 
@@ -44,6 +53,7 @@ class DemandHistory:
     values: np.ndarray
     last_period: np.ndarray  # period number of each series' last date
     anchor: int  # weekly: weekday offset; monthly: day of month (0 = month end)
+    rows: np.ndarray | None = None  # each series' position among all series of the file
 
     def date_of(self, period: int) -> date:
         """The calendar date of a period number."""
@@ -96,35 +106,126 @@ def _rows(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[tup
             yield reader.line_num, {c: row[columns[c]] for c in REQUIRED}
 
 
-def _frequency(ordinals: np.ndarray, series: np.ndarray) -> tuple[str, np.ndarray, int]:
-    """Infer the frequency; return it, the period number of every row, and the anchor."""
+def _describe(frequency: str, anchor: int) -> str:
+    if frequency == "weekly":
+        return f"weekly on {calendar.day_name[(anchor - 1) % 7]}s"
+    if frequency == "monthly":
+        return "monthly on month ends" if anchor == 0 else f"monthly on day {anchor}"
+    return frequency
+
+
+def _frequencies(
+    ordinals: np.ndarray, series: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per series a frequency code (0 daily, 1 weekly, 2 monthly) and its anchor (weekly:
+    weekday offset; monthly: day of month, 0 = month end). Series with a single date get
+    the frequency all other series share, or the file is refused."""
+    n = len(names)
     order = np.lexsort((ordinals, series))
-    same = series[order][1:] == series[order][:-1]
-    gaps = np.diff(ordinals[order])[same]
-    gaps = gaps[gaps > 0]
-    if gaps.size == 0:
+    s, o = series[order], ordinals[order]
+    same = s[1:] == s[:-1]
+    gaps = np.diff(o)
+    step = same & (gaps > 0)
+    smallest = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, s[1:][step], gaps[step])
+    weekday = o % 7
+    days = (o - date(1970, 1, 1).toordinal()).astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    day_of_month = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    month_end = (days + 1).astype("datetime64[M]") != months
+    lo = lambda v: _per_series(np.minimum.at, v, s, n, np.iinfo(np.int64).max)  # noqa: E731
+    hi = lambda v: _per_series(np.maximum.at, v, s, n, np.iinfo(np.int64).min)  # noqa: E731
+    one_weekday = lo(weekday) == hi(weekday)
+    one_day = lo(day_of_month) == hi(day_of_month)
+    all_ends = lo(month_end.astype(np.int64)) == 1
+    code = np.full(n, -1)
+    anchor = np.zeros(n, dtype=np.int64)
+    single = smallest == np.iinfo(np.int64).max
+    code[smallest == 1] = 0
+    weekly = ~single & (smallest % 7 == 0) & one_weekday
+    code[weekly] = 1
+    anchor[weekly] = lo(weekday)[weekly]
+    monthly = ~single & (smallest >= 28) & (smallest <= 31) & (one_day | all_ends)
+    code[monthly] = 2
+    anchor[monthly] = np.where(all_ends, 0, lo(day_of_month))[monthly]
+    bad = np.flatnonzero(~single & (code < 0))
+    if bad.size:
+        k = int(bad[0])
+        raise PlanningInputError(
+            f"cannot infer the frequency of series {names[k]!r}: its dates are "
+            f"{int(smallest[k])} days apart; use daily dates, weekly dates on one weekday, "
+            "or monthly dates on one day of the month"
+        )
+    known = sorted({(int(c), int(a)) for c, a in zip(code[~single], anchor[~single], strict=True)})
+    if not known:
         raise PlanningInputError("cannot infer the frequency: every series has a single date")
-    smallest = int(gaps.min())
-    if smallest == 1:
-        return "daily", ordinals, 0
-    weekday = ordinals % 7
-    if smallest % 7 == 0 and np.all(weekday == weekday[0]):
-        return "weekly", (ordinals - weekday[0]) // 7, int(weekday[0])
-    if 28 <= smallest <= 31:
-        days = [date.fromordinal(int(o)) for o in np.unique(ordinals)]
-        month_end = all(d.day == calendar.monthrange(d.year, d.month)[1] for d in days)
-        if month_end or len({d.day for d in days}) == 1:
-            anchor = 0 if month_end else days[0].day
-            months = np.array([d.year * 12 + d.month - 1 for d in days])
-            return "monthly", months[np.searchsorted(np.unique(ordinals), ordinals)], anchor
-    raise PlanningInputError(
-        f"cannot infer the frequency: dates are {smallest} days apart; use daily dates, "
-        "weekly dates on one weekday, or monthly dates on one day of the month"
+    if single.any():
+        k = int(np.flatnonzero(single)[0])
+        if len(known) > 1:
+            kinds = ", ".join(_describe(FREQUENCIES[c], a) for c, a in known)
+            raise PlanningInputError(
+                f"cannot infer the frequency of series {names[k]!r}: it has a single date and "
+                f"the other series are not all alike ({kinds}); give it a second date"
+            )
+        code[single], anchor[single] = known[0]
+        # weekly: the single date must fall on the weekday of the others
+        if known[0][0] == 1 and np.any(lo(weekday)[single] != known[0][1]):
+            raise PlanningInputError(
+                f"series {names[k]!r} has a single date on another weekday than the "
+                "weekly series of the file"
+            )
+    return code, anchor
+
+
+def _per_series(
+    reduce: Callable[..., None], values: np.ndarray, series: np.ndarray, n: int, start: int
+) -> np.ndarray:
+    out = np.full(n, start, dtype=np.int64)
+    reduce(out, series, values.astype(np.int64))
+    return out
+
+
+FREQUENCIES = ("daily", "weekly", "monthly")
+
+
+def _periods(frequency: str, ordinals: np.ndarray, anchor: int) -> np.ndarray:
+    """The period number of every date (days, weeks or months since the year 1)."""
+    if frequency == "daily":
+        return ordinals
+    if frequency == "weekly":
+        return (ordinals - anchor) // 7
+    months = (
+        (ordinals - date(1970, 1, 1).toordinal()).astype("datetime64[D]").astype("datetime64[M]")
     )
+    return months.astype(np.int64) + 1970 * 12
 
 
-def read_demand_csv(path: Path, on_progress: Callable[[int], None] | None = None) -> DemandHistory:
-    """Read a series_id,date,qty file into a right-aligned demand matrix."""
+def _history(
+    ids: list[str],
+    series: np.ndarray,
+    periods: np.ndarray,
+    quantities: np.ndarray,
+    frequency: str,
+    anchor: int,
+    rows: np.ndarray,
+) -> DemandHistory:
+    """A right-aligned matrix for the given series (codes 0..len(ids)-1)."""
+    n = len(ids)
+    first = np.full(n, np.iinfo(np.int64).max)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, series, periods)
+    np.maximum.at(last, series, periods)
+    length = last - first + 1
+    width = int(length.max())
+    values = np.where(np.arange(width)[None, :] >= (width - length)[:, None], 0.0, np.nan)
+    np.add.at(values, (series, width - 1 - (last[series] - periods)), quantities)
+    return DemandHistory(ids, frequency, values, last, anchor, rows)
+
+
+def read_demand_groups(
+    path: Path, on_progress: Callable[[int], None] | None = None
+) -> list[DemandHistory]:
+    """Read a series_id,date,qty file into one right-aligned history per frequency."""
     index: dict[str, int] = {}
     codes: list[int] = []
     ordinals: list[int] = []
@@ -139,17 +240,38 @@ def read_demand_csv(path: Path, on_progress: Callable[[int], None] | None = None
     if not codes:
         raise PlanningInputError(f"{path.name} has a header but no rows")
     series = np.asarray(codes, dtype=np.int64)
-    frequency, periods, anchor = _frequency(np.asarray(ordinals, dtype=np.int64), series)
-    n = len(index)
-    first = np.full(n, np.iinfo(np.int64).max)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, series, periods)
-    np.maximum.at(last, series, periods)
-    length = last - first + 1
-    width = int(length.max())
-    values = np.where(np.arange(width)[None, :] >= (width - length)[:, None], 0.0, np.nan)
-    np.add.at(values, (series, width - 1 - (last[series] - periods)), quantities)
-    return DemandHistory(list(index), frequency, values, last, anchor)
+    days = np.asarray(ordinals, dtype=np.int64)
+    qty = np.asarray(quantities)
+    names = list(index)
+    code, anchor = _frequencies(days, series, names)
+    out = []
+    for c, a in sorted({(int(c), int(a)) for c, a in zip(code, anchor, strict=True)}):
+        members = np.flatnonzero((code == c) & (anchor == a))  # in input order
+        local = np.full(len(names), -1)
+        local[members] = np.arange(members.size)
+        pick = local[series] >= 0
+        frequency = FREQUENCIES[c]
+        out.append(
+            _history(
+                [names[k] for k in members],
+                local[series[pick]],
+                _periods(frequency, days[pick], a),
+                qty[pick],
+                frequency,
+                a,
+                members,
+            )
+        )
+    return out
+
+
+def read_demand_csv(path: Path, on_progress: Callable[[int], None] | None = None) -> DemandHistory:
+    """Read a file whose series all have one frequency into a right-aligned demand matrix."""
+    groups = read_demand_groups(path, on_progress)
+    if len(groups) > 1:
+        kinds = ", ".join(f"{len(g.series_ids)} {_describe(g.frequency, g.anchor)}" for g in groups)
+        raise PlanningInputError(f"the series have different frequencies: {kinds}")
+    return groups[0]
 
 
 def write_forecast_csv(
@@ -159,21 +281,35 @@ def write_forecast_csv(
     on_progress: Callable[[int], None] | None = None,
 ) -> None:
     """Write series_id,date,forecast,lo,hi for the periods after each series' last date."""
-    horizon = result.mean.shape[1]
+    write_forecast_groups(path, [(history, result)], on_progress)
+
+
+def write_forecast_groups(
+    path: Path,
+    parts: list[tuple[DemandHistory, ForecastResult]],
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """The forecasts of every group of a file, series in the order of the input."""
+    series = [
+        (int(h.rows[i]) if h.rows is not None else i, h, r, i)
+        for h, r in parts
+        for i in range(len(h.series_ids))
+    ]
+    series.sort(key=lambda entry: entry[0])
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["series_id", "date", "forecast", "lo", "hi"])
-        for i, sid in enumerate(history.series_ids):
+        for done, (_, history, result, i) in enumerate(series, start=1):
             base = int(history.last_period[i])
             writer.writerows(
                 (
-                    sid,
+                    history.series_ids[i],
                     history.date_of(base + j + 1).isoformat(),
                     f"{result.mean[i, j]:.3f}",
                     f"{result.lo[i, j]:.3f}",
                     f"{result.hi[i, j]:.3f}",
                 )
-                for j in range(horizon)
+                for j in range(result.mean.shape[1])
             )
-            if on_progress is not None and i % 1000 == 999:
+            if on_progress is not None and done % 1000 == 0:
                 on_progress(1000)

@@ -1,6 +1,6 @@
 """Purchase orders: draft → approved → sent → partially_received → received, or cancelled.
 
-Stock figures move only through `stock.ledger.change`:
+Stock figures move only through the stock kernel (`stock.apply`):
   * approving raises `incoming` at the destination by each line's quantity (reason `po`):
     from then on the order is a commitment and planning counts it as on order;
   * a receipt moves the delivered units from `incoming` to `on_hand` at the line's unit
@@ -24,13 +24,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db, tenancy
+from .. import db, stock, tenancy
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..problems import Conflict, Invalid, NotFound
 from ..quantities import to_base_units
-from ..stock import ledger
-from ..stock.movements import publish_changes
+from ..stock import Change, Posting
 from ..tables import items, locations
 from . import settings
 from . import suppliers as supplier_service
@@ -274,21 +273,17 @@ def _move_incoming(
     lines = _lines(conn, tenant, row.id)
     found = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
     loc = catalog.locations_by_id(conn, tenant)[row.location_id]
-    posting = ledger.Posting(reason=reason, actor=actor, reference=number(row.id))
+    posting = Posting(reason=reason, actor=actor, reference=number(row.id))
     for ln in lines:
         outstanding = max(ln.qty - ln.received, 0)
         if outstanding:
-            ledger.change(
-                conn, tenant, found[ln.item_id], loc, {"incoming": sign * outstanding}, posting, now
-            )
-            publish_changes(
+            stock.apply(
                 conn,
                 tenant,
-                found[ln.item_id],
-                [loc.code],
+                [Change(found[ln.item_id], {"incoming": sign * outstanding}, location=loc)],
+                posting,
                 now,
-                reason=reason,
-                purchase_order=number(row.id),
+                event={"purchase_order": number(row.id)},
             )
 
 
@@ -367,11 +362,16 @@ def receive(
         or 0
     )
     for ln, item, qty, from_incoming in booked:
-        posting = ledger.Posting(
+        posting = Posting(
             reason="po_receipt", actor=actor, reference=number(po_id), unit_cost=ln.unit_price
         )
-        ledger.change(
-            conn, tenant, item, loc, {"incoming": -from_incoming, "on_hand": qty}, posting, now
+        stock.apply(
+            conn,
+            tenant,
+            [Change(item, {"incoming": -from_incoming, "on_hand": qty}, location=loc)],
+            posting,
+            now,
+            event={"purchase_order": number(po_id)},
         )
         conn.execute(
             tenancy.update(tenant, purchase_order_lines)
@@ -390,9 +390,6 @@ def receive(
                 actor=actor,
                 received_at=now,
             )
-        )
-        publish_changes(
-            conn, tenant, item, [loc.code], now, reason="po_receipt", purchase_order=number(po_id)
         )
     done = all(ln.received >= ln.qty for ln in _lines(conn, tenant, po_id))
     _set(

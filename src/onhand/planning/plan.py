@@ -14,9 +14,9 @@ forecast demand of one review period; MOQ and pack size come from the supplier l
 
 from __future__ import annotations
 
-import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,6 +38,47 @@ from .tables import plan_runs, plan_suggestions, suppliers
 Progress = Callable[[str, int, int], None]
 STALE_RUN = timedelta(minutes=30)  # a "running" run older than this died with its process
 SEASON = 7  # daily data: a weekly pattern
+# Forecast settings measured fastest by bench/plan_e2e.py on PostgreSQL (docs/performance.md).
+FORECAST_BLOCK = 2048
+FORECAST_WORKERS = 2
+FORECAST_CHUNK = 65_536  # series copied out of the history per forecast() call
+STORE_CHUNK = 10_000  # suggestion rows per COPY
+FIGURES = (
+    "forecast_daily",
+    "sigma_daily",
+    "model",
+    "lead_time_days",
+    "lead_time_std_days",
+    "lead_time_source",
+    "lead_time_demand",
+    "safety_stock",
+    "reorder_point",
+    "order_up_to",
+    "eoq",
+    "lot_size",
+    "inventory_position",
+    "available",
+    "on_order",
+    "days_of_cover",
+    "moq",
+    "pack_size",
+    "supplier_sku",
+    "history_days",
+    "stockout_days",
+    "demand_in_history",
+)
+STORED = (
+    "tenant_id",
+    "run_id",
+    "item_id",
+    "location_id",
+    "supplier_id",
+    "qty",
+    "unit_price",
+    "risk",
+    "urgent",
+    "purchase_order_id",
+)
 
 
 def _claim(engine: Engine, tenant: str, now: datetime) -> str:
@@ -75,16 +116,45 @@ def _claim(engine: Engine, tenant: str, now: datetime) -> str:
     return run_id
 
 
+@dataclass(frozen=True)
+class Lines:
+    """The suggestion lines of a run, as columns, written out in line order chunk by chunk
+    (a million lines never exist as a million dicts at once)."""
+
+    n: int
+    order: np.ndarray  # row k of the columns is line number position order[k] + 1
+    columns: dict[str, list[Any]]  # stored columns and figures, one list entry per series
+
+    def chunks(self, size: int = STORE_CHUNK) -> Iterator[list[dict[str, Any]]]:
+        cols = self.columns
+        for lo in range(0, self.n, size):
+            rows = []
+            for line_no, k in enumerate(self.order[lo : lo + size].tolist(), start=lo + 1):
+                figures = {f: cols[f][k] for f in FIGURES}
+                row = {c: cols[c][k] for c in STORED}
+                rows.append(row | {"line_no": line_no, "figures": figures})
+            yield rows
+
+
 def run(
-    engine: Engine, tenant: str, *, now: datetime | None = None, progress: Progress | None = None
+    engine: Engine,
+    tenant: str,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    block: int = FORECAST_BLOCK,
+    workers: int = FORECAST_WORKERS,
 ) -> dict[str, Any]:
-    """Run the plan for one tenant and store its suggestions; returns the run summary."""
+    """Run the plan for one tenant and store its suggestions; returns the run summary.
+
+    ``block`` and ``workers`` are the forecast's series per block and threads; the
+    defaults are the fastest measured by ``bench/plan_e2e.py``."""
     now = now or db.utcnow()
     tick = progress or (lambda stage, done, total: None)
     run_id = _claim(engine, tenant, now)
     try:
         with db.read(engine) as conn:
-            rows, summary = compute(conn, tenant, run_id, now, tick)
+            lines, summary = compute(conn, tenant, run_id, now, tick, block, workers)
         with db.write(engine) as conn:
             current = conn.execute(
                 db.for_update(conn, tenancy.select(tenant, plan_runs, plan_runs.c.run_id))
@@ -92,8 +162,12 @@ def run(
             if current != run_id:
                 raise Conflict("This plan run was superseded by a newer one.", slug="plan-running")
             conn.execute(tenancy.delete(tenant, plan_suggestions))
-            db.bulk_insert(conn, plan_suggestions, rows)
-            tick("store", len(rows), len(rows))
+            tick("store", 0, lines.n)
+            done = 0
+            for rows in lines.chunks():
+                db.bulk_insert(conn, plan_suggestions, rows)
+                done += len(rows)
+                tick("store", done, lines.n)
             conn.execute(
                 tenancy.update(tenant, plan_runs).values(
                     status="done", finished_at=db.utcnow(), summary=summary
@@ -138,14 +212,16 @@ def _lead_times(
 
 
 def _forecast(
-    hist: demand.DemandHistory, horizon: int, tick: Progress
+    hist: demand.DemandHistory, horizon: int, tick: Progress, block: int, workers: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Forecast the series that ever sold on an observed day; the rest forecast zero."""
+    """Forecast the series that ever sold on an observed day; the rest forecast zero.
+
+    Series are copied out of the history FORECAST_CHUNK at a time, so the copy stays
+    small however many series there are."""
     n = hist.qty.shape[0]
-    mean, sigma = np.zeros((n, horizon)), np.zeros(n)
+    mean, sigma = np.zeros((n, horizon), np.float32), np.zeros(n, np.float32)
     model = np.full(n, "none", dtype=object)
-    sold = ((hist.qty > 0) & ~hist.stockout).any(axis=1)
-    rows = np.flatnonzero(sold)
+    rows = np.flatnonzero(((hist.qty > 0) & ~hist.stockout).any(axis=1))
     done = [0]
 
     def step(k: int) -> None:
@@ -153,26 +229,60 @@ def _forecast(
         tick("forecast", done[0], len(rows))
 
     tick("forecast", 0, len(rows))
-    if len(rows):
+    for lo in range(0, len(rows), FORECAST_CHUNK):
+        part = rows[lo : lo + FORECAST_CHUNK]
         fc = forecast(
-            hist.qty[rows], horizon, SEASON, stockout=hist.stockout[rows], block=256, on_block=step
+            hist.qty[part],
+            horizon,
+            SEASON,
+            stockout=hist.stockout[part],
+            block=block,
+            workers=workers,
+            on_block=step,
         )
-        mean[rows], sigma[rows], model[rows] = fc.mean, fc.sigma, fc.model
+        mean[part], sigma[part], model[part] = fc.mean, fc.sigma, fc.model
     return mean, sigma, model
 
 
-def compute(
-    conn: Connection, tenant: str, run_id: str, now: datetime, tick: Progress
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    cfg = plan_settings.load(conn, tenant)
-    planned = demand.series(conn, tenant)
-    tick("history", 0, 1)
-    hist = demand.history(conn, tenant, planned, cfg.history_days, today=now.date())
-    tick("history", 1, 1)
-    mean, sigma, model = _forecast(hist, cfg.horizon_days, tick)
+def _r2(values: Any) -> list[float | None]:
+    """Rounded to 2 places, None where not finite (JSON has no NaN)."""
+    a = np.asarray(values, dtype=np.float64)
+    out: list[float | None] = np.round(a, 2).tolist()
+    for k in np.flatnonzero(~np.isfinite(a)).tolist():
+        out[k] = None
+    return out
 
+
+def compute(
+    conn: Connection,
+    tenant: str,
+    run_id: str,
+    now: datetime,
+    tick: Progress,
+    block: int = FORECAST_BLOCK,
+    workers: int = FORECAST_WORKERS,
+) -> tuple[Lines, dict[str, Any]]:
+    cfg = plan_settings.load(conn, tenant)
+    tick("history", 0, 1)
+    planned = demand.series(conn, tenant)
+    hist = demand.history(
+        conn,
+        tenant,
+        planned,
+        cfg.history_days,
+        today=now.date(),
+        progress=lambda done, total: tick("history", done, total),
+    )
+    tick("history", 1, 1)
+    mean, sigma, model = _forecast(hist, cfg.horizon_days, tick, block, workers)
+    stockout_days = hist.stockout.sum(axis=1)
+    sold = hist.qty.sum(axis=1, dtype=np.float64)
+    history_days, history_start = hist.days, hist.start
+    del hist  # the largest arrays of the run
+
+    n = len(planned)
     sources = supplier_service.sources(conn, tenant)
-    src = [sources.get(int(i)) for i in planned.item_ids]
+    src = [sources.get(i) for i in planned.item_ids.tolist()]
     lt, lt_std, lt_origin = _lead_times(
         src, performance.measure(conn, tenant), cfg.default_lead_time_days
     )
@@ -180,16 +290,18 @@ def compute(
         conn.execute(tenancy.select(tenant, items, items.c.id, items.c.unit_cost)).all()
     )
     prices = [
-        s.price if s and s.price is not None else costs.get(int(i))
-        for s, i in zip(src, planned.item_ids, strict=True)
+        s.price if s and s.price is not None else costs.get(i)
+        for s, i in zip(src, planned.item_ids.tolist(), strict=True)
     ]
     price = np.array([float(p) if p is not None else 0.0 for p in prices])
-    annual = mean.mean(axis=1) * 365
+    annual = mean.mean(axis=1, dtype=np.float64) * 365
     eoq = policy.economic_order_quantity(
         annual, float(cfg.ordering_cost), cfg.holding_rate * np.where(price > 0, price, np.nan)
     )
-    review = mean[:, : cfg.review_days].sum(axis=1)
+    review = mean[:, : cfg.review_days].sum(axis=1, dtype=np.float64)
     lot = np.where((price > 0) & np.isfinite(eoq), eoq, review)
+    moq = [s.moq if s else 0 for s in src]
+    pack = [s.pack_size if s else 1 for s in src]
     out = policy.suggest_orders(
         mean,
         sigma,
@@ -201,8 +313,8 @@ def compute(
         service_level=cfg.service_level,
         lot_size=lot,
         review_period=cfg.review_days,
-        moq=[s.moq if s else 0 for s in src],
-        pack_size=[s.pack_size if s else 1 for s in src],
+        moq=moq,
+        pack_size=pack,
     )
     tick("policy", 1, 1)
 
@@ -210,72 +322,66 @@ def compute(
         conn.execute(tenancy.select(tenant, items, items.c.id, items.c.sku)).all()
     )
     codes = {loc.id: loc.code for loc in catalog.locations_by_id(conn, tenant).values()}
-    r2 = lambda v: None if not math.isfinite(v) else round(float(v), 2)  # noqa: E731
-    staged: list[tuple[Any, dict[str, Any]]] = []
-    for k in range(len(planned)):
-        s = src[k]
-        figures = {
-            "forecast_daily": r2(out.lead_time_demand[k] / lt[k]) if lt[k] > 0 else r2(mean[k, 0]),
-            "sigma_daily": r2(sigma[k]),
-            "model": str(model[k]),
-            "lead_time_days": r2(lt[k]),
-            "lead_time_std_days": r2(lt_std[k]),
-            "lead_time_source": lt_origin[k],
-            "lead_time_demand": r2(out.lead_time_demand[k]),
-            "safety_stock": r2(out.safety_stock[k]),
-            "reorder_point": r2(out.reorder_point[k]),
-            "order_up_to": r2(out.order_up_to[k]),
-            "eoq": r2(eoq[k]),
-            "lot_size": r2(lot[k]),
-            "inventory_position": int(out.inventory_position[k]),
-            "available": int(planned.available[k]),
-            "on_order": int(planned.incoming[k] + planned.in_transit[k]),
-            "days_of_cover": r2(out.days_of_cover[k]),
-            "moq": s.moq if s else 0,
-            "pack_size": s.pack_size if s else 1,
-            "supplier_sku": s.supplier_sku if s else None,
-            "history_days": hist.days,
-            "stockout_days": int(hist.stockout[k].sum()),
-            "demand_in_history": int(hist.qty[k].sum()),
-        }
-        staged.append(
-            (
-                (
-                    s.supplier.code if s else "\uffff",
-                    not bool(out.urgent[k]),
-                    skus[int(planned.item_ids[k])],
-                    codes[int(planned.location_ids[k])],
-                ),
-                {
-                    "tenant_id": tenant,
-                    "run_id": run_id,
-                    "item_id": int(planned.item_ids[k]),
-                    "location_id": int(planned.location_ids[k]),
-                    "supplier_id": s.supplier.id if s else None,
-                    "qty": int(out.quantity[k]),
-                    "unit_price": prices[k],
-                    "figures": figures,
-                    "risk": str(out.risk[k]),
-                    "urgent": bool(out.urgent[k]),
-                    "purchase_order_id": None,
-                },
-            )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        daily = np.where(lt > 0, out.lead_time_demand / lt, mean[:, 0])
+    on_order = planned.incoming + planned.in_transit
+    columns: dict[str, list[Any]] = {
+        "forecast_daily": _r2(daily),
+        "sigma_daily": _r2(sigma),
+        "model": [str(m) for m in model.tolist()],
+        "lead_time_days": _r2(lt),
+        "lead_time_std_days": _r2(lt_std),
+        "lead_time_source": lt_origin,
+        "lead_time_demand": _r2(out.lead_time_demand),
+        "safety_stock": _r2(out.safety_stock),
+        "reorder_point": _r2(out.reorder_point),
+        "order_up_to": _r2(out.order_up_to),
+        "eoq": _r2(eoq),
+        "lot_size": _r2(lot),
+        "inventory_position": np.asarray(out.inventory_position).astype(np.int64).tolist(),
+        "available": planned.available.tolist(),
+        "on_order": on_order.tolist(),
+        "days_of_cover": _r2(out.days_of_cover),
+        "moq": moq,
+        "pack_size": pack,
+        "supplier_sku": [s.supplier_sku if s else None for s in src],
+        "history_days": [history_days] * n,
+        "stockout_days": stockout_days.astype(np.int64).tolist(),
+        "demand_in_history": sold.astype(np.int64).tolist(),
+        "tenant_id": [tenant] * n,
+        "run_id": [run_id] * n,
+        "item_id": planned.item_ids.tolist(),
+        "location_id": planned.location_ids.tolist(),
+        "supplier_id": [s.supplier.id if s else None for s in src],
+        "qty": np.asarray(out.quantity).astype(np.int64).tolist(),
+        "unit_price": prices,
+        "risk": [str(r) for r in np.asarray(out.risk).tolist()],
+        "urgent": np.asarray(out.urgent).astype(bool).tolist(),
+        "purchase_order_id": [None] * n,
+    }
+    # Line order: by supplier (no supplier last), urgent first, then SKU and location.
+    order = np.lexsort(
+        (
+            np.array([codes[i] for i in planned.location_ids.tolist()], dtype=str),
+            np.array([skus[i] for i in planned.item_ids.tolist()], dtype=str),
+            ~np.asarray(out.urgent, dtype=bool),
+            np.array([s.supplier.code if s else "\uffff" for s in src], dtype=str),
         )
-    staged.sort(key=lambda pair: pair[0])
-    rows = [row | {"line_no": n} for n, (_, row) in enumerate(staged, start=1)]
-    due = [r for r in rows if r["qty"] > 0]
+    )
+    due = np.asarray(out.quantity) > 0
+    supplier_ids = columns["supplier_id"]
     summary = {
         "run_id": run_id,
-        "series": len(planned),
+        "series": n,
         "forecasted": int((model != "none").sum()),
-        "suggestions": len(due),
-        "urgent": sum(r["urgent"] for r in due),
-        "suppliers": len({r["supplier_id"] for r in due if r["supplier_id"]}),
-        "unassigned": sum(r["supplier_id"] is None for r in due),
-        "history_start": hist.start.isoformat(),
+        "suggestions": int(due.sum()),
+        "urgent": int((due & np.asarray(out.urgent, dtype=bool)).sum()),
+        "suppliers": len({supplier_ids[k] for k in np.flatnonzero(due).tolist()} - {None}),
+        "unassigned": sum(supplier_ids[k] is None for k in np.flatnonzero(due).tolist()),
+        "history_start": history_start.isoformat(),
         "settings": cfg.document(),
     }
-    return rows, summary
+    return Lines(n, order, columns), summary
 
 
 # ---- reading ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..stock.holds import Free
+from ..stock.model import Free
 
 
 def order(places: list[Free], strategy: str, zone: str | None) -> list[Free]:

@@ -4,10 +4,13 @@ Requests queue up while a batch is being written; the next batch takes all of th
 `max_batch`), grants them in arrival order, and commits once. Under load that turns
 hundreds of commits a second into a few dozen, which is what lifts a hot SKU past the
 one-commit-per-request ceiling. Correctness does not depend on it: every grant is still a
-guarded UPDATE inside stock.holds.
+guarded UPDATE inside stock.apply.
 
-If a batch fails as a whole (a deadlock with another process, a racing Idempotency-Key),
-its requests are retried one transaction each, so one request cannot sink its neighbours.
+Every request is validated before it joins a batch, and a request's own problem (bad input,
+not enough stock) is its answer alone. If a batch fails as a whole (a deadlock with another
+process, a racing Idempotency-Key, a guard that refused a decision), it is decided again in a
+new transaction, and then, if it still fails, one request per transaction, so one request
+cannot sink its neighbours.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import db
 from ..problems import Problem
+from ..stock import GrantRefused
 from .granting import Answer, Job, create_batch, problem_answer
 
 log = structlog.get_logger()
@@ -30,26 +34,39 @@ log = structlog.get_logger()
 def create_now(engine: Engine, tenant: str, jobs: list[Job]) -> list[Answer]:
     """Grant `jobs` in one transaction; on a whole-batch failure, one transaction each."""
     try:
-        with db.write(engine) as conn:
-            return create_batch(conn, tenant, jobs, db.utcnow())
+        return _batch(engine, tenant, jobs)
+    except GrantRefused as exc:
+        # The figures moved between the decision and the guard: decide again on a fresh view.
+        log.warning("group commit batch refused; deciding it again", size=len(jobs), error=str(exc))
+        try:
+            return _batch(engine, tenant, jobs)
+        except (IntegrityError, DBAPIError, GrantRefused) as again:
+            failure: Exception = again
     except (IntegrityError, DBAPIError) as exc:
-        if len(jobs) == 1:
-            if isinstance(exc, IntegrityError) and jobs[0].key:
-                with db.write(engine) as conn:  # a racing duplicate key stored its answer
-                    return create_batch(conn, tenant, jobs, db.utcnow())
-            raise
-        log.warning(
-            "group commit batch failed; retrying one by one", size=len(jobs), error=str(exc.orig)
-        )
-        return [_alone(engine, tenant, job) for job in jobs]
+        failure = exc
+    if len(jobs) == 1:
+        if isinstance(failure, IntegrityError) and jobs[0].key:
+            return _batch(engine, tenant, jobs)  # a racing duplicate key stored its answer
+        raise failure
+    log.warning(
+        "group commit batch failed; retrying one by one",
+        size=len(jobs),
+        error=str(getattr(failure, "orig", failure)),
+    )
+    return [_alone(engine, tenant, job) for job in jobs]
+
+
+def _batch(engine: Engine, tenant: str, jobs: list[Job]) -> list[Answer]:
+    with db.write(engine) as conn:
+        return create_batch(conn, tenant, jobs, db.utcnow())
 
 
 def _alone(engine: Engine, tenant: str, job: Job) -> Answer:
     """One job in its own transaction; a database failure answers this job alone."""
     try:
         return create_now(engine, tenant, [job])[0]
-    except DBAPIError as exc:
-        log.error("hold failed in the database", error=str(exc.orig))
+    except (DBAPIError, GrantRefused) as exc:
+        log.error("hold failed in the database", error=str(getattr(exc, "orig", exc)))
         return problem_answer(
             Problem(
                 "The database could not record this hold just now; retry with the same "
@@ -106,8 +123,7 @@ class GroupCommit:
                     answers = await asyncio.get_running_loop().run_in_executor(
                         self._threads, create_now, self.engine, tenant, jobs
                     )
-                # Not swallowed: every waiter of the batch gets the error, whatever it is.
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 -- resolve every waiter with the error
                     for _, future in entries:
                         if not future.done():
                             future.set_exception(exc)

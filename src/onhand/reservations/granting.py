@@ -2,8 +2,9 @@
 
 `create_batch` grants a list of requests in one transaction, in arrival order, each all or
 nothing. A single request is a batch of one; group commit (batcher.py) hands in many. Stock is
-read under lock, decided here in memory, then written through stock.holds, whose conditional
-UPDATEs refuse anything beyond the stock.
+read under lock (stock.lock: the balance rows, then the lines of lapsed holds, so the decision
+sees exactly what the guard will), decided here in memory, then written through stock.apply,
+whose guarded UPDATE refuses anything beyond the stock.
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .. import db, idempotency, tenants
+from .. import db, idempotency, stock, tenants
 from ..catalog import service as catalog
-from ..catalog.service import Item, Location
-from ..events import outbox
+from ..events import catalogue, outbox
 from ..problems import InsufficientStock, Invalid, NotFound, Problem
-from ..quantities import to_base_units
+from ..quantities import MAX_QTY, to_base_units
 from ..settings import DEFAULT_RESERVATION_TTL_SECONDS
-from ..stock import holds
-from ..stock.availability import location_figures
-from ..stock.holds import Free
+from ..stock.model import Change, Free, Item, Location, Need, Posting
 from ..tables import reservation_lines, reservations
 from . import allocation
 from .schemas import ReservationIn
@@ -50,15 +48,6 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Need:
-    line: int
-    item: Item
-    qty: int
-    location: Location | None
-    parent_sku: str | None
-
-
-@dataclass(frozen=True)
 class Part:
     line: int
     item: Item
@@ -66,6 +55,11 @@ class Part:
     place: Free | None
     day: date | None
     parent_sku: str | None
+
+    @property
+    def location(self) -> Location | None:
+        p = self.place
+        return None if p is None else Location(p.location_id, p.code or "", p.zone, p.priority)
 
 
 def problem_answer(p: Problem) -> Answer:
@@ -97,9 +91,13 @@ def _needs(
                 )
         qtys.append(qty)
         if item.kind == "bundle":
-            needs += [
-                Need(n, part, qty * per_kit, loc, item.sku) for part, per_kit in item.components
-            ]
+            for part, per_kit in item.components:
+                if qty * per_kit > MAX_QTY:
+                    raise Invalid(
+                        f"lines.{n}.qty: {qty} kits of {item.sku} need {qty * per_kit} of "
+                        f"{part.sku}, more than one hold may take ({MAX_QTY})."
+                    )
+                needs.append(Need(n, part, qty * per_kit, loc, item.sku))
         else:
             needs.append(Need(n, item, qty, loc, None))
     return needs, qtys
@@ -242,10 +240,10 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
             answers[i] = problem_answer(p)
     all_needs = [n for ns in needs.values() for n in ns]
     day = settings.day(now)
-    free = holds.lock(
+    locked = stock.lock(
         conn,
         tenant,
-        list({n.item.id for n in all_needs if n.item.stocked}),
+        {n.item.id for n in all_needs if n.item.stocked},
         now,
         ensure={
             (n.item.id, n.location.id)
@@ -253,12 +251,17 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
             if n.item.stocked and n.item.allow_backorder and n.location
         },
     )
-    pod_free = holds.lock_pod(
+    pods = stock.lock_pod(
         conn,
         tenant,
         {(n.item.id, day): n.item.capacity_per_day or 0 for n in all_needs if n.item.kind == "pod"},
         now,
     )
+    free = {
+        item_id: [Free(f.location_id, f.code, f.zone, f.priority, f.available) for f in rows]
+        for item_id, rows in locked.items()
+    }
+    pod_free = {key: p.available for key, p in pods.items()}
     granted: dict[int, list[Part]] = {}
     for i in sorted(needs):
         body = jobs[i].body
@@ -272,11 +275,20 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     for i, parts in granted.items():
         ttl = settings.reservation_ttl_seconds or jobs[i].default_ttl
         answers[i] = (201, rows.add(tenant, jobs[i], qtys[i], parts, now, ttl))
-    _apply(conn, tenant, granted, free, now)
-    rows.events += _stock_events(tenant, granted, free, now)
+    outcome = stock.apply(
+        conn,
+        tenant,
+        rows.changes,
+        Posting(reason="reserve"),
+        now,
+        locked=locked,
+        pods=pods,
+        announce=False,
+    )
+    rows.events += stock.changed_events(tenant, outcome, now, "reserve")
     rows.write(conn)
     done = [a for a in answers if a is not None]
-    assert len(done) == len(jobs)  # every job has its answer by now
+    assert len(done) == len(jobs), "every job has its answer"
     for i in open_jobs:
         if key := jobs[i].key:
             idempotency.store(conn, tenant, SCOPE, key, jobs[i].digest, done[i])
@@ -289,7 +301,7 @@ class _Rows:
     def __init__(self) -> None:
         self.reservations: list[dict[str, Any]] = []
         self.lines: list[dict[str, Any]] = []
-        self.entries: list[dict[str, Any]] = []
+        self.changes: list[Change] = []
         self.events: list[dict[str, Any]] = []
 
     def add(
@@ -304,13 +316,14 @@ class _Rows:
         body = job.body
         res_id = str(uuid.uuid4())
         expires = now + timedelta(seconds=body.ttl_seconds or default_ttl)
-        row = {
+        lines = _lines_doc(body, qtys, parts)
+        row: dict[str, Any] = {
             "id": res_id,
             "status": "active",
             "expires_at": expires,
             "created_at": now,
             "reference": body.reference,
-            "lines": _lines_doc(body, qtys, parts),
+            "lines": lines,
         }
         self.reservations.append({"tenant_id": tenant, "updated_at": now, **row})
         self.lines += [
@@ -329,33 +342,24 @@ class _Rows:
             }
             for n, p in enumerate(parts)
         ]
-        self.entries += [
-            {
-                "tenant_id": tenant,
-                "item_id": p.item.id,
-                "location_id": p.place.location_id,
-                "state": "reserved",
-                "delta": p.qty,
-                "reason": "reserve",
-                "reference": body.reference,
-                "movement_id": None,
-                "reservation_id": res_id,
-                "actor": job.actor,
-                "unit_cost": None,
-                "created_at": now,
-            }
+        posting = Posting(
+            reason="reserve", actor=job.actor, reference=body.reference, reservation_id=res_id
+        )
+        self.changes += [
+            Change(
+                p.item,
+                {"reserved": p.qty},
+                location=p.location,
+                day=p.day,
+                posting=posting,
+            )
             for p in parts
-            if p.place
+            if p.location or p.day
         ]
         self.events.append(
-            outbox.event_row(
-                tenant,
-                "reservation.created",
-                now,
-                reservation_id=res_id,
-                lines=row["lines"],
-                expires_at=db.iso(expires),
-            )
+            catalogue.ReservationCreated(
+                reservation_id=res_id, lines=lines, expires_at=db.iso(expires)
+            ).row(tenant, now)
         )
         return document(row, now)
 
@@ -363,98 +367,4 @@ class _Rows:
         if self.reservations:
             db.bulk_insert(conn, reservations, self.reservations)
             db.bulk_insert(conn, reservation_lines, self.lines)
-            holds.write_entries(conn, self.entries)
             outbox.record_many(conn, self.events)
-
-
-def _apply(
-    conn: Connection,
-    tenant: str,
-    granted: dict[int, list[Part]],
-    free: dict[int, list[Free]],
-    now: datetime,
-) -> None:
-    """Write the granted totals to balances (guarded) and print-on-demand bookings."""
-    totals: dict[tuple[int, int], int] = {}
-    pod_totals: dict[tuple[int, date], int] = {}
-    by_id: dict[int, Item] = {}
-    for p in (p for ps in granted.values() for p in ps):
-        by_id[p.item.id] = p.item
-        if p.place and p.place.location_id is not None:
-            key = (p.item.id, p.place.location_id)
-            totals[key] = totals.get(key, 0) + p.qty
-        elif p.day:
-            pod_totals[(p.item.id, p.day)] = pod_totals.get((p.item.id, p.day), 0) + p.qty
-    backorder = {i for i, item in by_id.items() if item.allow_backorder}
-    holds.add_reserved(conn, tenant, totals, backorder, now)
-    holds.add_pod_reserved(
-        conn,
-        tenant,
-        pod_totals,
-        {i: by_id[i].capacity_per_day or 0 for i, _ in pod_totals},
-        backorder,
-        now,
-    )
-
-
-def _stock_events(
-    tenant: str, granted: dict[int, list[Part]], free: dict[int, list[Free]], now: datetime
-) -> list[dict[str, Any]]:
-    """`stock.changed` per touched location; the figures come from the locked rows, as granted."""
-    touched: dict[tuple[int, int], Item] = {
-        (p.item.id, p.place.location_id): p.item
-        for ps in granted.values()
-        for p in ps
-        if p.place and p.place.location_id is not None
-    }
-    events = []
-    for (item_id, location_id), item in sorted(touched.items()):
-        places = free[item_id]
-        place = next(p for p in places if p.location_id == location_id)
-        events.append(
-            outbox.event_row(
-                tenant,
-                "stock.changed",
-                now,
-                sku=item.sku,
-                location=place.code,
-                available=sum(p.available for p in places),
-                location_available=place.available,
-                on_hand=place.on_hand,
-                reason="reserve",
-            )
-        )
-    return events
-
-
-def announce(
-    conn: Connection,
-    tenant: str,
-    items: dict[int, Item],
-    touched: set[tuple[int, int]],
-    now: datetime,
-    **extra: Any,
-) -> None:
-    """One `stock.changed` event per touched (item, location), with the figures after."""
-    if not touched:
-        return
-    figures = location_figures(conn, tenant, sorted({i for i, _ in touched}), now)
-    rows = []
-    for item_id, rows_of_item in figures.items():
-        total = sum(r["available"] for r in rows_of_item)
-        for r in rows_of_item:
-            if (item_id, r["location_id"]) in touched:
-                rows.append(
-                    outbox.event_row(
-                        tenant,
-                        "stock.changed",
-                        now,
-                        sku=items[item_id].sku,
-                        location=r["location"],
-                        available=total,
-                        location_available=r["available"],
-                        on_hand=r["on_hand"],
-                        **extra,
-                    )
-                )
-    outbox.record_many(conn, rows)

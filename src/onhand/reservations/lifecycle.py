@@ -8,14 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db
+from .. import db, stock
 from ..catalog import service as catalog
-from ..events import outbox
+from ..events import catalogue, outbox
 from ..problems import Conflict, NotFound
-from ..stock import holds, ledger
+from ..stock.model import Change, Posting
 from ..tables import ledger as ledger_table
 from ..tables import reservation_lines, reservations
-from .granting import announce, document
+from .granting import document
 
 ENDED = ("released", "expired")
 
@@ -28,6 +28,36 @@ def _locked(conn: Connection, tenant: str, res_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"There is no reservation '{res_id}'.", slug="unknown-reservation")
     return dict(row._mapping)
+
+
+def _settle(conn: Connection, tenant: str, row: dict[str, Any], now: datetime | None) -> datetime:
+    """Lock the stock under the hold, then read the clock: the moment its fate is decided.
+
+    A batch that saw the hold lapsed took its figures under the same locks, so a commit or
+    an extension decided after it reads a later clock and finds the hold expired; one decided
+    first has moved its lines before the batch reads them. `now` given (tools, tests that
+    simulate time) is kept as is.
+    """
+    rl = reservation_lines
+    lines = conn.execute(
+        sa.select(rl.c.item_id, rl.c.location_id, rl.c.day).where(
+            rl.c.tenant_id == tenant, rl.c.reservation_id == row["id"], rl.c.active
+        )
+    ).all()
+    items = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
+    clock = now or db.utcnow()
+    stock.lock(conn, tenant, {ln.item_id for ln in lines if ln.location_id is not None}, clock)
+    stock.lock_pod(
+        conn,
+        tenant,
+        {
+            (ln.item_id, ln.day): items[ln.item_id].capacity_per_day or 0
+            for ln in lines
+            if ln.day is not None
+        },
+        clock,
+    )
+    return now or db.utcnow()
 
 
 def _move_lines(
@@ -59,26 +89,22 @@ def _move_lines(
         lines = [ln for ln in lines if ln.location_id is not None]
     items = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
     places = catalog.locations_by_id(conn, tenant) if any(ln.location_id for ln in lines) else {}
-    posting = ledger.Posting(
+    posting = Posting(
         reason=reason, actor=actor, reference=row["reference"], reservation_id=row["id"]
     )
-    touched = set()
-    for ln in lines:
-        scaled = {s: d * ln.qty for s, d in deltas.items()}
-        if ln.location_id is not None:
-            ledger.change(
-                conn,
-                tenant,
-                items[ln.item_id],
-                places[ln.location_id],
-                scaled,
-                posting,
-                now,
-                check_available=False,
-            )
-            touched.add((ln.item_id, ln.location_id))
-        elif ln.day is not None:
-            holds.move_pod(conn, tenant, ln.item_id, ln.day, scaled)
+    changes = [
+        Change(
+            items[ln.item_id],
+            {s: d * ln.qty for s, d in deltas.items()},
+            location=places[ln.location_id] if ln.location_id is not None else None,
+            day=ln.day,
+            sells=False,
+            lapsed=ln.active and ln.expires_at <= now,
+        )
+        for ln in lines
+        if ln.location_id is not None or ln.day is not None
+    ]
+    outcome = stock.apply(conn, tenant, changes, posting, now, announce=False)
     conn.execute(
         reservation_lines.update()
         .where(
@@ -87,7 +113,7 @@ def _move_lines(
         )
         .values(active=False)
     )
-    announce(conn, tenant, items, touched, now, reason=reason)
+    stock.emit_changed(conn, tenant, outcome, now, reason)
 
 
 def _set_status(
@@ -99,15 +125,17 @@ def _set_status(
         .values(status=status, updated_at=now)
     )
     row = row | {"status": status, "updated_at": now}
-    outbox.record(
-        conn, tenant, f"reservation.{status}", now, reservation_id=row["id"], lines=row["lines"]
-    )
+    event = catalogue.RESERVATION_STATUS[status](reservation_id=row["id"], lines=row["lines"])
+    outbox.record_many(conn, [event.row(tenant, now)])
     return document(row, now)
 
 
-def commit(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime) -> dict[str, Any]:
+def commit(
+    conn: Connection, tenant: str, res_id: str, actor: str, now: datetime | None = None
+) -> dict[str, Any]:
     """Turn the hold into a sale: reserved → committed. Repeating a commit is harmless."""
     row = _locked(conn, tenant, res_id)
+    now = _settle(conn, tenant, row, now)
     status = document(row, now)["status"]
     if row["status"] == "committed":
         return document(row, now)
@@ -122,10 +150,11 @@ def commit(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime
 
 
 def release(
-    conn: Connection, tenant: str, res_id: str, actor: str | None, now: datetime
+    conn: Connection, tenant: str, res_id: str, actor: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Give the stock back. Releasing a hold that already ended is harmless."""
     row = _locked(conn, tenant, res_id)
+    now = _settle(conn, tenant, row, now)
     if row["status"] in ENDED:
         return document(row, now)
     if row["status"] == "committed":
@@ -166,17 +195,17 @@ def ship(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime) 
         _move_lines(
             conn, tenant, row, {"committed": -1, "on_hand": -1}, "ship", actor, now, held=False
         )
-        outbox.record(
-            conn, tenant, "reservation.shipped", now, reservation_id=res_id, lines=row["lines"]
-        )
+        event = catalogue.ReservationShipped(reservation_id=res_id, lines=row["lines"])
+        outbox.record_many(conn, [event.row(tenant, now)])
     return document(row, now) | {"shipped_at": db.iso(shipped or now)}
 
 
 def extend(
-    conn: Connection, tenant: str, res_id: str, ttl_seconds: int, now: datetime
+    conn: Connection, tenant: str, res_id: str, ttl_seconds: int, now: datetime | None = None
 ) -> dict[str, Any]:
     """Push expires_at to now + ttl while the hold is still active."""
     row = _locked(conn, tenant, res_id)
+    now = _settle(conn, tenant, row, now)
     status = document(row, now)["status"]
     if status != "active":
         raise Conflict(
@@ -198,14 +227,8 @@ def extend(
         )
         .values(expires_at=expires)
     )
-    outbox.record(
-        conn,
-        tenant,
-        "reservation.extended",
-        now,
-        reservation_id=res_id,
-        expires_at=expires.isoformat(),
-    )
+    event = catalogue.ReservationExtended(reservation_id=res_id, expires_at=expires.isoformat())
+    outbox.record_many(conn, [event.row(tenant, now)])
     return document(row | {"expires_at": expires}, now)
 
 
@@ -242,38 +265,29 @@ def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: date
     lines = conn.execute(
         sa.select(rl).where(rl.c.tenant_id == tenant, rl.c.reservation_id.in_(ids), rl.c.active)
     ).all()
-    totals: dict[tuple[int, int], int] = {}
-    for ln in lines:
-        if ln.location_id is not None:
-            totals[(ln.item_id, ln.location_id)] = (
-                totals.get((ln.item_id, ln.location_id), 0) + ln.qty
-            )
-    holds.release_reserved(conn, tenant, totals, now)
-    for ln in sorted(
-        (ln for ln in lines if ln.day is not None), key=lambda ln: (ln.item_id, ln.day)
-    ):
-        holds.move_pod(conn, tenant, ln.item_id, ln.day, {"reserved": -ln.qty})
+    items = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
+    places = catalog.locations_by_id(conn, tenant) if any(ln.location_id for ln in lines) else {}
     reference = {row["id"]: row["reference"] for row in rows}
-    holds.write_entries(
-        conn,
-        [
-            {
-                "tenant_id": tenant,
-                "item_id": ln.item_id,
-                "location_id": ln.location_id,
-                "state": "reserved",
-                "delta": -ln.qty,
-                "reason": "expire",
-                "reference": reference[ln.reservation_id],
-                "movement_id": None,
-                "reservation_id": ln.reservation_id,
-                "actor": "sweeper",
-                "unit_cost": None,
-                "created_at": now,
-            }
-            for ln in lines
-            if ln.location_id is not None
-        ],
+    changes = [
+        Change(
+            items[ln.item_id],
+            {"reserved": -ln.qty},
+            location=places[ln.location_id] if ln.location_id is not None else None,
+            day=ln.day,
+            sells=False,
+            lapsed=ln.expires_at <= now,
+            posting=Posting(
+                reason="expire",
+                actor="sweeper",
+                reference=reference[ln.reservation_id],
+                reservation_id=ln.reservation_id,
+            ),
+        )
+        for ln in lines
+        if ln.location_id is not None or ln.day is not None
+    ]
+    outcome = stock.apply(
+        conn, tenant, changes, Posting(reason="expire", actor="sweeper"), now, announce=False
     )
     conn.execute(
         rl.update()
@@ -288,14 +302,13 @@ def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: date
     outbox.record_many(
         conn,
         [
-            outbox.event_row(
-                tenant, "reservation.expired", now, reservation_id=row["id"], lines=row["lines"]
+            catalogue.ReservationExpired(reservation_id=row["id"], lines=row["lines"]).row(
+                tenant, now
             )
             for row in rows
         ],
     )
-    items = catalog.items_by_id(conn, tenant, {item_id for item_id, _ in totals})
-    announce(conn, tenant, items, set(totals), now, reason="expire")
+    stock.emit_changed(conn, tenant, outcome, now, "expire")
 
 
 def get(conn: Connection, tenant: str, res_id: str) -> dict[str, Any]:

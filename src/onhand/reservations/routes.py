@@ -1,7 +1,6 @@
 """HTTP: reservations (checkout holds)."""
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
@@ -63,10 +62,11 @@ def _once(
     scope: str,
     key: str | None,
     payload: Any,
-    action: Callable[[Connection, datetime], Any],
+    action: Callable[[Connection], dict[str, Any]],
 ) -> JSONResponse:
+    # The lifecycle reads the clock itself, once the stock under the hold is locked.
     status, answer = idempotency.run(
-        engine, tenant, scope, key, payload, lambda conn: (200, action(conn, db.utcnow()))
+        engine, tenant, scope, key, payload, lambda conn: (200, action(conn))
     )
     return JSONResponse(answer, status_code=status)
 
@@ -81,7 +81,7 @@ def commit(
         f"reservations/{res_id}/commit",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.commit(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.commit(conn, caller.tenant, res_id, caller.actor),
     )
 
 
@@ -95,7 +95,7 @@ def release(
         f"reservations/{res_id}/release",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.release(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.release(conn, caller.tenant, res_id, caller.actor),
     )
 
 
@@ -109,7 +109,7 @@ def ship(
         f"reservations/{res_id}/ship",
         idempotency_key,
         {},
-        lambda conn, now: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, now),
+        lambda conn: lifecycle.ship(conn, caller.tenant, res_id, caller.actor, db.utcnow()),
     )
 
 
@@ -127,5 +127,5 @@ def extend(
         f"reservations/{res_id}/extend",
         idempotency_key,
         body.model_dump(),
-        lambda conn, now: lifecycle.extend(conn, caller.tenant, res_id, body.ttl_seconds, now),
+        lambda conn: lifecycle.extend(conn, caller.tenant, res_id, body.ttl_seconds),
     )

@@ -23,6 +23,8 @@ class LineIn(Body):
 
 
 class ReservationIn(Body):
+    """Validated whole before it joins a batch: text storable on both databases (no NUL)."""
+
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     ttl_seconds: Whole | None = Field(
         default=None,

@@ -1,5 +1,7 @@
-"""How much can be sold: available = on_hand − reserved − committed − damaged − quality_control
-− safety_stock, where holds that have lapsed count as free even before the sweeper ran.
+"""How much can be sold, as the availability documents of API.md.
+
+The formula is stock/model.available; holds that have lapsed count as free even before the
+sweeper ran (their lines are subtracted from `reserved`).
 """
 
 from __future__ import annotations
@@ -10,42 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..catalog.service import Item
 from ..tables import balances, locations, pod_bookings, reservation_lines
+from . import model
+from .model import HELD, Item
+from .sql import available_expr, lapsed_reserved
 
-# States that are part of on_hand but not free to sell.
-HELD = ("reserved", "committed", "damaged", "quality_control", "safety_stock")
-FIGURES = (
-    "on_hand",
-    "reserved",
-    "committed",
-    "damaged",
-    "quality_control",
-    "safety_stock",
-    "incoming",
-    "in_transit",
-)
+__all__ = ["FIGURES", "HELD", "availability", "available_expr", "lapsed_reserved"]
 
-
-def lapsed_reserved(now: datetime) -> sa.ScalarSelect:
-    """Units still counted in balances.reserved by holds whose time ran out (correlated)."""
-    rl = reservation_lines
-    return (
-        sa.select(sa.cast(sa.func.coalesce(sa.func.sum(rl.c.qty), 0), sa.BigInteger))
-        .where(
-            rl.c.tenant_id == balances.c.tenant_id,
-            rl.c.item_id == balances.c.item_id,
-            rl.c.location_id == balances.c.location_id,
-            rl.c.active,
-            rl.c.expires_at <= now,
-        )
-        .scalar_subquery()
-    )
-
-
-def available_expr(now: datetime) -> sa.ColumnElement:
-    held = sum((balances.c[s] for s in HELD[1:]), balances.c.reserved)
-    return balances.c.on_hand - held + lapsed_reserved(now)
+# The stored states every figures document shows, before `available`.
+FIGURES = model.STATES
 
 
 def _lapsed(conn: Connection, tenant: str, item_ids: list[int], now: datetime) -> dict:
@@ -80,7 +55,7 @@ def location_figures(
     for r in rows:
         fig = {s: int(getattr(r, s)) for s in FIGURES}
         fig["reserved"] -= lapsed.get((r.item_id, r.location_id, None), 0)
-        fig["available"] = fig["on_hand"] - sum(fig[s] for s in HELD)
+        fig["available"] = model.available(fig.__getitem__)
         out[r.item_id].append(
             {
                 "location": r.code,
@@ -111,12 +86,12 @@ def pod_figures(conn: Connection, tenant: str, item: Item, day: date, now: datet
     committed = int(booked.committed) if booked else 0
     reserved -= _lapsed(conn, tenant, [item.id], now).get((item.id, None, day), 0)
     capacity = item.capacity_per_day or 0
+    figures = {"reserved": reserved, "committed": committed}
     return {
         "day": day.isoformat(),
         "capacity": capacity,
-        "reserved": reserved,
-        "committed": committed,
-        "available": capacity - reserved - committed,
+        **figures,
+        "available": model.pod_available(capacity, figures.__getitem__),
     }
 
 
@@ -158,7 +133,6 @@ def bundle_availability(
     for doc, qty in parts:
         if doc["kind"] in ("physical", "licensed"):
             for row in doc["locations"]:
-                # A location's figure is always finite (only a pod item's total is unlimited).
                 per_location.setdefault(row["location"], []).append(max(row["available"], 0) // qty)
     stocked_parts = sum(1 for doc, _ in parts if doc["kind"] in ("physical", "licensed"))
     locs = [

@@ -26,7 +26,7 @@ def entries(
     stmt = (
         sa.select(ledger, items.c.sku, locations.c.code.label("location"))
         .join(items, items.c.id == ledger.c.item_id)
-        .join(locations, locations.c.id == ledger.c.location_id)
+        .outerjoin(locations, locations.c.id == ledger.c.location_id)
         .where(ledger.c.tenant_id == tenant)
     )
     for column, value in (
@@ -55,6 +55,8 @@ def entries(
             "actor": r.actor,
             "unit_cost": str(r.unit_cost) if r.unit_cost is not None else None,
             "created_at": r.created_at,
+            # A print-on-demand booking has no location; it names its day.
+            **({"day": r.day.isoformat()} if r.location_id is None else {}),
         }
         for r in rows[:limit]
     ]

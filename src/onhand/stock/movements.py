@@ -1,4 +1,4 @@
-"""Stock movements: each type is a set of state changes applied through ledger.change."""
+"""Stock movements: each type is a recipe of state changes, applied through stock.apply."""
 
 from __future__ import annotations
 
@@ -6,24 +6,21 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
 from ..catalog import service as catalog
-from ..catalog.service import Item, Location
-from ..events import outbox
 from ..problems import Invalid
 from ..quantities import to_base_units
-from ..tables import balances, movements
-from . import history, ledger
-from .availability import location_figures
+from ..tables import movements
+from . import history, kernel
+from .model import Change, Item, Location, Posting
 from .schemas import MovementIn
 
 # Moving stock into or out of a non-available state: the state that holds it (available is derived).
 HOLDING = {"available": None, "quality_control": "quality_control", "damaged": "damaged"}
 
 Step = tuple[Location, dict[str, int]]
+SETS_LEVEL = ("count", "safety_stock")
 
 
 def _between(src: str, dst: str, q: int) -> dict[str, int]:
@@ -31,20 +28,16 @@ def _between(src: str, dst: str, q: int) -> dict[str, int]:
     if src == dst != "available":
         raise Invalid(f"Units in {src} are there already: choose another from_state or to_state.")
     deltas: dict[str, int] = {}
-    if held := HOLDING[src]:
-        deltas[held] = -q
-    if held := HOLDING[dst]:
-        deltas[held] = deltas.get(held, 0) + q
+    if source := HOLDING[src]:
+        deltas[source] = -q
+    if target := HOLDING[dst]:
+        deltas[target] = deltas.get(target, 0) + q
     return deltas
 
 
-def _locked(conn: Connection, tenant: str, item: Item, loc: Location, state: str) -> int:
-    stmt = sa.select(balances.c[state]).where(
-        balances.c.tenant_id == tenant,
-        balances.c.item_id == item.id,
-        balances.c.location_id == loc.id,
-    )
-    return int(conn.execute(db.for_update(conn, stmt)).scalar() or 0)
+def _current(locked: kernel.Locked, item: Item, loc: Location, state: str) -> int:
+    row = next((f for f in locked.get(item.id, []) if f.location_id == loc.id), None)
+    return 0 if row is None else row.states[state]
 
 
 def _positive(q: int | None, what: str) -> int:
@@ -61,6 +54,7 @@ def plan(
     body: MovementIn,
     qty: int | None,
     counted: int | None,
+    locked: kernel.Locked,
 ) -> list[Step]:
     """The state changes of one movement, location by location."""
     t = body.type
@@ -98,11 +92,11 @@ def plan(
     if t == "count":
         if counted is None or counted < 0:
             raise Invalid("A count needs 'counted', zero or more.")
-        return [(loc, {"on_hand": counted - _locked(conn, tenant, item, loc, "on_hand")})]
+        return [(loc, {"on_hand": counted - _current(locked, item, loc, "on_hand")})]
     if t == "safety_stock":
         if qty is None or qty < 0:
             raise Invalid("safety_stock sets the level to keep back: qty zero or more.")
-        return [(loc, {"safety_stock": qty - _locked(conn, tenant, item, loc, "safety_stock")})]
+        return [(loc, {"safety_stock": qty - _current(locked, item, loc, "safety_stock")})]
     raise Invalid(f"Unknown movement type {t}.")
 
 
@@ -123,7 +117,9 @@ def post(
         if body.counted is None
         else to_base_units(body.counted, item.unit, item.units, field="counted")
     )
-    steps = plan(conn, tenant, item, loc, body, qty, counted)
+    # Counts and safety stock set a level: read it under the lock the change will hold.
+    locked = kernel.lock(conn, tenant, [item.id], now) if body.type in SETS_LEVEL else None
+    steps = plan(conn, tenant, item, loc, body, qty, counted, locked or {})
     movement_id = str(uuid.uuid4())
     conn.execute(
         movements.insert().values(
@@ -136,25 +132,19 @@ def post(
             created_at=now,
         )
     )
-    posting = ledger.Posting(
+    posting = Posting(
         reason=body.type,
         actor=actor,
         reference=body.reference,
         movement_id=movement_id,
         unit_cost=body.unit_cost,
     )
-    for step_loc, deltas in sorted(steps, key=lambda step: step[0].id):  # fixed lock order
-        ledger.change(
-            conn, tenant, item, step_loc, deltas, posting, now, record_zero=body.type == "count"
-        )
-    publish_changes(
-        conn,
-        tenant,
-        item,
-        [s[0].code for s in steps],
-        now,
-        reason=body.type,
-        movement_id=movement_id,
+    changes = [
+        Change(item, deltas, location=step_loc, record_zero=body.type == "count")
+        for step_loc, deltas in steps
+    ]
+    kernel.apply(
+        conn, tenant, changes, posting, now, locked=locked, event={"movement_id": movement_id}
     )
     return {
         "id": movement_id,
@@ -170,29 +160,3 @@ def post(
         "created_at": now,
         "entries": history.entries(conn, tenant, movement_id=movement_id, limit=100)[0],
     }
-
-
-def publish_changes(
-    conn: Connection, tenant: str, item: Item, codes: list[str], now: datetime, **extra: Any
-) -> None:
-    """One `stock.changed` outbox event per touched location, with the figures after the change."""
-    rows = location_figures(conn, tenant, [item.id], now)[item.id]
-    total = None if item.kind == "digital" else sum(r["available"] for r in rows)
-    by_code = {r["location"]: r for r in rows}
-    outbox.record_many(
-        conn,
-        [
-            outbox.event_row(
-                tenant,
-                "stock.changed",
-                now,
-                sku=item.sku,
-                location=code,
-                available=total,
-                location_available=by_code.get(code, {}).get("available", 0),
-                on_hand=by_code.get(code, {}).get("on_hand", 0),
-                **extra,
-            )
-            for code in dict.fromkeys(codes)
-        ],
-    )

@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from onhand.planning.commands import forecast_command
-from onhand.planning.csvio import PlanningInputError, read_demand_csv
+from onhand.planning.csvio import PlanningInputError, read_demand_csv, read_demand_groups
 
 WEEK = [4, 6, 5, 7, 12, 15, 3]
 
@@ -165,3 +165,68 @@ def test_missing_and_empty_files_are_reported(tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(PlanningInputError, match="empty"):
         read_demand_csv(tmp_path / "empty.csv")
+
+
+def test_a_weekly_series_next_to_a_daily_one_is_read_as_weekly(tmp_path: Path) -> None:
+    start = date(2024, 1, 1)  # a Monday
+    rows = [("daily", (start + timedelta(days=i)).isoformat(), WEEK[i % 7]) for i in range(84)]
+    # Weekly totals of about 140 on Sundays; read as daily they would be 140 and six zeros.
+    rows += [("weekly", (start + timedelta(days=6, weeks=k)).isoformat(), 140) for k in range(30)]
+    src = write_rows(tmp_path / "mixed.csv", rows)
+    out = tmp_path / "out.csv"
+    result = run("--input", str(src), "--horizon", "3", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    got = read_output(out)
+    assert [r["series_id"] for r in got] == ["daily"] * 3 + ["weekly"] * 3  # input order
+    weekly = got[3:]
+    last = start + timedelta(days=6, weeks=29)
+    assert [r["date"] for r in weekly] == [
+        (last + timedelta(weeks=k)).isoformat() for k in (1, 2, 3)
+    ]
+    assert all(float(r["forecast"]) == pytest.approx(140, abs=1) for r in weekly)
+    assert [r["date"] for r in got[:3]] == [
+        (start + timedelta(days=84 + k)).isoformat() for k in range(3)
+    ]
+    np.testing.assert_allclose([float(r["forecast"]) for r in got[:3]], WEEK[:3], atol=1e-3)
+
+
+def test_weekly_series_on_different_weekdays_keep_their_own_dates(tmp_path: Path) -> None:
+    mondays, fridays = date(2024, 1, 1), date(2024, 1, 5)
+    rows = [("mon", (mondays + timedelta(weeks=k)).isoformat(), 10 + k % 2) for k in range(20)]
+    rows += [("fri", (fridays + timedelta(weeks=k)).isoformat(), 5) for k in range(10)]
+    out = tmp_path / "out.csv"
+    src = write_rows(tmp_path / "weeks.csv", rows)
+    result = run("--input", str(src), "--horizon", "2", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    got = {(r["series_id"], r["date"]) for r in read_output(out)}
+    assert got == {
+        ("mon", (mondays + timedelta(weeks=20)).isoformat()),
+        ("mon", (mondays + timedelta(weeks=21)).isoformat()),
+        ("fri", (fridays + timedelta(weeks=10)).isoformat()),
+        ("fri", (fridays + timedelta(weeks=11)).isoformat()),
+    }
+
+
+def test_a_mixed_file_is_read_as_one_history_per_frequency(tmp_path: Path) -> None:
+    rows = [("d", f"2024-01-0{i}", 1) for i in range(1, 8)]
+    rows += [("m", add_months(date(2023, 1, 1), k).isoformat(), 30) for k in range(12)]
+    src = write_rows(tmp_path / "mixed.csv", rows)
+    groups = read_demand_groups(src)
+    assert [(g.frequency, g.series_ids) for g in groups] == [("daily", ["d"]), ("monthly", ["m"])]
+    assert groups[1].values.tolist() == [[30.0] * 12]  # not 365 days with zeros between
+    with pytest.raises(PlanningInputError, match="different frequencies: 1 daily, 1 monthly"):
+        read_demand_csv(src)
+
+
+def test_a_single_date_in_a_mixed_file_is_refused_clearly(tmp_path: Path) -> None:
+    rows = [("d", f"2024-01-0{i}", 1) for i in range(1, 8)]
+    rows += [("w", (date(2024, 1, 7) + timedelta(weeks=k)).isoformat(), 9) for k in range(4)]
+    rows += [("lonely", "2024-01-03", 4)]
+    src = write_rows(tmp_path / "mixed.csv", rows)
+    result = run("--input", str(src), "--horizon", "2", "--output", str(tmp_path / "o.csv"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: cannot infer the frequency of series 'lonely': it has a single date and the "
+        "other series are not all alike (daily, weekly on Sundays); give it a second date"
+    )
+    assert not (tmp_path / "o.csv").exists()

@@ -1,0 +1,1 @@
+"""Channels: Shopify stores and partner stores kept in step with onhand."""

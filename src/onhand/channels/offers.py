@@ -1,0 +1,96 @@
+"""What a store is offered: per mapped item and Shopify location, the sum of `available` over
+the onhand locations mapped to it (a bundle: its kits), less the channel's allocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..catalog import service as catalog
+from ..catalog.service import Item
+from ..stock.availability import bundle_availability, location_figures
+from ..tables import items
+
+
+@dataclass(frozen=True)
+class Mapped:
+    item: Item
+    variant: str
+    inventory_item: str
+    tracked: bool
+    buffer: int | None
+    share: int | None
+
+
+def items_with_parts(conn: Connection, tenant: str, ids: set[int]) -> dict[int, Item]:
+    """Items by id, bundles with their components."""
+    if not ids:
+        return {}
+    skus = {
+        r.sku
+        for r in conn.execute(
+            sa.select(items.c.sku).where(items.c.tenant_id == tenant, items.c.id.in_(ids))
+        )
+    }
+    return {i.id: i for i in catalog.items_by_sku(conn, tenant, skus).values()}
+
+
+def allocate(available: int, m: Mapped) -> tuple[int, dict[str, Any]]:
+    """The figure offered and why."""
+    available = max(available, 0)
+    if m.buffer:
+        return max(available - m.buffer, 0), {"available": available, "buffer": m.buffer}
+    if m.share is not None:
+        return available * m.share // 100, {"available": available, "share": m.share}
+    return available, {"available": available}
+
+
+def skip_reason(m: Mapped) -> str | None:
+    if not m.tracked:
+        return "Shopify does not track inventory for this variant: nothing to push."
+    if m.item.kind == "digital":
+        return "Digital item: unlimited, so no quantity is pushed."
+    if m.item.kind == "pod":
+        return "Print-on-demand item: its daily capacity is not a stock level to push."
+    return None
+
+
+def per_location(
+    conn: Connection, tenant: str, mapped: list[Mapped], now: datetime
+) -> dict[int, dict[str, int]]:
+    """item id -> {onhand location code: available}."""
+    stocked = [m.item.id for m in mapped if m.item.stocked]
+    out: dict[int, dict[str, int]] = {}
+    for item_id, rows in location_figures(conn, tenant, stocked, now).items():
+        out[item_id] = {r["location"]: int(r["available"]) for r in rows}
+    for m in mapped:
+        if m.item.kind == "bundle":
+            doc = bundle_availability(conn, tenant, m.item, now, None)
+            out[m.item.id] = {r["location"]: int(r["available"] or 0) for r in doc["locations"]}
+    return out
+
+
+def offers(
+    conn: Connection,
+    tenant: str,
+    mapped: list[Mapped],
+    pairs: tuple[tuple[str, str], ...],
+    now: datetime,
+) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """(inventory item, Shopify location) -> (figure to write, why)."""
+    figures = per_location(conn, tenant, mapped, now)
+    sources: dict[str, list[str]] = {}
+    for code, gid in pairs:
+        sources.setdefault(gid, []).append(code)
+    out: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for m in mapped:
+        if skip_reason(m):
+            continue
+        for gid, codes in sources.items():
+            total = sum(max(figures.get(m.item.id, {}).get(c, 0), 0) for c in codes)
+            out[(m.inventory_item, gid)] = allocate(total, m)
+    return out

@@ -1,0 +1,462 @@
+"""Sync runs: partners into onhand, onhand into stores, and the live push of changed items.
+
+The business rules live here; Shopify's protocol lives in shopify.py. A partner sync sends the
+adjustments queued for the partner, reads the partner's `available` of every mapped item and
+sets the partner location's on_hand to it (the partner wins). A store sync first records the
+orders it may have missed, then writes to each Shopify location what onhand offers and only
+where it differs from what Shopify has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import MultiFernet
+from sqlalchemy.engine import Engine
+
+from .. import db, netguard
+from ..catalog import service as catalog
+from ..events import outbox
+from ..settings import Settings
+from . import alerts, forwards, metrics, runs, sales, secrets, service, stock_writes
+from .offers import Mapped, items_with_parts, offers, skip_reason
+from .service import Channel
+from .shopify import Client, Quantity, ShopifyError, StoreRefused
+from .tables import channel_mappings, channels
+
+log = logging.getLogger(__name__)
+ITEMS_FAILED = "items-failed"
+
+
+@dataclass
+class Context:
+    engine: Engine
+    settings: Settings
+    ring: MultiFernet
+    allowed: tuple[netguard.Network, ...]
+
+    @classmethod
+    def of(cls, engine: Engine, settings: Settings) -> Context:
+        return cls(
+            engine,
+            settings,
+            secrets.keyring(settings.secret_key, settings.database_url),
+            netguard.parse_networks(settings.allow_private_networks),
+        )
+
+    def client(self, ch: Channel) -> Client:
+        return Client(ch.api_url, ch.access_token, self.allowed)
+
+
+def load(
+    ctx: Context, tenant: str, channel_id: int, skus: set[str] | None = None
+) -> tuple[Channel, list[Mapped]]:
+    with db.read(ctx.engine) as conn:
+        row = conn.execute(
+            sa.select(channels).where(channels.c.tenant_id == tenant, channels.c.id == channel_id)
+        ).one()
+        ch = service.channel(row, ctx.ring)
+        m = channel_mappings
+        rows = list(
+            conn.execute(sa.select(m).where(m.c.tenant_id == tenant, m.c.channel_id == channel_id))
+        )
+        by_id = items_with_parts(conn, tenant, {r.item_id for r in rows}) if rows else {}
+    mapped = [
+        Mapped(by_id[r.item_id], r.variant, r.inventory_item, r.tracked, r.buffer, r.share)
+        for r in rows
+        if r.item_id in by_id and (skus is None or by_id[r.item_id].sku in skus)
+    ]
+    mapped.sort(key=lambda x: x.item.sku)
+    return ch, mapped
+
+
+# ---- one run -----------------------------------------------------------------------------
+
+
+async def execute(ctx: Context, tenant: str, channel_id: int, run_id: str) -> str:
+    """Run a started sync to its end and record it; returns the run's status."""
+    items: list[dict[str, Any]] = []
+    error: str | None = None
+    failure: str | None = None
+    calls = 0
+    renewer = asyncio.create_task(_renew(ctx.engine, tenant, run_id))
+    ch: Channel | None = None
+    try:
+        loaded, mapped = await asyncio.to_thread(load, ctx, tenant, channel_id)
+        ch = loaded
+        async with ctx.client(loaded) as client:
+            try:
+                if loaded.role == "partner":
+                    items = await partner_sync(ctx, loaded, mapped, client)
+                else:
+                    items = await store_sync(ctx, loaded, mapped, client, read_orders=True)
+            finally:
+                calls = client.stats.calls
+                metrics.CALLS.labels(tenant, loaded.code).inc(client.stats.calls)
+                metrics.THROTTLED.labels(tenant, loaded.code).inc(client.stats.throttled)
+    except StoreRefused as exc:
+        error = failure = str(exc)
+    except ShopifyError as exc:
+        error = failure = f"Shopify refused a request: {exc}"
+    except Exception as exc:  # noqa: BLE001  (the run must end recorded, whatever happened)
+        log.exception("channel sync %s failed", run_id)
+        error = f"The sync stopped on an unexpected error ({type(exc).__name__}); see the logs."
+        failure = "internal"
+    finally:
+        renewer.cancel()
+    failed = sum(1 for i in items if i["status"] == "failed")
+    counted = sum(1 for i in items if i["status"] != "skipped")
+    if error is None and counted and failed * 2 > counted:
+        error = (
+            f"{failed} of {counted} items failed (first: {_first_error(items)}). Fix the "
+            "mappings or locations listed in the run, then sync again."
+        )
+        failure = ITEMS_FAILED
+    status = "failed" if error else ("partial" if failed else "succeeded")
+    await asyncio.to_thread(runs.finish, ctx.engine, tenant, run_id, items, status, error, calls)
+    if ch is not None:
+        await asyncio.to_thread(_after, ctx, ch, run_id, status, error, failure)
+        metrics.RUNS.labels(tenant, ch.code, status).inc()
+        for i in items:
+            metrics.ITEMS.labels(tenant, ch.code, i["status"]).inc()
+        if status != "failed":
+            metrics.good_sync(tenant, ch.code)
+    return status
+
+
+def _first_error(items: list[dict[str, Any]]) -> str:
+    return next((str(i.get("error")) for i in items if i["status"] == "failed"), "")
+
+
+async def _renew(engine: Engine, tenant: str, run_id: str) -> None:
+    while True:
+        await asyncio.sleep(runs.LEASE.total_seconds() / 3)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(runs.renew, engine, tenant, run_id)
+
+
+def _after(
+    ctx: Context, ch: Channel, run_id: str, status: str, error: str | None, failure: str | None
+) -> None:
+    """Alert once per failure (kind), clear it on recovery, announce `channel.sync_failed`."""
+    with db.write(ctx.engine) as conn:
+        alerted = conn.execute(
+            sa.select(channels.c.alerted_error).where(channels.c.id == ch.id)
+        ).scalar()
+        if status != "failed":
+            if alerted is not None:
+                conn.execute(
+                    channels.update().where(channels.c.id == ch.id).values(alerted_error=None)
+                )
+            return
+        outbox.record(
+            conn,
+            ch.tenant,
+            "channel.sync_failed",
+            db.utcnow(),
+            channel=ch.code,
+            shop=ch.shop,
+            run=run_id,
+            error=error,
+        )
+        if alerted == failure:
+            return
+        conn.execute(channels.update().where(channels.c.id == ch.id).values(alerted_error=failure))
+    alerts.send(ctx.settings, ch, run_id, error or "")
+
+
+# ---- partner -----------------------------------------------------------------------------
+
+
+async def partner_sync(
+    ctx: Context, ch: Channel, mapped: list[Mapped], client: Client
+) -> list[dict[str, Any]]:
+    await forwards.send_pending(ctx.engine, ch, client)
+    sources: dict[str, list[str]] = {}
+    for code, gid in ch.locations:
+        sources.setdefault(code, []).append(gid)
+    gids = sorted({gid for _, gid in ch.locations})
+    wanted = [m.inventory_item for m in mapped]
+    read = await asyncio.gather(*(client.levels(wanted, gid) for gid in gids))
+    levels = dict(zip(gids, read, strict=True))
+    items: list[dict[str, Any]] = []
+    writes: list[tuple[Mapped, str, int, dict[str, Any]]] = []
+    for m in mapped:
+        for code, locs in sources.items():
+            line = {
+                "sku": m.item.sku,
+                "channel_item": m.inventory_item,
+                "channel_location": locs[0],
+            }
+            seen = [levels[g].get(m.inventory_item) for g in locs]
+            if not m.item.stocked:
+                items.append(line | {"status": "skipped", "error": f"{m.item.kind} item: no stock"})
+            elif any(s is not None and not s["tracked"] for s in seen):
+                items.append(
+                    line
+                    | {
+                        "status": "skipped",
+                        "error": "The partner does not track inventory "
+                        "for this variant in Shopify.",
+                    }
+                )
+            elif all(s is None or s["available"] is None for s in seen):
+                items.append(
+                    line
+                    | {
+                        "status": "failed",
+                        "error": "The partner's store does not stock this "
+                        "item at the mapped location (or the variant is gone).",
+                    }
+                )
+            else:
+                qty = sum(int(s["available"]) for s in seen if s and s["available"] is not None)
+                writes.append((m, code, qty, line))
+    items += await asyncio.to_thread(_apply_partner, ctx.engine, ch, writes)
+    return items
+
+
+def _apply_partner(
+    engine: Engine, ch: Channel, writes: list[tuple[Mapped, str, int, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    out = []
+    now = db.utcnow()
+    with db.write(engine) as conn:
+        locs = catalog.locations_by_code(conn, ch.tenant)
+        for m, code, qty, line in writes:
+            before, after = stock_writes.set_on_hand(
+                conn, ch.tenant, m.item, locs[code], qty, f"{ch.code} {m.inventory_item}", now
+            )
+            status = "unchanged" if before == after else "ok"
+            out.append(line | {"before": before, "after": after, "status": status})
+    return out
+
+
+# ---- store -------------------------------------------------------------------------------
+
+
+async def read_missed_orders(ctx: Context, ch: Channel, client: Client) -> None:
+    with db.read(ctx.engine) as conn:
+        since = conn.execute(
+            sa.select(channels.c.orders_read_at).where(channels.c.id == ch.id)
+        ).scalar()
+    started = db.utcnow()
+    # A little overlap: an order written just before the last read may show up late.
+    since_text = db.iso(since - timedelta(minutes=5)) if since else None
+    nodes = await client.orders(since_text)
+    touched: set[int] = set()
+
+    def write() -> None:
+        now = db.utcnow()
+        with db.write(ctx.engine) as conn:
+            for node in nodes:
+                touched.update(sales.record(conn, ch, sales.from_graphql(node), now))
+            conn.execute(
+                channels.update().where(channels.c.id == ch.id).values(orders_read_at=started)
+            )
+
+    await asyncio.to_thread(write)
+    if touched:
+        spawn(send_forwards(ctx, ch.tenant, touched))
+
+
+async def store_sync(
+    ctx: Context,
+    ch: Channel,
+    mapped: list[Mapped],
+    client: Client,
+    *,
+    read_orders: bool,
+) -> list[dict[str, Any]]:
+    if read_orders:
+        await read_missed_orders(ctx, ch, client)
+    items: list[dict[str, Any]] = []
+    pushable = []
+    for m in mapped:
+        reason = skip_reason(m)
+        if reason:
+            items.append(
+                {
+                    "sku": m.item.sku,
+                    "channel_item": m.inventory_item,
+                    "status": "skipped",
+                    "error": reason,
+                }
+            )
+        else:
+            pushable.append(m)
+    if not pushable or not ch.locations:
+        return items
+
+    def figures() -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+        with db.read(ctx.engine) as conn:
+            return offers(conn, ch.tenant, pushable, ch.locations, db.utcnow())
+
+    offered = await asyncio.to_thread(figures)
+    gids = sorted({gid for _, gid in ch.locations})
+    wanted = [m.inventory_item for m in pushable]
+    read = await asyncio.gather(*(client.levels(wanted, gid) for gid in gids))
+    levels = dict(zip(gids, read, strict=True))
+    sku_of = {m.inventory_item: m.item.sku for m in pushable}
+    pending: list[Quantity] = []
+    why: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in pushable:
+        for gid in gids:
+            target, offer = offered[(m.inventory_item, gid)]
+            why[(m.inventory_item, gid)] = offer
+            line = {
+                "sku": m.item.sku,
+                "channel_item": m.inventory_item,
+                "channel_location": gid,
+                "offer": offer,
+            }
+            level = levels[gid].get(m.inventory_item)
+            if level is None or level["available"] is None:
+                items.append(
+                    line
+                    | {
+                        "status": "failed",
+                        "after": target,
+                        "error": "ITEM_NOT_STOCKED_AT_LOCATION: the variant is not stocked "
+                        "at this Shopify location; activate it there.",
+                    }
+                )
+            elif not level["tracked"]:
+                items.append(
+                    line
+                    | {
+                        "status": "skipped",
+                        "error": "Shopify does not track inventory for this variant.",
+                    }
+                )
+            elif level["available"] == target:
+                items.append(line | {"status": "unchanged", "before": target, "after": target})
+            else:
+                pending.append(Quantity(m.inventory_item, gid, target, level["available"]))
+
+    async def reread(batch: list[Quantity]) -> dict[tuple[str, str], int | None]:
+        out: dict[tuple[str, str], int | None] = {}
+        for gid in sorted({q.location for q in batch}):
+            got = await client.levels([q.inventory_item for q in batch if q.location == gid], gid)
+            out.update({(k, gid): v["available"] for k, v in got.items()})
+        return out
+
+    if pending:
+        outcomes = await client.set_available(pending, reread, f"onhand://{ch.tenant}/{ch.code}")
+        for o in outcomes:
+            q = o.quantity
+            items.append(
+                {
+                    "sku": sku_of[q.inventory_item],
+                    "channel_item": q.inventory_item,
+                    "channel_location": q.location,
+                    "before": o.before,
+                    "after": q.value if o.status in ("ok", "unchanged") else o.before,
+                    "status": o.status,
+                    "error": o.error,
+                    "offer": why[(q.inventory_item, q.location)],
+                }
+            )
+    return items
+
+
+# ---- starting runs -------------------------------------------------------------------------
+
+_tasks: set[asyncio.Task] = set()
+
+
+def spawn(coro: Awaitable[Any]) -> asyncio.Task:
+    """Run in the background of this process, kept alive until done."""
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+    return task
+
+
+def start_runs(
+    engine: Engine, tenant: str, channel_ids: list[int], trigger: str
+) -> list[tuple[Any, bool]]:
+    out = []
+    with db.write(engine) as conn:
+        for cid in channel_ids:
+            out.append(runs.start(conn, tenant, cid, trigger))
+    return out
+
+
+async def run_in_order(ctx: Context, tenant: str, started: list[tuple[int, str, str]]) -> None:
+    """(channel id, role, run id) runs: all partners in parallel first, then the stores."""
+    for role in ("partner", "store"):
+        await asyncio.gather(
+            *(execute(ctx, tenant, cid, rid) for cid, r, rid in started if r == role)
+        )
+
+
+async def send_forwards(ctx: Context, tenant: str, partner_ids: set[int]) -> None:
+    for pid in sorted(partner_ids):
+        try:
+            partner, _ = await asyncio.to_thread(load, ctx, tenant, pid, set())
+            async with ctx.client(partner) as client:
+                await forwards.send_pending(ctx.engine, partner, client)
+        except ShopifyError as exc:
+            log.warning("adjustments for partner %s wait for its next sync: %s", pid, exc)
+
+
+# ---- live push -----------------------------------------------------------------------------
+
+
+async def push(ctx: Context, tenant: str, skus: set[str]) -> int:
+    """Push the changed items (and bundles made of them) to every enabled store; returns the
+    number of quantities written."""
+    with db.read(ctx.engine) as conn:
+        stores = [
+            r.id
+            for r in conn.execute(
+                sa.select(channels.c.id).where(
+                    channels.c.tenant_id == tenant,
+                    channels.c.role == "store",
+                    channels.c.enabled,
+                )
+            )
+        ]
+        wanted = set(skus) | _bundles_of(conn, tenant, skus)
+    written = 0
+
+    async def one(cid: int) -> int:
+        ch, mapped = await asyncio.to_thread(load, ctx, tenant, cid, wanted)
+        if not mapped:
+            return 0
+        async with ctx.client(ch) as client:
+            try:
+                items = await store_sync(ctx, ch, mapped, client, read_orders=False)
+            except ShopifyError as exc:
+                log.warning("live push to %s failed: %s", ch.code, exc)
+                return 0
+            finally:
+                metrics.CALLS.labels(tenant, ch.code).inc(client.stats.calls)
+        return sum(1 for i in items if i["status"] == "ok")
+
+    for n in await asyncio.gather(*(one(c) for c in stores)):
+        written += n
+    return written
+
+
+def _bundles_of(conn: Any, tenant: str, skus: set[str]) -> set[str]:
+    from ..tables import bundle_components, items
+
+    part = items.alias("part")
+    kit = items.alias("kit")
+    rows = conn.execute(
+        sa.select(kit.c.sku)
+        .select_from(bundle_components)
+        .join(part, part.c.id == bundle_components.c.component_id)
+        .join(kit, kit.c.id == bundle_components.c.bundle_id)
+        .where(bundle_components.c.tenant_id == tenant, part.c.sku.in_(skus))
+    )
+    return {r.sku for r in rows}

@@ -1,0 +1,167 @@
+"""Every event type onhand emits, one dataclass each: its name, version and fields.
+
+An event's outbox row is built by `row()`; its payload holds the fields in declaration
+order, and an optional field (default None) is left out while it is None. docs/events.md
+lists this catalogue (tests/unit/test_event_catalogue.py keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from . import outbox
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+    when: ClassVar[str]
+
+    def payload(self) -> dict[str, Any]:
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.default is None and f.name not in ("sku", "location"):
+                continue
+            out[f.name] = value
+        return out
+
+    def row(self, tenant: str, now: datetime) -> dict[str, Any]:
+        """The outbox row of this event (see events/outbox.py)."""
+        return outbox.event_row(tenant, self.type, now, **self.payload())
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockChanged(Event):
+    type = "stock.changed"
+    when = "a movement, hold, commit, release, expiry, shipment or receipt changed a location"
+    sku: str
+    location: str
+    available: int | None  # the SKU's total after the change
+    location_available: int
+    on_hand: int
+    reason: str
+    movement_id: str | None = None
+    purchase_order: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Reservation(Event):
+    sku: None = None
+    location: None = None
+    reservation_id: str
+    lines: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationCreated(_Reservation):
+    type = "reservation.created"
+    when = "a hold was granted"
+    expires_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationCommitted(_Reservation):
+    type = "reservation.committed"
+    when = "a hold became a sale (reserved → committed)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationReleased(_Reservation):
+    type = "reservation.released"
+    when = "a hold was given back before it lapsed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationExpired(_Reservation):
+    type = "reservation.expired"
+    when = "a hold lapsed (swept, or released after its time)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationShipped(_Reservation):
+    type = "reservation.shipped"
+    when = "a committed sale left the warehouse (committed and on_hand fell)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationExtended(Event):
+    type = "reservation.extended"
+    when = "a hold's expiry was pushed forward"
+    sku: None = None
+    location: None = None
+    reservation_id: str
+    expires_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Alert(Event):
+    sku: str
+    location: None = None
+    available: int | None
+    cause_event_id: int  # the stock.changed that caused it
+    low_stock_threshold: int | None
+    reorder_point: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockOut(_Alert):
+    type = "stock.out"
+    when = "the SKU's total available reached 0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockLow(_Alert):
+    type = "stock.low"
+    when = "it fell to or below low_stock_threshold and/or reorder_point"
+    crossed: list[str]  # which of the two it crossed
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockBackIn(_Alert):
+    type = "stock.back_in"
+    when = "it was out and is available again"
+    low: bool  # still at or below low_stock_threshold
+    below_reorder_point: bool
+
+
+CATALOGUE: tuple[type[Event], ...] = (
+    StockChanged,
+    ReservationCreated,
+    ReservationCommitted,
+    ReservationReleased,
+    ReservationExpired,
+    ReservationShipped,
+    ReservationExtended,
+    StockOut,
+    StockLow,
+    StockBackIn,
+)
+BY_TYPE = {e.type: e for e in CATALOGUE}
+RESERVATION_STATUS = {
+    "committed": ReservationCommitted,
+    "released": ReservationReleased,
+    "expired": ReservationExpired,
+}
+
+
+def fields(event: type[Event]) -> list[tuple[str, str]]:
+    """(name, type) of each payload field, as the documentation shows them."""
+    return [
+        (f.name, str(f.type).replace(" | None", " or null").replace(" | ", " or "))
+        for f in dataclasses.fields(event)
+        if not (f.name in ("sku", "location") and f.type == "None")
+    ]
+
+
+def markdown() -> str:
+    """The catalogue as the table in docs/events.md."""
+    lines = ["| type | version | when | fields |", "|---|---|---|---|"]
+    for e in CATALOGUE:
+        shown = ", ".join(f"`{n}` ({t})" for n, t in fields(e))
+        lines.append(f"| `{e.type}` | {e.version} | {e.when} | {shown} |")
+    return "\n".join(lines) + "\n"

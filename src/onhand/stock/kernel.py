@@ -1,0 +1,395 @@
+"""The stock kernel: the one code path that writes balances, pod bookings and the ledger.
+
+    figures = stock.lock(conn, tenant, item_ids, now)          # optional: decide first
+    stock.apply(conn, tenant, changes, posting, now, locked=figures, event={...})
+
+`lock` takes the balance rows of the given items in one central order (item id, location
+id), FOR UPDATE on PostgreSQL (SQLite writers already hold the database), and then the lines
+of lapsed holds on them, so that what a caller decides from the figures is exactly what the
+guarded UPDATE will see. `apply` sums the changes per row, runs one guarded UPDATE per row
+shape (executemany: one round trip for a whole batch), writes one ledger row per change and
+state from one builder, and emits `stock.changed` per touched location with the figures after
+the change. A refusal raises InsufficientStock and the caller's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .. import db
+from ..events import catalogue, outbox
+from ..problems import InsufficientStock
+from ..tables import balances, ledger, locations, pod_bookings, reservation_lines
+from . import model, sql
+from .model import Change, Figures, Outcome, PodFigures, Posting
+
+Locked = dict[int, list[Figures]]
+PodLocked = dict[tuple[int, date], PodFigures]
+
+
+class GrantRefused(Exception):
+    """The guard refused a change the locked figures admitted: a bug or an unlocked writer."""
+
+
+# ---- locking ------------------------------------------------------------------------------
+
+
+def lock(
+    conn: Connection,
+    tenant: str,
+    item_ids: Iterable[int],
+    now: datetime,
+    ensure: Iterable[tuple[int, int]] = (),
+) -> Locked:
+    """Per item, its balance rows (every location) locked until the transaction ends.
+
+    `ensure` names (item, location) rows to create first (first stock at a location).
+    """
+    ids = sorted(set(item_ids))
+    if not ids:
+        return {}
+    for item_id, location_id in sorted(set(ensure)):
+        conn.execute(
+            db.insert(conn, balances)
+            .values(tenant_id=tenant, item_id=item_id, location_id=location_id, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+    b = balances
+    stmt = (
+        sa.select(b, locations.c.code, locations.c.zone, locations.c.priority)
+        .join(locations, locations.c.id == b.c.location_id)
+        .where(b.c.tenant_id == tenant, b.c.item_id.in_(ids))
+        .order_by(b.c.item_id, b.c.location_id)
+    )
+    if not db.is_sqlite(conn):
+        stmt = stmt.with_for_update(of=b)
+    out: Locked = {i: [] for i in ids}
+    for r in conn.execute(stmt):
+        out[r.item_id].append(
+            Figures(
+                r.item_id,
+                r.location_id,
+                r.code,
+                r.zone,
+                r.priority,
+                {s: int(getattr(r, s)) for s in model.STATES},
+            )
+        )
+    lapsed = _lock_lapsed(conn, tenant, ids, now, reservation_lines.c.location_id.is_not(None))
+    for row in (f for rows in out.values() for f in rows):
+        row.lapsed = lapsed.get((row.item_id, row.location_id), 0)
+    return out
+
+
+def _lock_lapsed(
+    conn: Connection, tenant: str, ids: list[int], now: datetime, place: sa.ColumnElement
+) -> dict[tuple[Any, Any], int]:
+    """Units of lapsed holds per (item, location or day), their lines locked.
+
+    Locked after the balance rows (every writer takes balances first), so the sweeper, a
+    commit or an extension cannot change them between this read and the guarded UPDATE.
+    """
+    rl = reservation_lines
+    stmt = (
+        sa.select(rl.c.item_id, rl.c.location_id, rl.c.day, rl.c.qty)
+        .where(
+            rl.c.tenant_id == tenant,
+            rl.c.item_id.in_(ids),
+            place,
+            rl.c.active,
+            rl.c.expires_at <= now,
+        )
+        .order_by(rl.c.reservation_id, rl.c.line_no)
+    )
+    if not db.is_sqlite(conn):
+        stmt = stmt.with_for_update()
+    out: dict[tuple[Any, Any], int] = {}
+    for r in conn.execute(stmt):
+        key = (r.item_id, r.location_id if r.location_id is not None else r.day)
+        out[key] = out.get(key, 0) + int(r.qty)
+    return out
+
+
+def lock_pod(
+    conn: Connection, tenant: str, capacity: Mapping[tuple[int, date], int], now: datetime
+) -> PodLocked:
+    """Print-on-demand days (item, day) with the item's capacity per day, locked."""
+    if not capacity:
+        return {}
+    for item_id, day in sorted(capacity):
+        conn.execute(
+            db.insert(conn, pod_bookings)
+            .values(tenant_id=tenant, item_id=item_id, day=day)
+            .on_conflict_do_nothing()
+        )
+    p = pod_bookings
+    ids = sorted({i for i, _ in capacity})
+    stmt = (
+        sa.select(p)
+        .where(p.c.tenant_id == tenant, p.c.item_id.in_(ids), p.c.day.in_({d for _, d in capacity}))
+        .order_by(p.c.item_id, p.c.day)
+    )
+    rows = {
+        (r.item_id, r.day): {s: int(getattr(r, s)) for s in model.POD_STATES}
+        for r in conn.execute(db.for_update(conn, stmt))
+    }
+    lapsed = _lock_lapsed(conn, tenant, ids, now, reservation_lines.c.location_id.is_(None))
+    return {
+        key: PodFigures(key[0], key[1], cap, rows[key], lapsed.get(key, 0))
+        for key, cap in sorted(capacity.items())
+    }
+
+
+# ---- applying -----------------------------------------------------------------------------
+
+
+def apply(
+    conn: Connection,
+    tenant: str,
+    changes: Sequence[Change],
+    posting: Posting,
+    now: datetime,
+    *,
+    locked: Locked | None = None,
+    pods: PodLocked | None = None,
+    event: Mapping[str, Any] | None = None,
+    announce: bool = True,
+) -> Outcome:
+    """Apply `changes` in the caller's transaction, all or nothing; the figures after.
+
+    Changes of one row are summed and checked together. Rows not in `locked`/`pods` are locked
+    here first (a row is created for a change that only adds). `event` adds fields to every
+    `stock.changed` (the reason is the posting's); `announce=False` emits none.
+    """
+    for c in changes:
+        unknown = set(c.deltas) - set(model.STATES if c.location else model.POD_STATES)
+        if unknown:
+            raise ValueError(f"unknown states {sorted(unknown)}")
+    stock = [c for c in changes if c.location is not None]
+    pod = [c for c in changes if c.location is None]
+    adds = {c.key for c in stock if _adds(c)}
+    if locked is None:
+        locked = lock(conn, tenant, {c.item.id for c in stock}, now, ensure=adds)  # type: ignore[arg-type]
+    elif missing := {k for k in adds if _row(locked, k) is None}:
+        locked.update(lock(conn, tenant, {i for i, _ in missing}, now, ensure=missing))  # type: ignore[arg-type]
+    if pods is None:
+        pods = lock_pod(conn, tenant, {c.key: c.item.capacity_per_day or 0 for c in pod}, now)  # type: ignore[misc]
+    outcome = Outcome()
+    _write_rows(conn, tenant, stock, locked, outcome, now)
+    _write_pods(conn, tenant, pod, pods, outcome, now)
+    db.bulk_insert(conn, ledger, [r for c in changes for r in ledger_rows(tenant, c, posting, now)])
+    if announce:
+        emit_changed(conn, tenant, outcome, now, posting.reason, event or {})
+    return outcome
+
+
+def _adds(c: Change) -> bool:
+    """Only adds: may create the row (first stock of an item at a location)."""
+    moved = [d for d in c.deltas.values() if d]
+    return bool(moved) and all(d > 0 for d in moved)
+
+
+def _summed(changes: Sequence[Change]) -> dict[Any, tuple[Change, dict[str, int], int, bool]]:
+    """Per row: a change of it, the summed deltas, lapsed units retired, and whether it sells."""
+    out: dict[Any, tuple[Change, dict[str, int], int, bool]] = {}
+    for c in changes:
+        first, deltas, lapsed, sells = out.get(c.key, (c, {}, 0, False))
+        for s, d in c.deltas.items():
+            deltas[s] = deltas.get(s, 0) + d
+        if c.lapsed:
+            lapsed += -c.deltas.get("reserved", 0)
+        out[c.key] = (first, deltas, lapsed, sells or c.sells)
+    return dict(sorted(out.items()))
+
+
+def _write_rows(
+    conn: Connection,
+    tenant: str,
+    changes: Sequence[Change],
+    locked: Locked,
+    outcome: Outcome,
+    now: datetime,
+) -> None:
+    summed = _summed(changes)
+    after: dict[Any, Figures] = {}
+    by_shape: dict[tuple[tuple[str, ...], model.Guard], list[tuple[Any, dict[str, int]]]] = {}
+    for key, (c, deltas, lapsed, sells) in summed.items():
+        deltas = {s: d for s, d in deltas.items() if d}
+        row = _row(locked, key)
+        if row is not None:
+            after[key] = dataclasses.replace(
+                row,
+                states={s: v + deltas.get(s, 0) for s, v in row.states.items()},
+                lapsed=row.lapsed - lapsed,
+            )
+        if not deltas:
+            continue
+        g = model.guard(deltas, c.item.allow_backorder, sells)
+        if row is None:
+            raise _shortage(c, deltas, None, g)
+        by_shape.setdefault((tuple(sorted(deltas)), g), []).append((key, deltas))
+    for (states, g), rows in by_shape.items():
+        params = [
+            {"t": tenant, "i": i, "l": loc, **{f"d_{s}": deltas.get(s, 0) for s in states}}
+            for (i, loc), deltas in rows
+        ]
+        done = conn.execute(sql.guarded_update(balances, states, g, now), params)
+        if done.rowcount != len(params):
+            _refused(summed, locked, rows, g)
+    for c in changes:
+        outcome.items[c.item.id] = c.item
+        if c.key in after and c.key not in outcome.touched:
+            outcome.touched.append(c.key)  # type: ignore[arg-type]
+    for item_id in {c.item.id for c in changes}:
+        outcome.rows[item_id] = [
+            after.get((item_id, f.location_id), f) for f in locked.get(item_id, [])
+        ]
+
+
+def _write_pods(
+    conn: Connection,
+    tenant: str,
+    changes: Sequence[Change],
+    pods: PodLocked,
+    outcome: Outcome,
+    now: datetime,
+) -> None:
+    for key, (c, deltas, lapsed, sells) in _summed(changes).items():
+        deltas = {s: d for s, d in deltas.items() if d}
+        row = pods[key]
+        outcome.pods[key] = dataclasses.replace(
+            row,
+            states={s: v + deltas.get(s, 0) for s, v in row.states.items()},
+            lapsed=row.lapsed - lapsed,
+        )
+        if not deltas:
+            continue
+        g = model.guard(deltas, c.item.allow_backorder, sells)
+        states = tuple(sorted(deltas))
+        params = {"t": tenant, "i": key[0], "on_day": key[1], "cap": row.capacity}
+        params |= {f"d_{s}": d for s, d in deltas.items()}
+        done = conn.execute(sql.guarded_update(pod_bookings, states, g, now, capacity=True), params)
+        if done.rowcount != 1:
+            if model.admits(g, row.states, deltas, lapsed=row.lapsed, capacity=row.capacity):
+                raise GrantRefused(f"pod item {c.item.sku} on {key[1]}: {deltas} refused")
+            raise InsufficientStock(c.item.sku, -model.net(deltas, _pod_net), max(row.available, 0))
+
+
+def _pod_net(value: model.Getter) -> Any:
+    return model.pod_available(0, value)
+
+
+def _row(locked: Locked, key: tuple[int, Any]) -> Figures | None:
+    return next((f for f in locked.get(key[0], []) if f.location_id == key[1]), None)
+
+
+def _refused(
+    summed: dict[Any, tuple[Change, dict[str, int], int, bool]],
+    locked: Locked,
+    rows: list[tuple[Any, dict[str, int]]],
+    g: model.Guard,
+) -> None:
+    """Explain a refusal from the locked figures (the view the guard had)."""
+    for key, deltas in rows:
+        row = _row(locked, key)
+        assert row is not None
+        if not model.admits(g, row.states, deltas, lapsed=row.lapsed):
+            raise _shortage(summed[key][0], deltas, row, g)
+    raise GrantRefused(f"{len(rows)} balance rows: the guard refused what the locked figures admit")
+
+
+def _shortage(
+    c: Change, deltas: dict[str, int], row: Figures | None, g: model.Guard
+) -> InsufficientStock:
+    """Which figure was too small, and by how much."""
+    assert c.location is not None
+    states = {s: 0 for s in model.STATES} if row is None else row.states
+    for state in g.floors:
+        if state != "on_hand" and states[state] < -deltas[state]:
+            problem = InsufficientStock(c.item.sku, -deltas[state], states[state], c.location.code)
+            problem.detail = (
+                f"{c.item.sku} at {c.location.code}: {-deltas[state]} requested from {state}, "
+                f"which holds only {states[state]}."
+            )
+            problem.extra["state"] = state
+            return problem
+    free = 0 if row is None else row.available
+    return InsufficientStock(
+        c.item.sku, -model.net(deltas, model.available), max(free, 0), c.location.code
+    )
+
+
+# ---- ledger and events ----------------------------------------------------------------------
+
+
+def ledger_rows(
+    tenant: str, change: Change, posting: Posting, now: datetime
+) -> list[dict[str, Any]]:
+    """The ledger rows of one change: one per state it moves (a count of no change keeps one)."""
+    p = change.posting or posting
+    deltas = [(s, d) for s, d in change.deltas.items() if d]
+    if not deltas and change.record_zero:
+        deltas = [("on_hand", 0)]
+    return [
+        {
+            "tenant_id": tenant,
+            "item_id": change.item.id,
+            "location_id": change.location.id if change.location else None,
+            "day": change.day if change.location is None else None,
+            "state": state,
+            "delta": delta,
+            "reason": p.reason,
+            "reference": p.reference,
+            "movement_id": p.movement_id,
+            "reservation_id": p.reservation_id,
+            "actor": p.actor,
+            "unit_cost": p.unit_cost,
+            "created_at": now,
+        }
+        for state, delta in deltas
+    ]
+
+
+def emit_changed(
+    conn: Connection,
+    tenant: str,
+    outcome: Outcome,
+    now: datetime,
+    reason: str,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """Record the `stock.changed` events of an outcome (see `changed_events`)."""
+    outbox.record_many(conn, changed_events(tenant, outcome, now, reason, extra))
+
+
+def changed_events(
+    tenant: str,
+    outcome: Outcome,
+    now: datetime,
+    reason: str,
+    extra: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One `stock.changed` per touched (item, location), in the order first touched, with the
+    figures after the change: the location's, and the item's total over all its locations."""
+    events = []
+    for item_id, location_id in outcome.touched:
+        rows = outcome.rows[item_id]
+        here = next(r for r in rows if r.location_id == location_id)
+        events.append(
+            catalogue.StockChanged(
+                sku=outcome.items[item_id].sku,
+                location=here.code,
+                available=sum(r.available for r in rows),
+                location_available=here.available,
+                on_hand=here.states["on_hand"],
+                reason=reason,
+                **(extra or {}),
+            ).row(tenant, now)
+        )
+    return events

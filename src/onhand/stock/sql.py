@@ -1,0 +1,81 @@
+"""The stock model's formulas as SQL: generated from stock/model.py, never spelled out again.
+
+`available_expr` is the read (one row, or many in a bulk query), `guarded_update` the write
+that checks and changes in one statement (DESIGN.md §3); both use the same lapsed-holds sum.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..tables import balances, reservation_lines
+from . import model
+
+
+def lapsed_reserved(now: datetime, table: sa.Table = balances) -> sa.ScalarSelect:
+    """Units still counted in `reserved` by holds whose time ran out (correlated to `table`)."""
+    rl = reservation_lines
+    place = (
+        rl.c.location_id == table.c.location_id
+        if table is balances
+        else sa.and_(rl.c.location_id.is_(None), rl.c.day == table.c.day)
+    )
+    return (
+        sa.select(sa.cast(sa.func.coalesce(sa.func.sum(rl.c.qty), 0), sa.BigInteger))
+        .where(
+            rl.c.tenant_id == table.c.tenant_id,
+            rl.c.item_id == table.c.item_id,
+            place,
+            rl.c.active,
+            rl.c.expires_at <= now,
+        )
+        .scalar_subquery()
+    )
+
+
+def free_view(table: sa.Table, now: datetime, after: model.Getter | None = None) -> model.Getter:
+    """A getter for states as availability sees them: lapsed holds left out of `reserved`."""
+    get = after or (lambda s: table.c[s])
+    lapsed = lapsed_reserved(now, table)
+    return lambda s: get(s) - lapsed if s == "reserved" else get(s)
+
+
+def available_expr(now: datetime) -> sa.ColumnElement:
+    """A balance row's `available`, lapsed holds counted free."""
+    return model.available(free_view(balances, now))
+
+
+def delta_param(state: str) -> sa.BindParameter:
+    return sa.bindparam(f"d_{state}", type_=sa.BigInteger)
+
+
+def guarded_update(
+    table: sa.Table,
+    states: tuple[str, ...],
+    g: model.Guard,
+    now: datetime,
+    capacity: bool = False,
+) -> sa.Update:
+    """One UPDATE, run with executemany, that changes `states` of a row only if `g` holds after.
+
+    Rows are named by bind parameters (`t`, `i`, and `l` or `on_day`), deltas by `d_<state>`;
+    a print-on-demand row takes its capacity as `cap`.
+    """
+
+    def after(s: str) -> Any:
+        return table.c[s] + delta_param(s) if s in states else table.c[s]
+
+    where = [table.c.tenant_id == sa.bindparam("t"), table.c.item_id == sa.bindparam("i")]
+    if table is balances:
+        where.append(table.c.location_id == sa.bindparam("l"))
+    else:
+        where.append(table.c.day == sa.bindparam("on_day"))
+    cap = sa.bindparam("cap", type_=sa.BigInteger) if capacity else None
+    where += model.conditions(g, after, free_view(table, now, after), capacity=cap)
+    values: dict[str, Any] = {s: after(s) for s in states}
+    if table is balances:
+        values["updated_at"] = now
+    return table.update().where(*where).values(**values)

@@ -1,0 +1,137 @@
+"""Store sales through Shopify webhooks: signatures, replays, partner adjustments once."""
+
+# ruff: noqa: F811  (pytest fixtures imported from channelkit are parameters here)
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+from apikit import assert_problem
+from channelkit import (  # noqa: F401  (fixtures)
+    PARTNER_LOC,
+    SHOP_LOC,
+    add_channel,
+    fake,
+    inbox,
+    on_hand,
+    shop,
+    stocked,
+    sync_all,
+    unique,
+)
+
+
+def _post(
+    shop, store, body: dict, webhook_id: str, *, secret: str | None = None, topic="orders/create"
+):
+    raw = json.dumps(body).encode()
+    key = (secret or f"whsec-{store.name}").encode()
+    signature = base64.b64encode(hmac.new(key, raw, hashlib.sha256).digest()).decode()
+    return shop.client.post(
+        f"/v1/{shop.tenant}/channels/occ/webhooks",
+        content=raw,
+        headers={
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Shop-Domain": f"{store.name}.myshopify.com",
+            "Content-Type": "application/json",
+        },
+    )
+
+
+def _wait(check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("not within time")
+
+
+def _setup(shop, fake):
+    partner = fake.add_store(unique("roaster"))
+    store = fake.add_store(unique("occ"))
+    stocked(shop, ["WH1", "ROAST"], {"BEANS-1": {"WH1": 5}})
+    held = partner.add_variant("BEANS-1", {PARTNER_LOC: 4})
+    sold = store.add_variant("BEANS-1", {SHOP_LOC: 0})
+    add_channel(shop, fake, partner, "roaster", "partner", [("ROAST", PARTNER_LOC)])
+    add_channel(shop, fake, store, "occ", "store", [("WH1", SHOP_LOC), ("ROAST", SHOP_LOC)])
+    for code in ("roaster", "occ"):
+        shop.post(f"/channels/{code}/mappings/match")
+    assert all(r["status"] == "succeeded" for r in sync_all(shop))
+    assert on_hand(shop, "BEANS-1", "ROAST") == 4
+    return partner, store, held, sold
+
+
+def test_forged_and_replayed_webhooks_change_nothing(shop, fake, tenant_state):
+    _, store, _, sold = _setup(shop, fake)
+    order = store.webhook_body(store.add_order([(sold["variant"], 2)]))
+    before = tenant_state()
+    assert_problem(_post(shop, store, order, "w-1", secret="not-the-secret"), 401)
+    unsigned = shop.client.post(
+        f"/v1/{shop.tenant}/channels/occ/webhooks",
+        content=json.dumps(order),
+        headers={"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "w-1"},
+    )
+    assert_problem(unsigned, 401)
+    tampered = dict(order, line_items=[dict(order["line_items"][0], quantity=1)])
+    raw_ok = _post(shop, store, order, "w-x")  # a valid signature of another body…
+    assert raw_ok.status_code == 200
+    state_after_one = tenant_state()
+    assert state_after_one != before
+    forged = shop.client.post(  # …does not carry over to a changed body
+        f"/v1/{shop.tenant}/channels/occ/webhooks",
+        content=json.dumps(tampered),
+        headers={
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Hmac-Sha256": raw_ok.request.headers["X-Shopify-Hmac-Sha256"],
+            "X-Shopify-Webhook-Id": "w-y",
+        },
+    )
+    assert_problem(forged, 401)
+    assert on_hand(shop, "BEANS-1", "WH1") == 3
+    # Shopify delivers the same webhook again (same id): applied once.
+    again = _post(shop, store, order, "w-x")
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    # Another delivery of the same order (orders/updated) records no line twice.
+    assert _post(shop, store, order, "w-z", topic="orders/updated").json()["status"] == "recorded"
+    assert on_hand(shop, "BEANS-1", "WH1") == 3
+    sales = shop.get("/ledger", params={"sku": "BEANS-1", "reason": "channel_sale"}).json()
+    assert [e["delta"] for e in sales["entries"]] == [-2]
+    assert "order" in sales["entries"][0]["reference"]
+
+
+def test_a_sale_of_partner_stock_is_passed_on_once_even_when_the_answer_is_lost(shop, fake):
+    partner, store, held, sold = _setup(shop, fake)
+    order = store.add_order([(sold["variant"], 7)])  # 5 from WH1, then 2 held by the partner
+    partner.lose_next = 1  # the partner's store applies the adjustment; the answer is lost
+    r = _post(shop, store, store.webhook_body(order), "w-1")
+    assert r.status_code == 200, r.text
+    assert on_hand(shop, "BEANS-1", "WH1") == 0 and on_hand(shop, "BEANS-1", "ROAST") == 2
+    _wait(lambda: partner.available(held["inventory_item"], PARTNER_LOC) == 2)
+    # The same webhook again, and the order list read by the next sync: nothing more.
+    assert _post(shop, store, store.webhook_body(order), "w-1").json()["status"] == "duplicate"
+    runs = sync_all(shop)
+    assert all(r["status"] == "succeeded" for r in runs), runs
+    time.sleep(0.5)
+    assert partner.available(held["inventory_item"], PARTNER_LOC) == 2
+    adjustments = [w for w in partner.writes if w["kind"] == "adjust"]
+    assert len(adjustments) == 1 and adjustments[0]["rows"][0]["delta"] == -2
+    assert on_hand(shop, "BEANS-1", "ROAST") == 2  # the partner's figure agrees
+    assert store.available(sold["inventory_item"], SHOP_LOC) == 2
+
+
+def test_a_cancelled_order_puts_the_units_back(shop, fake):
+    partner, store, held, sold = _setup(shop, fake)
+    order = store.add_order([(sold["variant"], 6)])
+    _post(shop, store, store.webhook_body(order), "w-1")
+    _wait(lambda: partner.available(held["inventory_item"], PARTNER_LOC) == 3)
+    order["cancelledAt"] = "2026-12-01T11:00:00Z"
+    r = _post(shop, store, store.webhook_body(order), "w-2", topic="orders/cancelled")
+    assert r.status_code == 200
+    assert on_hand(shop, "BEANS-1", "WH1") == 5 and on_hand(shop, "BEANS-1", "ROAST") == 4
+    _wait(lambda: partner.available(held["inventory_item"], PARTNER_LOC) == 4)
