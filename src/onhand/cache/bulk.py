@@ -69,7 +69,7 @@ per_location AS (
            b.damaged AS dm, b.quality_control AS qc, b.safety_stock AS ss,
            b.incoming AS inc, b.in_transit AS tr
       FROM balances b
-      JOIN locations l ON l.id = b.location_id
+      JOIN locations l ON l.id = b.location_id AND l.tenant_id = b.tenant_id
       LEFT JOIN lapsed x ON x.item_id = b.item_id AND x.location_id = b.location_id
      WHERE b.tenant_id = :t AND b.item_id BETWEEN :lo AND :hi),
 per_item AS (
