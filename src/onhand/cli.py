@@ -13,6 +13,7 @@ from . import check as invariants
 from .cache.commands import reconcile_command
 from .channels.commands import channels_app, secrets_app
 from .cli_database import open_database
+from .fulfilment.commands import payouts_command
 from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
 from .problems import Invalid, NotFound
@@ -190,6 +191,7 @@ def check() -> None:
 app.command("forecast", help="Forecast demand from a CSV of series_id,date,qty.")(forecast_command)
 app.command("plan")(plan_command)
 app.command("reconcile")(reconcile_command)
+app.command("payouts")(payouts_command)
 app.add_typer(channels_app, name="channels")
 app.add_typer(secrets_app, name="secrets")
 

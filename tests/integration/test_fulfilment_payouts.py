@@ -114,3 +114,32 @@ def test_bad_brackets_and_periods_are_problems(api, tenant_state):
     put(api, "/payouts/brackets", json=BRACKETS)
     assert_problem(api.get("/payouts", params={"period": "last week"}), 422)
     assert api.get("/payouts/brackets").json()["brackets"][0] == {"up_to": 20, "rate": "0.10"}
+
+
+def test_the_payouts_command_prints_the_same_csv(api, engine, tenant):
+    import os
+    import subprocess
+    import sys
+
+    put(api, "/payouts/brackets", json=BRACKETS)
+    _pick(api, engine, tenant, {"ann": (2, 1, 0)})
+    today = date.today().isoformat()
+    env = {**os.environ, "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    done = subprocess.run(
+        [sys.executable, "-m", "onhand.cli", "payouts", "--tenant", tenant, "--period", today],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = api.get("/payouts", params={"period": today, "format": "csv"}).text
+    assert done.stdout.splitlines() == expected.splitlines() and "ann" in expected
+    bad = subprocess.run(
+        [sys.executable, "-m", "onhand.cli", "payouts", "--tenant", tenant, "--period", "soon"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 1 and "period 'soon'" in bad.stderr

@@ -64,6 +64,32 @@ def test_size_waves_take_the_oldest_lines(api):
     assert {ln["sku"] for ln in wave[0]["lines"]} == {"PEN", "INK"}
 
 
+def test_cutoff_waves_take_the_lines_due_by_the_collection(api):
+    _warehouse(api)
+    events = [
+        {
+            "id": "early",
+            "sku": "PEN",
+            "qty": 1,
+            "location": "C-01",
+            "ship": True,
+            "ship_by": "2026-12-01T15:00:00Z",
+        },
+        {
+            "id": "late",
+            "sku": "INK",
+            "qty": 1,
+            "location": "A-02",
+            "ship": True,
+            "ship_by": "2026-12-02T15:00:00Z",
+        },
+    ]
+    sell(api, "app", *events)
+    body = {"group_by": "cutoff", "cutoff": "2026-12-01T16:00:00Z"}
+    (wave,) = api.post("/waves", json=body).json()["waves"]
+    assert [ln["sku"] for ln in wave["lines"]] == ["PEN"]
+
+
 def test_confirm_by_scan_records_short_and_wrong_picks_then_ship(api):
     _warehouse(api)
     _ship_orders(api)

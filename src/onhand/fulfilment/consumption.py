@@ -228,8 +228,10 @@ def _apply(
     lines = [(p, loc, q, origin + s.event.id, s.event.sku) for s, p, loc, q in short_lines]
     for (s, *_), doc in zip(short_lines, backorders.record(conn, tenant, lines, now), strict=True):
         s.backorders.append(doc)
-    by_sale: dict[str, list[tuple[Item, Location, int]]] = {}
+    by_sale: dict[str, tuple[Sale, list[tuple[Item, Location, int]]]] = {}
     for s, p, loc, q in ship_lines:
-        by_sale.setdefault(s.event.id, []).append((p, loc, q))
-    for event_id, task_lines in by_sale.items():
-        picking.add_tasks(conn, tenant, "consumption", f"{source}:{event_id}", task_lines, now)
+        by_sale.setdefault(s.event.id, (s, []))[1].append((p, loc, q))
+    for event_id, (s, task_lines) in by_sale.items():
+        picking.add_tasks(
+            conn, tenant, "consumption", f"{source}:{event_id}", task_lines, now, s.event.ship_by
+        )

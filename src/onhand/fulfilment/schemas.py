@@ -21,6 +21,9 @@ class SaleEvent(BaseModel):
     location: str = Field(min_length=1, max_length=64)
     at: AwareDatetime | None = Field(default=None, description="When it was sold")
     ship: bool = Field(default=False, description="The buyer waits for a delivery: pick it")
+    ship_by: AwareDatetime | None = Field(
+        default=None, description="With ship: the carrier's collection it must make"
+    )
 
 
 class ConsumptionIn(BaseModel):

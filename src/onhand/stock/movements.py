@@ -13,7 +13,8 @@ from ..problems import Invalid
 from ..quantities import to_base_units
 from ..tables import movements
 from . import history, kernel
-from .model import Change, Item, Location, Posting
+from .availability import location_figures
+from .model import STATES, Change, Figures, Item, Location, Outcome, Posting
 from .schemas import MovementIn
 
 # Moving stock into or out of a non-available state: the state that holds it (available is derived).
@@ -160,3 +161,30 @@ def post(
         "created_at": now,
         "entries": history.entries(conn, tenant, movement_id=movement_id, limit=100)[0],
     }
+
+
+def publish_changes(
+    conn: Connection, tenant: str, item: Item, codes: list[str], now: datetime, **extra: Any
+) -> None:
+    """`stock.changed` per named location, figures read now (for callers that post through
+    `stock.ledger.change`; `stock.apply` announces its own changes)."""
+    reason = str(extra.pop("reason"))
+    rows = location_figures(conn, tenant, [item.id], now)[item.id]
+    figures = [
+        Figures(
+            item.id,
+            r["location_id"],
+            r["location"],
+            r["zone"],
+            r["priority"],
+            {s: r[s] for s in STATES},
+        )
+        for r in rows
+    ]
+    by_code = {f.code: f.location_id for f in figures}
+    outcome = Outcome(
+        items={item.id: item},
+        rows={item.id: figures},
+        touched=[(item.id, by_code[c]) for c in dict.fromkeys(codes) if c in by_code],
+    )
+    kernel.emit_changed(conn, tenant, outcome, now, reason, extra)

@@ -1,15 +1,15 @@
 """ledger: print-on-demand bookings are in the ledger (location_id null, day set); the
 bookings that exist are opened with one `opening` entry per state
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
