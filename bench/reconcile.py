@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from onhand import db, schema
 from onhand.cache.reconcile import reconcile
-from onhand.cache.redis_cache import AvailabilityCache, key
+from onhand.cache.redis_cache import AvailabilityCache
 
 
 def build(engine: sa.Engine, tenant: str, balances: int, per_item: int) -> list[str]:
@@ -97,7 +97,8 @@ def main() -> None:
         skus = build(engine, tenant, args.balances, args.per_item)
         setup_seconds = time.perf_counter() - started
         raw.flushdb()
-        cache = AvailabilityCache(args.redis_url, timeout=30.0)
+        cache = AvailabilityCache(args.redis_url, prefix="onhand:bench:", timeout=30.0)
+        key = cache.key
         rebuild = reconcile(engine, cache, record=False)
 
         rng = random.Random(4)

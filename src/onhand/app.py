@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
@@ -16,12 +16,14 @@ from .catalog.routes import router as catalog_router
 from .channels.routes import router as channels_router
 from .events import live
 from .fulfilment.routes import router as fulfilment_router
-from .metrics import RequestMetrics, metrics_response
+from .metrics import RequestMetrics, check_access, metrics_response
 from .planning.routes import router as planning_router
+from .preauth import RequestEdge
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
 from .settings import Settings, get_settings
 from .stock.routes import router as stock_router
+from .web.reports.routes import router as console_router
 from .web.routes import router as web_router
 
 
@@ -57,6 +59,7 @@ def create_app(
     app.state.settings = settings
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
+    app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics)
     if settings.cors_origins:
         app.add_middleware(
@@ -71,6 +74,7 @@ def create_app(
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
     app.include_router(reservations_router)
     app.include_router(planning_router)
+    app.include_router(console_router)
     app.include_router(channels_router)
     app.include_router(web_router)
 
@@ -81,7 +85,8 @@ def create_app(
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
-    def metrics() -> Any:
+    def metrics(request: Request) -> Any:
+        check_access(request, settings.metrics_token)
         return metrics_response()
 
     return app

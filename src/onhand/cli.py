@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import os
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -88,24 +90,41 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data and stop")] = False,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Origin of a shop page that embeds the badge (repeatable)"),
+    ] = None,
 ) -> None:
     """Load the sample tenant 'demo' (a year of history) and serve it."""
     from . import demo as demo_data
+
+    if cors_origin:
+        # The served app reads its settings from the environment: add the origins there.
+        origins = [*get_settings().cors_origins, *cors_origin]
+        os.environ["ONHAND_CORS_ORIGINS"] = json.dumps(list(dict.fromkeys(origins)))
+        get_settings.cache_clear()
 
     engine = open_database(create=True, schema_mode="upgrade")
     created = demo_data.load(engine, progress=err)
     with db.write(engine) as conn:
         admin = auth.create_token(conn, "demo", ["admin"], name="demo admin")
         shop = auth.create_token(conn, "demo", ["storefront"], name="demo storefront")
+        page = auth.create_token(conn, "demo", ["public"], name="demo badge")
     base = f"http://{host}:{port}"
     banner = [
         f"[green]demo tenant {'loaded' if created else 'already present'}[/]",
         f"  dashboard        {base}/dashboard#token={admin.token}&tenant=demo",
         f"  API docs         {base}/docs",
-        f"  availability     curl -H 'Authorization: Bearer {shop.token}' "
+        f"  availability     curl -H 'Authorization: Bearer {page.token}' "
         f"{base}/v1/demo/availability/BOOK-DUNE",
-        f"  storefront token {shop.token}",
+        f"  public token     {page.token}  (safe in a web page: availability only)",
+        f"  storefront token {shop.token}  (checkout server only: holds)",
         f"  admin token      {admin.token}",
+        "  stock badge      paste into a shop page"
+        + (f" served from {', '.join(cors_origin)}" if cors_origin else " (see --cors-origin)")
+        + ":",
+        f'    <script src="{base}/badge.js" data-tenant="demo" data-sku="BOOK-DUNE" '
+        f'data-token="{page.token}" async></script>',
     ]
     if no_serve:
         for line in banner:
@@ -117,19 +136,33 @@ def demo(
 @tokens_app.command("create")
 def tokens_create(
     tenant: Annotated[str, typer.Option(help="Tenant id (created if new)")],
-    scope: Annotated[list[str], typer.Option(help="admin, storefront or sync; repeat for several")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="admin, storefront, public or sync; repeat for several"),
+    ],
     name: Annotated[str, typer.Option(help="A label to recognise the token by")] = "",
+    expires_in: Annotated[
+        str | None, typer.Option(help="Lifetime, e.g. 90d, 12h, 30m (default: no expiry)")
+    ] = None,
 ) -> None:
     """Print a new bearer token as the last line (it is shown only once)."""
-    engine = open_database(schema_mode="upgrade")  # an existing database only
     try:
-        with db.write(engine) as conn:
-            token = auth.create_token(conn, tenant, scope, name)
+        lifetime = auth.parse_duration(expires_in) if expires_in else None
     except Invalid as exc:
         err.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(2) from None
+    engine = open_database(schema_mode="upgrade")  # an existing database only
+    try:
+        with db.write(engine) as conn:
+            token = auth.create_token(conn, tenant, scope, name, lifetime)
+    except Invalid as exc:
+        err.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(2) from None
+    until = (
+        f", expires {lifetime and (db.utcnow() + lifetime):%Y-%m-%d %H:%M} UTC" if lifetime else ""
+    )
     out.print(
-        f"token {token.id} for tenant {token.tenant}, scopes {', '.join(token.scopes)}",
+        f"token {token.id} for tenant {token.tenant}, scopes {', '.join(token.scopes)}{until}",
         highlight=False,
     )
     print(token.token)
@@ -139,34 +172,44 @@ def tokens_create(
 def tokens_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant")] = None,
 ) -> None:
-    """List tokens (ids, scopes, state; never secrets)."""
+    """List tokens (ids, scopes, expiry, last use, state; never secrets)."""
     with db.read(open_database()) as conn:
         rows = auth.list_tokens(conn, tenant)
-    table = Table("id", "tenant", "name", "scopes", "created", "revoked")
+    now = db.utcnow()
+    table = Table("id", "tenant", "name", "scopes", "created", "expires", "last used", "revoked")
     for r in rows:
+        expires = r["expires_at"]
         table.add_row(
             r["id"],
             r["tenant_id"],
             r["name"],
             ", ".join(r["scopes"]),
-            f"{r['created_at']:%Y-%m-%d %H:%M}",
-            f"{r['revoked_at']:%Y-%m-%d %H:%M}" if r["revoked_at"] else "",
+            _when(r["created_at"]),
+            (_when(expires) + (" (expired)" if expires <= now else "")) if expires else "never",
+            _when(r["last_used_at"]) or "never",
+            _when(r["revoked_at"]),
         )
-    out.print(table)
+    out.print(table, width=max(out.width, 150))  # one line per token, even in a pipe
+
+
+def _when(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
 @tokens_app.command("revoke")
 def tokens_revoke(
-    token_id: Annotated[str, typer.Argument(help="The token id from 'tokens list'")],
+    token_id: Annotated[
+        str, typer.Argument(help="The token id from 'tokens list', or a unique prefix of it")
+    ],
 ) -> None:
     """Revoke a token; requests with it get 401 within seconds."""
     try:
         with db.write(open_database()) as conn:
-            auth.revoke_token(conn, token_id)
-    except NotFound as exc:
+            revoked = auth.revoke_token(conn, token_id)
+    except (NotFound, Invalid) as exc:
         err.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from None
-    out.print(f"revoked {token_id}")
+    out.print(f"revoked {revoked}")
 
 
 @app.command()

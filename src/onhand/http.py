@@ -22,6 +22,7 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 Admin = Annotated[Caller, Depends(require("admin"))]
 Storefront = Annotated[Caller, Depends(require("storefront"))]
+Public = Annotated[Caller, Depends(require("public"))]
 Sync = Annotated[Caller, Depends(require("sync"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Limit = Annotated[int, Digits, Query(ge=1, le=1000, description="Page size")]

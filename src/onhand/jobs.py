@@ -24,11 +24,28 @@ class Jobs:
         self.channels: ChannelJobs | None = None
 
     async def start(self) -> None:
+        from . import db
+        from .events import alerts
         from .events.leader import Leader
         from .fulfilment.jobs import allocate_forever
         from .reservations.sweeper import sweep_forever
+        from .web.reports.tiles import refresh_forever
+
+        def seed() -> None:
+            with db.write(self.engine) as conn:
+                alerts.seed(conn, db.utcnow())
+
+        # Every item's alert level is known from the start (metrics, later crossings).
+        await asyncio.to_thread(seed)
 
         self.tasks.append(asyncio.create_task(sweep_forever(self.engine), name="expiry-sweeper"))
+        if not db.is_sqlite(self.engine):  # SQLite computes the console tiles on the fly
+            tiles = Leader(self.engine, "console-tiles", self.settings.leader_lease_seconds)
+            self.tasks.append(
+                asyncio.create_task(
+                    tiles.run(lambda: refresh_forever(self.engine)), name="console-tiles"
+                )
+            )
         allocator = Leader(self.engine, "backorder-allocator", self.settings.leader_lease_seconds)
         self.tasks.append(
             asyncio.create_task(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
 from starlette.responses import Response
+
+from .problems import Forbidden, Unauthorized
 
 REQUESTS = Counter(
     "onhand_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -44,6 +49,32 @@ class RequestMetrics:
             path = getattr(route, "path", "unmatched")
             REQUESTS.labels(scope["method"], path, str(status["code"])).inc()
             LATENCY.labels(scope["method"], path).observe(time.perf_counter() - start)
+
+
+def check_access(request: Request, token: str | None) -> None:
+    """`/metrics` names every tenant: with a token set it needs that token, else loopback only.
+
+    Behind a reverse proxy on the same machine, uvicorn takes the client address from
+    X-Forwarded-For (proxy headers are trusted from 127.0.0.1 only), so a proxied outside
+    scrape is not mistaken for a local one.
+    """
+    if token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            raise Unauthorized("Send 'Authorization: Bearer <ONHAND_METRICS_TOKEN>'.")
+        return
+    host = request.client.host if request.client else ""
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        raise Forbidden(
+            "Metrics are served to the loopback interface only; set ONHAND_METRICS_TOKEN "
+            "to scrape them from elsewhere."
+        )
 
 
 def metrics_response() -> Response:

@@ -10,9 +10,10 @@ and the delivery log would act as a port scanner. Two checks:
   transport): the host is resolved and every address it resolves to must be public, or inside
   a network the operator listed in `ONHAND_ALLOW_PRIVATE_NETWORKS`.
 
-A name that resolves to a public address at the check and to a private one at the connection
-(DNS rebinding) is the remaining gap; the connection reuses the operating system's resolver
-cache, which narrows it to its TTL.
+The request then connects to the very address that was checked (the host name stays in the
+`Host` header and in TLS server-name and certificate checks), so a name that resolves to a
+public address at the check and to a private one at the connection (DNS rebinding) cannot slip
+through.
 """
 
 from __future__ import annotations
@@ -64,12 +65,13 @@ def check_url(url: str, allowed: tuple[Network, ...] = ()) -> httpx.URL:
         raise BlockedUrl("the URL has no host name")
     if parsed.userinfo:
         raise BlockedUrl("the URL must not carry a user name or password")
-    if host.replace(".", "").isdigit() and host.count(".") != 3:
-        raise BlockedUrl("the host must be a name or a dotted address, not a bare number")
     try:
         literal: Address | None = ipaddress.ip_address(host)
     except ValueError:
         literal = None
+    if literal is None and _legacy_ipv4(host):
+        # 2130706433, 0x7f000001, 0177.0.0.1, 127.1: the resolver reads them as addresses.
+        raise BlockedUrl("the host must be a name or a dotted address, not a bare number")
     if literal is not None and not address_allowed(literal, allowed):
         raise BlockedUrl(f"{host} is a private, loopback or link-local address")
     if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
@@ -79,6 +81,14 @@ def check_url(url: str, allowed: tuple[Network, ...] = ()) -> httpx.URL:
         if not address_allowed(loopback, allowed):
             raise BlockedUrl(f"{host} is a loopback address")
     return parsed
+
+
+def _legacy_ipv4(host: str) -> bool:
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return False
+    return True
 
 
 async def resolve(host: str, port: int) -> list[Address]:
@@ -101,10 +111,25 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         url = request.url
         check_url(str(url), self.allowed)
         port = url.port or (443 if url.scheme == "https" else 80)
-        for address in await resolve(url.host, port):
+        addresses = await resolve(url.host, port)
+        if not addresses:
+            raise httpx.ConnectError(f"cannot resolve {url.host}")
+        for address in addresses:
             if not address_allowed(address, self.allowed):
                 raise BlockedUrl(f"{url.host} resolves to an address that is not public")
-        return await self._inner.handle_async_request(request)
+        # Connect to the address just checked, not to a second look-up of the name; the
+        # original request (and its URL, which redirects are resolved against) is untouched.
+        extensions = dict(request.extensions)
+        if url.scheme == "https":
+            extensions.setdefault("sni_hostname", url.host)
+        pinned = httpx.Request(
+            request.method,
+            url.copy_with(host=str(addresses[0])),
+            headers=request.headers,
+            stream=request.stream,
+            extensions=extensions,
+        )
+        return await self._inner.handle_async_request(pinned)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

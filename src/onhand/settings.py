@@ -3,6 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RESERVATION_TTL_SECONDS = 900
@@ -45,6 +46,35 @@ class Settings(BaseSettings):
     alert_from: str = "onhand@localhost"
     channel_push_seconds: float = 2.0
     channel_schedule_seconds: float = 30.0
+    # `/metrics` lists every tenant: with a token it needs `Authorization: Bearer <token>`,
+    # without one it answers only clients on the loopback interface.
+    metrics_token: str | None = None
+    # Request bodies larger than this are refused with 413 before they are read.
+    max_body_bytes: int = 1_048_576
+    # Requests a minute per client address and tenant; 0 switches the limit off. Public tokens
+    # are embedded in web pages; storefront tokens belong to one checkout server, which a flash
+    # sale must not throttle, so they are unlimited unless set.
+    public_rate_limit: int = 120
+    storefront_rate_limit: int = 0
+    rate_limit_window_seconds: int = 60
+    # Prefix of every Redis key (onhand:<id>:…); default derived from the database identity.
+    installation_id: str | None = None
+    # Bearer JWTs from an identity provider (see jwt_auth.py); off unless a JWKS URL is set.
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_algorithms: list[str] = ["RS256", "ES256"]
+    jwt_tenant_claim: str = "onhand_tenant"
+    jwt_scope_claim: str = "scope"
+    jwt_jwks_cache_seconds: float = 300.0
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _networks(cls, spec: str) -> str:
+        from .netguard import parse_networks
+
+        parse_networks(spec)  # a typo fails at start-up, not at the first webhook
+        return spec
 
 
 @lru_cache

@@ -68,6 +68,8 @@ tokens = sa.Table(
     sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("revoked_at", Time),
+    sa.Column("expires_at", Time),
+    sa.Column("last_used_at", Time),
 )
 
 locations = sa.Table(
@@ -182,6 +184,8 @@ reservations = sa.Table(
     sa.Column("lines", sa.JSON, nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
+    # How often the hold was extended (capped by the tenant's max_reservation_extensions).
+    sa.Column("extensions", sa.Integer, nullable=False, server_default="0"),
     sa.Index(None, "status", "expires_at"),
     sa.Index(None, "tenant_id", "created_at"),
 )

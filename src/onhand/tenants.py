@@ -1,4 +1,5 @@
-"""Per-tenant settings: time zone (for print-on-demand days), hold lifetime, allocation."""
+"""Per-tenant settings: time zone (for print-on-demand days), hold lifetime and its limits,
+allocation."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from .problems import Invalid, NotFound
 from .tables import tenants
 
 STRATEGIES = ("priority", "most_stock", "nearest_zone")
+# A hold lives at most a day and is extended at most 5 times unless the tenant says otherwise:
+# a storefront token must not be able to lock an item's stock away for a week.
+MAX_TTL_SECONDS = 24 * 3600
+MAX_EXTENSIONS = 5
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,17 @@ class TenantSettings:
     timezone: str = "UTC"
     reservation_ttl_seconds: int | None = None
     allocation: str = "priority"
+    max_reservation_ttl_seconds: int = MAX_TTL_SECONDS
+    max_reservation_extensions: int = MAX_EXTENSIONS
+
+    def check_ttl(self, ttl_seconds: int | None) -> None:
+        """Refuse a hold lifetime above the tenant's maximum."""
+        if ttl_seconds is not None and ttl_seconds > self.max_reservation_ttl_seconds:
+            raise Invalid(
+                f"ttl_seconds: at most {self.max_reservation_ttl_seconds} (this tenant's "
+                f"max_reservation_ttl_seconds); {ttl_seconds} asked.",
+                slug="ttl-too-long",
+            )
 
     def day(self, now: datetime) -> date:
         """The tenant's calendar day at `now` (print-on-demand capacity refills per day)."""
@@ -31,6 +47,8 @@ class SettingsPatch(BaseModel):
     timezone: str | None = Field(default=None, examples=["Europe/Berlin"])
     reservation_ttl_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
     allocation: str | None = Field(default=None, examples=list(STRATEGIES))
+    max_reservation_ttl_seconds: int | None = Field(default=None, ge=60, le=7 * 24 * 3600)
+    max_reservation_extensions: int | None = Field(default=None, ge=0, le=1000)
 
 
 def load(conn: Connection, tenant: str) -> TenantSettings:
@@ -41,7 +59,11 @@ def load(conn: Connection, tenant: str) -> TenantSettings:
         raise NotFound(f"There is no tenant '{tenant}'.", slug="unknown-tenant")
     extra = row.settings or {}
     return TenantSettings(
-        row.timezone, extra.get("reservation_ttl_seconds"), extra.get("allocation", "priority")
+        row.timezone,
+        extra.get("reservation_ttl_seconds"),
+        extra.get("allocation", "priority"),
+        extra.get("max_reservation_ttl_seconds") or MAX_TTL_SECONDS,
+        extra.get("max_reservation_extensions", MAX_EXTENSIONS),
     )
 
 
@@ -58,11 +80,18 @@ def update(conn: Connection, tenant: str, patch: SettingsPatch) -> TenantSetting
             ) from None
     if values.get("allocation") and values["allocation"] not in STRATEGIES:
         raise Invalid(f"allocation is one of {', '.join(STRATEGIES)}.")
+    default_ttl: int | None = values.get("reservation_ttl_seconds", current.reservation_ttl_seconds)
+    max_ttl: int = values.get("max_reservation_ttl_seconds") or current.max_reservation_ttl_seconds
+    extensions = values.get("max_reservation_extensions")
+    if (default_ttl or 0) > max_ttl:
+        raise Invalid("reservation_ttl_seconds cannot exceed max_reservation_ttl_seconds.")
     extra = {
-        "reservation_ttl_seconds": values.get(
-            "reservation_ttl_seconds", current.reservation_ttl_seconds
-        ),
+        "reservation_ttl_seconds": default_ttl,
         "allocation": values.get("allocation") or current.allocation,
+        "max_reservation_ttl_seconds": max_ttl,
+        "max_reservation_extensions": current.max_reservation_extensions
+        if extensions is None
+        else extensions,
     }
     conn.execute(
         tenancy.update(tenant, tenants).values(

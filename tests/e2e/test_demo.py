@@ -135,6 +135,7 @@ def test_onhand_demo_prints_tokens_that_work(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     shop, admin = _token("storefront", done.stdout), _token("admin", done.stdout)
+    page = _token("public", done.stdout)
 
     engine = db.make_engine(url)
     try:
@@ -147,5 +148,15 @@ def test_onhand_demo_prints_tokens_that_work(tmp_path: Path):
             bundles = client.get("/v1/demo/items", params={"kind": "bundle"}, headers=as_admin)
             assert [i["sku"] for i in bundles.json()["items"]] == ["PACK:DUNE-TRILOGY"]
             assert client.get("/v1/demo/items", headers=as_shop).status_code == 403
+            as_page = {"Authorization": f"Bearer {page}"}
+            assert client.get("/v1/demo/availability/BOOK-DUNE", headers=as_page).status_code == 200
+            hold = {"lines": [{"sku": "BOOK-DUNE", "qty": 1}]}
+            assert (
+                client.post("/v1/demo/reservations", json=hold, headers=as_page).status_code == 403
+            )
+            assert (
+                client.get("/v1/demo/availability/BOOK-DUNE", headers=as_page).json()["available"]
+                == dune.json()["available"]
+            )
     finally:
         engine.dispose()

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from apikit import PROBLEM, assert_problem
+from fastapi.testclient import TestClient
 
 from conftest import make_token
 
@@ -34,9 +35,10 @@ def test_health_is_ok(api):
     assert r.json()["status"] == "ok"
 
 
-def test_metrics_are_prometheus_text(api):
+def test_metrics_are_prometheus_text(api, app):
     api.client.get("/health")
-    r = api.client.get("/metrics")
+    with TestClient(app, client=("127.0.0.1", 50000)) as local:  # no token: loopback only
+        r = local.get("/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     assert "# TYPE onhand_http_requests_total counter" in r.text

@@ -182,8 +182,9 @@ def test_tokens_list_and_revoke(api_on, db_file):
     [drop_line] = [line for line in mine.stdout.splitlines() if drop.id in line]
     [keep_line] = [line for line in mine.stdout.splitlines() if keep.id in line]
     when = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"
-    assert len(re.findall(when, keep_line)) == 1, "created"
-    assert len(re.findall(when, drop_line)) == 2, "created and revoked"
+    assert len(re.findall(when, keep_line)) == 2, "created and last used"
+    assert len(re.findall(when, drop_line)) == 3, "created, last used and revoked"
+    assert "never" in keep_line, "no expiry"
 
     twice = onhand(db_file, "tokens", "revoke", drop.id)
     assert twice.returncode == 1

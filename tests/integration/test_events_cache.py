@@ -16,10 +16,16 @@ from eventkit import TcpProxy, eventually, free_port, metric, move, stock_tenant
 from conftest import make_token
 from onhand import db
 from onhand.cache.figures import decode, encode
-from onhand.cache.redis_cache import READY, key
 from onhand.cache.tables import cache_repairs
 
 pytestmark = pytest.mark.redis
+# Every Redis key of an installation starts with onhand:<installation id>: (installation.py).
+INSTALLATION = "cachetest"
+READY = f"onhand:{INSTALLATION}:avail:ready"
+
+
+def key(tenant: str, sku: str) -> str:
+    return f"onhand:{INSTALLATION}:avail:{tenant}:{sku}"
 
 
 @pytest.fixture
@@ -46,7 +52,7 @@ def repairs(engine, tenant: str) -> list:
 def test_reads_come_from_redis_and_drift_is_repaired_within_one_interval(
     server, engine, tenant, redis, redis_url
 ):
-    srv = server(redis_url=redis_url, reconcile_interval_seconds=1.0)
+    srv = server(redis_url=redis_url, installation_id=INSTALLATION, reconcile_interval_seconds=1.0)
     shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 10, "B": 4})
     move(shop, "ship", "A", 3)
     eventually(lambda: (c := cached(redis, tenant, "A")) and c["available"] == 7)
@@ -79,7 +85,8 @@ def test_reads_come_from_redis_and_drift_is_repaired_within_one_interval(
 
 
 def test_with_redis_unreachable_holds_movements_and_reads_still_work(server, engine, tenant):
-    srv = server(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    # Nothing listens there.
+    srv = server(redis_url=f"redis://127.0.0.1:{free_port()}/0", installation_id=INSTALLATION)
     shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 5})
     hold = shop.post("/reservations", json={"lines": [{"sku": "A", "qty": 2}]})
     assert hold.status_code == 201, hold.text
@@ -97,7 +104,9 @@ def test_after_an_outage_the_cache_is_rebuilt_and_never_serves_old_figures(
     proxy.start()
     db_index = redis_lib.Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
     srv = server(
-        redis_url=f"redis://127.0.0.1:{proxy.port}/{db_index}", reconcile_interval_seconds=60.0
+        redis_url=f"redis://127.0.0.1:{proxy.port}/{db_index}",
+        reconcile_interval_seconds=60.0,
+        installation_id=INSTALLATION,
     )
     try:
         shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 10})
@@ -128,6 +137,7 @@ def reconcile_cli(engine, redis_url: str, *args: str) -> subprocess.CompletedPro
         **os.environ,
         "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "ONHAND_REDIS_URL": redis_url,
+        "ONHAND_INSTALLATION_ID": INSTALLATION,
     }
     done = subprocess.run(
         [sys.executable, "-m", "onhand.cli", "reconcile", *args],

@@ -25,6 +25,7 @@ for _module in (
     "onhand.events.tables",
     "onhand.fulfilment.tables",
     "onhand.planning.tables",
+    "onhand.web.reports.tables",
 ):
     importlib.import_module(_module)
 

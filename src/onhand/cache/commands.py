@@ -30,7 +30,7 @@ def reconcile_command(
             "[red]ONHAND_REDIS_URL is not set: there is no cache to reconcile.[/]"
         )
         raise typer.Exit(2)
-    cache = AvailabilityCache(settings.redis_url, timeout=5.0)
+    cache = AvailabilityCache.from_settings(settings, timeout=5.0)
     if not cache.ping():
         Console(stderr=True).print(f"[red]Redis does not answer at {settings.redis_url}.[/]")
         raise typer.Exit(1)

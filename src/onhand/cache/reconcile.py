@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from .. import db, tenancy
 from ..tables import items, tenants
 from .bulk import bulk_entries
-from .redis_cache import AvailabilityCache, key
+from .redis_cache import AvailabilityCache
 from .tables import cache_repairs
 
 REPAIRS = Counter("onhand_cache_repairs_total", "Cached availability figures repaired", ["kind"])
@@ -93,13 +93,13 @@ def _check(
     engine: Engine, cache: AvailabilityCache, tenant: str, rows: Sequence[Any]
 ) -> list[tuple[str, str, bytes | None, str]]:
     """One page: Redis first, then the database; the (sku, key, was, entry) that differ."""
-    keys = [key(tenant, r.sku) for r in rows]
+    keys = [cache.key(tenant, r.sku) for r in rows]
     cached = dict(zip(keys, cache.read_many(keys), strict=True))
     with db.read(engine) as conn:
         fresh = bulk_entries(conn, tenant, rows, db.utcnow())
     drift = []
     for sku, entry in fresh.items():
-        k = key(tenant, sku)
+        k = cache.key(tenant, sku)
         was = cached[k]
         if was is None or was != entry.encode():
             drift.append((sku, k, was, entry))

@@ -1,5 +1,6 @@
-"""How channels change stock: only through the stock service (ledger.change), each change
-announced on the outbox like any other, so live pushes and alerts follow."""
+"""How channels change stock: only through the stock kernel (`stock.lock` to decide from the
+figures under lock, `stock.apply` to write), each change announced as `stock.changed` like any
+other, so live pushes and alerts follow."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from .. import stock
 from ..catalog.service import Item, Location
-from ..problems import InsufficientStock
-from ..stock import ledger
-from ..stock.availability import HELD, location_figures
-from ..stock.movements import publish_changes
+from ..stock.model import HELD, Change, Figures, Posting
 
 SYNC_REASON = "channel_sync"
 SALE_REASON = "channel_sale"
 CANCEL_REASON = "channel_cancel"
+
+
+def _row(locked: dict[int, list[Figures]], item: Item, loc: Location) -> Figures | None:
+    return next((f for f in locked.get(item.id, []) if f.location_id == loc.id), None)
 
 
 def set_on_hand(
@@ -33,23 +36,20 @@ def set_on_hand(
     Units already held here (reserved, committed, …) stay covered: on_hand never falls below
     them, so the partner's figure becomes this location's `available`, never less than zero.
     """
-    figures = {r["location_id"]: r for r in location_figures(conn, tenant, [item.id], now)[item.id]}
-    row = figures.get(loc.id)
-    before = int(row["on_hand"]) if row else 0
-    held = sum(int(row[s]) for s in HELD) if row else 0
+    locked = stock.lock(conn, tenant, [item.id], now)
+    row = _row(locked, item, loc)
+    before = row.states["on_hand"] if row else 0
+    held = sum(row.value(s) for s in HELD) if row else 0
     target = max(partner_qty, 0) + held
     if target != before:
-        ledger.change(
+        stock.apply(
             conn,
             tenant,
-            item,
-            loc,
-            {"on_hand": target - before},
-            ledger.Posting(reason=SYNC_REASON, actor="channel", reference=reference),
+            [Change(item, {"on_hand": target - before}, location=loc)],
+            Posting(reason=SYNC_REASON, actor="channel", reference=reference),
             now,
-            check_available=False,
+            locked=locked,
         )
-        publish_changes(conn, tenant, item, [loc.code], now, reason=SYNC_REASON)
     return before, target
 
 
@@ -64,39 +64,33 @@ def take_sale(
 ) -> list[dict[str, Any]]:
     """Record units sold on a store: from the available stock of `places` in their order, then
     (the store sold them already) from what is on hand. Returns [{"location", "qty"}]."""
-    figures = {r["location_id"]: r for r in location_figures(conn, tenant, [item.id], now)[item.id]}
-    taken: list[dict[str, Any]] = []
+    locked = stock.lock(conn, tenant, [item.id], now)
     left = qty
-    posting = ledger.Posting(reason=SALE_REASON, actor="channel", reference=reference)
-    for pass_ in ("available", "on_hand"):
+    taken: dict[int, int] = {}
+    changes: list[Change] = []
+    for sells in (True, False):
         for loc in places:
-            if left <= 0:
-                break
-            row = figures.get(loc.id)
-            if row is None:
+            row = _row(locked, item, loc)
+            if left <= 0 or row is None:
                 continue
-            have = int(row[pass_]) - sum(t["qty"] for t in taken if t["location_id"] == loc.id)
+            have = (row.available if sells else row.states["on_hand"]) - taken.get(loc.id, 0)
             q = min(left, have)
             if q <= 0:
                 continue
-            try:
-                ledger.change(
-                    conn,
-                    tenant,
-                    item,
-                    loc,
-                    {"on_hand": -q},
-                    posting,
-                    now,
-                    check_available=pass_ == "available",
-                )
-            except InsufficientStock:  # changed since the figures were read: try elsewhere
-                continue
-            taken.append({"location": loc.code, "location_id": loc.id, "qty": q})
+            changes.append(Change(item, {"on_hand": -q}, location=loc, sells=sells))
+            taken[loc.id] = taken.get(loc.id, 0) + q
             left -= q
-    if taken:
-        publish_changes(conn, tenant, item, [t["location"] for t in taken], now, reason=SALE_REASON)
-    return taken
+    if changes:
+        stock.apply(
+            conn,
+            tenant,
+            changes,
+            Posting(reason=SALE_REASON, actor="channel", reference=reference),
+            now,
+            locked=locked,
+        )
+    codes = {loc.id: loc.code for loc in places}
+    return [{"location": codes[lid], "location_id": lid, "qty": q} for lid, q in taken.items()]
 
 
 def put_back(
@@ -108,11 +102,12 @@ def put_back(
     now: datetime,
 ) -> None:
     """A cancelled store order: its units return where they were taken from."""
-    posting = ledger.Posting(reason=CANCEL_REASON, actor="channel", reference=reference)
-    for loc, q in taken:
-        if q > 0:
-            ledger.change(conn, tenant, item, loc, {"on_hand": q}, posting, now)
-    if taken:
-        publish_changes(
-            conn, tenant, item, [loc.code for loc, _ in taken], now, reason=CANCEL_REASON
+    changes = [Change(item, {"on_hand": q}, location=loc) for loc, q in taken if q > 0]
+    if changes:
+        stock.apply(
+            conn,
+            tenant,
+            changes,
+            Posting(reason=CANCEL_REASON, actor="channel", reference=reference),
+            now,
         )

@@ -120,14 +120,17 @@ async def execute(ctx: Context, tenant: str, channel_id: int, run_id: str) -> st
         )
         failure = ITEMS_FAILED
     status = "failed" if error else ("partial" if failed else "succeeded")
-    await asyncio.to_thread(runs.finish, ctx.engine, tenant, run_id, items, status, error, calls)
-    if ch is not None:
-        await asyncio.to_thread(_after, ctx, ch, run_id, status, error, failure)
+    if ch is not None:  # alert and count first: once the run shows as finished, all is done
+        try:
+            await asyncio.to_thread(_after, ctx, ch, run_id, status, error, failure)
+        except Exception:  # noqa: BLE001  (the run must still be closed)
+            log.exception("alerting for sync run %s failed", run_id)
         metrics.RUNS.labels(tenant, ch.code, status).inc()
         for i in items:
             metrics.ITEMS.labels(tenant, ch.code, i["status"]).inc()
         if status != "failed":
             metrics.good_sync(tenant, ch.code)
+    await asyncio.to_thread(runs.finish, ctx.engine, tenant, run_id, items, status, error, calls)
     return status
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from .. import db
 from ..tables import items
+from ..tables import outbox as outbox_table
 from . import outbox
 from .dispatcher import Sink
 from .feed import Event
@@ -41,12 +42,15 @@ def level(available: int, low_threshold: int | None, reorder_point: int | None) 
     )
 
 
-def crossings(before: Level, after: Level) -> list[tuple[str, dict[str, Any]]]:
-    """The alert events for a move from one level to the next."""
+def crossings(before: Level, after: Level, rose: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """The alert events for a move from one level to the next; `rose`: available went up
+    (a receipt can leave an item low, but it never *becomes* low by getting more stock)."""
     if after.out and not before.out:
         return [("stock.out", {})]
     if before.out and not after.out:
         return [("stock.back_in", {"low": after.low, "below_reorder_point": after.below_reorder})]
+    if rose:
+        return []
     crossed = [
         name
         for name, was, now in (
@@ -76,17 +80,19 @@ def evaluate(conn: Connection, changes: list[tuple[str, str, int, int]], now: da
         )
     }
     s = item_alert_state
-    levels = {
-        (r.tenant_id, r.sku): Level(r.out, r.low, r.below_reorder)
-        for r in conn.execute(sa.select(s).where(s.c.tenant_id.in_(tenants_), s.c.sku.in_(skus)))
-    }
+    stored = conn.execute(sa.select(s).where(s.c.tenant_id.in_(tenants_), s.c.sku.in_(skus))).all()
+    levels = {(r.tenant_id, r.sku): Level(r.out, r.low, r.below_reorder) for r in stored}
+    known = {(r.tenant_id, r.sku): r.available for r in stored if r.available is not None}
     alerts: list[dict[str, Any]] = []
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for tenant, sku, available, event_id in changes:
         low_threshold, reorder_point = thresholds.get((tenant, sku), (None, None))
         before = levels.get((tenant, sku), Level())
         after = level(available, low_threshold, reorder_point)
-        for type_, extra in crossings(before, after):
+        previous = known.get((tenant, sku))
+        rose = previous is not None and available > previous
+        known[(tenant, sku)] = available
+        for type_, extra in crossings(before, after, rose):
             alerts.append(
                 outbox.event_row(
                     tenant,
@@ -136,3 +142,50 @@ class AlertSink(Sink):
             if e.type == "stock.changed" and e.sku and e.available is not None
         ]
         evaluate(conn, changes, db.utcnow())
+
+
+def seed(conn: Connection, now: datetime, tenant: str | None = None) -> int:
+    """Store the level of every stocked item that has none yet (at start-up), without
+    announcing anything: `/metrics` and the alert table then cover every item, not only
+    those changed since. Rows the sink wrote meanwhile win. Returns how many were stored."""
+    from ..stock.availability import location_figures
+
+    s = item_alert_state
+    head = int(conn.execute(sa.select(sa.func.max(outbox_table.c.id))).scalar() or 0)
+    missing = conn.execute(
+        sa.select(
+            items.c.id,
+            items.c.tenant_id,
+            items.c.sku,
+            items.c.low_stock_threshold,
+            items.c.reorder_point,
+        )
+        .outerjoin(s, sa.and_(s.c.tenant_id == items.c.tenant_id, s.c.sku == items.c.sku))
+        .where(
+            items.c.kind.in_(("physical", "licensed")),
+            s.c.sku.is_(None),
+            *([items.c.tenant_id == tenant] if tenant else []),
+        )
+    ).all()
+    rows = []
+    for owner in {r.tenant_id for r in missing}:
+        mine = [r for r in missing if r.tenant_id == owner]
+        figures = location_figures(conn, owner, [r.id for r in mine], now)
+        for r in mine:
+            available = sum(int(f["available"]) for f in figures.get(r.id, []))
+            lv = level(available, r.low_stock_threshold, r.reorder_point)
+            rows.append(
+                {
+                    "tenant_id": owner,
+                    "sku": r.sku,
+                    "available": available,
+                    "out": lv.out,
+                    "low": lv.low,
+                    "below_reorder": lv.below_reorder,
+                    "event_id": head,
+                    "updated_at": now,
+                }
+            )
+    if rows:
+        conn.execute(db.insert(conn, s).on_conflict_do_nothing(), rows)
+    return len(rows)

@@ -33,7 +33,7 @@ def install(app: FastAPI) -> None:
     )
     app.include_router(router)
     app.include_router(webhook_routes.router)
-    app.state.availability_cache = lookup.cache_for(app.state.settings)
+    lookup.install(app)
     COLLECTOR.engine = app.state.engine
 
 
@@ -173,7 +173,7 @@ async def availability_stream(
         str | None, Query(description="Alternative to the Authorization header")
     ] = None,
 ) -> StreamingResponse:
-    caller = await stream_caller(request, tenant, "storefront")
+    caller = await stream_caller(request, tenant, "public")
     wanted = [s for s in dict.fromkeys(skus.split(",")) if s]
     if not wanted or len(wanted) > 200:
         raise Invalid("Ask for 1 to 200 comma-separated SKUs.")

@@ -19,7 +19,16 @@ def figures(engine: Engine, tenant: str, skus: list[str]) -> list[dict[str, Any]
         day = tenants.load(conn, tenant).day(now)
         for sku in skus:
             doc = availability(conn, tenant, catalog.item(conn, tenant, sku), now, day)
-            out.append({"sku": sku, "available": doc["available"], "at": now.isoformat()})
+            # The first frame also carries the item's own low-stock threshold for the badge.
+            threshold = catalog.get_item(conn, tenant, sku)["low_stock_threshold"]
+            out.append(
+                {
+                    "sku": sku,
+                    "available": doc["available"],
+                    "low_stock_threshold": threshold,
+                    "at": now.isoformat(),
+                }
+            )
     return out
 
 

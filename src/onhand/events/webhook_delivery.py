@@ -5,6 +5,10 @@ A failed attempt is retried after backoff * 2^(attempt-1) seconds (capped at an 
 `webhook_max_attempts` failures the delivery becomes a dead letter, visible in the delivery log
 and redeliverable through the API. Deliveries of one webhook go out one at a time in event
 order; a retry does not hold back later events (receivers dedupe and order by event id).
+
+Requests go through `netguard` (public addresses only, redirects not followed), and whatever
+goes wrong with one delivery is recorded on that delivery alone: the sender never stops for it.
+A refused address is logged as a generic error, so the delivery log cannot map the network.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from .. import db
+from .. import db, netguard
 from ..settings import Settings
 from . import metrics
 from .dispatcher import Sink
@@ -31,6 +36,7 @@ from .webhooks import SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0
+REFUSED = "the address is not allowed (webhooks reach public addresses only)"
 
 
 class WebhookSink(Sink):
@@ -71,28 +77,42 @@ class WebhookSink(Sink):
             self._loop.call_soon_threadsafe(self.queued.set)
 
 
+def _printable(text: str) -> str:
+    """An error message safe to store on either database (no NUL or control characters)."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)[:500]
+
+
 class Sender:
     def __init__(self, engine: Engine, settings: Settings, wake: asyncio.Event) -> None:
         self.engine = engine
         self.max_attempts = settings.webhook_max_attempts
         self.backoff = settings.webhook_backoff_seconds
         self.timeout = settings.webhook_timeout_seconds
+        self.allowed = netguard.parse_networks(settings.allow_private_networks)
         self.wake = wake
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+        client = netguard.client(self.allowed, timeout=self.timeout, follow_redirects=False)
+        async with client:
             while True:
-                due = await asyncio.to_thread(self._due, 100)
-                if not due:
-                    await wait(self.wake, 0.25)
-                    continue
-                by_hook: dict[str, list[dict[str, Any]]] = defaultdict(list)
-                for d in due:
-                    by_hook[d["webhook_id"]].append(d)
-                results = await asyncio.gather(
-                    *(self._send_in_order(client, ds) for ds in by_hook.values())
-                )
-                await asyncio.to_thread(self._record, [r for rs in results for r in rs])
+                try:
+                    await self._round(client)
+                except SQLAlchemyError as exc:  # the database is away: wait, then carry on
+                    log.warning("webhook sender: database unavailable (%s)", exc)
+                    await asyncio.sleep(1.0)
+
+    async def _round(self, client: httpx.AsyncClient) -> None:
+        due = await asyncio.to_thread(self._due, 100)
+        if not due:
+            await wait(self.wake, 0.25)
+            return
+        by_hook: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for d in due:
+            by_hook[d["webhook_id"]].append(d)
+        results = await asyncio.gather(
+            *(self._send_in_order(client, ds) for ds in by_hook.values())
+        )
+        await asyncio.to_thread(self._record, [r for rs in results for r in rs])
 
     def _due(self, limit: int) -> list[dict[str, Any]]:
         d = webhook_deliveries
@@ -141,8 +161,13 @@ class Sender:
         }
         try:
             response = await client.post(d["url"], content=body, headers=headers)
+        except netguard.BlockedUrl:
+            return d, None, REFUSED
         except httpx.HTTPError as exc:
-            return d, None, f"{type(exc).__name__}: {exc}"[:500]
+            return d, None, _printable(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 (a URL stored before validation, a library bug)
+            log.warning("webhook delivery %s failed: %r", d["id"], exc)
+            return d, None, _printable(f"the request could not be made ({type(exc).__name__})")
         if 200 <= response.status_code < 300:
             return d, response.status_code, None
         return d, response.status_code, f"HTTP {response.status_code}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Response
+from fastapi import Path, Query, Request, Response
 
-from .. import db
+from .. import db, netguard
 from ..http import Admin, EngineDep, Limit, api_router
 from ..inputs import MAX_ID, Digits
 from . import webhooks as service
@@ -17,9 +17,12 @@ router = api_router(prefix="/v1/{tenant}/webhooks", tags=["webhooks"])
 @router.post(
     "", status_code=201, summary="Subscribe a URL to event types (the secret is shown once)"
 )
-def create_webhook(body: service.WebhookIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+def create_webhook(
+    body: service.WebhookIn, caller: Admin, engine: EngineDep, request: Request
+) -> dict[str, Any]:
+    allowed = netguard.parse_networks(request.app.state.settings.allow_private_networks)
     with db.write(engine) as conn:
-        return service.create(conn, caller.tenant, body)
+        return service.create(conn, caller.tenant, body, allowed)
 
 
 @router.get("", summary="The tenant's webhooks")

@@ -18,11 +18,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Connection
 
-from .. import db
-from ..problems import NotFound
+from .. import db, netguard
+from ..problems import Invalid, NotFound
 from .tables import webhook_deliveries, webhooks
 
 SIGNATURE_HEADER = "Onhand-Signature"
+# Every address: the request schema checks only the URL's form; `create` applies the policy.
+ANY_NETWORK = netguard.parse_networks("0.0.0.0/0,::/0")
 
 
 class WebhookIn(BaseModel):
@@ -37,8 +39,10 @@ class WebhookIn(BaseModel):
     @field_validator("url")
     @classmethod
     def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("the url must start with http:// or https://")
+        try:
+            netguard.check_url(url, ANY_NETWORK)
+        except netguard.BlockedUrl as exc:
+            raise ValueError(str(exc)) from None
         return url
 
     @field_validator("types")
@@ -82,7 +86,16 @@ def _out(row: Any, *, with_secret: bool = False) -> dict[str, Any]:
     return doc
 
 
-def create(conn: Connection, tenant: str, body: WebhookIn) -> dict[str, Any]:
+def create(
+    conn: Connection, tenant: str, body: WebhookIn, allowed: tuple[netguard.Network, ...] = ()
+) -> dict[str, Any]:
+    """Subscribe; the URL must reach a public address (or a network the operator allowed)."""
+    try:
+        netguard.check_url(body.url, allowed)
+    except netguard.BlockedUrl as exc:
+        raise Invalid(
+            f"url: {exc}; webhooks may only reach public addresses.", slug="blocked-url"
+        ) from None
     row: dict[str, Any] = {
         "tenant_id": tenant,
         "id": str(uuid.uuid4()),
@@ -93,7 +106,7 @@ def create(conn: Connection, tenant: str, body: WebhookIn) -> dict[str, Any]:
         "created_at": db.utcnow(),
     }
     conn.execute(webhooks.insert().values(**row))
-    return _out(_get(conn, tenant, row["id"]), with_secret=True)
+    return _out(_get(conn, tenant, str(row["id"])), with_secret=True)
 
 
 def _get(conn: Connection, tenant: str, webhook_id: str) -> Any:

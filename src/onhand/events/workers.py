@@ -46,7 +46,7 @@ class EventWorkers:
             from ..cache.keeper import CacheSink, keep
             from ..cache.redis_cache import AvailabilityCache
 
-            self.cache = AvailabilityCache(s.redis_url, timeout=2.0)
+            self.cache = AvailabilityCache.from_settings(s, timeout=2.0)
             self.sinks.append(CacheSink(engine, self.cache))
             cache = self.cache
             self._spawn(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from .. import db
-from ..http import Admin, EngineDep, Storefront
+from ..http import Admin, EngineDep, Public
 from ..problems import Forbidden, Problem, problem_response
 from ..stock import routes as stock_routes
 from . import backorders, consumption, dispatch, payouts, picking
@@ -30,7 +30,7 @@ def post_consumption(body: ConsumptionIn, caller: Admin, engine: EngineDep) -> d
     summary="Dispatch: in-stock locations nearest first (sku=); or several SKUs (skus=)",
 )
 def get_availability(
-    caller: Storefront,
+    caller: Public,
     engine: EngineDep,
     skus: Annotated[str | None, Query(description="Comma-separated SKUs")] = None,
     sku: Annotated[str | None, Query(max_length=128)] = None,

@@ -524,7 +524,12 @@ def suggestions(
 
 
 def to_purchase_orders(
-    conn: Connection, tenant: str, codes: list[str] | None, actor: str, now: datetime
+    conn: Connection,
+    tenant: str,
+    codes: list[str] | None,
+    actor: str,
+    now: datetime,
+    line_nos: list[int] | None = None,
 ) -> dict[str, Any]:
     """One draft purchase order per supplier and destination from the open suggestions."""
     conn.execute(db.for_update(conn, tenancy.select(tenant, plan_runs, plan_runs.c.run_id))).first()
@@ -538,6 +543,9 @@ def to_purchase_orders(
         .where(ps.c.qty > 0, ps.c.purchase_order_id.is_(None))
         .order_by(ps.c.line_no)
     ).all()
+    if line_nos is not None:
+        chosen = set(line_nos)
+        rows = [r for r in rows if r.line_no in chosen]
     unassigned = [
         {"sku": r.sku, "location": r.location, "qty": r.qty} for r in rows if r.supplier_id is None
     ]

@@ -199,7 +199,7 @@ def plan_to_orders(
         body.model_dump(mode="json"),
         201,
         lambda conn: plan.to_purchase_orders(
-            conn, caller.tenant, body.suppliers, caller.actor, db.utcnow()
+            conn, caller.tenant, body.suppliers, caller.actor, db.utcnow(), body.lines
         ),
     )
 

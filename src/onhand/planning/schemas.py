@@ -79,6 +79,11 @@ class PlanOrdersIn(Body):
     suppliers: list[str] | None = Field(
         default=None, max_length=500, description="Only these supplier codes (default: all)"
     )
+    lines: list[int] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Only these suggestion line numbers (`line_no`; default: all)",
+    )
 
 
 class LineIn(Body):

@@ -235,6 +235,7 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     qtys: dict[int, list[int]] = {}
     for i in open_jobs:
         try:
+            settings.check_ttl(jobs[i].body.ttl_seconds)
             needs[i], qtys[i] = _needs(jobs[i].body, items, places)
         except Problem as p:
             answers[i] = problem_answer(p)

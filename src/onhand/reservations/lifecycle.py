@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db, stock
+from .. import db, stock, tenants
 from ..catalog import service as catalog
 from ..events import catalogue, outbox
 from ..problems import Conflict, NotFound
@@ -203,7 +203,8 @@ def ship(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime) 
 def extend(
     conn: Connection, tenant: str, res_id: str, ttl_seconds: int, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Push expires_at to now + ttl while the hold is still active."""
+    """Push expires_at to now + ttl while the hold is still active (within the tenant's
+    maximum lifetime and number of extensions)."""
     row = _locked(conn, tenant, res_id)
     now = _settle(conn, tenant, row, now)
     status = document(row, now)["status"]
@@ -213,11 +214,19 @@ def extend(
             slug="reservation-ended",
             reservation_status=status,
         )
+    limits = tenants.load(conn, tenant)
+    limits.check_ttl(ttl_seconds)
+    if row["extensions"] >= limits.max_reservation_extensions:
+        raise Conflict(
+            f"Reservation {res_id} was extended {row['extensions']} times, the most this "
+            "tenant allows (max_reservation_extensions).",
+            slug="too-many-extensions",
+        )
     expires = now + timedelta(seconds=ttl_seconds)
     conn.execute(
         reservations.update()
         .where(reservations.c.tenant_id == tenant, reservations.c.id == res_id)
-        .values(expires_at=expires, updated_at=now)
+        .values(expires_at=expires, updated_at=now, extensions=reservations.c.extensions + 1)
     )
     conn.execute(
         reservation_lines.update()

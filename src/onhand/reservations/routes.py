@@ -33,9 +33,9 @@ async def create(
     )
 
 
-@router.get("", summary="Reservations, newest first, with filters")
+@router.get("", summary="Reservations, newest first, with filters (admin)")
 def list_reservations(
-    caller: Storefront,
+    caller: Admin,
     engine: EngineDep,
     status: Status | None = None,
     reference: str | None = None,

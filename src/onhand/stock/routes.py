@@ -9,7 +9,7 @@ from .. import db, idempotency, tenants
 from ..cache.lookup import cached_availability
 from ..catalog import service as catalog
 from ..catalog.schemas import MAX_ID
-from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
+from ..http import Admin, EngineDep, IdempotencyKey, Limit, Public, api_router
 from ..inputs import Digits
 from ..problems import Invalid
 from . import history, movements
@@ -44,7 +44,7 @@ def _availability(conn: Any, tenant: str, sku: str) -> dict[str, Any]:
 
 @router.get("/availability/{sku}", summary="What can be sold now, in total and per location")
 def get_availability(
-    sku: str, caller: Storefront, engine: EngineDep, request: Request
+    sku: str, caller: Public, engine: EngineDep, request: Request
 ) -> dict[str, Any]:
     # Redis, when configured and healthy, answers first; the database is the fallback.
     cache = request.app.state.availability_cache
@@ -56,7 +56,7 @@ def get_availability(
 
 @router.get("/availability", summary="Availability of several SKUs at once")
 def list_availability(
-    caller: Storefront,
+    caller: Public,
     engine: EngineDep,
     skus: Annotated[str, Query(description="Comma-separated SKUs")],
 ) -> dict[str, Any]:

@@ -9,15 +9,18 @@ Screenshots go to the pytest temporary folder, and also to `ONHAND_SCREENSHOTS` 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,8 @@ class Server:
     admin: str
     storefront: str
     database_url: str
+    shop_port: int  # a shop page served from http://127.0.0.1:<port> may embed the badge
+    public: str  # the token a web page may show (availability only)
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -80,7 +85,13 @@ def chromium_path() -> str:
 def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("console")
     url = f"sqlite:///{folder / 'console.db'}"
-    env = {**os.environ, "ONHAND_DATABASE_URL": url, "ONHAND_LOG_LEVEL": "warning"}
+    shop_port = _free_port()
+    env = {
+        **os.environ,
+        "ONHAND_DATABASE_URL": url,
+        "ONHAND_LOG_LEVEL": "warning",
+        "ONHAND_CORS_ORIGINS": json.dumps([f"http://127.0.0.1:{shop_port}"]),
+    }
     env.pop("ONHAND_REDIS_URL", None)
     env.pop("ONHAND_NATS_URL", None)
     loaded = subprocess.run(
@@ -91,7 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
         timeout=600,
         check=True,
     )
-    tokens = dict(re.findall(r"(admin|storefront) token\s+(onh_\S+)", loaded.stdout))
+    tokens = dict(re.findall(r"(admin|storefront|public) token\s+(onh_\S+)", loaded.stdout))
     port = _free_port()
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
@@ -109,7 +120,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
             proc.kill()
             raise RuntimeError((folder / "server.log").read_text())
         time.sleep(0.2)
-    yield Server(base, tokens["admin"], tokens["storefront"], url)
+    yield Server(base, tokens["admin"], tokens["storefront"], url, shop_port, tokens["public"])
     proc.terminate()
     try:
         proc.wait(10)
@@ -184,3 +195,28 @@ def console(browser: Any, server: Server) -> Iterator[Console]:
     yield tab
     context.close()
     assert tab.errors == [], f"console errors: {tab.errors}"
+
+
+@pytest.fixture
+def shop_page(server: Server) -> Iterator[dict[str, str]]:
+    """A shop's product page on another origin, embedding the badge: set `page["html"]`."""
+    page = {"html": ""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page["html"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", server.shop_port), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield page
+    httpd.shutdown()
+    httpd.server_close()

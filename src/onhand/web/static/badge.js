@@ -4,12 +4,15 @@
  *   <script src="https://stock.example.com/badge.js" data-tenant="demo"
  *           data-sku="BOOK-DUNE" data-token="onh_…" async></script>
  *
- * It shows "In stock", "Only N left" or "Sold out" from /v1/{tenant}/availability/{sku},
- * and refreshes every minute while the page is visible. Optional attributes:
- *   data-low="5"         show "Only N left" at or below this many (default 5)
- *   data-refresh="60"    seconds between refreshes (default 60, at least 10)
+ * It shows "In stock", "Only N left" or "Sold out" and follows the public availability
+ * stream (/v1/{tenant}/public/availability/stream), so the figure changes as stock does.
+ * "Only N left" starts at the item's own low-stock threshold. Optional attributes:
+ *   data-low="5"         override the threshold (without either: 5)
  *   data-target="#stock" put the badge into this element instead of after the script
  * Use a token with only the storefront scope: it is visible to anyone who views the page.
+ * A shop page on another origin needs that origin in the server's ONHAND_CORS_ORIGINS
+ * (`onhand demo --cors-origin https://shop.example`); when the browser blocks the stream
+ * the badge says so in the browser console.
  */
 (function () {
   "use strict";
@@ -19,8 +22,8 @@
   var tenant = script.getAttribute("data-tenant");
   var sku = script.getAttribute("data-sku");
   var token = script.getAttribute("data-token");
-  var low = parseInt(script.getAttribute("data-low") || "5", 10);
-  var every = Math.max(10, parseInt(script.getAttribute("data-refresh") || "60", 10)) * 1000;
+  var override = script.getAttribute("data-low");
+  var low = override === null ? null : parseInt(override, 10);
   if (!tenant || !sku || !token) {
     if (window.console) console.warn("onhand badge: data-tenant, data-sku and data-token are required");
     return;
@@ -54,35 +57,63 @@
 
   function show(available) {
     var level, text;
+    var threshold = low === null || isNaN(low) ? 5 : low;
     if (available === null || available === undefined) {
       level = "in"; text = "In stock";            // digital: never runs out
     } else if (available <= 0) {
       level = "out"; text = "Sold out";
-    } else if (available <= low) {
+    } else if (available <= threshold) {
       level = "low"; text = "Only " + available + " left";
     } else {
       level = "in"; text = "In stock";
     }
     badge.setAttribute("data-level", level);
+    badge.setAttribute("data-available", available === null ? "" : String(available));
     badge.textContent = text;
   }
 
-  var timer = null;
-  function refresh() {
-    var url = base + "/v1/" + encodeURIComponent(tenant) + "/availability/" + encodeURIComponent(sku);
-    fetch(url, { headers: { Authorization: "Bearer " + token, Accept: "application/json" } })
-      .then(function (res) { return res.ok ? res.json() : Promise.reject(res.status); })
-      .then(function (doc) { show(doc.available); })
-      .catch(function () { /* keep what is shown; try again at the next refresh */ })
-      .then(schedule);
+  var url = base + "/v1/" + encodeURIComponent(tenant) + "/public/availability/stream?skus=" +
+    encodeURIComponent(sku) + "&access_token=" + encodeURIComponent(token);
+  var source = null;
+  var retry = 5;
+  var warned = false;
+
+  function explain() {
+    // EventSource hides why it failed; one fetch tells a CORS refusal from a server answer.
+    fetch(url, { headers: { Accept: "text/event-stream" } }).then(function (res) {
+      if (res.body && res.body.cancel) res.body.cancel();
+      if (!res.ok && window.console) {
+        console.warn("onhand badge: the stock stream answered " + res.status + " for " + sku +
+          " (check data-tenant, data-sku and that the token has the storefront scope)");
+      }
+    }, function () {
+      if (warned || !window.console) return;
+      warned = true;
+      console.error("onhand badge: the browser blocked the stock stream from " + base +
+        " (CORS). Add " + location.origin + " to ONHAND_CORS_ORIGINS on the onhand server" +
+        " (onhand demo --cors-origin " + location.origin + ").");
+    });
   }
-  function schedule() {
-    clearTimeout(timer);
-    if (!document.hidden) timer = setTimeout(refresh, every);
+
+  function connect() {
+    if (!window.EventSource) return;
+    source = new EventSource(url);
+    source.addEventListener("availability", function (message) {
+      var data;
+      try { data = JSON.parse(message.data); } catch (e) { return; }
+      if (!data || data.sku !== sku) return;
+      retry = 5;
+      if (override === null && data.low_stock_threshold !== undefined) {
+        low = data.low_stock_threshold === null ? null : data.low_stock_threshold;
+      }
+      show(data.available);
+    });
+    source.onerror = function () {
+      if (source.readyState !== EventSource.CLOSED) return;  // the browser reconnects itself
+      explain();
+      setTimeout(connect, retry * 1000);
+      retry = Math.min(retry * 2, 300);
+    };
   }
-  document.addEventListener("visibilitychange", function () {
-    if (document.hidden) clearTimeout(timer);
-    else refresh();
-  });
-  refresh();
+  connect();
 })();

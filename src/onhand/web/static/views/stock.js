@@ -2,6 +2,7 @@
 // location forms, and the movement form with every movement type.
 
 import { allItems, figuresOf, stockable, stockLevel, stocked } from "../lib/catalog.js";
+import { lineChart } from "../lib/chart.js";
 import { dataTable, debounce, empty, field, fmt, h, newKey, problemBox, toast, when, words } from "../lib/dom.js";
 
 export const title = "Stock";
@@ -40,7 +41,7 @@ export async function render(root, ctx) {
   const detail = h("section", { class: "card detail-card", "aria-live": "polite" });
   const moveCard = h("section", { class: "card" });
   const manage = h("section", { class: "card" });
-  root.append(h("div", { class: "split" },
+  root.append(h("div", { class: "split stock" },
     h("div", { class: "col" }, listCard),
     h("div", { class: "col" }, detail, moveCard, manage)));
 
@@ -95,8 +96,8 @@ export async function render(root, ctx) {
     const rows = visible();
     count.textContent = `${rows.length} of ${state.items.length}${state.location ? ` · at ${state.location}` : ""}`;
     const columns = [
-      { label: "Item", sort: (r) => r.sku, cell: (r) => h("span", { class: "item" }, h("span", { class: "name" }, r.name), h("span", { class: "sku" }, r.sku)) },
-      { label: "Kind", key: "kind", opt: true, cell: (r) => h("span", { class: `kind kind-${r.kind}` }, r.kind) },
+      { label: "Item", sort: (r) => r.sku, cell: (r) => h("span", { class: "item" }, h("span", { class: "name" }, r.name),
+        h("span", { class: "sku" }, r.sku, r.kind === "physical" ? null : h("span", { class: `kind kind-${r.kind}` }, r.kind))) },
       ...STATES.map((s) => ({
         label: label(s), num: true, opt: OPTIONAL.has(s), sort: (r) => rowFigures(r)[s] ?? Infinity,
         cell: (r) => {
@@ -195,10 +196,65 @@ export async function render(root, ctx) {
             { label: "Why", cell: (e) => words(e.reason) },
           ], ledger.entries, { cls: "compact" })
           : h("div", { class: "empty small" }, "Nothing has happened to this item yet."),
+        stocked(item) ? [h("h3", {}, "On hand, last 90 days"), h("div", { class: "chart", dataset: { chart: "stock" } }),
+          h("h3", {}, "Sold a day, and the plan's forecast"), h("div", { class: "chart", dataset: { chart: "forecast" } })] : null,
         h("p", {}, h("a", { href: `/dashboard/history?sku=${encodeURIComponent(sku)}`, onclick: (e) => { e.preventDefault(); ctx.navigate("history", { sku }); } }, "Full history →")));
+      await drawCharts(item);
     } catch (err) {
       if (state.selected === sku) detail.replaceChildren(empty(err.status === 404 ? `There is no item ${sku}` : "The item could not be loaded", err.message));
     }
+  }
+
+  // ---- charts ----
+
+  let charts = [];
+  let forecasts = null; // the last plan's lines, by "sku@location"
+
+  async function drawCharts(item) {
+    for (const destroy of charts) destroy();
+    charts = [];
+    const stockBox = detail.querySelector('[data-chart="stock"]');
+    const forecastBox = detail.querySelector('[data-chart="forecast"]');
+    if (!stockBox) return;
+    const s = await api.get(`/console/items/${encodeURIComponent(item.sku)}/series`, { days: 90 });
+    if (state.selected !== item.sku) return;
+    charts.push(await lineChart(stockBox, s.dates, Object.entries(s.on_hand).map(([code, values]) => ({ label: code, values }))));
+    if (forecasts === null) {
+      forecasts = new Map();
+      if ((await api.get("/console/plan")).run) {
+        const plan = await api.get("/plan/suggestions", { all: "true", limit: 1000 });
+        for (const line of plan.suggestions) {
+          const prev = forecasts.get(line.sku);
+          forecasts.set(line.sku, prev ? { mean: prev.mean + line.forecast_daily, var: prev.var + line.sigma_daily ** 2 } : { mean: line.forecast_daily, var: line.sigma_daily ** 2 });
+        }
+      }
+    }
+    // The forecast is flat over the horizon; the band is the 95 % prediction interval.
+    const f = forecasts.get(item.sku);
+    const dates = [...s.dates];
+    const sold = [...s.sold];
+    const mean = s.dates.map(() => null);
+    const lo = [...mean], hi = [...mean];
+    if (f) {
+      const last = new Date(s.dates[s.dates.length - 1]);
+      const sd = Math.sqrt(f.var);
+      mean[mean.length - 1] = f.mean; lo[lo.length - 1] = Math.max(0, f.mean - 1.96 * sd); hi[hi.length - 1] = f.mean + 1.96 * sd;
+      for (let i = 1; i <= 28; i += 1) {
+        const d = new Date(last.getTime() + i * 86400000);
+        dates.push(d.toISOString().slice(0, 10));
+        sold.push(null);
+        mean.push(f.mean);
+        lo.push(Math.max(0, f.mean - 1.96 * sd));
+        hi.push(f.mean + 1.96 * sd);
+      }
+    }
+    charts.push(await lineChart(forecastBox, dates, [
+      { label: "sold", values: sold },
+      { label: "forecast", values: mean, dash: [6, 4], color: "#e8590c" },
+      { label: "95 % low", values: lo, color: "rgba(232,89,12,.45)", width: 1 },
+      { label: "95 % high", values: hi, color: "rgba(232,89,12,.45)", width: 1 },
+    ]));
+    if (!f) forecastBox.append(h("p", { class: "muted small" }, "No forecast yet: run the plan to add one."));
   }
 
   // ---- movement form ----
@@ -407,4 +463,5 @@ export async function render(root, ctx) {
   tableBox.replaceChildren(h("div", { class: "empty" }, "Loading items…"));
   await load();
   await drawDetail(state.selected);
+  return () => { for (const destroy of charts) destroy(); };
 }

@@ -1,0 +1,1 @@
+"""Read-only aggregates for the admin console: tiles, history with balances, holds, series."""

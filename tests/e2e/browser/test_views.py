@@ -1,0 +1,211 @@
+"""Each view used as a person would, with the figures checked against the API."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+
+
+def _figure(page, sku: str) -> str:
+    cell = page.locator(f'table.items tr[data-sku="{sku}"] .figure')
+    return str(cell.evaluate("el => el.firstChild.textContent"))
+
+
+def _bins(api: httpx.Client) -> list[str]:
+    """Locations with nothing inside them: the ones stock can be put in."""
+    places = api.get("/locations").json()["locations"]
+    parents = {loc["parent"] for loc in places}
+    return [loc["code"] for loc in places if loc["code"] not in parents]
+
+
+def test_stock_create_an_item_and_receive_it(console, shoot):
+    page = console.page
+    console.open("stock")
+    page.click("text=New item")
+    form = page.locator('form[data-form="item"]')
+    form.locator("input[name=sku]").fill("BOOK-CONSOLE-TEST")
+    form.locator("input[name=name]").fill("Console test book")
+    form.locator("input[name=low_stock_threshold]").fill("4")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector('table.items tr[data-sku="BOOK-CONSOLE-TEST"]')
+    assert _figure(page, "BOOK-CONSOLE-TEST") == "0"
+
+    move = page.locator("form").filter(has=page.locator("select[name=type]"))
+    move.locator("select[name=type]").select_option("receipt")
+    move.locator("input[name=sku]").fill("BOOK-CONSOLE-TEST")
+    move.locator("input[name=qty]").fill("12")
+    move.locator("button[type=submit]").click()
+    deadline = time.monotonic() + 5
+    while _figure(page, "BOOK-CONSOLE-TEST") != "12" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _figure(page, "BOOK-CONSOLE-TEST") == "12"
+    with console.server.client() as api:
+        doc = api.get("/availability/BOOK-CONSOLE-TEST").json()
+    assert doc["available"] == 12 and doc["on_hand"] == 12
+    # Only stockable locations (bins, no warehouse) are offered.
+    offered = move.locator("select[name=location] option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    with console.server.client() as api:
+        assert sorted(offered) == sorted(_bins(api))
+    # Every movement type is in the form.
+    types = move.locator("select[name=type] option").evaluate_all("os => os.map(o => o.value)")
+    assert {"transfer_receive", "write_off", "return", "quality_hold", "quality_release"} <= set(
+        types
+    )
+    shoot(console, "stock-item")
+
+
+def test_stock_asks_before_a_suspicious_receipt(console):
+    page = console.page
+    console.open("stock", "item=BOOK-DUNE")
+    with console.server.client() as api:
+        before = api.get("/availability/BOOK-DUNE").json()["on_hand"]
+    move = page.locator("form").filter(has=page.locator("select[name=type]"))
+    move.locator("select[name=type]").select_option("receipt")
+    move.locator("input[name=sku]").fill("BOOK-DUNE")
+    move.locator("input[name=qty]").fill("900000")
+    messages = []
+    page.once("dialog", lambda d: (messages.append(d.message), d.dismiss()))
+    move.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Not posted: the quantity was not confirmed.")
+    assert messages and "usual" in messages[0]
+    with console.server.client() as api:
+        assert api.get("/availability/BOOK-DUNE").json()["on_hand"] == before
+
+
+def test_the_detail_opens_where_a_phone_user_is(console):
+    console.width("phone")
+    console.open("stock")
+    page = console.page
+    page.click('table.items tr[data-sku="BOOK-DUNE"]')
+    page.wait_for_selector('.detail-card h2:has-text("Dune")')
+    page.wait_for_timeout(400)
+    top = page.evaluate("document.querySelector('.detail-card').getBoundingClientRect().top")
+    assert -2 <= top < 844 / 2  # scrolled to the top of the window (sub-pixel rounding)
+    assert console.overflow() == 0
+
+
+def test_planning_turns_a_chosen_suggestion_into_a_draft_order(console, shoot):
+    page = console.page
+    console.open("planning")
+    page.click("text=Run plan")
+    page.wait_for_selector(".supplier-group input[data-line]")
+    box = page.locator(".supplier-group input[data-line]").first
+    line_no = int(box.get_attribute("data-line"))
+    box.check()
+    shoot(console, "planning-chosen")
+    page.click('button[data-action="order"]')
+    console.ready("orders")
+    with console.server.client() as api:
+        suggestion = next(
+            s
+            for s in api.get("/plan/suggestions", params={"limit": 1000}).json()["suggestions"]
+            if s["line_no"] == line_no
+        )
+        assert suggestion["purchase_order"] is not None
+        orders = api.get("/purchase-orders", params={"status": "draft"}).json()["purchase_orders"]
+        po = next(o for o in orders if o["number"] == suggestion["purchase_order"])
+        assert [(ln["sku"], ln["qty"]) for ln in po["lines"]] == [
+            (suggestion["sku"], suggestion["qty"])
+        ]
+    assert f"po={po['id']}" in page.url
+    page.wait_for_selector(f'.detail-card h2:has-text("{po["number"]}")')
+
+
+def test_a_purchase_order_is_approved_sent_and_received_in_part(console, shoot):
+    page = console.page
+    with console.server.client() as api:
+        r = api.post(
+            "/purchase-orders",
+            json={
+                "supplier": "HARBOUR",
+                "location": "NORTH-A1",
+                "lines": [{"sku": "BOOK-DUNE", "qty": 24, "unit_price": "5.00"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        po = r.json()
+        before = api.get("/availability/BOOK-DUNE").json()
+    console.open("orders", f"po={po['id']}")
+    page.click('button[data-action="approve"]')
+    page.wait_for_selector('.detail-card [data-status="approved"]')
+    page.click('button[data-action="send"]')
+    page.wait_for_selector('.detail-card [data-status="sent"]')
+    page.fill('input[name="receive-BOOK-DUNE"]', "10")
+    page.click('button[data-action="receive"]')
+    page.wait_for_selector('.detail-card [data-status="partially_received"]')
+    shoot(console, "orders-received")
+    with console.server.client() as api:
+        after = api.get("/availability/BOOK-DUNE").json()
+        doc = api.get(f"/purchase-orders/{po['id']}").json()
+    assert after["on_hand"] == before["on_hand"] + 10
+    assert after["incoming"] == before["incoming"] + 14
+    assert doc["lines"][0]["received"] == 10
+
+
+def test_a_hold_is_listed_with_time_left_and_released(console, shoot):
+    page = console.page
+    with httpx.Client(
+        base_url=f"{console.server.base}/v1/demo",
+        headers={"Authorization": f"Bearer {console.server.storefront}"},
+    ) as shop:
+        r = shop.post(
+            "/reservations", json={"lines": [{"sku": "BOOK-DUNE", "qty": 1}], "ttl_seconds": 600}
+        )
+        assert r.status_code == 201, r.text
+        hold = r.json()["id"]
+    console.open("reservations", "sku=BOOK-DUNE")
+    cell = page.locator(f'.left[data-id="{hold}"]')
+    assert re.fullmatch(r"(9|10) min \d\d s", cell.inner_text())
+    shoot(console, "reservations-hold")
+    cell.locator("xpath=ancestor::tr").locator('button[data-action="release"]').click()
+    page.wait_for_selector(f'.left[data-id="{hold}"]', state="detached")
+    with console.server.client() as api:
+        assert api.get(f"/reservations/{hold}").json()["status"] == "released"
+
+
+def test_history_pages_back_with_the_balance(console, shoot):
+    page = console.page
+    console.open("history", "sku=BOOK-DUNE&state=on_hand")
+    first = page.locator("table.history tbody tr").evaluate_all(
+        "rs => rs.map(r => Number(r.dataset.id))"
+    )
+    assert len(first) == 50
+    page.click('button[data-action="next"]')
+    page.wait_for_selector('[data-page="2"]')
+    second = page.locator("table.history tbody tr").evaluate_all(
+        "rs => rs.map(r => Number(r.dataset.id))"
+    )
+    assert second and max(second) < min(first)
+    # The newest row's balance is what is on hand now at its location.
+    page.click('button[data-action="prev"]')
+    page.wait_for_selector('[data-page="1"]')
+    top = page.locator("table.history tbody tr").first
+    location = top.locator("td").nth(2).inner_text()
+    balance = int(top.locator(".balance").inner_text().replace(",", ""))
+    with console.server.client() as api:
+        places = api.get("/availability/BOOK-DUNE").json()["locations"]
+    assert balance == next(p["on_hand"] for p in places if p["location"] == location)
+    shoot(console, "history-paged")
+
+
+def test_the_home_tiles_agree_with_the_api(console):
+    console.open("home")
+    page = console.page
+    with console.server.client() as api:
+        returns = api.get("/console/tiles/returns").json()
+    assert page.inner_text('[data-figure="returns-units"]') == str(returns["current"]["units"])
+    assert page.locator('[data-tile="cover"] td.bad, [data-tile="cover"] td.ok').count() > 0
+
+
+def test_valuation_shows_the_total_and_draws_its_chart(console):
+    console.open("valuation")
+    page = console.page
+    with console.server.client() as api:
+        total = api.get("/valuation").json()["totals"]["value"]
+    shown = page.inner_text('[data-figure="total-value"]').replace(",", "")
+    assert float(shown) == float(total)
+    page.wait_for_selector('[data-chart="valuation"] canvas')
