@@ -40,6 +40,11 @@ CROSS_TENANT: dict[str, str] = {
     "cache/reconcile.py": "reconciliation walks every tenant, then each tenant's items",
     "auth.py:verify": "a bearer token is found by its id before its tenant is known; the route"
     " guard then compares the token's tenant with the path's",
+    "auth.py:_note_use": "records a token's last use by its id, as verify finds it",
+    "events/alerts.py:seed": "the alert sink starts from the head of the shared outbox",
+    "channels/jobs.py:due": "the channel sync job finds due channels of every tenant",
+    "channels/jobs.py:take_queue": "the channel push job drains the queue of every tenant",
+    "web/reports/tiles.py:refresh": "the console-tiles job refreshes every tenant's tiles",
     "auth.py:list_tokens": "`onhand tokens list` is the operator's view of every tenant's tokens",
     "auth.py:revoke_token": "`onhand tokens revoke ID` names a token by its id, in any tenant",
 }
@@ -58,6 +63,8 @@ PENDING: dict[str, str] = {
     "fulfilment/backorders.py:listing": "joins items and locations by id without their tenant",
     "fulfilment/picking.py:_task_rows": "joins items and locations by id without their tenant",
     "fulfilment/picking.py:create_waves": "joins locations by id without their tenant",
+    "channels/sync.py:_bundles_of": "joins items by id without their tenant",
+    "web/reports/returns.py:returns_tile": "joins items by id without their tenant",
     "events/webhooks.py:redeliver": "re-reads the delivery by id after the tenant-scoped update",
 }
 
