@@ -108,3 +108,16 @@ def test_dispatch_availability_needs_admin(api, engine, tenant, client):
     _network(api)
     assert_problem(shop.get("/availability", params={"sku": "MUG", "zone": "south"}), 403)
     assert shop.get("/availability", params={"skus": "MUG"}).status_code == 200
+
+
+def test_the_nearest_zone_reservation_strategy_follows_the_distance_table(api):
+    _network(api)
+    prefs = PREFS | {"distances": {"south": {"west": 1, "north": 2, "east": 3}}}
+    assert put(api, "/policies/dispatch-preferences", json=prefs).status_code == 200
+    # South holds 7: a hold of 10 takes those, then the nearest other zone (west, distance 1),
+    # not the first by location priority and code (E-1) nor by zone priority (north).
+    body = {"lines": [{"sku": "MUG", "qty": 10}], "allocation": "nearest_zone", "zone": "south"}
+    r = api.post("/reservations", json=body)
+    assert r.status_code == 201, r.text
+    taken = {a["location"]: a["qty"] for a in r.json()["lines"][0]["allocations"]}
+    assert taken == {"S-1": 3, "S-2": 4, "W-1": 3}

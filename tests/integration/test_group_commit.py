@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from onhand import auth, check, db
@@ -221,7 +222,6 @@ def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
         "/unknown-sku"
     )
     assert by_ref["unknown-location"][0] == 404
-    # (Text that is not a number never becomes a job: the request schema refuses it first.)
     for ref in ("zero", "negative", "fraction", "absurd"):
         status, doc = by_ref[ref]
         assert status == 422 and doc["type"].endswith("/validation"), (ref, by_ref[ref])
@@ -229,6 +229,11 @@ def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
     assert reserved(engine, tenant) == 6
     assert held_by_reference(engine, tenant) == {"good-0": 1, "good-1": 2, "good-2": 3}
     assert findings_for(engine, tenant) == []
+
+
+def test_a_quantity_that_is_not_a_number_never_joins_a_batch():
+    with pytest.raises(ValidationError, match="not a number"):
+        job(qty="lots")
 
 
 def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, tenant, monkeypatch):

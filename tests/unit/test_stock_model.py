@@ -118,7 +118,7 @@ def test_pod_guard_checks_capacity():
 
 def test_the_guarded_update_carries_the_same_conditions():
     g = model.guard({"reserved": 1}, allow_backorder=False)
-    stmt = guarded_update(balances, ("reserved",), g, model_now())
+    stmt = guarded_update(balances, ("reserved",), g)
     where = str(stmt.compile(dialect=postgresql.dialect()))
     assert "balances.reserved + %(d_reserved)s" in where
     assert "balances.on_hand -" in where and ">= %(param_" in where

@@ -21,12 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, stock
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..problems import Problem
 from ..quantities import to_base_units
-from ..stock import ledger
 from . import backorders, picking, stockpost
 from .schemas import ConsumptionIn, SaleEvent
 from .tables import consumption_events
@@ -181,9 +180,8 @@ def _apply(
 ) -> None:
     """Decide each sale against the stock its parts have, in order, then post the batch."""
     item_ids = {p.id for s in sales for p, _ in s.parts}
-    location_ids = {s.location.id for s in sales if s.location}
-    stockpost.lock(conn, tenant, item_ids, location_ids)
-    free = stockpost.free(conn, tenant, item_ids, now) if item_ids else {}
+    locked = stockpost.lock(conn, tenant, item_ids, now)
+    free = stockpost.free(locked)
     take: dict[tuple[int, int], dict[str, int]] = {}
     owed: dict[tuple[int, int], int] = {}
     meta: dict[tuple[int, int], tuple[Item, Location]] = {}
@@ -218,12 +216,10 @@ def _apply(
             if q > got:
                 owed[key] = owed.get(key, 0) + q - got
                 short_lines.append((s, p, loc, q - got))
-    changes = [stockpost.Change(*meta[k], d, guarded=True) for k, d in take.items()]
-    changes += [
-        stockpost.Change(*meta[k], {"committed": n}, guarded=False) for k, n in owed.items()
-    ]
-    posting = ledger.Posting(reason="consumption", actor=actor, reference=source)
-    stockpost.post(conn, tenant, changes, posting, now, source=source)
+    changes = [stockpost.Change(*meta[k], d) for k, d in take.items()]
+    changes += [stockpost.Change(*meta[k], {"committed": n}, sells=False) for k, n in owed.items()]
+    posting = stock.Posting(reason="consumption", actor=actor, reference=source)
+    stockpost.post(conn, tenant, changes, posting, now, locked)
     origin = f"consumption:{source}:"
     lines = [(p, loc, q, origin + s.event.id, s.event.sku) for s, p, loc, q in short_lines]
     for (s, *_), doc in zip(short_lines, backorders.record(conn, tenant, lines, now), strict=True):

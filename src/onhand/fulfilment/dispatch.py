@@ -8,6 +8,7 @@ locations are proposed: an inter-zone shipment is never suggested then.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,6 +90,19 @@ def save(conn: Connection, tenant: str, prefs: Preferences) -> Preferences:
         )
     )
     return load(conn, tenant)
+
+
+def zone_rank(conn: Connection, tenant: str) -> Callable[[str, str | None], tuple[int, int]]:
+    """For the nearest_zone reservation strategy: how near zone b is to zone a, as a sort key
+    (distance from the tenant's table, then zone priority; unknown last)."""
+    prefs = load(conn, tenant)
+    big = 10**9
+
+    def key(a: str, b: str | None) -> tuple[int, int]:
+        d = prefs.distance(a, b)
+        return (big if d is None else d, prefs.zone_priorities.get(b or "", big))
+
+    return key
 
 
 def rank(

@@ -16,12 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, stock
 from ..catalog import service as catalog
 from ..events import outbox
 from ..problems import Conflict, Invalid, NotFound
 from ..reservations import lifecycle
-from ..stock import ledger
 from ..tables import balances, items, locations, reservation_lines, reservations
 from ..tables import ledger as ledger_table
 from . import stockpost
@@ -364,7 +363,7 @@ def ship_wave(conn: Connection, tenant: str, wave_id: str, actor: str, now: date
                     found[t.item_id],
                     places[t.location_id],
                     {"committed": -t.picked, "on_hand": -t.picked},
-                    guarded=False,
+                    sells=False,
                 )
             )
     for res_id, res_tasks in by_res.items():
@@ -376,7 +375,7 @@ def ship_wave(conn: Connection, tenant: str, wave_id: str, actor: str, now: date
             )
         lifecycle.ship(conn, tenant, res_id, actor, now)
     stockpost.post(
-        conn, tenant, changes, ledger.Posting(reason="ship", actor=actor, reference=wave_id), now
+        conn, tenant, changes, stock.Posting(reason="ship", actor=actor, reference=wave_id), now
     )
     for t in picked:
         if t.source != "reservation" and t.picked is not None and t.picked < t.qty:

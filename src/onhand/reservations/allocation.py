@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..stock.model import Free
 
+# How near a zone is to the asked one (the tenant's dispatch preferences: distance, priority).
+ZoneRank = Callable[[str, str | None], tuple[int, int]]
 
-def order(places: list[Free], strategy: str, zone: str | None) -> list[Free]:
+
+def order(
+    places: list[Free], strategy: str, zone: str | None, near: ZoneRank | None = None
+) -> list[Free]:
     if strategy == "most_stock":
         return sorted(places, key=lambda p: (-p.available, p.priority, p.code or ""))
     if strategy == "nearest_zone" and zone:
-        return sorted(places, key=lambda p: (p.zone != zone, p.priority, p.code or ""))
+        return sorted(
+            places,
+            key=lambda p: (
+                p.zone != zone,
+                near(zone, p.zone) if near else (0, 0),
+                p.priority,
+                p.code or "",
+            ),
+        )
     return sorted(places, key=lambda p: (p.priority, p.code or ""))
 
 
 def split(
-    qty: int, places: list[Free], strategy: str, zone: str | None, backorder: bool
+    qty: int,
+    places: list[Free],
+    strategy: str,
+    zone: str | None,
+    backorder: bool,
+    near: ZoneRank | None = None,
 ) -> list[tuple[Free, int]] | None:
     """Take `qty` from places in the strategy's order; None when it does not fit.
 
@@ -22,7 +42,7 @@ def split(
     """
     parts: list[tuple[Free, int]] = []
     left = qty
-    ranked = order(places, strategy, zone)
+    ranked = order(places, strategy, zone, near)
     for place in ranked:
         take = min(left, max(place.available, 0))
         if take > 0:

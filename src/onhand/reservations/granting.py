@@ -138,6 +138,7 @@ def _allocate(
     day: date,
     strategy: str,
     zone: str | None,
+    near: allocation.ZoneRank | None = None,
 ) -> list[Part]:
     """Take every need from the in-memory figures, or put everything back and refuse."""
     parts: list[Part] = []
@@ -161,7 +162,9 @@ def _allocate(
                     fits = chosen and (chosen[0].available >= need.qty or item.allow_backorder)
                     split = [(chosen[0], need.qty)] if fits else None
                 else:
-                    split = allocation.split(need.qty, places, strategy, zone, item.allow_backorder)
+                    split = allocation.split(
+                        need.qty, places, strategy, zone, item.allow_backorder, near
+                    )
                 if split is None:
                     raise _Short(need)
                 for place, qty in split:
@@ -264,12 +267,16 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     }
     pod_free = {key: p.available for key, p in pods.items()}
     granted: dict[int, list[Part]] = {}
+    strategies = {i: jobs[i].body.allocation or settings.allocation for i in needs}
+    near = None
+    if "nearest_zone" in strategies.values():
+        from ..fulfilment.dispatch import zone_rank  # the tenant's zone distances
+
+        near = zone_rank(conn, tenant)
     for i in sorted(needs):
         body = jobs[i].body
         try:
-            granted[i] = _allocate(
-                needs[i], free, pod_free, day, body.allocation or settings.allocation, body.zone
-            )
+            granted[i] = _allocate(needs[i], free, pod_free, day, strategies[i], body.zone, near)
         except Problem as p:
             answers[i] = problem_answer(p)
     rows = _Rows()

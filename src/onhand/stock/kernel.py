@@ -236,10 +236,10 @@ def _write_rows(
         by_shape.setdefault((tuple(sorted(deltas)), g), []).append((key, deltas))
     for (states, g), rows in by_shape.items():
         params = [
-            {"t": tenant, "i": i, "l": loc, **{f"d_{s}": deltas.get(s, 0) for s in states}}
+            {"t": tenant, "i": i, "l": loc, "now": now, **{f"d_{s}": deltas[s] for s in states}}
             for (i, loc), deltas in rows
         ]
-        done = conn.execute(sql.guarded_update(balances, states, g, now), params)
+        done = conn.execute(sql.guarded_update(balances, states, g), params)
         if done.rowcount != len(params):
             _refused(summed, locked, rows, g)
     for c in changes:
@@ -272,9 +272,9 @@ def _write_pods(
             continue
         g = model.guard(deltas, c.item.allow_backorder, sells)
         states = tuple(sorted(deltas))
-        params = {"t": tenant, "i": key[0], "on_day": key[1], "cap": row.capacity}
+        params = {"t": tenant, "i": key[0], "on_day": key[1], "cap": row.capacity, "now": now}
         params |= {f"d_{s}": d for s, d in deltas.items()}
-        done = conn.execute(sql.guarded_update(pod_bookings, states, g, now, capacity=True), params)
+        done = conn.execute(sql.guarded_update(pod_bookings, states, g, capacity=True), params)
         if done.rowcount != 1:
             if model.admits(g, row.states, deltas, lapsed=row.lapsed, capacity=row.capacity):
                 raise GrantRefused(f"pod item {c.item.sku} on {key[1]}: {deltas} refused")

@@ -7,6 +7,7 @@ that checks and changes in one statement (DESIGN.md §3); both use the same laps
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,8 +15,10 @@ import sqlalchemy as sa
 from ..tables import balances, reservation_lines
 from . import model
 
+Now = datetime | sa.BindParameter[datetime]
 
-def lapsed_reserved(now: datetime, table: sa.Table = balances) -> sa.ScalarSelect:
+
+def lapsed_reserved(now: Now, table: sa.Table = balances) -> sa.ScalarSelect:
     """Units still counted in `reserved` by holds whose time ran out (correlated to `table`)."""
     rl = reservation_lines
     place = (
@@ -36,7 +39,7 @@ def lapsed_reserved(now: datetime, table: sa.Table = balances) -> sa.ScalarSelec
     )
 
 
-def free_view(table: sa.Table, now: datetime, after: model.Getter | None = None) -> model.Getter:
+def free_view(table: sa.Table, now: Now, after: model.Getter | None = None) -> model.Getter:
     """A getter for states as availability sees them: lapsed holds left out of `reserved`."""
     get = after or (lambda s: table.c[s])
     lapsed = lapsed_reserved(now, table)
@@ -56,14 +59,22 @@ def guarded_update(
     table: sa.Table,
     states: tuple[str, ...],
     g: model.Guard,
-    now: datetime,
     capacity: bool = False,
 ) -> sa.Update:
     """One UPDATE, run with executemany, that changes `states` of a row only if `g` holds after.
 
-    Rows are named by bind parameters (`t`, `i`, and `l` or `on_day`), deltas by `d_<state>`;
-    a print-on-demand row takes its capacity as `cap`.
+    Rows are named by bind parameters (`t`, `i`, and `l` or `on_day`), deltas by `d_<state>`,
+    the moment by `now`; a print-on-demand row takes its capacity as `cap`. Built once per
+    shape and kept: a batch pays for the parameters only.
     """
+    return _guarded_update(table, states, g, capacity)
+
+
+@lru_cache(maxsize=512)
+def _guarded_update(
+    table: sa.Table, states: tuple[str, ...], g: model.Guard, capacity: bool
+) -> sa.Update:
+    now = sa.bindparam("now", type_=balances.c.updated_at.type)
 
     def after(s: str) -> Any:
         return table.c[s] + delta_param(s) if s in states else table.c[s]
