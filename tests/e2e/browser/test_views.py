@@ -55,6 +55,9 @@ def test_stock_create_an_item_and_receive_it(console, shoot):
     assert {"transfer_receive", "write_off", "return", "quality_hold", "quality_release"} <= set(
         types
     )
+    # The item's charts are drawn (on hand per location, sales against the forecast).
+    page.wait_for_selector('[data-chart="stock"] canvas')
+    page.wait_for_selector('[data-chart="forecast"] canvas')
     shoot(console, "stock-item")
 
 

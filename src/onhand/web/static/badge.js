@@ -9,7 +9,7 @@
  * "Only N left" starts at the item's own low-stock threshold. Optional attributes:
  *   data-low="5"         override the threshold (without either: 5)
  *   data-target="#stock" put the badge into this element instead of after the script
- * Use a token with only the storefront scope: it is visible to anyone who views the page.
+ * Use a token with only the public scope: it is visible to anyone who views the page.
  * A shop page on another origin needs that origin in the server's ONHAND_CORS_ORIGINS
  * (`onhand demo --cors-origin https://shop.example`); when the browser blocks the stream
  * the badge says so in the browser console.
@@ -84,7 +84,7 @@
       if (res.body && res.body.cancel) res.body.cancel();
       if (!res.ok && window.console) {
         console.warn("onhand badge: the stock stream answered " + res.status + " for " + sku +
-          " (check data-tenant, data-sku and that the token has the storefront scope)");
+          " (check data-tenant, data-sku and that the token has the public scope)");
       }
     }, function () {
       if (warned || !window.console) return;

@@ -196,8 +196,8 @@ export async function render(root, ctx) {
             { label: "Why", cell: (e) => words(e.reason) },
           ], ledger.entries, { cls: "compact" })
           : h("div", { class: "empty small" }, "Nothing has happened to this item yet."),
-        stocked(item) ? [h("h3", {}, "On hand, last 90 days"), h("div", { class: "chart", dataset: { chart: "stock" } }),
-          h("h3", {}, "Sold a day, and the plan's forecast"), h("div", { class: "chart", dataset: { chart: "forecast" } })] : null,
+        ...(stocked(item) ? [h("h3", {}, "On hand, last 90 days"), h("div", { class: "chart", dataset: { chart: "stock" } }),
+          h("h3", {}, "Sold a day, and the plan's forecast"), h("div", { class: "chart", dataset: { chart: "forecast" } })] : []),
         h("p", {}, h("a", { href: `/dashboard/history?sku=${encodeURIComponent(sku)}`, onclick: (e) => { e.preventDefault(); ctx.navigate("history", { sku }); } }, "Full history →")));
       await drawCharts(item);
     } catch (err) {
