@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from planningkit import clean, days_ago, move, sell_committed, ship_committed, shop
 from sqlalchemy import event
 
@@ -80,4 +81,29 @@ def test_shipping_a_committed_sale_is_not_counted_twice(api, engine, tenant):
         hist = demand.history(conn, tenant, demand.series(conn, tenant), 3)
     assert hist.qty.tolist() == [[2, 0, 0]]
     assert hist.available.tolist() == [[8, 8, 8]]
+    assert clean(engine, tenant) == []
+
+
+def test_items_far_apart_in_id_are_read_in_separate_groups(api, engine, tenant):
+    """PostgreSQL reads the history per block of 1,024 item ids: items in different
+    blocks (and one with no sales in between) each get their own days right."""
+    shop(api, skus=("A",), codes=("WH1",))
+    if not db.is_sqlite(engine):
+        with db.write(engine) as conn:
+            first = catalog.item(conn, tenant, "A").id
+            conn.execute(sa.text(f"ALTER SEQUENCE items_id_seq RESTART WITH {first + 3000}"))
+    shop(api, skus=("B", "C"), codes=())
+    for sku, qty in (("A", 2), ("C", 5)):
+        move(engine, tenant, days_ago(4, 9), type="receipt", sku=sku, location="WH1", qty=20)
+        move(engine, tenant, days_ago(2), type="ship", sku=sku, location="WH1", qty=qty)
+    move(engine, tenant, days_ago(4, 9), type="receipt", sku="B", location="WH1", qty=1)
+    with db.read(engine) as conn:
+        planned = demand.series(conn, tenant)
+        hist = demand.history(conn, tenant, planned, 4)
+        ids = [catalog.item(conn, tenant, s).id for s in ("A", "B", "C")]
+    if not db.is_sqlite(engine):
+        assert ids[1] // demand.BUCKET != ids[0] // demand.BUCKET  # really two groups
+    assert planned.item_ids.tolist() == ids
+    assert hist.qty.tolist() == [[0, 0, 2, 0], [0, 0, 0, 0], [0, 0, 5, 0]]
+    assert hist.available.tolist() == [[20, 20, 18, 18], [1, 1, 1, 1], [20, 20, 15, 15]]
     assert clean(engine, tenant) == []

@@ -163,3 +163,22 @@ def test_one_plan_run_at_a_time(api, engine, tenant):
 def test_no_plan_yet_is_a_clear_404(api):
     assert problem(api.get("/plan/suggestions"), 404)["type"].endswith("/no-plan")
     assert problem(api.post("/plan/purchase-orders"), 404)["type"].endswith("/no-plan")
+
+
+def test_stored_lines_keep_awkward_text_exactly(api, engine, tenant):
+    """Lines are written as COPY text on PostgreSQL: backslashes, quotes, tabs and
+    non-ASCII text in a supplier's SKU come back unchanged, on both databases."""
+    shop(api, skus=("A",))
+    created(api.post("/suppliers", json={"code": "ACME", "name": "Acme", "lead_time_days": 5}))
+    awkward = 'Zürich\\N\t"x"\\\\y'
+    created(
+        api.post(
+            "/items/A/suppliers",
+            json={"supplier": "ACME", "preferred": True, "supplier_sku": awkward},
+        )
+    )
+    moves(engine, tenant, daily_sales("A", "WH1", 45, 3, 14))
+    assert api.post("/plan").status_code == 200
+    (line,) = lines(api, all=True).values()
+    assert line["supplier_sku"] == awkward
+    assert line["supplier"] == "ACME" and line["qty"] > 0

@@ -14,6 +14,7 @@ forecast demand of one review period; MOQ and pack size come from the supplier l
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -162,12 +163,7 @@ def run(
             if current != run_id:
                 raise Conflict("This plan run was superseded by a newer one.", slug="plan-running")
             conn.execute(tenancy.delete(tenant, plan_suggestions))
-            tick("store", 0, lines.n)
-            done = 0
-            for rows in lines.chunks():
-                db.bulk_insert(conn, plan_suggestions, rows)
-                done += len(rows)
-                tick("store", done, lines.n)
+            _store(conn, lines, tick)
             conn.execute(
                 tenancy.update(tenant, plan_runs).values(
                     status="done", finished_at=db.utcnow(), summary=summary
@@ -183,6 +179,45 @@ def run(
         raise
     with db.read(engine) as conn:
         return status(conn, tenant)
+
+
+def _store(conn: Connection, lines: Lines, tick: Progress) -> None:
+    """Write the lines: on PostgreSQL as COPY text built here (several times faster than a
+    row of Python values per line), on SQLite as executemany."""
+    tick("store", 0, lines.n)
+    if db.is_sqlite(conn):
+        done = 0
+        for rows in lines.chunks():
+            db.bulk_insert(conn, plan_suggestions, rows)
+            done += len(rows)
+            tick("store", done, lines.n)
+        return
+    names = ", ".join((*STORED, "line_no", "figures"))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    cols = lines.columns
+    stored = [cols[c] for c in STORED]
+    figures = [cols[f] for f in FIGURES]
+    with raw.cursor() as cur, cur.copy(f"COPY plan_suggestions ({names}) FROM STDIN") as copy:
+        for lo in range(0, lines.n, STORE_CHUNK):
+            out = []
+            for line_no, k in enumerate(lines.order[lo : lo + STORE_CHUNK].tolist(), lo + 1):
+                doc = encode({f: col[k] for f, col in zip(FIGURES, figures, strict=True)})
+                fields = [_copy_text(col[k]) for col in stored]
+                fields += [str(line_no), doc.replace("\\", "\\\\")]
+                out.append("\t".join(fields))
+            copy.write("\n".join(out) + "\n")
+            tick("store", min(lo + STORE_CHUNK, lines.n), lines.n)
+
+
+def _copy_text(value: Any) -> str:
+    """One field in COPY's text format (the stored columns hold no tabs or newlines)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    return str(value).replace("\\", "\\\\")
 
 
 def _lead_times(
