@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
-from . import __version__, db, logs, problems
+from . import __version__, apidocs, db, logs, problems
 from .catalog.routes import router as catalog_router
 from .channels.routes import router as channels_router
+from .edge import StrictJSONRoute
 from .events import live
 from .fulfilment.routes import router as fulfilment_router
 from .metrics import RequestMetrics, check_access, metrics_response
@@ -54,7 +55,10 @@ def create_app(
         version=__version__,
         summary="Inventory backbone: stock ledger, reservations, live stock, replenishment.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by apidocs
+        redoc_url=None,
     )
+    app.router.route_class = StrictJSONRoute
     app.state.engine = engine
     app.state.settings = settings
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
@@ -89,4 +93,5 @@ def create_app(
         check_access(request, settings.metrics_token)
         return metrics_response()
 
+    apidocs.install(app)
     return app

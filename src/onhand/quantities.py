@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-from .inputs import is_decimal
 from .problems import Invalid
 
 # The largest quantity one request may name, in base units: far beyond any real movement, and
@@ -28,15 +27,13 @@ def _keep(value: Any) -> int | str:
         return repr(value)
     if isinstance(value, str) and value.strip():
         number = value.strip().partition(" ")[0]
-        # Plain ASCII digits only: Decimal would read "１２" as 12 and "1_000" as 1000.
-        if not is_decimal(number) and number.lower().lstrip("+-") not in _WORDS:
+        # Decimal would read "１２" as 12 and "1_000" as 1000: a number uses ASCII digits only.
+        # Other text ("lots") is left to to_base_units, which names the field and the item.
+        if "_" in number or not number.isascii():
             raise ValueError(f"'{number[:40]}' is not a number written with the digits 0-9")
         return value.strip()
     raise ValueError("a quantity is an integer in base units, or a string such as '2.5 kg'")
 
-
-# Refused by to_base_units with their own message ("not a finite number").
-_WORDS = ("nan", "snan", "inf", "infinity")
 
 # An integer in base units, or a string like "12", "2.5 kg" to be converted with the item's units.
 QtyInput = Annotated[int | str, BeforeValidator(_keep)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..inputs import MAX_ID as MAX_ID  # paging cursors of the catalogue and stock routes
 from ..inputs import Flag, PlainDecimal, Whole
@@ -72,6 +72,10 @@ class Body(BaseModel):
 
 
 class LocationIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"code": "WH1", "name": "Main warehouse", "zone": "north"}]}
+    )
+
     code: str = Code
     name: str = Field(min_length=1, max_length=200)
     parent: str | None = None
@@ -85,6 +89,20 @@ class ComponentIn(Body):
 
 
 class ItemIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku": "BOOK-1",
+                    "name": "Dune",
+                    "kind": "physical",
+                    "low_stock_threshold": 5,
+                    "attributes": {"author": "Frank Herbert"},
+                }
+            ]
+        }
+    )
+
     sku: str = Sku
     name: str = Field(min_length=1, max_length=300)
     kind: Kind = "physical"
@@ -101,6 +119,10 @@ class ItemIn(Body):
 
 
 class ItemPatch(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reorder_point": 10, "unit_cost": "4.20"}]}
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=300)
     barcode: str | None = Field(default=None, max_length=64)
     attributes: Attributes | None = None

@@ -8,18 +8,18 @@ import logging
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import db
-from ..http import Admin, EngineDep, Sync
+from ..http import Admin, EngineDep, Sync, api_router
 from ..problems import Invalid, Problem, Unauthorized
 from . import mappings, runs, sales, service, sync
 from .schemas import ChannelIn, ChannelPatch, MappingsIn
 from .shopify import ShopifyError
 from .tables import channel_webhooks, channels
 
-router = APIRouter(prefix="/v1/{tenant}", tags=["channels"])
+router = api_router(prefix="/v1/{tenant}", tags=["channels"])
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1_000_000
 

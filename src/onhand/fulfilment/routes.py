@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse, Response
 
 from .. import db
-from ..http import Admin, EngineDep, Public
+from ..http import Admin, EngineDep, Public, api_router
 from ..problems import Forbidden, Problem, problem_response
 from ..stock import routes as stock_routes
 from . import backorders, consumption, dispatch, payouts, picking
 from .schemas import BracketsIn, ConfirmIn, ConsumptionIn, WaveIn
 
-router = APIRouter(prefix="/v1/{tenant}", tags=["fulfilment"])
+router = api_router(prefix="/v1/{tenant}", tags=["fulfilment"])
 Qty = Annotated[int, Query(ge=1, le=10**12)]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..catalog.schemas import Body, Code, NonNegativeInt, PositiveInt, Sku
 from ..inputs import Day, Flag, Number, PlainDecimal, Whole
@@ -14,6 +14,20 @@ LeadDays = Field(ge=0, le=730, description="Days from ordering to delivery")
 
 
 class SupplierIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "ACME",
+                    "name": "Acme Books",
+                    "lead_time_days": 7,
+                    "moq": 10,
+                    "pack_size": 5,
+                }
+            ]
+        }
+    )
+
     code: str = Code
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
@@ -27,6 +41,10 @@ class SupplierIn(Body):
 
 
 class SupplierPatch(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"lead_time_days": 5, "email": "orders@acme.example"}]}
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -39,6 +57,10 @@ class SupplierPatch(Body):
 
 
 class ItemSupplierIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"supplier": "ACME", "price": "3.80", "preferred": True}]}
+    )
+
     supplier: str = Code
     supplier_sku: str | None = Field(default=None, max_length=128)
     price: PlainDecimal | None = Price
@@ -48,6 +70,8 @@ class ItemSupplierIn(Body):
 
 
 class ItemSupplierPatch(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"price": "3.60"}]})
+
     supplier_sku: str | None = Field(default=None, max_length=128)
     price: PlainDecimal | None = Price
     pack_size: PositiveInt | None = None
@@ -56,6 +80,10 @@ class ItemSupplierPatch(Body):
 
 
 class PlanSettingsPatch(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"service_level": 0.95, "horizon_days": 60}]}
+    )
+
     service_level: Number | None = Field(
         default=None, ge=0.5, le=0.999, description="Cycle service level for safety stock"
     )
@@ -76,6 +104,8 @@ class PlanSettingsPatch(Body):
 
 
 class PlanOrdersIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"suppliers": ["ACME"]}]})
+
     suppliers: list[str] | None = Field(
         default=None, max_length=500, description="Only these supplier codes (default: all)"
     )
@@ -86,23 +116,43 @@ class PlanOrdersIn(Body):
     )
 
 
-class LineIn(Body):
+class OrderLineIn(Body):
     sku: str = Sku
     qty: QtyInput
     unit_price: PlainDecimal | None = Price
 
 
+LineIn = OrderLineIn  # the name other modules import
+
+
 class PurchaseOrderIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "supplier": "ACME",
+                    "location": "WH1",
+                    "lines": [{"sku": "BOOK-1", "qty": 50, "unit_price": "3.60"}],
+                    "reference": "PO-2026-1",
+                }
+            ]
+        }
+    )
+
     supplier: str = Code
     location: str = Field(min_length=1, max_length=64, description="Where the goods arrive")
-    lines: list[LineIn] = Field(min_length=1, max_length=1000)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
     expected_on: Day | None = None
 
 
 class PurchaseOrderPatch(Body):
-    lines: list[LineIn] | None = Field(
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "Deliver to the back door"}]}
+    )
+
+    lines: list[OrderLineIn] | None = Field(
         default=None, min_length=1, max_length=1000, description="Replaces every line (drafts only)"
     )
     location: str | None = Field(default=None, min_length=1, max_length=64)
@@ -117,6 +167,10 @@ class ReceiptLineIn(Body):
 
 
 class ReceiptIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"lines": [{"sku": "BOOK-1", "qty": 20}]}]}
+    )
+
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
     allow_over_receipt: Flag = Field(
         default=False, description="Accept more than was ordered on a line"

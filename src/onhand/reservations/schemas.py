@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..catalog.schemas import Body
 from ..inputs import Whole
@@ -14,7 +14,7 @@ Strategy = Literal["priority", "most_stock", "nearest_zone"]
 MAX_TTL = 7 * 24 * 3600
 
 
-class LineIn(Body):
+class HoldLineIn(Body):
     sku: str = Field(min_length=1, max_length=128)
     qty: QtyInput
     location: str | None = Field(
@@ -22,10 +22,25 @@ class LineIn(Body):
     )
 
 
+LineIn = HoldLineIn  # the name other modules import
+
+
 class ReservationIn(Body):
     """Validated whole before it joins a batch: text storable on both databases (no NUL)."""
 
-    lines: list[LineIn] = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [{"sku": "BOOK-1", "qty": 2, "location": None}],
+                    "ttl_seconds": 900,
+                    "reference": "cart-1",
+                }
+            ]
+        }
+    )
+
+    lines: list[HoldLineIn] = Field(min_length=1, max_length=200)
     ttl_seconds: Whole | None = Field(
         default=None,
         ge=1,
@@ -38,4 +53,6 @@ class ReservationIn(Body):
 
 
 class ExtendIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ttl_seconds": 1800}]})
+
     ttl_seconds: Whole = Field(ge=1, le=MAX_TTL, description="New lifetime, counted from now")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from ..catalog.schemas import Body, Money
 from ..inputs import Flag
@@ -31,6 +31,21 @@ NEEDS = {"transfer": ("to", "qty"), "count": ("counted",), "safety_stock": ("qty
 
 
 class MovementIn(Body):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "receipt",
+                    "sku": "BOOK-1",
+                    "location": "WH1",
+                    "qty": 100,
+                    "unit_cost": "4.20",
+                    "reference": "delivery 1",
+                }
+            ]
+        }
+    )
+
     type: MovementType
     sku: str = Field(min_length=1, max_length=128)
     location: str = Field(

@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from ... import db
 from ...catalog import service as catalog
 from ...catalog.schemas import MAX_ID
-from ...http import Admin, EngineDep, Limit
+from ...http import Admin, EngineDep, Limit, api_router
 from ...planning import plan, valuation
 from ...problems import Invalid, NotFound
 from ...tables import STATES
 from . import alerts, history, holds, series, tiles
 
-router = APIRouter(prefix="/v1/{tenant}/console", tags=["console"])
+router = api_router(prefix="/v1/{tenant}/console", tags=["console"])
 State = Literal[STATES]  # type: ignore[valid-type]
 
 
