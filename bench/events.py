@@ -112,6 +112,7 @@ def summary(values: list[float]) -> dict[str, float]:
         "p50_ms": round(percentile(ms, 0.50), 2),
         "p90_ms": round(percentile(ms, 0.90), 2),
         "p99_ms": round(percentile(ms, 0.99), 2),
+        "min_ms": round(min(ms), 2),
         "max_ms": round(max(ms), 2),
         "mean_ms": round(statistics.fmean(ms), 2),
     }
@@ -222,7 +223,8 @@ def main() -> None:
         for s in seen:
             for movement, received in s.items():
                 if movement in posted:
-                    from_response.append(max(0.0, received - posted[movement]))
+                    # Not clamped: a negative latency is a clock bug, and is reported as one.
+                    from_response.append(received - posted[movement])
                     from_event.append(received - at[movement])
         expected = args.subscribers * args.changes
         result = {
@@ -237,6 +239,12 @@ def main() -> None:
             "missing": expected - len(from_response),
             "from_response": summary(from_response) if from_response else None,
             "from_event_time": summary(from_event) if from_event else None,
+            # Deliveries seen before their cause (a clock moved, or the timestamps disagree).
+            "negative_latencies": {
+                "from_response": sum(1 for v in from_response if v < 0),
+                "from_event_time": sum(1 for v in from_event if v < 0),
+                "most_negative_ms": round(min([0.0, *from_response, *from_event]) * 1000, 3),
+            },
             "seconds": round(elapsed, 2),
             "server_cpu_seconds": server_cpu,
             "client_cpu_seconds": client_cpu,

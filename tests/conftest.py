@@ -26,9 +26,10 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi.testclient import TestClient
 
-from onhand import auth, db, schema
+from onhand import auth, db, schema, tenancy
 from onhand.app import create_app
 from onhand.settings import Settings
+from tenantscan import Recorder, Scanner
 
 IN_CI = bool(os.environ.get("CI"))
 PG_ADMIN_URL = os.environ.get(
@@ -36,6 +37,35 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("ONHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 NATS_URL = os.environ.get("ONHAND_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def _tenant_tables() -> set[str]:
+    from onhand.cache import tables as _cache  # noqa: F401 (registers its tables)
+    from onhand.events import tables as _events  # noqa: F401
+    from onhand.planning import tables as _planning  # noqa: F401
+    from onhand.tables import metadata
+
+    return {t.name for t in metadata.sorted_tables if tenancy.is_tenant_table(t)}
+
+
+# Every statement of the session, checked for its tenant (tests/tenantscan.py).
+SQL = Recorder(Scanner(_tenant_tables()))
+sa.event.listen(sa.Engine, "before_cursor_execute", SQL.record)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if SQL.offenders() and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    offenders = SQL.offenders()
+    terminalreporter.write_line(
+        f"tenant scan: {SQL.statements} SQL statements, {SQL.checked} from onhand checked, "
+        f"{len(offenders)} without their tenant"
+    )
+    for line in offenders:
+        terminalreporter.write_line(f"  UNSCOPED {line}", red=True)
 
 
 def reachable(url: str, default_port: int) -> bool:

@@ -32,7 +32,7 @@ def create_app(
     settings: Settings | None = None, engine: Engine | None = None, *, run_jobs: bool | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     engine = engine or db.make_engine(settings.database_url)
     jobs_on = settings.run_jobs if run_jobs is None else run_jobs
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import auth, db, schema
+from . import auth, db, logs, schema
 from . import check as invariants
 from .cache.commands import reconcile_command
 from .channels.commands import channels_app, secrets_app
@@ -240,6 +240,8 @@ app.add_typer(secrets_app, name="secrets")
 
 
 def main() -> None:
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     app()
 
 

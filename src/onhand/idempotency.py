@@ -12,12 +12,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from . import db
+from . import db, tenancy
 from .problems import Invalid
 from .tables import idempotency_keys
 
@@ -31,10 +30,8 @@ def fingerprint(payload: Any) -> str:
 
 def stored_many(conn: Connection, tenant: str, scope: str, keys: list[str]) -> dict[str, Any]:
     rows = conn.execute(
-        sa.select(idempotency_keys).where(
-            idempotency_keys.c.tenant_id == tenant,
-            idempotency_keys.c.scope == scope,
-            idempotency_keys.c.key.in_(keys),
+        tenancy.select(tenant, idempotency_keys).where(
+            idempotency_keys.c.scope == scope, idempotency_keys.c.key.in_(keys)
         )
     )
     return {r.key: r for r in rows}
@@ -52,8 +49,7 @@ def replay(row: Any, digest: str) -> Answer:
 
 def store(conn: Connection, tenant: str, scope: str, key: str, digest: str, answer: Answer) -> None:
     conn.execute(
-        idempotency_keys.insert().values(
-            tenant_id=tenant,
+        tenancy.insert(tenant, idempotency_keys).values(
             scope=scope,
             key=key,
             request_hash=digest,

@@ -45,6 +45,7 @@ def run(host: str, port: int, *, workers: int, log_level: str) -> None:
         "port": port,
         "workers": workers,
         "log_level": log_level,
+        "log_config": None,  # uvicorn's records go through onhand's structlog handler (logs.py)
         "access_log": False,
         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
     }

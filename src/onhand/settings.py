@@ -1,9 +1,12 @@
 """Configuration from ONHAND_* environment variables (and an optional .env file)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RESERVATION_TTL_SECONDS = 900
 
 
 class Settings(BaseSettings):
@@ -13,13 +16,15 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     nats_url: str | None = None
     # Default lifetime of a checkout hold; a tenant setting or the request may override it.
-    reservation_ttl_seconds: int = 900
+    reservation_ttl_seconds: int = DEFAULT_RESERVATION_TTL_SECONDS
     # Coalesce concurrent hold requests of one process into shared transactions.
     group_commit: bool = True
     reconcile_interval_seconds: float = 30.0
     # Background jobs (expiry sweep, outbox dispatch, …) run inside `onhand serve` unless disabled.
     run_jobs: bool = True
     log_level: str = "info"
+    # "console" (one readable line per event) or "json" (one JSON object per line).
+    log_format: Literal["console", "json"] = "console"
     # Origins allowed to call the API from a browser (storefront badge on another domain).
     cors_origins: list[str] = []
     # Live events: SSE keep-alive, leader lease (SQLite), webhook retries (backoff doubles).

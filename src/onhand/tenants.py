@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
+from . import tenancy
 from .problems import Invalid, NotFound
 from .tables import tenants
 
@@ -53,7 +53,7 @@ class SettingsPatch(BaseModel):
 
 def load(conn: Connection, tenant: str) -> TenantSettings:
     row = conn.execute(
-        sa.select(tenants.c.timezone, tenants.c.settings).where(tenants.c.id == tenant)
+        tenancy.select(tenant, tenants, tenants.c.timezone, tenants.c.settings)
     ).first()
     if row is None:
         raise NotFound(f"There is no tenant '{tenant}'.", slug="unknown-tenant")
@@ -94,8 +94,8 @@ def update(conn: Connection, tenant: str, patch: SettingsPatch) -> TenantSetting
         else extensions,
     }
     conn.execute(
-        tenants.update()
-        .where(tenants.c.id == tenant)
-        .values(timezone=values.get("timezone") or current.timezone, settings=extra)
+        tenancy.update(tenant, tenants).values(
+            timezone=values.get("timezone") or current.timezone, settings=extra
+        )
     )
     return load(conn, tenant)

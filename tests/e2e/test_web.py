@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from conftest import ServerThread
 from onhand import db, schema
 from onhand.app import create_app
 from onhand.settings import Settings
@@ -17,13 +20,18 @@ STATIC = Path(__file__).resolve().parents[2] / "src" / "onhand" / "web" / "stati
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-    engine = db.make_engine(url)
+def web_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
+    engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}")
     schema.upgrade(engine)
-    with TestClient(create_app(Settings(database_url=url, run_jobs=False), engine)) as c:
-        yield c
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(web_engine: sa.Engine) -> Iterator[TestClient]:
+    settings = Settings(database_url=str(web_engine.url), run_jobs=False)
+    with TestClient(create_app(settings, web_engine)) as c:
+        yield c
 
 
 def test_the_dashboard_page_is_served(client):
@@ -106,6 +114,44 @@ def test_the_guard_refuses_what_resolves_outside(tmp_path):
     assert asset_path("views/index.js") is not None
     for bad in ["../routes.py", "views/../../routes.py", "lib/../../__init__.py", "", "a//b.js"]:
         assert asset_path(bad) is None, bad
+
+
+# Files next to static/ that a path escaping it would reach: web/routes.py, onhand/settings.py.
+ESCAPES = {"../routes.py": "APIRouter", "../../settings.py": "BaseSettings"}
+
+
+def test_an_encoded_path_out_of_the_static_folder_is_refused(client):
+    # httpx drops literal "../" segments before sending; encoded slashes reach the server as
+    # they are and are decoded into the path the route sees.
+    for path, source in ESCAPES.items():
+        r = client.get("/dashboard/" + path.replace("/", "%2F"))
+        assert r.status_code == 404, (path, r.status_code)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert source not in r.text
+
+
+def raw_get(port: int, target: str) -> tuple[int, str]:
+    """One HTTP/1.1 request with the request target exactly as given (no normalisation)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode(errors="replace")
+
+
+def test_a_raw_dot_dot_path_is_refused(web_engine):
+    live = ServerThread(web_engine, run_jobs=False)
+    try:
+        for path, source in ESCAPES.items():
+            status, body = raw_get(live.port, "/dashboard/" + path)
+            assert status == 404, (path, status)
+            assert source not in body
+        status, body = raw_get(live.port, "/dashboard/dashboard.css")
+        assert status == 200 and body  # the same server does serve its own files
+    finally:
+        live.stop()
 
 
 def test_nothing_is_loaded_from_the_internet():

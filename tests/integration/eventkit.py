@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import eventually, free_port
 
@@ -169,3 +170,18 @@ class TcpProxy:
             except OSError:
                 pass
         self.conns = []
+
+
+def metric(text: str, sample: str, absent: float | None = None, **labels: str) -> float:
+    """The value of one sample (e.g. `onhand_events_published_total`) in a /metrics scrape;
+    `absent` for a labelled counter that has not counted anything yet."""
+    found = [
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items())
+    ]
+    if not found and absent is not None:
+        return absent
+    assert len(found) == 1, f"{sample}{labels}: {len(found)} samples"
+    return found[0]

@@ -52,17 +52,26 @@ def move(engine: sa.Engine, tenant: str, at: datetime, **fields: Any) -> dict[st
 
 def sell_committed(
     engine: sa.Engine, tenant: str, sku: str, location: str, qty: int, at: datetime
-) -> None:
-    """The ledger of a reservation that was committed: reserve then reserved → committed."""
-    from onhand.catalog import service as catalog
+) -> str:
+    """A checkout at `at` through the reservation code: a hold, then its commit. Returns the
+    reservation id."""
+    from onhand.reservations import granting, lifecycle
+    from onhand.reservations.schemas import LineIn, ReservationIn
+
+    body = ReservationIn(lines=[LineIn(sku=sku, qty=qty, location=location)])
+    with db.write(engine) as conn:
+        [(status, doc)] = granting.create_batch(conn, tenant, [granting.Job(body, "test")], at)
+        assert status == 201, doc
+        assert lifecycle.commit(conn, tenant, doc["id"], "test", at)["status"] == "committed"
+    return doc["id"]
+
+
+def ship_committed(engine: sa.Engine, tenant: str, reservation_id: str, at: datetime) -> None:
+    """The warehouse ships a committed sale at `at` (through the reservation code)."""
+    from onhand.reservations import lifecycle
 
     with db.write(engine) as conn:
-        item = catalog.item(conn, tenant, sku)
-        loc = catalog.location(conn, tenant, location)
-        hold = ledger.Posting(reason="reserve", reservation_id=f"r-{at.isoformat()}")
-        ledger.change(conn, tenant, item, loc, {"reserved": qty}, hold, at)
-        sold = ledger.Posting(reason="commit", reservation_id=f"r-{at.isoformat()}")
-        ledger.change(conn, tenant, item, loc, {"reserved": -qty, "committed": qty}, sold, at)
+        assert lifecycle.ship(conn, tenant, reservation_id, "test", at)["shipped_at"] == db.iso(at)
 
 
 def moves(engine: sa.Engine, tenant: str, steps: list[tuple[datetime, dict[str, Any]]]) -> None:

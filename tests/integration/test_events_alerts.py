@@ -8,10 +8,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from eventkit import SSEReader, eventually, move, stock_tenant
+import sqlalchemy as sa
+from eventkit import SSEReader, eventually, metric, move, stock_tenant
 
 from conftest import IN_CI, make_token
+from onhand import db
 from onhand.events.alerts import Level, crossings, level
+from onhand.tables import outbox
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
 
@@ -33,6 +36,16 @@ def test_crossing_thresholds_emits_each_alert_once(server, engine, tenant):
     srv = server()
     token = make_token(engine, tenant, "admin")
     shop = stock_tenant(srv.url, tenant, token, {"A": 20}, low_stock_threshold=5, reorder_point=8)
+
+    def scrape(sample: str, **labels: str) -> float:
+        return metric(shop.get(f"{srv.url}/metrics").text, sample, **labels)
+
+    def caught_up() -> bool:
+        lag = scrape("onhand_outbox_lag_rows", sink="alerts")
+        return lag == 0 and scrape("onhand_outbox_lag_seconds", sink="alerts") == 0.0
+
+    eventually(caught_up)  # the alert sink has delivered every earlier outbox row
+    head, published = outbox_head(engine), scrape("onhand_events_published_total", sink="alerts")
     sse = SSEReader(
         f"{srv.url}/v1/{tenant}/events?types=stock.low,stock.out,stock.back_in&access_token={token}"
     )
@@ -46,14 +59,21 @@ def test_crossing_thresholds_emits_each_alert_once(server, engine, tenant):
         assert sse.events[0]["data"]["crossed"] == ["low_stock_threshold", "reorder_point"]
         move(shop, "ship", "A", 27)  # 3: low again, not out
         sse.wait_for(lambda e: e["event"] == "stock.low" and e["data"]["available"] == 3)
-        metrics = shop.get(f"{srv.url}/metrics").text
-        assert f'onhand_items_low{{tenant="{tenant}"}} 1.0' in metrics
-        assert f'onhand_items_below_reorder_point{{tenant="{tenant}"}} 1.0' in metrics
-        assert f'onhand_items_out{{tenant="{tenant}"}} 0.0' in metrics
-        assert 'onhand_outbox_lag_seconds{sink="alerts"}' in metrics
-        assert 'onhand_events_published_total{sink="alerts"}' in metrics
+        assert scrape("onhand_items_low", tenant=tenant) == 1.0
+        assert scrape("onhand_items_below_reorder_point", tenant=tenant) == 1.0
+        assert scrape("onhand_items_out", tenant=tenant) == 0.0
+        eventually(caught_up)
+        # Every outbox row written since (movements and the alerts themselves) was delivered
+        # to the alert sink exactly once.
+        delivered = scrape("onhand_events_published_total", sink="alerts") - published
+        assert delivered == outbox_head(engine) - head > 0
     finally:
         sse.close()
+
+
+def outbox_head(engine) -> int:
+    with db.read(engine) as conn:
+        return int(conn.execute(sa.select(sa.func.max(outbox.c.id))).scalar() or 0)
 
 
 def test_alert_rules_pass_promtool():

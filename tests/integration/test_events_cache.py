@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
-from eventkit import TcpProxy, eventually, free_port, move, stock_tenant
+from eventkit import TcpProxy, eventually, free_port, metric, move, stock_tenant
 
 from conftest import make_token
 from onhand import db
@@ -59,6 +59,11 @@ def test_reads_come_from_redis_and_drift_is_repaired_within_one_interval(
     assert shop.get("/availability/A").json()["available"] == 7
     eventually(lambda: redis.exists(READY))
 
+    def scrape(kind: str) -> float:
+        text = shop.get(f"{srv.url}/metrics").text
+        return metric(text, "onhand_cache_repairs_total", absent=0.0, kind=kind)
+
+    before = {k: scrape(k) for k in ("changed", "missing")}
     entry = json.loads(redis.get(key(tenant, "A")))
     entry["doc"]["available"] = 999  # drift
     redis.set(key(tenant, "A"), json.dumps(entry))
@@ -75,7 +80,8 @@ def test_reads_come_from_redis_and_drift_is_repaired_within_one_interval(
     assert found[("A", "changed")].was["available"] == 999
     assert found[("A", "changed")].now["available"] == 7
     assert found[("B", "missing")].was is None and found[("B", "missing")].now["available"] == 4
-    assert 'onhand_cache_repairs_total{kind="changed"}' in shop.get(f"{srv.url}/metrics").text
+    after = {k: scrape(k) for k in ("changed", "missing")}
+    assert after == {"changed": before["changed"] + 1, "missing": before["missing"] + 1}
 
 
 def test_with_redis_unreachable_holds_movements_and_reads_still_work(server, engine, tenant):
@@ -126,32 +132,51 @@ def test_a_lapsed_hold_makes_the_cached_entry_a_miss():
     assert decode(encode({"available": 3}, None), now + timedelta(days=9)) == {"available": 3}
 
 
-def test_reconcile_command_prints_a_report(engine, tenant, redis, redis_url):
-    shop_env = {
+def reconcile_cli(engine, redis_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {
         **os.environ,
         "ONHAND_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "ONHAND_REDIS_URL": redis_url,
         "ONHAND_INSTALLATION_ID": INSTALLATION,
     }
-    redis.delete(key(tenant, "nothing"))
     done = subprocess.run(
-        [sys.executable, "-m", "onhand.cli", "reconcile", "--json"],
-        env=shop_env,
+        [sys.executable, "-m", "onhand.cli", "reconcile", *args],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["checked"] >= 0 and report["tenants"] >= 1
-    table = subprocess.run(
-        [sys.executable, "-m", "onhand.cli", "reconcile"],
-        env=shop_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert table.returncode == 0 and "items checked" in table.stdout
+    return done
+
+
+def test_reconcile_command_finds_and_repairs_planted_drift(api, engine, tenant, redis, redis_url):
+    assert api.post("/locations", json={"code": "WH1", "name": "Main"}).status_code == 201
+    for sku, qty in {"A": 10, "B": 4, "C": 6}.items():
+        assert api.post("/items", json={"sku": sku, "name": sku, "kind": "physical"}).status_code
+        receipt = {"type": "receipt", "sku": sku, "location": "WH1", "qty": qty}
+        assert api.post("/movements", json=receipt).status_code == 201
+    truth = {sku: api.get(f"/availability/{sku}").json() for sku in "ABC"}  # no Redis in `api`
+    redis.set(key(tenant, "A"), encode({**truth["A"], "available": 999}, None))  # drifted
+    redis.delete(key(tenant, "B"))  # lost
+    redis.set(key(tenant, "C"), encode(truth["C"], None))  # right
+
+    report = json.loads(reconcile_cli(engine, redis_url, "--json").stdout.strip().splitlines()[-1])
+    assert report["tenants"] >= 1 and report["checked"] >= 3 and report["repaired"] >= 2
+    assert cached(redis, tenant, "A") == truth["A"]
+    assert cached(redis, tenant, "B") == truth["B"]
+    assert cached(redis, tenant, "C") == truth["C"]
+    mine = [r for r in repairs(engine, tenant) if r.run_id == report["run_id"]]
+    assert sorted((r.sku, r.kind) for r in mine) == [("A", "changed"), ("B", "missing")]
+    found = {r.sku: r for r in mine}
+    assert found["A"].was["available"] == 999 and found["A"].now == truth["A"]
+    assert found["B"].was is None and found["B"].now == truth["B"]
+
+    # Repaired means repaired: the next pass finds nothing more for this tenant.
+    again = json.loads(reconcile_cli(engine, redis_url, "--json").stdout.strip().splitlines()[-1])
+    assert [r for r in repairs(engine, tenant) if r.run_id == again["run_id"]] == []
+    table = reconcile_cli(engine, redis_url).stdout
+    assert "items checked" in table
 
 
 def test_bulk_figures_equal_what_the_route_computes(api, engine, tenant):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from planningkit import clean, days_ago, move, sell_committed, shop
+from planningkit import clean, days_ago, move, sell_committed, ship_committed, shop
 from sqlalchemy import event
 
 from onhand import db
@@ -75,20 +75,8 @@ def test_demand_and_stock_out_days_are_read_from_the_ledger(api, engine, tenant)
 def test_shipping_a_committed_sale_is_not_counted_twice(api, engine, tenant):
     shop(api, skus=("A",))
     move(engine, tenant, days_ago(3, 9), type="receipt", sku="A", location="WH1", qty=10)
-    sell_committed(engine, tenant, "A", "WH1", 2, days_ago(3))
-    with db.write(engine) as conn:  # the warehouse ships the committed sale the next day
-        from onhand.stock import ledger
-
-        item, loc = catalog.item(conn, tenant, "A"), catalog.location(conn, tenant, "WH1")
-        ledger.change(
-            conn,
-            tenant,
-            item,
-            loc,
-            {"committed": -2, "on_hand": -2},
-            ledger.Posting(reason="ship", reservation_id="r-1"),
-            days_ago(2),
-        )
+    sale = sell_committed(engine, tenant, "A", "WH1", 2, days_ago(3))
+    ship_committed(engine, tenant, sale, days_ago(2))  # the warehouse ships it the next day
     with db.read(engine) as conn:
         hist = demand.history(conn, tenant, demand.series(conn, tenant), 3)
     assert hist.qty.tolist() == [[2, 0, 0]]

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..catalog import service as catalog
 from ..stock.availability import FIGURES, HELD
 from ..tables import balances, locations, reservation_lines
@@ -69,7 +69,7 @@ per_location AS (
            b.damaged AS dm, b.quality_control AS qc, b.safety_stock AS ss,
            b.incoming AS inc, b.in_transit AS tr
       FROM balances b
-      JOIN locations l ON l.id = b.location_id
+      JOIN locations l ON l.id = b.location_id AND l.tenant_id = b.tenant_id
       LEFT JOIN lapsed x ON x.item_id = b.item_id AND x.location_id = b.location_id
      WHERE b.tenant_id = :t AND b.item_id BETWEEN :lo AND :hi),
 per_item AS (
@@ -117,15 +117,10 @@ def _python_entries(
     lo, hi = rows[0].id, rows[-1].id
     per_item = _page_locations(conn, tenant, lo, hi, now)
     rl = reservation_lines
-    lapses = dict(
+    lapses: dict[int, datetime] = dict(
         conn.execute(
-            sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
-            .where(
-                rl.c.tenant_id == tenant,
-                rl.c.item_id.between(lo, hi),
-                rl.c.active,
-                rl.c.expires_at > now,
-            )
+            tenancy.select(tenant, rl, rl.c.item_id, sa.func.min(rl.c.expires_at))
+            .where(rl.c.item_id.between(lo, hi), rl.c.active, rl.c.expires_at > now)
             .group_by(rl.c.item_id)
         ).all()
     )
@@ -154,9 +149,8 @@ def _page_locations(
     lapsed = {
         (item, loc): int(q)
         for item, loc, q in conn.execute(
-            sa.select(rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
+            tenancy.select(tenant, rl, rl.c.item_id, rl.c.location_id, sa.func.sum(rl.c.qty))
             .where(
-                rl.c.tenant_id == tenant,
                 rl.c.item_id.between(lo, hi),
                 rl.c.active,
                 rl.c.expires_at <= now,
@@ -174,8 +168,8 @@ def _page_locations(
             loc.c.zone,
             loc.c.priority,
         )
-        .join(loc, loc.c.id == b.c.location_id)
-        .where(b.c.tenant_id == tenant, b.c.item_id.between(lo, hi))
+        .join(loc, tenancy.on(tenant, loc, loc.c.id == b.c.location_id))
+        .where(tenancy.of(tenant, b), b.c.item_id.between(lo, hi))
         .order_by(b.c.item_id, loc.c.priority, loc.c.code)
     ).all()
     out: dict[int, tuple[list[dict[str, Any]], list[int]]] = {}

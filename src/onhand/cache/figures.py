@@ -17,11 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from ..catalog import service as catalog
 from ..problems import NotFound
 from ..stock.availability import availability
 from ..stock.model import Item
-from ..tables import bundle_components, items, reservation_lines
+from ..tables import reservation_lines
 
 SIMPLE_KINDS = ("physical", "licensed", "digital")
 
@@ -77,10 +78,8 @@ def next_lapse(
         return {}
     rl = reservation_lines
     rows = conn.execute(
-        sa.select(rl.c.item_id, sa.func.min(rl.c.expires_at))
-        .where(
-            rl.c.tenant_id == tenant, rl.c.item_id.in_(item_ids), rl.c.active, rl.c.expires_at > now
-        )
+        tenancy.select(tenant, rl, rl.c.item_id, sa.func.min(rl.c.expires_at))
+        .where(rl.c.item_id.in_(item_ids), rl.c.active, rl.c.expires_at > now)
         .group_by(rl.c.item_id)
     )
     return {item_id: when for item_id, when in rows}  # min() keeps the column's UTC type
@@ -104,18 +103,8 @@ def with_bundles(conn: Connection, tenant: str, skus: Iterable[str]) -> list[str
     skus = list(dict.fromkeys(skus))
     if not skus:
         return []
-    part = items.alias("part")
-    bundle = items.alias("bundle")
-    rows = conn.execute(
-        sa.select(bundle.c.sku)
-        .select_from(
-            bundle_components.join(part, part.c.id == bundle_components.c.component_id).join(
-                bundle, bundle.c.id == bundle_components.c.bundle_id
-            )
-        )
-        .where(bundle_components.c.tenant_id == tenant, part.c.sku.in_(skus))
-    )
-    return list(dict.fromkeys([*skus, *(r.sku for r in rows)]))
+    kits = [kit for _, kit in catalog.kit_links(conn, tenant, parts=skus)]
+    return list(dict.fromkeys([*skus, *kits]))
 
 
 def entries_for_skus(

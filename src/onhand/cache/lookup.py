@@ -1,14 +1,14 @@
-"""The read hook of the availability route."""
+"""The read hook of the availability route: the cached document, when there is a fresh one."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import redis
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
-from .. import db
 from .redis_cache import AvailabilityCache
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ def install(app: FastAPI) -> None:
         )
 
 
-def cached_availability(request: Request, tenant: str, sku: str) -> dict[str, Any] | None:
+def cached_availability(
+    cache: AvailabilityCache | None, tenant: str, sku: str, now: datetime
+) -> dict[str, Any] | None:
     """The cached document when Redis is configured, up and holds a fresh one; else None."""
-    cache: AvailabilityCache | None = getattr(request.app.state, "availability_cache", None)
-    return cache.lookup(tenant, sku, db.utcnow()) if cache else None
+    return cache.lookup(tenant, sku, now) if cache else None

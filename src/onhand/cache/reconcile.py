@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlalchemy.engine import Engine
 
-from .. import db
+from .. import db, tenancy
 from ..tables import items, tenants
 from .bulk import bulk_entries
 from .redis_cache import AvailabilityCache
@@ -73,8 +73,8 @@ def _pages(engine: Engine, tenant: str) -> Iterator[Sequence[Any]]:
     while True:
         with db.read(engine) as conn:
             rows = conn.execute(
-                sa.select(items.c.id, items.c.sku, items.c.kind)
-                .where(items.c.tenant_id == tenant, items.c.id > after)
+                tenancy.select(tenant, items, items.c.id, items.c.sku, items.c.kind)
+                .where(items.c.id > after)
                 .order_by(items.c.id)
                 .limit(PAGE)
             ).all()

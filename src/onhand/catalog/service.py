@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from .. import db
+from .. import db, tenancy
 from ..problems import Conflict, Invalid, NotFound
 from ..stock.model import Item, Location
 from ..stock.sql import available_expr
@@ -16,6 +16,17 @@ from ..tables import balances, bundle_components, items, locations
 from .schemas import ItemIn, ItemPatch, LocationIn
 
 # ---- locations -------------------------------------------------------------------------
+
+_LOCATION = (locations.c.id, locations.c.code, locations.c.zone, locations.c.priority)
+
+
+def _with_parent(tenant: str) -> sa.Select[Any]:
+    """The tenant's locations with their parent's code (the parent is the same tenant's)."""
+    parent = locations.alias("parent")
+    on = sa.and_(parent.c.id == locations.c.parent_id, tenancy.of(tenant, parent))
+    return tenancy.select(
+        tenant, locations, locations, parent.c.code.label("parent_code")
+    ).outerjoin(parent, on)
 
 
 def _location_out(row: Any, parent_code: str | None) -> dict[str, Any]:
@@ -33,17 +44,14 @@ def _location_out(row: Any, parent_code: str | None) -> dict[str, Any]:
 def create_location(conn: Connection, tenant: str, body: LocationIn) -> dict[str, Any]:
     parent_id = location(conn, tenant, body.parent).id if body.parent else None
     exists = conn.execute(
-        sa.select(locations.c.id).where(
-            locations.c.tenant_id == tenant, locations.c.code == body.code
-        )
+        tenancy.select(tenant, locations, locations.c.id).where(locations.c.code == body.code)
     ).first()
     duplicate = Conflict(f"A location with code '{body.code}' exists already.", slug="duplicate")
     if exists:
         raise duplicate
     try:
         conn.execute(
-            locations.insert().values(
-                tenant_id=tenant,
+            tenancy.insert(tenant, locations).values(
                 code=body.code,
                 name=body.name,
                 parent_id=parent_id,
@@ -59,9 +67,7 @@ def create_location(conn: Connection, tenant: str, body: LocationIn) -> dict[str
 
 def location(conn: Connection, tenant: str, code: str) -> Location:
     row = conn.execute(
-        sa.select(locations.c.id, locations.c.code, locations.c.zone, locations.c.priority).where(
-            locations.c.tenant_id == tenant, locations.c.code == code
-        )
+        tenancy.select(tenant, locations, *_LOCATION).where(locations.c.code == code)
     ).first()
     if row is None:
         raise NotFound(f"There is no location '{code}'.", slug="unknown-location", location=code)
@@ -69,34 +75,19 @@ def location(conn: Connection, tenant: str, code: str) -> Location:
 
 
 def get_location(conn: Connection, tenant: str, code: str) -> dict[str, Any]:
-    parent = locations.alias("parent")
-    row = conn.execute(
-        sa.select(locations, parent.c.code.label("parent_code"))
-        .select_from(locations.outerjoin(parent, parent.c.id == locations.c.parent_id))
-        .where(locations.c.tenant_id == tenant, locations.c.code == code)
-    ).first()
+    row = conn.execute(_with_parent(tenant).where(locations.c.code == code)).first()
     if row is None:
         raise NotFound(f"There is no location '{code}'.", slug="unknown-location", location=code)
     return _location_out(row, row.parent_code)
 
 
 def list_locations(conn: Connection, tenant: str) -> list[dict[str, Any]]:
-    parent = locations.alias("parent")
-    rows = conn.execute(
-        sa.select(locations, parent.c.code.label("parent_code"))
-        .select_from(locations.outerjoin(parent, parent.c.id == locations.c.parent_id))
-        .where(locations.c.tenant_id == tenant)
-        .order_by(locations.c.priority, locations.c.code)
-    )
+    rows = conn.execute(_with_parent(tenant).order_by(locations.c.priority, locations.c.code))
     return [_location_out(r, r.parent_code) for r in rows]
 
 
 def locations_by_id(conn: Connection, tenant: str) -> dict[int, Location]:
-    rows = conn.execute(
-        sa.select(locations.c.id, locations.c.code, locations.c.zone, locations.c.priority).where(
-            locations.c.tenant_id == tenant
-        )
-    )
+    rows = conn.execute(tenancy.select(tenant, locations, *_LOCATION))
     return {r.id: Location(r.id, r.code, r.zone, r.priority) for r in rows}
 
 
@@ -121,7 +112,7 @@ def _validate_kind(body: ItemIn) -> None:
 def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
     _validate_kind(body)
     exists = conn.execute(
-        sa.select(items.c.id).where(items.c.tenant_id == tenant, items.c.sku == body.sku)
+        tenancy.select(tenant, items, items.c.id).where(items.c.sku == body.sku)
     ).first()
     duplicate = Conflict(
         f"An item with SKU '{body.sku}' exists already.", slug="duplicate", sku=body.sku
@@ -138,7 +129,7 @@ def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
     values = body.model_dump(exclude={"components"})
     try:
         inserted = conn.execute(
-            items.insert().values(tenant_id=tenant, created_at=now, updated_at=now, **values)
+            tenancy.insert(tenant, items).values(created_at=now, updated_at=now, **values)
         ).inserted_primary_key
         assert inserted is not None  # a one-row INSERT always reports its key
         new_id = inserted[0]
@@ -164,7 +155,9 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
         _refuse_if_backordered(conn, tenant, current)
     if values:
         conn.execute(
-            items.update().where(items.c.id == current.id).values(updated_at=db.utcnow(), **values)
+            tenancy.update(tenant, items)
+            .where(items.c.id == current.id)
+            .values(updated_at=db.utcnow(), **values)
         )
     return get_item(conn, tenant, sku)
 
@@ -172,8 +165,8 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
 def _refuse_if_backordered(conn: Connection, tenant: str, current: Item) -> None:
     """Backorders may only be turned off while no location sells more than it holds."""
     lowest = conn.execute(
-        sa.select(sa.func.min(available_expr(db.utcnow()))).where(
-            balances.c.tenant_id == tenant, balances.c.item_id == current.id
+        tenancy.select(tenant, balances, sa.func.min(available_expr(db.utcnow()))).where(
+            balances.c.item_id == current.id
         )
     ).scalar()
     if lowest is not None and lowest < 0:
@@ -188,12 +181,11 @@ def _refuse_if_backordered(conn: Connection, tenant: str, current: Item) -> None
 def _components(conn: Connection, tenant: str, bundle_ids: list[int]) -> dict[int, list[Any]]:
     if not bundle_ids:
         return {}
+    bc = bundle_components
     rows = conn.execute(
-        sa.select(bundle_components.c.bundle_id, bundle_components.c.qty, items)
-        .join(items, items.c.id == bundle_components.c.component_id)
-        .where(
-            bundle_components.c.tenant_id == tenant, bundle_components.c.bundle_id.in_(bundle_ids)
-        )
+        tenancy.select(tenant, bc, bc.c.bundle_id, bc.c.qty, items)
+        .join(items, items.c.id == bc.c.component_id)
+        .where(tenancy.of(tenant, items), bc.c.bundle_id.in_(bundle_ids))
         .order_by(items.c.id)
     )
     out: dict[int, list[Any]] = {}
@@ -218,9 +210,7 @@ def _item_from_row(row: Any, parts: list[Any]) -> Item:
 
 def item(conn: Connection, tenant: str, sku: str) -> Item:
     """The item behind a SKU, with its components when it is a bundle; 404 if unknown."""
-    row = conn.execute(
-        sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)
-    ).first()
+    row = conn.execute(tenancy.select(tenant, items).where(items.c.sku == sku)).first()
     if row is None:
         raise NotFound(f"There is no item with SKU '{sku}'.", slug="unknown-sku", sku=sku)
     parts = _components(conn, tenant, [row.id]).get(row.id, []) if row.kind == "bundle" else []
@@ -256,9 +246,7 @@ def _item_out(row: Any, parts: list[Any]) -> dict[str, Any]:
 
 
 def get_item(conn: Connection, tenant: str, sku: str) -> dict[str, Any]:
-    row = conn.execute(
-        sa.select(items).where(items.c.tenant_id == tenant, items.c.sku == sku)
-    ).first()
+    row = conn.execute(tenancy.select(tenant, items).where(items.c.sku == sku)).first()
     if row is None:
         raise NotFound(f"There is no item with SKU '{sku}'.", slug="unknown-sku", sku=sku)
     return _item_out(row, _components(conn, tenant, [row.id]).get(row.id, []))
@@ -276,7 +264,7 @@ def list_items(
     limit: int = 50,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of items ordered by id; returns the rows and the cursor of the next page."""
-    stmt = sa.select(items).where(items.c.tenant_id == tenant, items.c.id > after)
+    stmt = tenancy.select(tenant, items).where(items.c.id > after)
     if kind:
         stmt = stmt.where(items.c.kind == kind)
     if barcode:
@@ -303,9 +291,7 @@ def items_by_sku(conn: Connection, tenant: str, skus: set[str]) -> dict[str, Ite
     """Many items (with bundle components) in two queries; unknown SKUs are simply absent."""
     if not skus:
         return {}
-    rows = conn.execute(
-        sa.select(items).where(items.c.tenant_id == tenant, items.c.sku.in_(sorted(skus)))
-    ).all()
+    rows = conn.execute(tenancy.select(tenant, items).where(items.c.sku.in_(sorted(skus)))).all()
     parts = _components(conn, tenant, [r.id for r in rows if r.kind == "bundle"])
     return {r.sku: _item_from_row(r, parts.get(r.id, [])) for r in rows}
 
@@ -317,7 +303,28 @@ def locations_by_code(conn: Connection, tenant: str) -> dict[str, Location]:
 def items_by_id(conn: Connection, tenant: str, ids: set[int]) -> dict[int, Item]:
     if not ids:
         return {}
-    rows = conn.execute(
-        sa.select(items).where(items.c.tenant_id == tenant, items.c.id.in_(sorted(ids)))
-    ).all()
+    rows = conn.execute(tenancy.select(tenant, items).where(items.c.id.in_(sorted(ids)))).all()
     return {r.id: _item_from_row(r, []) for r in rows}
+
+
+def kit_links(
+    conn: Connection,
+    tenant: str,
+    *,
+    parts: list[str] | None = None,
+    kits: list[str] | None = None,
+) -> list[tuple[str, str]]:
+    """(component SKU, bundle SKU) pairs, limited to the components or bundles named."""
+    part, kit = items.alias("part"), items.alias("kit")
+    bc = bundle_components
+    stmt = (
+        tenancy.select(tenant, bc, part.c.sku, kit.c.sku)
+        .join(part, sa.and_(part.c.id == bc.c.component_id, tenancy.of(tenant, part)))
+        .join(kit, sa.and_(kit.c.id == bc.c.bundle_id, tenancy.of(tenant, kit)))
+        .order_by(part.c.sku, kit.c.sku)
+    )
+    if parts is not None:
+        stmt = stmt.where(part.c.sku.in_(parts))
+    if kits is not None:
+        stmt = stmt.where(kit.c.sku.in_(kits))
+    return [(component, bundle) for component, bundle in conn.execute(stmt)]

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from ..tables import outbox
 
 
@@ -79,7 +80,7 @@ def read_after(
     """Rows with after < id (<= upto), in id order."""
     stmt = sa.select(outbox).where(outbox.c.id > after)
     if tenant is not None:
-        stmt = stmt.where(outbox.c.tenant_id == tenant)
+        stmt = stmt.where(tenancy.of(tenant, outbox))
     if upto is not None:
         stmt = stmt.where(outbox.c.id <= upto)
     return [_event(r) for r in conn.execute(stmt.order_by(outbox.c.id).limit(limit))]

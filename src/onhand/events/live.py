@@ -6,18 +6,15 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import FastAPI, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.requests import HTTPConnection
 
-from .. import auth, db, tenants
-from ..catalog import service as catalog
+from .. import auth
 from ..http import api_router
 from ..inputs import MAX_ID, Digits
 from ..problems import Invalid, Problem
-from ..stock.availability import availability
-from ..tables import bundle_components, items
+from . import storefront
 from .feed import Event, dumps
 from .hub import CLOSED, DROPPED, HEARTBEAT, Hub, ShuttingDown, Subscriber
 
@@ -157,25 +154,10 @@ async def _subscribe(hub: Hub, tenant: str, accept: Callable[[Event], bool]) -> 
 
 def _snapshot(engine: Any, tenant: str, skus: list[str]) -> list[bytes]:
     """The current availability of each SKU asked, so a badge has a figure at once."""
-    now = db.utcnow()
-    frames = []
-    with db.read(engine) as conn:
-        for sku in skus:
-            item = catalog.item(conn, tenant, sku)  # 404 for an unknown SKU, before streaming
-            doc = availability(conn, tenant, item, now, tenants.load(conn, tenant).day(now))
-            # The first frame also carries the item's own low-stock threshold for the badge.
-            data = dumps(
-                {
-                    "sku": sku,
-                    "available": doc["available"],
-                    "low_stock_threshold": catalog.get_item(conn, tenant, sku)[
-                        "low_stock_threshold"
-                    ],
-                    "at": now.isoformat(),
-                }
-            )
-            frames.append(f"event: availability\ndata: {data}\n\n".encode())
-    return frames
+    return [
+        f"event: availability\ndata: {dumps(doc)}\n\n".encode()
+        for doc in storefront.figures(engine, tenant, skus)
+    ]
 
 
 @router.get(
@@ -198,7 +180,7 @@ async def availability_stream(
     engine = request.app.state.engine
     first = await asyncio.to_thread(_snapshot, engine, caller.tenant, wanted)
     direct = set(wanted)
-    kits = await asyncio.to_thread(_kits, engine, caller.tenant, wanted)
+    kits = await asyncio.to_thread(storefront.kits_by_component, engine, caller.tenant, wanted)
 
     async def render(events: list[Event]) -> bytes:
         """Asked SKUs straight from their events; an asked bundle is recomputed when one of
@@ -218,24 +200,6 @@ async def availability_stream(
     return StreamingResponse(
         _frames(hub, sub, None, render, first), media_type="text/event-stream", headers=SSE_HEADERS
     )
-
-
-def _kits(engine: Any, tenant: str, skus: list[str]) -> dict[str, list[str]]:
-    """Component SKU -> the asked bundles made of it."""
-    part, kit = items.alias("part"), items.alias("kit")
-    out: dict[str, list[str]] = {}
-    with db.read(engine) as conn:
-        for component, bundle in conn.execute(
-            sa.select(part.c.sku, kit.c.sku)
-            .select_from(
-                bundle_components.join(part, part.c.id == bundle_components.c.component_id).join(
-                    kit, kit.c.id == bundle_components.c.bundle_id
-                )
-            )
-            .where(bundle_components.c.tenant_id == tenant, kit.c.sku.in_(skus))
-        ):
-            out.setdefault(component, []).append(bundle)
-    return out
 
 
 @router.websocket("/ws")

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db, stock
+from .. import db, stock, tenancy
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..problems import Conflict, Invalid, NotFound
@@ -62,9 +62,7 @@ def number(po_id: int) -> str:
 
 
 def _locked(conn: Connection, tenant: str, po_id: int) -> Any:
-    stmt = sa.select(purchase_orders).where(
-        purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id
-    )
+    stmt = tenancy.select(tenant, purchase_orders).where(purchase_orders.c.id == po_id)
     row = conn.execute(db.for_update(conn, stmt)).first()
     if row is None:
         raise NotFound(
@@ -79,8 +77,8 @@ def _lines(conn: Connection, tenant: str, po_id: int) -> Sequence[Any]:
     ln = purchase_order_lines
     return conn.execute(
         sa.select(ln, items.c.sku, items.c.name, items.c.unit)
-        .join(items, items.c.id == ln.c.item_id)
-        .where(ln.c.tenant_id == tenant, ln.c.po_id == po_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == ln.c.item_id))
+        .where(tenancy.of(tenant, ln), ln.c.po_id == po_id)
         .order_by(ln.c.line_no)
     ).all()
 
@@ -135,9 +133,7 @@ def resolve_lines(
 
 def _write_lines(conn: Connection, tenant: str, po_id: int, lines: list[NewLine]) -> None:
     conn.execute(
-        purchase_order_lines.delete().where(
-            purchase_order_lines.c.tenant_id == tenant, purchase_order_lines.c.po_id == po_id
-        )
+        tenancy.delete(tenant, purchase_order_lines).where(purchase_order_lines.c.po_id == po_id)
     )
     conn.execute(
         purchase_order_lines.insert(),
@@ -174,8 +170,7 @@ def insert(
     """Write a draft purchase order; returns its id."""
     po_id = settings.next_po_number(conn, tenant)
     conn.execute(
-        purchase_orders.insert().values(
-            tenant_id=tenant,
+        tenancy.insert(tenant, purchase_orders).values(
             id=po_id,
             supplier_id=sup.id,
             location_id=loc.id,
@@ -238,19 +233,19 @@ def update(
     if patch.location is not None:
         values["location_id"] = catalog.location(conn, tenant, patch.location).id
     if patch.lines is not None:
-        sup = supplier_service.supplier(conn, tenant, _supplier_code(conn, row.supplier_id))
+        sup = supplier_service.supplier(conn, tenant, _supplier_code(conn, tenant, row.supplier_id))
         _write_lines(conn, tenant, po_id, resolve_lines(conn, tenant, sup, patch.lines))
     conn.execute(
-        purchase_orders.update()
-        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+        tenancy.update(tenant, purchase_orders)
+        .where(purchase_orders.c.id == po_id)
         .values(updated_at=now, **values)
     )
     return get(conn, tenant, po_id)
 
 
-def _supplier_code(conn: Connection, supplier_id: int) -> str:
+def _supplier_code(conn: Connection, tenant: str, supplier_id: int) -> str:
     return conn.execute(
-        sa.select(suppliers.c.code).where(suppliers.c.id == supplier_id)
+        tenancy.select(tenant, suppliers, suppliers.c.code).where(suppliers.c.id == supplier_id)
     ).scalar_one()
 
 
@@ -259,8 +254,8 @@ def _supplier_code(conn: Connection, supplier_id: int) -> str:
 
 def _set(conn: Connection, tenant: str, po_id: int, **values: Any) -> None:
     conn.execute(
-        purchase_orders.update()
-        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
+        tenancy.update(tenant, purchase_orders)
+        .where(purchase_orders.c.id == po_id)
         .values(**values)
     )
 
@@ -310,7 +305,9 @@ def transition(
         values["sent_at"] = now
         if row.expected_on is None:
             days = conn.execute(
-                sa.select(suppliers.c.lead_time_days).where(suppliers.c.id == row.supplier_id)
+                tenancy.select(tenant, suppliers, suppliers.c.lead_time_days).where(
+                    suppliers.c.id == row.supplier_id
+                )
             ).scalar_one()
             values["expected_on"] = (now + timedelta(days=math.ceil(days))).date()
     else:
@@ -358,10 +355,9 @@ def receive(
     loc = catalog.locations_by_id(conn, tenant)[row.location_id]
     receipt_no = 1 + (
         conn.execute(
-            sa.select(sa.func.max(purchase_order_receipts.c.receipt_no)).where(
-                purchase_order_receipts.c.tenant_id == tenant,
-                purchase_order_receipts.c.po_id == po_id,
-            )
+            tenancy.select(
+                tenant, purchase_order_receipts, sa.func.max(purchase_order_receipts.c.receipt_no)
+            ).where(purchase_order_receipts.c.po_id == po_id)
         ).scalar()
         or 0
     )
@@ -378,17 +374,14 @@ def receive(
             event={"purchase_order": number(po_id)},
         )
         conn.execute(
-            purchase_order_lines.update()
+            tenancy.update(tenant, purchase_order_lines)
             .where(
-                purchase_order_lines.c.tenant_id == tenant,
-                purchase_order_lines.c.po_id == po_id,
-                purchase_order_lines.c.line_no == ln.line_no,
+                purchase_order_lines.c.po_id == po_id, purchase_order_lines.c.line_no == ln.line_no
             )
             .values(received=purchase_order_lines.c.received + qty)
         )
         conn.execute(
-            purchase_order_receipts.insert().values(
-                tenant_id=tenant,
+            tenancy.insert(tenant, purchase_order_receipts).values(
                 po_id=po_id,
                 receipt_no=receipt_no,
                 line_no=ln.line_no,
@@ -459,17 +452,19 @@ def _document(row: Any, lines: Sequence[Any], receipts: Sequence[Any] | None) ->
     return doc
 
 
-def _header() -> sa.Select:
+def _header(tenant: str) -> sa.Select:
     po = purchase_orders
     return (
-        sa.select(
+        tenancy.select(
+            tenant,
+            po,
             po,
             suppliers.c.code.label("supplier_code"),
             suppliers.c.name.label("supplier_name"),
             locations.c.code.label("location_code"),
         )
-        .join(suppliers, suppliers.c.id == po.c.supplier_id)
-        .join(locations, locations.c.id == po.c.location_id)
+        .join(suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == po.c.supplier_id))
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == po.c.location_id))
     )
 
 
@@ -485,8 +480,8 @@ def _receipts(conn: Connection, tenant: str, po_id: int) -> list[dict[str, Any]]
                 ln.c.line_no == r.c.line_no,
             ),
         )
-        .join(items, items.c.id == ln.c.item_id)
-        .where(r.c.tenant_id == tenant, r.c.po_id == po_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == ln.c.item_id))
+        .where(tenancy.of(tenant, r), r.c.po_id == po_id)
         .order_by(r.c.receipt_no, r.c.line_no)
     )
     out: dict[int, dict[str, Any]] = {}
@@ -505,9 +500,7 @@ def _receipts(conn: Connection, tenant: str, po_id: int) -> list[dict[str, Any]]
 
 
 def get(conn: Connection, tenant: str, po_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        _header().where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.id == po_id)
-    ).first()
+    row = conn.execute(_header(tenant).where(purchase_orders.c.id == po_id)).first()
     if row is None:
         raise NotFound(
             f"There is no purchase order {po_id}.",
@@ -528,7 +521,7 @@ def listing(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of orders by id (with lines, without receipts) and the next cursor."""
     po = purchase_orders
-    stmt = _header().where(po.c.tenant_id == tenant, po.c.id > after)
+    stmt = _header(tenant).where(po.c.id > after)
     if statuses:
         stmt = stmt.where(po.c.status.in_(statuses))
     if supplier:
@@ -540,8 +533,8 @@ def listing(
         ln = purchase_order_lines
         for x in conn.execute(
             sa.select(ln, items.c.sku, items.c.name, items.c.unit)
-            .join(items, items.c.id == ln.c.item_id)
-            .where(ln.c.tenant_id == tenant, ln.c.po_id.in_(list(by_po)))
+            .join(items, tenancy.on(tenant, items, items.c.id == ln.c.item_id))
+            .where(tenancy.of(tenant, ln), ln.c.po_id.in_(list(by_po)))
             .order_by(ln.c.po_id, ln.c.line_no)
         ):
             by_po[x.po_id].append(x)

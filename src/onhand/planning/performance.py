@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from .tables import purchase_order_lines, purchase_order_receipts, purchase_orders
 
 MIN_RECEIPTS = 3
@@ -68,7 +69,7 @@ def _deliveries(conn: Connection, tenant: str, supplier_id: int | None) -> dict[
             sa.func.min(r.c.received_at).label("received_at"),
         )
         .join(po, sa.and_(po.c.tenant_id == r.c.tenant_id, po.c.id == r.c.po_id))
-        .where(r.c.tenant_id == tenant, po.c.sent_at.is_not(None))
+        .where(tenancy.of(tenant, r), po.c.sent_at.is_not(None))
         .group_by(po.c.supplier_id, r.c.po_id, r.c.receipt_no, po.c.sent_at, po.c.expected_on)
     )
     if supplier_id is not None:
@@ -86,7 +87,7 @@ def _fill(conn: Connection, tenant: str, supplier_id: int | None) -> dict[int, t
         sa.select(po.c.supplier_id, sa.func.sum(ln.c.qty), sa.func.sum(delivered))
         .join(po, sa.and_(po.c.tenant_id == ln.c.tenant_id, po.c.id == ln.c.po_id))
         .where(
-            ln.c.tenant_id == tenant,
+            tenancy.of(tenant, ln),
             po.c.sent_at.is_not(None),
             po.c.status.in_(("received", "cancelled")),
         )

@@ -26,7 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db, tenants
+from .. import db, tenancy, tenants
 from ..catalog import service as catalog
 from ..problems import Conflict, NotFound
 from ..tables import items, locations
@@ -99,16 +99,15 @@ def _claim(engine: Engine, tenant: str, now: datetime) -> str:
             .on_conflict_do_nothing()
         )
         claimed = conn.execute(
-            plan_runs.update()
+            tenancy.update(tenant, plan_runs)
             .where(
-                plan_runs.c.tenant_id == tenant,
-                sa.or_(plan_runs.c.status != "running", plan_runs.c.started_at < now - STALE_RUN),
+                sa.or_(plan_runs.c.status != "running", plan_runs.c.started_at < now - STALE_RUN)
             )
             .values(run_id=run_id, status="running", started_at=now, finished_at=None, error=None)
         )
         if claimed.rowcount != 1:
             started = conn.execute(
-                sa.select(plan_runs.c.started_at).where(plan_runs.c.tenant_id == tenant)
+                tenancy.select(tenant, plan_runs, plan_runs.c.started_at)
             ).scalar_one()
             raise Conflict(
                 f"A plan run for this tenant is in progress (started {db.iso(started)});"
@@ -159,24 +158,22 @@ def run(
             lines, summary = compute(conn, tenant, run_id, now, tick, block, workers)
         with db.write(engine) as conn:
             current = conn.execute(
-                db.for_update(
-                    conn, sa.select(plan_runs.c.run_id).where(plan_runs.c.tenant_id == tenant)
-                )
+                db.for_update(conn, tenancy.select(tenant, plan_runs, plan_runs.c.run_id))
             ).scalar()
             if current != run_id:
                 raise Conflict("This plan run was superseded by a newer one.", slug="plan-running")
-            conn.execute(plan_suggestions.delete().where(plan_suggestions.c.tenant_id == tenant))
+            conn.execute(tenancy.delete(tenant, plan_suggestions))
             _store(conn, lines, tick)
             conn.execute(
-                plan_runs.update()
-                .where(plan_runs.c.tenant_id == tenant)
-                .values(status="done", finished_at=db.utcnow(), summary=summary)
+                tenancy.update(tenant, plan_runs).values(
+                    status="done", finished_at=db.utcnow(), summary=summary
+                )
             )
     except Exception as exc:
         with db.write(engine) as conn:
             conn.execute(
-                plan_runs.update()
-                .where(plan_runs.c.tenant_id == tenant, plan_runs.c.run_id == run_id)
+                tenancy.update(tenant, plan_runs)
+                .where(plan_runs.c.run_id == run_id)
                 .values(status="failed", finished_at=db.utcnow(), error=str(exc)[:2000])
             )
         raise
@@ -324,10 +321,8 @@ def compute(
     lt, lt_std, lt_origin = _lead_times(
         src, performance.measure(conn, tenant), cfg.default_lead_time_days
     )
-    costs = dict(
-        conn.execute(
-            sa.select(items.c.id, items.c.unit_cost).where(items.c.tenant_id == tenant)
-        ).all()
+    costs: dict[int, Decimal | None] = dict(
+        conn.execute(tenancy.select(tenant, items, items.c.id, items.c.unit_cost)).all()
     )
     prices = [
         s.price if s and s.price is not None else costs.get(i)
@@ -358,8 +353,8 @@ def compute(
     )
     tick("policy", 1, 1)
 
-    skus = dict(
-        conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all()
+    skus: dict[int, str] = dict(
+        conn.execute(tenancy.select(tenant, items, items.c.id, items.c.sku)).all()
     )
     codes = {loc.id: loc.code for loc in catalog.locations_by_id(conn, tenant).values()}
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -428,7 +423,7 @@ def compute(
 
 
 def status(conn: Connection, tenant: str) -> dict[str, Any]:
-    row = conn.execute(sa.select(plan_runs).where(plan_runs.c.tenant_id == tenant)).first()
+    row = conn.execute(tenancy.select(tenant, plan_runs)).first()
     if row is None or row.status == "idle":
         raise NotFound(
             "No plan has been run for this tenant yet; POST /plan to run one.", slug="no-plan"
@@ -486,10 +481,10 @@ def _suggestions_stmt(tenant: str) -> sa.Select:
             suppliers.c.code.label("supplier"),
             suppliers.c.currency,
         )
-        .join(items, items.c.id == ps.c.item_id)
-        .join(locations, locations.c.id == ps.c.location_id)
-        .outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id)
-        .where(ps.c.tenant_id == tenant)
+        .join(items, tenancy.on(tenant, items, items.c.id == ps.c.item_id))
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == ps.c.location_id))
+        .outerjoin(suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == ps.c.supplier_id))
+        .where(tenancy.of(tenant, ps))
     )
 
 
@@ -506,8 +501,12 @@ def _groups(conn: Connection, tenant: str) -> list[dict[str, Any]]:
             sa.func.sum(ps.c.qty * ps.c.unit_price),
             sa.func.count(ps.c.purchase_order_id),
         )
-        .select_from(ps.outerjoin(suppliers, suppliers.c.id == ps.c.supplier_id))
-        .where(ps.c.tenant_id == tenant, ps.c.qty > 0)
+        .select_from(
+            ps.outerjoin(
+                suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == ps.c.supplier_id)
+            )
+        )
+        .where(tenancy.of(tenant, ps), ps.c.qty > 0)
         .group_by(suppliers.c.code, suppliers.c.name, suppliers.c.currency)
         .order_by(suppliers.c.code.is_(None), suppliers.c.code)
     )  # unassigned last everywhere
@@ -568,9 +567,7 @@ def to_purchase_orders(
     line_nos: list[int] | None = None,
 ) -> dict[str, Any]:
     """One draft purchase order per supplier and destination from the open suggestions."""
-    conn.execute(
-        db.for_update(conn, sa.select(plan_runs.c.run_id).where(plan_runs.c.tenant_id == tenant))
-    ).first()
+    conn.execute(db.for_update(conn, tenancy.select(tenant, plan_runs, plan_runs.c.run_id))).first()
     run_id = _finished_run(conn, tenant)
     wanted = None
     if codes is not None:
@@ -612,8 +609,8 @@ def to_purchase_orders(
             reference=f"plan {run_id[:8]}",
         )
         conn.execute(
-            ps.update()
-            .where(ps.c.tenant_id == tenant, ps.c.line_no.in_([r.line_no for r in lines]))
+            tenancy.update(tenant, ps)
+            .where(ps.c.line_no.in_([r.line_no for r in lines]))
             .values(purchase_order_id=po_id)
         )
         made.append(orders.get(conn, tenant, po_id))

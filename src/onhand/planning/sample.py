@@ -8,9 +8,9 @@ not have are skipped.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from ..catalog import service as catalog
 from . import suppliers
 from .tables import item_suppliers
@@ -22,9 +22,7 @@ def add_demo_suppliers(conn: Connection, tenant: str) -> dict[str, int]:
     from .. import demo  # the demo imports planning, so import it only when called
 
     have = set(
-        conn.execute(
-            sa.select(suppliers_table.c.code).where(suppliers_table.c.tenant_id == tenant)
-        ).scalars()
+        conn.execute(tenancy.select(tenant, suppliers_table, suppliers_table.c.code)).scalars()
     )
     added = {"suppliers": 0, "links": 0}
     for vendor in demo.SUPPLIERS:
@@ -37,8 +35,8 @@ def add_demo_suppliers(conn: Connection, tenant: str) -> dict[str, int]:
     linked = {
         (r.item_id, r.supplier_id)
         for r in conn.execute(
-            sa.select(item_suppliers.c.item_id, item_suppliers.c.supplier_id).where(
-                item_suppliers.c.tenant_id == tenant
+            tenancy.select(
+                tenant, item_suppliers, item_suppliers.c.item_id, item_suppliers.c.supplier_id
             )
         )
     }

@@ -7,10 +7,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from .schemas import PlanSettingsPatch
 from .tables import planning_settings
 
@@ -45,7 +44,7 @@ def _ensure(conn: Connection, tenant: str) -> None:
 def load(conn: Connection, tenant: str) -> PlanSettings:
     stored = (
         conn.execute(
-            sa.select(planning_settings.c.settings).where(planning_settings.c.tenant_id == tenant)
+            tenancy.select(tenant, planning_settings, planning_settings.c.settings)
         ).scalar()
         or {}
     )
@@ -63,9 +62,7 @@ def update(conn: Connection, tenant: str, patch: PlanSettingsPatch) -> PlanSetti
     merged = replace(current, **changes)
     stored = asdict(merged) | {"ordering_cost": str(merged.ordering_cost)}
     conn.execute(
-        planning_settings.update()
-        .where(planning_settings.c.tenant_id == tenant)
-        .values(settings=stored, updated_at=db.utcnow())
+        tenancy.update(tenant, planning_settings).values(settings=stored, updated_at=db.utcnow())
     )
     return merged
 
@@ -75,8 +72,7 @@ def next_po_number(conn: Connection, tenant: str) -> int:
     _ensure(conn, tenant)
     return int(
         conn.execute(
-            planning_settings.update()
-            .where(planning_settings.c.tenant_id == tenant)
+            tenancy.update(tenant, planning_settings)
             .values(last_po_number=planning_settings.c.last_po_number + 1)
             .returning(planning_settings.c.last_po_number)
         ).scalar_one()

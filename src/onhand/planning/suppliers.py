@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..catalog import service as catalog
 from ..problems import Conflict, NotFound
 from .schemas import ItemSupplierIn, ItemSupplierPatch, SupplierIn, SupplierPatch
@@ -79,9 +79,7 @@ def _out(row: Any) -> dict[str, Any]:
 
 
 def _row(conn: Connection, tenant: str, code: str) -> Any:
-    row = conn.execute(
-        sa.select(suppliers).where(suppliers.c.tenant_id == tenant, suppliers.c.code == code)
-    ).first()
+    row = conn.execute(tenancy.select(tenant, suppliers).where(suppliers.c.code == code)).first()
     if row is None:
         raise NotFound(f"There is no supplier '{code}'.", slug="unknown-supplier", supplier=code)
     return row
@@ -92,15 +90,13 @@ def supplier(conn: Connection, tenant: str, code: str) -> Supplier:
 
 
 def suppliers_by_id(conn: Connection, tenant: str) -> dict[int, Supplier]:
-    rows = conn.execute(sa.select(suppliers).where(suppliers.c.tenant_id == tenant))
+    rows = conn.execute(tenancy.select(tenant, suppliers))
     return {r.id: _supplier(r) for r in rows}
 
 
 def create(conn: Connection, tenant: str, body: SupplierIn) -> dict[str, Any]:
     exists = conn.execute(
-        sa.select(suppliers.c.id).where(
-            suppliers.c.tenant_id == tenant, suppliers.c.code == body.code
-        )
+        tenancy.select(tenant, suppliers, suppliers.c.id).where(suppliers.c.code == body.code)
     ).first()
     if exists:
         raise Conflict(
@@ -110,8 +106,8 @@ def create(conn: Connection, tenant: str, body: SupplierIn) -> dict[str, Any]:
         )
     now = db.utcnow()
     conn.execute(
-        suppliers.insert().values(
-            tenant_id=tenant, created_at=now, updated_at=now, **body.model_dump()
+        tenancy.insert(tenant, suppliers).values(
+            created_at=now, updated_at=now, **body.model_dump()
         )
     )
     return get(conn, tenant, body.code)
@@ -122,7 +118,7 @@ def get(conn: Connection, tenant: str, code: str) -> dict[str, Any]:
 
 
 def listing(conn: Connection, tenant: str, active: bool | None = None) -> list[dict[str, Any]]:
-    stmt = sa.select(suppliers).where(suppliers.c.tenant_id == tenant)
+    stmt = tenancy.select(tenant, suppliers)
     if active is not None:
         stmt = stmt.where(suppliers.c.active == active)
     return [_out(r) for r in conn.execute(stmt.order_by(suppliers.c.code))]
@@ -144,7 +140,7 @@ def update(conn: Connection, tenant: str, code: str, patch: SupplierPatch) -> di
             values.pop(field)  # null means "leave as is" for fields that cannot be empty
     if values:
         conn.execute(
-            suppliers.update()
+            tenancy.update(tenant, suppliers)
             .where(suppliers.c.id == row.id)
             .values(updated_at=db.utcnow(), **values)
         )
@@ -157,7 +153,7 @@ def delete(conn: Connection, tenant: str, code: str) -> None:
     used = conn.execute(
         sa.select(sa.func.count())
         .select_from(purchase_orders)
-        .where(purchase_orders.c.tenant_id == tenant, purchase_orders.c.supplier_id == row.id)
+        .where(tenancy.of(tenant, purchase_orders), purchase_orders.c.supplier_id == row.id)
     ).scalar()
     if used:
         raise Conflict(
@@ -167,11 +163,9 @@ def delete(conn: Connection, tenant: str, code: str) -> None:
             supplier=code,
         )
     conn.execute(
-        item_suppliers.delete().where(
-            item_suppliers.c.tenant_id == tenant, item_suppliers.c.supplier_id == row.id
-        )
+        tenancy.delete(tenant, item_suppliers).where(item_suppliers.c.supplier_id == row.id)
     )
-    conn.execute(suppliers.delete().where(suppliers.c.id == row.id))
+    conn.execute(tenancy.delete(tenant, suppliers).where(suppliers.c.id == row.id))
 
 
 # ---- item–supplier links ---------------------------------------------------------------
@@ -212,8 +206,8 @@ def _links_stmt(tenant: str) -> sa.Select:
             link.c.preferred,
             link.c.item_id,
         )
-        .join(s, s.c.id == link.c.supplier_id)
-        .where(link.c.tenant_id == tenant)
+        .join(s, tenancy.on(tenant, s, s.c.id == link.c.supplier_id))
+        .where(tenancy.of(tenant, link))
     )
 
 
@@ -239,12 +233,8 @@ def _link(conn: Connection, tenant: str, sku: str, code: str) -> dict[str, Any]:
 def _clear_preferred(conn: Connection, tenant: str, item_id: int) -> None:
     """One preferred supplier per item: a new preference replaces the old one."""
     conn.execute(
-        item_suppliers.update()
-        .where(
-            item_suppliers.c.tenant_id == tenant,
-            item_suppliers.c.item_id == item_id,
-            item_suppliers.c.preferred,
-        )
+        tenancy.update(tenant, item_suppliers)
+        .where(item_suppliers.c.item_id == item_id, item_suppliers.c.preferred)
         .values(preferred=False)
     )
 
@@ -253,10 +243,8 @@ def link(conn: Connection, tenant: str, sku: str, body: ItemSupplierIn) -> dict[
     item = catalog.item(conn, tenant, sku)
     sup = supplier(conn, tenant, body.supplier)
     exists = conn.execute(
-        sa.select(item_suppliers.c.item_id).where(
-            item_suppliers.c.tenant_id == tenant,
-            item_suppliers.c.item_id == item.id,
-            item_suppliers.c.supplier_id == sup.id,
+        tenancy.select(tenant, item_suppliers, item_suppliers.c.item_id).where(
+            item_suppliers.c.item_id == item.id, item_suppliers.c.supplier_id == sup.id
         )
     ).first()
     if exists:
@@ -270,8 +258,7 @@ def link(conn: Connection, tenant: str, sku: str, body: ItemSupplierIn) -> dict[
         _clear_preferred(conn, tenant, item.id)
     now = db.utcnow()
     conn.execute(
-        item_suppliers.insert().values(
-            tenant_id=tenant,
+        tenancy.insert(tenant, item_suppliers).values(
             item_id=item.id,
             supplier_id=sup.id,
             created_at=now,
@@ -295,12 +282,8 @@ def update_link(
         _clear_preferred(conn, tenant, item.id)
     if values:
         conn.execute(
-            item_suppliers.update()
-            .where(
-                item_suppliers.c.tenant_id == tenant,
-                item_suppliers.c.item_id == item.id,
-                item_suppliers.c.supplier_id == sup.id,
-            )
+            tenancy.update(tenant, item_suppliers)
+            .where(item_suppliers.c.item_id == item.id, item_suppliers.c.supplier_id == sup.id)
             .values(updated_at=db.utcnow(), **values)
         )
     return _link(conn, tenant, sku, code)
@@ -310,10 +293,8 @@ def unlink(conn: Connection, tenant: str, sku: str, code: str) -> None:
     item = catalog.item(conn, tenant, sku)
     sup = supplier(conn, tenant, code)
     done = conn.execute(
-        item_suppliers.delete().where(
-            item_suppliers.c.tenant_id == tenant,
-            item_suppliers.c.item_id == item.id,
-            item_suppliers.c.supplier_id == sup.id,
+        tenancy.delete(tenant, item_suppliers).where(
+            item_suppliers.c.item_id == item.id, item_suppliers.c.supplier_id == sup.id
         )
     )
     if done.rowcount == 0:
@@ -352,8 +333,10 @@ def _source(row: Any) -> Source:
 def _source_rows(tenant: str) -> sa.Select:
     return (
         sa.select(*_SOURCE_COLUMNS)
-        .join(suppliers, suppliers.c.id == item_suppliers.c.supplier_id)
-        .where(item_suppliers.c.tenant_id == tenant)
+        .join(
+            suppliers, tenancy.on(tenant, suppliers, suppliers.c.id == item_suppliers.c.supplier_id)
+        )
+        .where(tenancy.of(tenant, item_suppliers))
     )
 
 

@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from ..tables import items, ledger, locations
 from .suppliers import money
 
@@ -159,7 +159,9 @@ def value(conn: Connection, tenant: str, method: Method, as_of: date) -> list[Va
     """Quantity and value of every item at every location at the end of `as_of` (UTC)."""
     end = datetime.combine(as_of + timedelta(days=1), time(), UTC)
     rows = conn.execute(
-        sa.select(
+        tenancy.select(
+            tenant,
+            ledger,
             ledger.c.item_id,
             ledger.c.location_id,
             ledger.c.state,
@@ -168,17 +170,14 @@ def value(conn: Connection, tenant: str, method: Method, as_of: date) -> list[Va
             ledger.c.movement_id,
         )
         .where(
-            ledger.c.tenant_id == tenant,
             ledger.c.state.in_(("on_hand", "in_transit")),
             ledger.c.delta != 0,
             ledger.c.created_at < end,
         )
         .order_by(ledger.c.item_id, ledger.c.id)
     ).all()
-    costs = dict(
-        conn.execute(
-            sa.select(items.c.id, items.c.unit_cost).where(items.c.tenant_id == tenant)
-        ).all()
+    costs: dict[int, Decimal | None] = dict(
+        conn.execute(tenancy.select(tenant, items, items.c.id, items.c.unit_cost)).all()
     )
     return _replay(rows, method == "fifo", costs)
 
@@ -187,13 +186,11 @@ def report(
     conn: Connection, tenant: str, method: Method, as_of: date, location: str | None = None
 ) -> dict[str, Any]:
     """The valuation document: rows per item and location with stock, and totals."""
-    skus = dict(
-        conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all()
+    skus: dict[int, str] = dict(
+        conn.execute(tenancy.select(tenant, items, items.c.id, items.c.sku)).all()
     )
-    codes = dict(
-        conn.execute(
-            sa.select(locations.c.id, locations.c.code).where(locations.c.tenant_id == tenant)
-        ).all()
+    codes: dict[int, str] = dict(
+        conn.execute(tenancy.select(tenant, locations, locations.c.id, locations.c.code)).all()
     )
     rows = [
         v
@@ -230,8 +227,8 @@ def abc(
     crosses the line is still A), less than `b` is B, the rest — and any item without
     value — C.
     """
-    skus = dict(
-        conn.execute(sa.select(items.c.id, items.c.sku).where(items.c.tenant_id == tenant)).all()
+    skus: dict[int, str] = dict(
+        conn.execute(tenancy.select(tenant, items, items.c.id, items.c.sku)).all()
     )
     per_item: dict[int, Decimal] = {}
     for v in value(conn, tenant, method, as_of):

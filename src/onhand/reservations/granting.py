@@ -21,7 +21,7 @@ from ..catalog import service as catalog
 from ..events import catalogue, outbox
 from ..problems import InsufficientStock, Invalid, NotFound, Problem
 from ..quantities import MAX_QTY, to_base_units
-from ..settings import get_settings
+from ..settings import DEFAULT_RESERVATION_TTL_SECONDS
 from ..stock.model import Change, Free, Item, Location, Need, Posting
 from ..tables import reservation_lines, reservations
 from . import allocation
@@ -38,6 +38,8 @@ class Job:
     body: ReservationIn
     actor: str
     key: str | None = None
+    # The server's hold lifetime (Settings.reservation_ttl_seconds), set by the route.
+    default_ttl: int = DEFAULT_RESERVATION_TTL_SECONDS
     digest: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -277,10 +279,10 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
             granted[i] = _allocate(needs[i], free, pod_free, day, strategies[i], body.zone, near)
         except Problem as p:
             answers[i] = problem_answer(p)
-    default_ttl = settings.reservation_ttl_seconds or get_settings().reservation_ttl_seconds
     rows = _Rows()
     for i, parts in granted.items():
-        answers[i] = (201, rows.add(tenant, jobs[i], qtys[i], parts, now, default_ttl))
+        ttl = settings.reservation_ttl_seconds or jobs[i].default_ttl
+        answers[i] = (201, rows.add(tenant, jobs[i], qtys[i], parts, now, ttl))
     outcome = stock.apply(
         conn,
         tenant,

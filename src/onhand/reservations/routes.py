@@ -25,7 +25,8 @@ async def create(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    job = Job(body, caller.actor, idempotency_key)
+    ttl = request.app.state.settings.reservation_ttl_seconds
+    job = Job(body, caller.actor, idempotency_key, default_ttl=ttl)
     status, answer = await request.app.state.group_commit.submit(caller.tenant, job)
     return JSONResponse(
         answer, status_code=status, media_type="application/problem+json" if status >= 400 else None

@@ -47,7 +47,8 @@ def get_availability(
     sku: str, caller: Public, engine: EngineDep, request: Request
 ) -> dict[str, Any]:
     # Redis, when configured and healthy, answers first; the database is the fallback.
-    if (hit := cached_availability(request, caller.tenant, sku)) is not None:
+    cache = request.app.state.availability_cache
+    if (hit := cached_availability(cache, caller.tenant, sku, db.utcnow())) is not None:
         return hit
     with db.read(engine) as conn:
         return _availability(conn, caller.tenant, sku)
