@@ -109,6 +109,7 @@ def test_storefront_feed_follows_a_bundle_through_its_components(server, engine,
             "name": "Kit",
             "kind": "bundle",
             "components": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
+            "low_stock_threshold": 2,
         },
     )
     assert r.status_code == 201, r.text
@@ -117,14 +118,18 @@ def test_storefront_feed_follows_a_bundle_through_its_components(server, engine,
         f"{srv.url}/v1/{tenant}/public/availability/stream?skus=KIT&access_token={token}"
     )
     try:
+        # The first frame also carries the item's own threshold (the badge shows "Only 2 left").
         assert feed.wait_for(lambda e: True)["data"] == {
             "sku": "KIT",
             "available": 3,
+            "low_stock_threshold": 2,
             "at": feed.events[0]["data"]["at"],
         }
         move(shop, "ship", "A", 6)  # 4 of A left: 2 kits
         update = feed.wait_for(lambda e: e["data"]["available"] == 2)
-        assert update["data"]["sku"] == "KIT" and set(update["data"]) == {"sku", "available", "at"}
+        # A kit's figure is recomputed as a snapshot, so it carries the threshold too.
+        assert update["data"]["sku"] == "KIT"
+        assert set(update["data"]) == {"sku", "available", "low_stock_threshold", "at"}
     finally:
         feed.close()
 
