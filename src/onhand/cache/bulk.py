@@ -18,12 +18,13 @@ from sqlalchemy.engine import Connection
 
 from .. import db, tenancy
 from ..catalog import service as catalog
-from ..stock.availability import FIGURES, HELD
+from ..stock import model
+from ..stock.availability import FIGURES
 from ..tables import balances, locations, reservation_lines
 from .figures import SIMPLE_KINDS, encode, entry_for
 
 TOTALS = (*FIGURES, "available")
-# Both paths spell out these states; fail loudly if availability.py ever changes them.
+# The SQL below lists these states by name; fail loudly if the model ever changes them.
 assert FIGURES == (
     "on_hand",
     "reserved",
@@ -34,7 +35,6 @@ assert FIGURES == (
     "incoming",
     "in_transit",
 )
-assert HELD == ("reserved", "committed", "damaged", "quality_control", "safety_stock")
 
 
 def bulk_entries(
@@ -56,7 +56,16 @@ def bulk_entries(
 
 # ---- PostgreSQL: the database prints each entry -----------------------------------------
 
-_AVAILABLE = "oh - rs - cm - dm - qc - ss"
+# The per-location columns of the query below, by state; available comes from the model.
+_COLUMN = {
+    "on_hand": "oh",
+    "reserved": "rs",
+    "committed": "cm",
+    "damaged": "dm",
+    "quality_control": "qc",
+    "safety_stock": "ss",
+}
+_AVAILABLE = str(model.available(lambda state: sa.literal_column(_COLUMN[state])).compile())
 _SQL = sa.text(f"""
 WITH lapsed AS (
     SELECT item_id, location_id, sum(qty) AS q FROM reservation_lines
