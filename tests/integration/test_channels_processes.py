@@ -15,11 +15,18 @@ from channelkit import (
 )
 
 from conftest import LiveServer, make_token
-from onhand import db
+from onhand import auth, db, schema
 from onhand.channels.tables import sync_runs
 
 
-def test_two_server_processes_start_one_run(engine, tenant, fake):
+def test_two_server_processes_start_one_run(engine, tenant, fake, tmp_path):
+    if engine.dialect.name == "sqlite":
+        # Two server processes with their jobs and this process on one SQLite file: a file of
+        # its own, so the suite's shared SQLite database never has three writers at once.
+        engine = db.make_engine(f"sqlite:///{tmp_path / 'two-servers.db'}")
+        schema.upgrade(engine)
+        with db.write(engine) as conn:
+            auth.ensure_tenant(conn, tenant)
     url = engine.url.render_as_string(hide_password=False)
     env = {"ONHAND_SECRET_KEY": SECRET_KEY, "ONHAND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}
     servers = [LiveServer(url, env), LiveServer(url, env)]

@@ -154,7 +154,10 @@ def list_runs(
 ) -> list[dict[str, Any]]:
     stmt = (
         sa.select(sync_runs, channels.c.code)
-        .join(channels, channels.c.id == sync_runs.c.channel_id)
+        .join(
+            channels,
+            sa.and_(channels.c.id == sync_runs.c.channel_id, channels.c.tenant_id == tenant),
+        )
         .where(sync_runs.c.tenant_id == tenant)
         .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id)
         .limit(limit)
@@ -172,7 +175,10 @@ ORDER = sa.case(
 def get_run(conn: Connection, tenant: str, run_id: str) -> dict[str, Any]:
     row = conn.execute(
         sa.select(sync_runs, channels.c.code)
-        .join(channels, channels.c.id == sync_runs.c.channel_id)
+        .join(
+            channels,
+            sa.and_(channels.c.id == sync_runs.c.channel_id, channels.c.tenant_id == tenant),
+        )
         .where(sync_runs.c.tenant_id == tenant, sync_runs.c.id == run_id)
     ).first()
     if row is None:

@@ -151,12 +151,16 @@ def _after(
     """Alert once per failure (kind), clear it on recovery, announce `channel.sync_failed`."""
     with db.write(ctx.engine) as conn:
         alerted = conn.execute(
-            sa.select(channels.c.alerted_error).where(channels.c.id == ch.id)
+            sa.select(channels.c.alerted_error).where(
+                channels.c.tenant_id == ch.tenant, channels.c.id == ch.id
+            )
         ).scalar()
         if status != "failed":
             if alerted is not None:
                 conn.execute(
-                    channels.update().where(channels.c.id == ch.id).values(alerted_error=None)
+                    channels.update()
+                    .where(channels.c.tenant_id == ch.tenant, channels.c.id == ch.id)
+                    .values(alerted_error=None)
                 )
             return
         outbox.record(
@@ -171,7 +175,11 @@ def _after(
         )
         if alerted == failure:
             return
-        conn.execute(channels.update().where(channels.c.id == ch.id).values(alerted_error=failure))
+        conn.execute(
+            channels.update()
+            .where(channels.c.tenant_id == ch.tenant, channels.c.id == ch.id)
+            .values(alerted_error=failure)
+        )
     alerts.send(ctx.settings, ch, run_id, error or "")
 
 
@@ -248,7 +256,9 @@ def _apply_partner(
 async def read_missed_orders(ctx: Context, ch: Channel, client: Client) -> None:
     with db.read(ctx.engine) as conn:
         since = conn.execute(
-            sa.select(channels.c.orders_read_at).where(channels.c.id == ch.id)
+            sa.select(channels.c.orders_read_at).where(
+                channels.c.tenant_id == ch.tenant, channels.c.id == ch.id
+            )
         ).scalar()
     started = db.utcnow()
     # A little overlap: an order written just before the last read may show up late.
@@ -262,7 +272,9 @@ async def read_missed_orders(ctx: Context, ch: Channel, client: Client) -> None:
             for node in nodes:
                 touched.update(sales.record(conn, ch, sales.from_graphql(node), now))
             conn.execute(
-                channels.update().where(channels.c.id == ch.id).values(orders_read_at=started)
+                channels.update()
+                .where(channels.c.tenant_id == ch.tenant, channels.c.id == ch.id)
+                .values(orders_read_at=started)
             )
 
     await asyncio.to_thread(write)
