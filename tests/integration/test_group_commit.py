@@ -233,7 +233,7 @@ def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
 
 def test_a_quantity_that_is_not_a_number_never_joins_a_batch():
     with pytest.raises(ValidationError, match="not a number"):
-        job(qty="lots")
+        job(qty="1_000")
 
 
 def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, tenant, monkeypatch):
