@@ -89,42 +89,49 @@ def need(service: str, url: str, port: int) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+# Every test module gets databases of its own: servers started by one module run background
+# jobs (expiry, alerts, channel pushes) over every tenant of their database, and must not touch
+# the rows, counters or SQLite locks of the next module's tests.
+@pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    """A fresh PostgreSQL database for this test module, dropped afterwards."""
     with db.scratch_database(need("PostgreSQL", PG_ADMIN_URL, 5432), "onhand_test") as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'onhand.db'}"
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """Every test that uses this runs once on SQLite and once on PostgreSQL."""
-    return request.getfixturevalue(f"{request.param}_url")
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test that uses a database runs once on SQLite and once on PostgreSQL."""
+    return str(request.param)
 
 
-_engines: dict[str, sa.Engine] = {}
+@pytest.fixture(scope="module")
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{backend}_url"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def migrated_engine_for():
+    """engine = migrated_engine_for(url): one migrated engine per URL, disposed with the module."""
+    engines: dict[str, sa.Engine] = {}
+
     def get(url: str) -> sa.Engine:
-        if url not in _engines:
-            engine = db.make_engine(url)
-            schema.upgrade(engine)
-            _engines[url] = engine
-        return _engines[url]
+        if url not in engines:
+            engines[url] = db.make_engine(url)
+            schema.upgrade(engines[url])
+        return engines[url]
 
     yield get
-    for engine in _engines.values():
+    for engine in engines.values():
         engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def engine(database_url: str, migrated_engine_for) -> sa.Engine:
     return migrated_engine_for(database_url)
 
@@ -251,7 +258,7 @@ class LiveServer:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"onhand serve exited: {self.log.read_text()[-2000:]}")

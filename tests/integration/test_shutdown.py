@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import threading
 import time
 
@@ -56,7 +57,10 @@ def test_serve_stops_with_sse_and_websocket_clients_connected(engine, tenant, si
 
         started = time.monotonic()
         server.proc.send_signal(sig)
-        code = server.proc.wait(STOP_WITHIN)
+        try:
+            code = server.proc.wait(STOP_WITHIN)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running {STOP_WITHIN} s after {sig!r}:\n{server.log.read_text()}")
         took = time.monotonic() - started
     finally:
         server.stop()

@@ -72,7 +72,7 @@ def list_mappings(conn: Connection, tenant: str, channel_id: int) -> list[dict[s
     m = channel_mappings
     rows = conn.execute(
         sa.select(m, items.c.sku, items.c.kind)
-        .join(items, items.c.id == m.c.item_id)
+        .join(items, sa.and_(items.c.tenant_id == m.c.tenant_id, items.c.id == m.c.item_id))
         .where(m.c.tenant_id == tenant, m.c.channel_id == channel_id)
         .order_by(items.c.sku)
     )

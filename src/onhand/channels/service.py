@@ -137,7 +137,11 @@ def update(
         values["locations"] = _check_locations(conn, tenant, patch.locations)
         if row.role == "partner" and not values["locations"]:
             raise Invalid("A partner channel needs the onhand location that holds its stock.")
-    conn.execute(channels.update().where(channels.c.id == row.id).values(**values))
+    conn.execute(
+        channels.update()
+        .where(channels.c.tenant_id == tenant, channels.c.id == row.id)
+        .values(**values)
+    )
     return get(conn, tenant, code)
 
 

@@ -81,7 +81,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while it
+# is open, so it must close before the rest of the suite calls asyncio.run().
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("console")
     url = f"sqlite:///{folder / 'console.db'}"
@@ -129,7 +131,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

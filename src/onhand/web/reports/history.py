@@ -89,8 +89,15 @@ def page(
         sa.select(
             ledger, items.c.sku, items.c.unit.label("unit"), locations.c.code.label("location")
         )
-        .join(items, items.c.id == ledger.c.item_id)
-        .join(locations, locations.c.id == ledger.c.location_id)
+        .join(
+            items, sa.and_(items.c.tenant_id == ledger.c.tenant_id, items.c.id == ledger.c.item_id)
+        )
+        .join(
+            locations,
+            sa.and_(
+                locations.c.tenant_id == ledger.c.tenant_id, locations.c.id == ledger.c.location_id
+            ),
+        )
         .where(*where)
         .order_by(ledger.c.id.desc())
         .limit(limit + 1)
