@@ -209,24 +209,28 @@ def get_sync_run(run_id: str, caller: Sync, engine: EngineDep) -> dict[str, Any]
 
 @router.post("/channels/{code}/webhooks", summary="Shopify webhooks (orders/create, cancelled)")
 async def receive_webhook(tenant: str, code: str, request: Request) -> dict[str, Any]:
-    ctx = context(request)
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
         raise Invalid("The webhook body is larger than 1 MB.")
     signature = request.headers.get("x-shopify-hmac-sha256", "")
     webhook_id = request.headers.get("x-shopify-webhook-id", "")
     topic = request.headers.get("x-shopify-topic", "")
+    engine = request.app.state.engine
 
     def load() -> Any:
-        with db.read(ctx.engine) as conn:
-            row = conn.execute(
+        with db.read(engine) as conn:
+            return conn.execute(
                 sa.select(channels).where(channels.c.tenant_id == tenant, channels.c.code == code)
             ).first()
-            return service.channel(row, ctx.ring) if row is not None else None
 
-    ch = await asyncio.to_thread(load)
-    # An unknown channel answers like a bad signature: nothing to learn by probing.
-    if ch is None or not ch.webhook_secret or not signature:
+    row = await asyncio.to_thread(load)
+    # An unknown channel answers like a bad signature: nothing to learn by probing. It is
+    # decided before the secret key is needed, so probing an installation without one is a 401.
+    if row is None or not signature:
+        raise Unauthorized("The webhook signature is missing or not valid.")
+    ctx = context(request)
+    ch = service.channel(row, ctx.ring)
+    if not ch.webhook_secret:
         raise Unauthorized("The webhook signature is missing or not valid.")
     if not sales.verify(ch.webhook_secret, body, signature):
         raise Unauthorized("The webhook signature is missing or not valid.")
