@@ -49,26 +49,7 @@ CROSS_TENANT: dict[str, str] = {
     "auth.py:revoke_token": "`onhand tokens revoke ID` names a token by its id, in any tenant",
 }
 
-# Joins by id that still lack their tenant, in code being rewritten right now: stock/ and
-# reservations/ by the stock kernel (issue 8, item 1). Remove each entry as it moves to
-# onhand.tenancy; a new entry needs a reason.
-PENDING: dict[str, str] = {
-    "stock/availability.py:location_figures": "joins locations by id without their tenant",
-    "stock/history.py:entries": "joins items and locations by id without their tenant",
-    "stock/kernel.py:lock": "joins locations by id without their tenant",
-    # planning/demand.py is being reworked with the planning benchmarks (issue 8, item 8).
-    "planning/demand.py:series": "joins items by id without their tenant",
-    "planning/demand.py:_copy_rows": "joins items by id without their tenant",
-    # New this week, with their owners: joins by id, and a read by id after a scoped update.
-    "fulfilment/backorders.py:listing": "joins items and locations by id without their tenant",
-    "fulfilment/picking.py:_task_rows": "joins items and locations by id without their tenant",
-    "fulfilment/picking.py:create_waves": "joins locations by id without their tenant",
-    "channels/sync.py:_bundles_of": "joins items by id without their tenant",
-    "web/reports/returns.py:returns_tile": "joins items by id without their tenant",
-    "events/webhooks.py:redeliver": "re-reads the delivery by id after the tenant-scoped update",
-}
-
-ALLOWED = {**CROSS_TENANT, **PENDING}
+ALLOWED = CROSS_TENANT
 
 _KEYWORDS = {
     "where", "join", "on", "left", "right", "inner", "outer", "full", "cross", "group", "order",

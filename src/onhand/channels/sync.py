@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from cryptography.fernet import MultiFernet
 from sqlalchemy.engine import Engine
 
-from .. import db, netguard
+from .. import db, netguard, tenancy
 from ..catalog import service as catalog
 from ..events import outbox
 from ..settings import Settings
@@ -470,8 +470,8 @@ def _bundles_of(conn: Any, tenant: str, skus: set[str]) -> set[str]:
     rows = conn.execute(
         sa.select(kit.c.sku)
         .select_from(bundle_components)
-        .join(part, part.c.id == bundle_components.c.component_id)
-        .join(kit, kit.c.id == bundle_components.c.bundle_id)
+        .join(part, tenancy.on(tenant, part, part.c.id == bundle_components.c.component_id))
+        .join(kit, tenancy.on(tenant, kit, kit.c.id == bundle_components.c.bundle_id))
         .where(bundle_components.c.tenant_id == tenant, part.c.sku.in_(skus))
     )
     return {r.sku for r in rows}

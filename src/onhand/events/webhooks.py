@@ -194,4 +194,6 @@ def redeliver(conn: Connection, tenant: str, webhook_id: str, delivery_id: int) 
             f"There is no delivery {delivery_id} of webhook '{webhook_id}'.",
             slug="unknown-delivery",
         )
-    return _delivery_out(conn.execute(sa.select(d).where(d.c.id == delivery_id)).one())
+    return _delivery_out(
+        conn.execute(sa.select(d).where(d.c.tenant_id == tenant, d.c.id == delivery_id)).one()
+    )

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db, tenants
+from .. import db, tenancy, tenants
 from ..catalog import service as catalog
 from ..events import outbox
 from ..planning import suppliers as planning_suppliers
@@ -258,8 +258,8 @@ def listing(
     b = backorders
     stmt = (
         sa.select(b, items.c.sku, locations.c.code)
-        .join(items, items.c.id == b.c.item_id)
-        .join(locations, locations.c.id == b.c.location_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == b.c.item_id))
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
         .where(b.c.tenant_id == tenant)
         .order_by(b.c.created_at, b.c.id)
     )

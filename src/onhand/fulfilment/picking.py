@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db, stock
+from .. import db, stock, tenancy
 from ..catalog import service as catalog
 from ..events import outbox
 from ..problems import Conflict, Invalid, NotFound
@@ -121,8 +121,8 @@ def _task_rows(conn: Connection, tenant: str, *where: Any) -> list[Any]:
                 locations.c.zone,
                 locations.c.priority,
             )
-            .join(items, items.c.id == t.c.item_id)
-            .join(locations, locations.c.id == t.c.location_id)
+            .join(items, tenancy.on(tenant, items, items.c.id == t.c.item_id))
+            .join(locations, tenancy.on(tenant, locations, locations.c.id == t.c.location_id))
             .where(t.c.tenant_id == tenant, *where)
             .order_by(locations.c.priority, locations.c.code, items.c.sku, t.c.created_at, t.c.seq)
         )
@@ -185,7 +185,7 @@ def create_waves(
         where.append(sa.or_(t.c.due_by.is_(None), t.c.due_by <= cutoff))
     stmt = (
         sa.select(t.c.id, locations.c.zone)
-        .join(locations, locations.c.id == t.c.location_id)
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == t.c.location_id))
         .where(t.c.tenant_id == tenant, *where)
         .order_by(t.c.created_at, t.c.seq)
     )

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..stock.availability import HELD
 from ..tables import balances, items, ledger
 
@@ -94,7 +94,7 @@ def series(conn: Connection, tenant: str, item_ids: list[int] | None = None) -> 
     where = [b.c.tenant_id == tenant, items.c.kind.in_(STOCKED), items.c.active]
     if item_ids is not None:
         where.append(b.c.item_id.in_(item_ids))
-    source = b.join(items, items.c.id == b.c.item_id)
+    source = b.join(items, tenancy.on(tenant, items, items.c.id == b.c.item_id))
     if db.is_sqlite(conn):
         stmt = sa.select(*columns).select_from(source).where(*where)
         found = conn.execute(stmt.order_by(b.c.item_id, b.c.location_id)).all()

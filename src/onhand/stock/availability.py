@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from ..tables import balances, locations, pod_bookings, reservation_lines
 from . import model
 from .model import HELD, Item
@@ -47,7 +48,7 @@ def location_figures(
     lapsed = _lapsed(conn, tenant, item_ids, now)
     rows = conn.execute(
         sa.select(balances, locations.c.code, locations.c.zone, locations.c.priority)
-        .join(locations, locations.c.id == balances.c.location_id)
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == balances.c.location_id))
         .where(balances.c.tenant_id == tenant, balances.c.item_id.in_(item_ids))
         .order_by(balances.c.item_id, locations.c.priority, locations.c.code)
     )

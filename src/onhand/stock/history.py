@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from ..tables import items, ledger, locations
 
 
@@ -25,8 +26,8 @@ def entries(
     """A page of ledger entries and the `before` cursor of the next (older) page."""
     stmt = (
         sa.select(ledger, items.c.sku, locations.c.code.label("location"))
-        .join(items, items.c.id == ledger.c.item_id)
-        .outerjoin(locations, locations.c.id == ledger.c.location_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == ledger.c.item_id))
+        .outerjoin(locations, tenancy.on(tenant, locations, locations.c.id == ledger.c.location_id))
         .where(ledger.c.tenant_id == tenant)
     )
     for column, value in (

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..events import catalogue, outbox
 from ..problems import InsufficientStock
 from ..tables import balances, ledger, locations, pod_bookings, reservation_lines
@@ -63,7 +63,7 @@ def lock(
     b = balances
     stmt = (
         sa.select(b, locations.c.code, locations.c.zone, locations.c.priority)
-        .join(locations, locations.c.id == b.c.location_id)
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
         .where(b.c.tenant_id == tenant, b.c.item_id.in_(ids))
         .order_by(b.c.item_id, b.c.location_id)
     )

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ... import tenancy
 from ...tables import items, ledger
 
 WINDOW_DAYS = 30
@@ -32,7 +33,7 @@ def returns_tile(conn: Connection, tenant: str, now: datetime) -> dict[str, Any]
             ledger.c.created_at,
             sa.func.coalesce(ledger.c.unit_cost, items.c.unit_cost, 0).label("cost"),
         )
-        .join(items, items.c.id == ledger.c.item_id)
+        .join(items, tenancy.on(tenant, items, items.c.id == ledger.c.item_id))
         .where(
             ledger.c.tenant_id == tenant,
             ledger.c.reason == "return",
