@@ -9,7 +9,7 @@ from ..http import Admin, EngineDep, Limit, api_router
 from ..inputs import Digits
 from ..stock.availability import location_figures
 from . import service
-from .schemas import MAX_ID, ItemIn, ItemPatch, Kind, LocationIn
+from .schemas import MAX_ID, ItemIn, ItemPatch, Kind, LocationIn, LocationPatch
 
 router = api_router(prefix="/v1/{tenant}", tags=["catalogue"])
 
@@ -30,6 +30,22 @@ def list_locations(caller: Admin, engine: EngineDep) -> dict[str, Any]:
 def get_location(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return service.get_location(conn, caller.tenant, code)
+
+
+@router.patch(
+    "/locations/{code}",
+    summary="Rename a location, or change its zone, priority or parent",
+    description="Changes the fields given and leaves the others as they are; the code stays. "
+    "`parent` moves the location (with everything inside it) into another one, and `null` "
+    "makes it a warehouse; a location that does not exist, or one inside the moved location "
+    "(a location cannot be its own ancestor), is a 422. `zone` may be cleared with `null`; "
+    "`name` and `priority` may not. An empty body is a 422. Stock stays where it is.",
+)
+def update_location(
+    code: str, body: LocationPatch, caller: Admin, engine: EngineDep
+) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        return service.update_location(conn, caller.tenant, code, body)
 
 
 @router.get("/locations/{code}/balances", summary="Every item's figures at one location")

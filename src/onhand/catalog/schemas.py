@@ -83,6 +83,32 @@ class LocationIn(Body):
     priority: Whole = Field(default=100, ge=0, le=1_000_000)
 
 
+class LocationPatch(Body):
+    """A change to a location: any field of LocationIn but its code, which URLs and history
+    name it by. Unknown fields are refused rather than ignored, so a typo is never a no-op."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Leeds warehouse", "zone": "north", "priority": 10}]
+        },
+    )
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    parent: str | None = Field(default=None, max_length=64, description="null: a warehouse")
+    zone: str | None = Field(default=None, max_length=64)
+    priority: Whole | None = Field(default=None, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> LocationPatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, parent, zone, priority to change")
+        for name in ("name", "priority"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"'{name}' can be changed but not cleared (null)")
+        return self
+
+
 class ComponentIn(Body):
     sku: str = Sku
     qty: PositiveInt

@@ -13,7 +13,7 @@ from ..problems import Conflict, Invalid, NotFound
 from ..stock.model import Item, Location
 from ..stock.sql import available_expr
 from ..tables import balances, bundle_components, items, locations
-from .schemas import ItemIn, ItemPatch, LocationIn
+from .schemas import ItemIn, ItemPatch, LocationIn, LocationPatch
 
 # ---- locations -------------------------------------------------------------------------
 
@@ -63,6 +63,57 @@ def create_location(conn: Connection, tenant: str, body: LocationIn) -> dict[str
     except IntegrityError:  # created by a concurrent request since the check above
         raise duplicate from None
     return get_location(conn, tenant, body.code)
+
+
+def update_location(
+    conn: Connection, tenant: str, code: str, patch: LocationPatch
+) -> dict[str, Any]:
+    current = location(conn, tenant, code)
+    values = patch.model_dump(exclude_unset=True)
+    if "parent" in values:
+        values["parent_id"] = _new_parent(conn, tenant, current, values.pop("parent"))
+    conn.execute(
+        tenancy.update(tenant, locations).where(locations.c.id == current.id).values(**values)
+    )
+    return get_location(conn, tenant, code)
+
+
+def _new_parent(conn: Connection, tenant: str, moved: Location, code: str | None) -> int | None:
+    """The id of the location `moved` goes into (None: it becomes a warehouse); 422 when that
+    location does not exist or lies inside `moved`, which would make the tree a loop."""
+    if code is None:
+        return None
+    tree = tenancy.select(
+        tenant, locations, locations.c.id, locations.c.code, locations.c.parent_id
+    )
+    if not db.is_sqlite(conn):
+        # Two moves checked side by side could each pass and together close a loop (A into B
+        # while B goes into A): lock the tenant's tree, in id order so movers never deadlock.
+        # NO KEY UPDATE, so new balance rows (whose foreign key shares the row) are not held up.
+        tree = tree.order_by(locations.c.id).with_for_update(key_share=True)
+    rows = conn.execute(tree).all()
+    parent_of = {r.id: r.parent_id for r in rows}
+    target = next((r.id for r in rows if r.code == code), None)
+    if target is None:
+        raise Invalid(
+            f"There is no location '{code}' to put {moved.code} in.",
+            slug="unknown-location",
+            location=code,
+        )
+    ancestor: int | None = target
+    seen: set[int] = set()
+    while ancestor is not None and ancestor not in seen:  # `seen`: never hang on a bad tree
+        seen.add(ancestor)
+        if ancestor == moved.id:
+            where = "itself" if target == moved.id else f"{code}, which is inside it"
+            raise Invalid(
+                f"{moved.code} cannot go into {where}: a location cannot be its own ancestor.",
+                slug="location-cycle",
+                location=moved.code,
+                parent=code,
+            )
+        ancestor = parent_of.get(ancestor)
+    return target
 
 
 def location(conn: Connection, tenant: str, code: str) -> Location:

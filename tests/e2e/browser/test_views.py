@@ -91,6 +91,41 @@ def test_the_detail_opens_where_a_phone_user_is(console):
     assert console.overflow() == 0
 
 
+def test_stock_renames_a_location_through_its_edit_form(console, shoot):
+    with console.server.client() as api:
+        made = api.post(
+            "/locations",
+            json={"code": "E2E-SHELF", "name": "Returns shelf", "parent": "SOUTH", "zone": "south"},
+        )
+        assert made.status_code == 201, made.text
+    page = console.page
+    for width in ("phone", "desktop"):  # the list and the form fit both widths
+        console.width(width)
+        console.open("stock")
+        page.click('button[data-action="edit-location"][data-code="E2E-SHELF"]')
+        form = page.locator('form[data-form="edit-location"]')
+        assert form.locator("input[name=name]").input_value() == "Returns shelf"
+        assert console.overflow() == 0, width
+    # It cannot be put inside itself, so it is not offered as its own parent.
+    offered = form.locator("select[name=parent] option").evaluate_all("os => os.map(o => o.value)")
+    assert "E2E-SHELF" not in offered and "SOUTH" in offered
+    assert form.locator("select[name=parent]").input_value() == "SOUTH"
+    form.locator("input[name=name]").fill("Returns shelf, by the door")
+    shoot(console, "stock-location-form")
+    form.locator("button[type=submit]").click()
+    row = page.locator('table.locations tr:has(button[data-code="E2E-SHELF"])')
+    row.locator("text=Returns shelf, by the door").wait_for()
+    shoot(console, "stock-location-edited")
+    with console.server.client() as api:
+        doc = api.get("/locations/E2E-SHELF").json()
+    assert doc["name"] == "Returns shelf, by the door"
+    assert (doc["parent"], doc["zone"], doc["priority"]) == ("SOUTH", "south", 100)
+    assert console.overflow() == 0
+    console.width("phone")
+    assert console.overflow() == 0
+    assert console.errors == []
+
+
 def test_planning_turns_a_chosen_suggestion_into_a_draft_order(console, shoot):
     page = console.page
     console.open("planning")

@@ -349,7 +349,80 @@ export async function render(root, ctx) {
     manage.replaceChildren(h("div", { class: "card-head" }, h("h2", {}, "Catalogue"),
       h("div", { class: "tools" },
         h("button", { type: "button", class: "ghost", onclick: () => editItem(null) }, "New item"),
-        h("button", { type: "button", class: "ghost", onclick: newLocation }, "New location"))));
+        h("button", { type: "button", class: "ghost", onclick: newLocation }, "New location"))),
+      h("h3", {}, "Locations"),
+      state.locations.length
+        ? dataTable([
+          // Two columns fit the narrow side column; parent and zone ride on the code line.
+          { label: "Location", cell: (l) => h("span", { class: "item" }, h("span", { class: "name" }, l.name),
+            h("span", { class: "sku" }, l.parent ? `${l.code} · in ${l.parent}` : l.code, l.zone ? [" ", h("span", { class: "kind" }, l.zone)] : null)) },
+          { label: "", num: true, cell: (l) => h("button", { type: "button", class: "ghost", dataset: { action: "edit-location", code: l.code }, onclick: () => editLocation(l) }, "Edit") },
+        ], state.locations, { cls: "compact locations" })
+        : h("div", { class: "empty small" }, "No locations yet: start with a warehouse."));
+  }
+
+  /** The codes of a location and of everything inside it, however deep. */
+  function within(code) {
+    const found = new Set([code]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const l of state.locations) {
+        if (l.parent && found.has(l.parent) && !found.has(l.code)) { found.add(l.code); grew = true; }
+      }
+    }
+    return found;
+  }
+
+  function editLocation(loc) {
+    // The API refuses a parent inside the location (a loop), so such places are not offered.
+    const inside = within(loc.code);
+    const form = h("form", { class: "form", novalidate: true, dataset: { form: "edit-location" } },
+      h("div", { class: "fields" },
+        field("Code", h("input", { name: "code", value: loc.code, disabled: true, spellcheck: "false" })),
+        field("Name", h("input", { name: "name", required: true, value: loc.name })),
+        field("Inside", h("select", { name: "parent" }, h("option", { value: "" }, "— (a warehouse)"),
+          state.locations.filter((l) => !inside.has(l.code)).map((l) => h("option", { value: l.code }, l.code)))),
+        field("Zone", h("input", { name: "zone", value: loc.zone || "" })),
+        field("Priority", h("input", { name: "priority", inputmode: "numeric", value: String(loc.priority) }))),
+      h("div", { class: "form-error" }),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "ghost", onclick: drawManage }, "Cancel"),
+        h("button", { type: "submit", class: "primary" }, "Save location")));
+    form.parent.value = loc.parent || "";
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      // Only what changed is sent, so a save never undoes another person's edit of the rest.
+      const priority = form.priority.value.trim();
+      const wanted = {
+        name: form.name.value.trim(),
+        parent: form.parent.value || null,
+        zone: form.zone.value.trim() || null,
+        // Not a whole number: sent as typed, for the API to say what is wrong with it.
+        priority: /^\d+$/.test(priority) ? Number(priority) : priority,
+      };
+      const body = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => v !== (loc[k] ?? null)));
+      if (!Object.keys(body).length) {
+        toast(`Nothing to change in ${loc.code}`);
+        drawManage();
+        return;
+      }
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const saved = await api.patch(`/locations/${encodeURIComponent(loc.code)}`, body);
+        toast(`Saved location ${saved.code}`);
+        state.locations = (await api.get("/locations")).locations;
+        drawManage();
+        drawMoveForm(); // its lists name the locations and offer only those that hold stock
+      } catch (err) {
+        form.querySelector(".form-error").replaceChildren(problemBox(err, "The location was not saved"));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    manage.replaceChildren(h("div", { class: "card-head" }, h("h2", {}, `Edit location ${loc.code}`)), form);
+    manage.scrollIntoView({ block: "nearest" });
+    form.name.focus();
   }
 
   function editItem(item) {
