@@ -21,7 +21,9 @@ def test_every_event_type_named_in_the_code_is_in_the_catalogue():
     named = set()
     for path in (ROOT / "src" / "onhand").rglob("*.py"):
         text = path.read_text()
-        named |= set(re.findall(r"\"((?:stock|reservation)\.[a-z_]+)\"", text))
+        named |= set(
+            re.findall(r"\"((?:stock|reservation|backorder|wave|pick|channel)\.[a-z_]+)\"", text)
+        )
     assert named <= set(catalogue.BY_TYPE), named - set(catalogue.BY_TYPE)
     for status, event in catalogue.RESERVATION_STATUS.items():
         assert event.type == f"reservation.{status}"

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from .. import db, netguard, tenancy
 from ..catalog import service as catalog
-from ..events import outbox
+from ..events import catalogue, outbox
 from ..settings import Settings
 from . import alerts, forwards, metrics, runs, sales, secrets, service, stock_writes
 from .offers import Mapped, items_with_parts, offers, skip_reason
@@ -163,16 +163,8 @@ def _after(
                     .values(alerted_error=None)
                 )
             return
-        outbox.record(
-            conn,
-            ch.tenant,
-            "channel.sync_failed",
-            db.utcnow(),
-            channel=ch.code,
-            shop=ch.shop,
-            run=run_id,
-            error=error,
-        )
+        event = catalogue.ChannelSyncFailed(channel=ch.code, shop=ch.shop, run=run_id, error=error)
+        outbox.record_many(conn, [event.row(ch.tenant, db.utcnow())])
         if alerted == failure:
             return
         conn.execute(

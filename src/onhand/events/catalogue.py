@@ -129,6 +129,85 @@ class StockBackIn(_Alert):
     below_reorder_point: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Backorder(Event):
+    sku: str
+    location: str | None
+    backorder: str  # the backorder line's id
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackorderCreated(_Backorder):
+    type = "backorder.created"
+    when = "a sale or consumption beyond stock became a backorder line"
+    qty: int
+    eta: str | None  # the promised date, from a purchase order or the supplier's lead time
+    origin: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackorderAllocated(_Backorder):
+    type = "backorder.allocated"
+    when = "arriving stock was given to the line (oldest first); it became a pick task"
+    qty: int
+    origin: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackorderEtaChanged(_Backorder):
+    type = "backorder.eta_changed"
+    when = "the line's promised date moved"
+    location: None = None
+    eta: str | None
+    previous_eta: str | None
+    eta_basis: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Wave(Event):
+    sku: None = None
+    location: None = None
+    wave: str
+    lines: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaveCreated(_Wave):
+    type = "wave.created"
+    when = "open pick tasks were grouped into a wave"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaveShipped(_Wave):
+    type = "wave.shipped"
+    when = "a wave's picked lines were packed and shipped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PickConfirmed(Event):
+    type = "pick.confirmed"
+    when = "a picker confirmed a pick line (in full or short)"
+    sku: str
+    location: str
+    task: str
+    wave: str | None
+    picker: str
+    qty: int
+    outcome: str  # ok | short
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelSyncFailed(Event):
+    type = "channel.sync_failed"
+    when = "a channel's sync run failed (the store's owners are also e-mailed once per error)"
+    sku: None = None
+    location: None = None
+    channel: str
+    shop: str
+    run: str
+    error: str | None
+
+
 CATALOGUE: tuple[type[Event], ...] = (
     StockChanged,
     ReservationCreated,
@@ -140,6 +219,13 @@ CATALOGUE: tuple[type[Event], ...] = (
     StockOut,
     StockLow,
     StockBackIn,
+    BackorderCreated,
+    BackorderAllocated,
+    BackorderEtaChanged,
+    WaveCreated,
+    WaveShipped,
+    PickConfirmed,
+    ChannelSyncFailed,
 )
 BY_TYPE = {e.type: e for e in CATALOGUE}
 RESERVATION_STATUS = {

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from .. import db, tenancy, tenants
 from ..catalog import service as catalog
-from ..events import outbox
+from ..events import catalogue, outbox
 from ..planning import suppliers as planning_suppliers
 from ..planning.tables import purchase_order_lines, purchase_orders
 from ..problems import Invalid
@@ -135,17 +135,14 @@ def record(
         doc = {"id": bo_id, "sku": it.sku, "location": loc.code, "qty": qty, "eta": eta}
         out.append(doc | {"eta_basis": basis})
         events.append(
-            outbox.event_row(
-                tenant,
-                "backorder.created",
-                now,
+            catalogue.BackorderCreated(
                 sku=it.sku,
                 location=loc.code,
                 backorder=bo_id,
                 qty=qty,
                 eta=eta.isoformat() if eta else None,
                 origin=origin,
-            )
+            ).row(tenant, now)
         )
     conn.execute(backorders.insert(), rows)
     outbox.record_many(conn, events)
@@ -197,16 +194,9 @@ def allocate(conn: Connection, tenant: str, now: datetime) -> list[dict[str, Any
         doc = {"id": r.id, "sku": it.sku, "location": loc.code, "qty": r.qty}
         done.append(doc)
         events.append(
-            outbox.event_row(
-                tenant,
-                "backorder.allocated",
-                now,
-                sku=it.sku,
-                location=loc.code,
-                backorder=r.id,
-                qty=r.qty,
-                origin=r.origin,
-            )
+            catalogue.BackorderAllocated(
+                sku=it.sku, location=loc.code, backorder=r.id, qty=r.qty, origin=r.origin
+            ).row(tenant, now)
         )
     outbox.record_many(conn, events)
     return done
@@ -234,16 +224,13 @@ def refresh_etas(conn: Connection, tenant: str, now: datetime) -> list[dict[str,
         sku = found[r.item_id].sku
         changed.append({"id": r.id, "sku": sku, "eta": eta, "previous_eta": r.eta})
         events.append(
-            outbox.event_row(
-                tenant,
-                "backorder.eta_changed",
-                now,
+            catalogue.BackorderEtaChanged(
                 sku=sku,
                 backorder=r.id,
                 eta=eta.isoformat() if eta else None,
                 previous_eta=r.eta.isoformat() if r.eta else None,
                 eta_basis=basis,
-            )
+            ).row(tenant, now)
         )
     outbox.record_many(conn, events)
     return changed

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .. import db, stock, tenancy
 from ..catalog import service as catalog
-from ..events import outbox
+from ..events import catalogue, outbox
 from ..problems import Conflict, Invalid, NotFound
 from ..reservations import lifecycle
 from ..tables import balances, items, locations, reservation_lines, reservations
@@ -216,7 +216,8 @@ def create_waves(
                 .where(t.c.tenant_id == tenant, t.c.id.in_(chunk), t.c.wave_id.is_(None))
                 .values(wave_id=wave_id)
             )
-            outbox.record(conn, tenant, "wave.created", now, wave=wave_id, lines=len(chunk))
+            event = catalogue.WaveCreated(wave=wave_id, lines=len(chunk))
+            outbox.record_many(conn, [event.row(tenant, now)])
             out.append(wave(conn, tenant, wave_id))
             if group_by == "size":
                 return out  # one wave of the requested size
@@ -297,11 +298,7 @@ def confirm(
         )
     outcome = "ok" if qty == task.qty else "short"
     _confirmation(conn, tenant, task_id, picker, scan, qty, outcome, now)
-    outbox.record(
-        conn,
-        tenant,
-        "pick.confirmed",
-        now,
+    event = catalogue.PickConfirmed(
         sku=task.sku,
         location=task.location,
         task=task_id,
@@ -310,6 +307,7 @@ def confirm(
         qty=qty,
         outcome=outcome,
     )
+    outbox.record_many(conn, [event.row(tenant, now)])
     return _task_out(_task_rows(conn, tenant, pick_tasks.c.id == task_id)[0])
 
 
@@ -398,7 +396,8 @@ def ship_wave(conn: Connection, tenant: str, wave_id: str, actor: str, now: date
         .where(waves.c.tenant_id == tenant, waves.c.id == wave_id)
         .values(status="shipped", shipped_at=now)
     )
-    outbox.record(conn, tenant, "wave.shipped", now, wave=wave_id, lines=len(picked))
+    shipped = catalogue.WaveShipped(wave=wave_id, lines=len(picked))
+    outbox.record_many(conn, [shipped.row(tenant, now)])
     return wave(conn, tenant, wave_id)
 
 
