@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from .events.workers import EventWorkers
 from .settings import Settings
+from .stopping import cancel_all
 
 if TYPE_CHECKING:
     from .channels.jobs import ChannelJobs
@@ -59,9 +60,7 @@ class Jobs:
         await self.channels.start()
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_all(self.tasks)
         if self.channels:
             await self.channels.stop()
         await self.events.stop()

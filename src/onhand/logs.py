@@ -10,6 +10,7 @@ may hold tokens).
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any, TextIO
 
@@ -35,6 +36,24 @@ class _Stderr(logging.StreamHandler):
 
 
 _handler: logging.Handler | None = None
+
+# Secrets that reach a log line inside a URL or a message: an event stream's or WebSocket's
+# `?access_token=` (uvicorn logs the whole request line) and onhand tokens themselves. The
+# token's public prefix stays, so an operator can still tell which token it was.
+_SECRETS = (
+    (re.compile(r"((?:access_token|token)=)[^&\s\"']+"), r"\1***"),
+    (re.compile(r"\b(onh_[0-9a-f]{12}_)[A-Za-z0-9_-]+"), r"\1***"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
 
 
 def level_number(level: str) -> int:
@@ -71,7 +90,12 @@ def configure(level: str = "info", fmt: str = "console", stream: TextIO | None =
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *tail,
+            _redact,
+            renderer,
+        ],
     )
     global _handler
     handler = logging.StreamHandler(stream) if stream else _Stderr()

@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from channelkit import SECRET_KEY
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
@@ -49,7 +50,10 @@ def _config(tenant: str, token: str, *, stateful: bool) -> SchemathesisConfig:
 
 def run_phase(engine, tenant: str, *, stateful: bool) -> tuple[Counter[int], list[str]]:
     """Run one phase through Schemathesis's engine: the statuses seen, and every failure."""
-    app = create_app(Settings(database_url=str(engine.url), run_jobs=False), engine)
+    # Configured as a production installation is: channel credentials need a secret key (on
+    # SQLite one is made beside the database; on PostgreSQL it must be set).
+    settings = Settings(database_url=str(engine.url), run_jobs=False, secret_key=SECRET_KEY)
+    app = create_app(settings, engine)
     token = make_token(engine, tenant, "admin")
     loaded = schemathesis.openapi.from_asgi(
         "/openapi.json", app, config=_config(tenant, token, stateful=stateful)

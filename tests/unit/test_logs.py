@@ -77,3 +77,40 @@ def test_console_format_is_the_default():
     assert "[warning" in first and "[onhand.cache.keeper]" in first
     assert "availability cache reconciliation failed (connection refused)" in first
     assert "size=3" in lines[2]
+
+
+REQUEST_LINE = """
+import logging
+from onhand.app import create_app
+from onhand.settings import Settings
+
+create_app(Settings(run_jobs=False))
+logging.getLogger("uvicorn.error").info(
+    '%s - "WebSocket %s" [accepted]',
+    "127.0.0.1:5000",
+    "/v1/acme/ws?access_token=onh_57eaf545dd3c_GHiWIFRXyFmTfTVKdMBZ7ms&last_event_id=4",
+)
+logging.getLogger("onhand.events").warning("refused onh_0123456789ab_SecretPartOfTheToken")
+"""
+
+
+def test_tokens_in_request_lines_and_messages_are_redacted():
+    for fmt in ("console", "json"):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ONHAND_")}
+        done = subprocess.run(
+            [sys.executable, "-c", REQUEST_LINE],
+            env={
+                **environment,
+                "ONHAND_DATABASE_URL": "sqlite:///./never-opened.db",
+                "ONHAND_LOG_FORMAT": fmt,
+                "ONHAND_LOG_LEVEL": "info",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        log = done.stderr
+        assert "GHiWIFRXyFmTfTVKdMBZ7ms" not in log and "SecretPartOfTheToken" not in log, log
+        assert "access_token=***&last_event_id=4" in log, log
+        assert "onh_0123456789ab_***" in log, log

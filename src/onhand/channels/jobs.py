@@ -26,6 +26,7 @@ from ..events.feed import Event
 from ..events.leader import Leader
 from ..events.tail import Notifier
 from ..settings import Settings
+from ..stopping import cancel_all
 from . import sync
 from .tables import channel_push_queue, channels, sync_runs
 
@@ -147,6 +148,4 @@ class ChannelJobs:
         ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_all(self.tasks)

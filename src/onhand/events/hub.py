@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
+from ..stopping import cancel_all
 from . import metrics
 from .feed import Event, last_id, read_after
 from .tail import Notifier, OutboxTail, wait
@@ -187,10 +188,7 @@ class Hub:
             return last_id(conn)
 
     async def stop(self) -> None:
-        for task in (self._task, self._beat_task):
-            if task:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await cancel_all([t for t in (self._task, self._beat_task) if t])
         self._task = self._beat_task = None
         self._started = None
         await self.notifier.stop()

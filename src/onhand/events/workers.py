@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..cache.redis_cache import AvailabilityCache
 
 from ..settings import Settings
+from ..stopping import cancel_all
 from .alerts import AlertSink
 from .dispatcher import Dispatcher, Sink
 from .leader import Leader
@@ -67,9 +68,7 @@ class EventWorkers:
         self.tasks.append(asyncio.create_task(coro, name=name))
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_all(self.tasks)
         await self.notifier.stop()
         for sink in self.sinks:
             close = getattr(sink, "close", None)
