@@ -14,6 +14,19 @@ from typing import Any, ClassVar
 
 from . import outbox
 
+_LAYOUTS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _layout(event: type) -> tuple[tuple[str, bool], ...]:
+    """(name, left out while None) of each field: read once per type, not once per event (a
+    hold batch builds one event per hold)."""
+    if event not in _LAYOUTS:
+        _LAYOUTS[event] = tuple(
+            (f.name, f.default is None and f.name not in ("sku", "location"))
+            for f in dataclasses.fields(event)
+        )
+    return _LAYOUTS[event]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Event:
@@ -23,11 +36,11 @@ class Event:
 
     def payload(self) -> dict[str, Any]:
         out = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is None and f.default is None and f.name not in ("sku", "location"):
+        for name, optional in _layout(type(self)):
+            value = getattr(self, name)
+            if value is None and optional:
                 continue
-            out[f.name] = value
+            out[name] = value
         return out
 
     def row(self, tenant: str, now: datetime) -> dict[str, Any]:
