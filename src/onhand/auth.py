@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from starlette.requests import HTTPConnection
 
 from . import db
-from .problems import Forbidden, Invalid, NotFound, Unauthorized
+from .errors import Forbidden, Invalid, NotFound, Unauthorized
 from .tables import tenants, tokens
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from . import check as invariants
 from .cache.commands import reconcile_command
 from .channels.commands import channels_app, secrets_app
 from .cli_database import open_database
+from .errors import Invalid, NotFound
 from .fulfilment.commands import payouts_command
 from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
-from .problems import Invalid, NotFound
 from .settings import get_settings
 
 app = typer.Typer(

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from .problems import Invalid
+from .errors import Invalid
 
 # Deep enough for any real document (an item with nested attributes is 4-6 levels), shallow
 # enough that every later step (validation, SQL JSON, response encoding) stays well inside

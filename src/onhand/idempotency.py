@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from . import db, tenancy
-from .problems import Invalid
+from .errors import Invalid
 from .tables import idempotency_keys
 
 Answer = tuple[int, Any]

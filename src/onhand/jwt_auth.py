@@ -21,7 +21,7 @@ import jwt
 
 from . import netguard
 from .auth import SCOPES, Caller
-from .problems import Forbidden, Problem, Unauthorized
+from .errors import Forbidden, Unauthorized, Unavailable
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,8 @@ REFETCH_AFTER = 10.0  # seconds between fetches prompted by an unknown key id
 LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf/iat
 
 
-class IdentityProviderUnavailable(Problem):
-    status, slug, title = 503, "identity-provider-unavailable", "Service unavailable"
+class IdentityProviderUnavailable(Unavailable):
+    slug, title = "identity-provider-unavailable", "Service unavailable"
 
 
 class Jwks:

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .problems import Forbidden, Unauthorized
+from .errors import Forbidden, Unauthorized
 
 REQUESTS = Counter(
     "onhand_http_requests_total", "HTTP requests answered", ["method", "route", "status"]

@@ -23,7 +23,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from . import auth
-from .problems import Problem, problem_response
+from .errors import DomainError, TooLarge
+from .problems import problem_response
 
 # Routes that take a body without a bearer token: they authenticate the body itself
 # (Shopify signs its webhooks with HMAC and cannot send a token).
@@ -61,7 +62,7 @@ class RequestEdge:
         if match and scope["method"] in BODY_METHODS and not any(p.match(path) for p in NO_BEARER):
             try:
                 caller = await auth.identify(conn, match.group(1))
-            except Problem as exc:
+            except DomainError as exc:
                 await _answer(exc, scope, receive, send)
                 return
             scope.setdefault("state", {})[auth.STATE_KEY] = caller
@@ -79,9 +80,8 @@ class RequestEdge:
         await self.app(scope, counted, send)
 
 
-async def _answer(error: Problem | BodyTooLarge, scope: dict, receive: Any, send: Any) -> None:
+async def _answer(error: DomainError | BodyTooLarge, scope: dict, receive: Any, send: Any) -> None:
     if isinstance(error, BodyTooLarge):
-        error = Problem(str(error.detail), status=413, slug="body-too-large", title="Too large")
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        error = TooLarge(str(error.detail))
     # The unread body is not drained: the server closes the connection after this answer.
-    await problem_response(error, headers)(scope, receive, send)
+    await problem_response(error)(scope, receive, send)

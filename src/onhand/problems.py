@@ -1,7 +1,9 @@
 """RFC 9457 problem+json: every error the API returns has this shape.
 
-Raise `Problem` (or a subclass) anywhere below the routes; the handlers installed by
-`install` turn it, validation errors and unknown routes into problem documents.
+Domain code raises `onhand.errors` (no HTTP in them). This module is the one place that maps
+them to HTTP: `STATUS` is the only table from error class to status, `document` builds the
+problem document and `headers_for` its headers. The handlers installed by `install` answer
+domain errors, validation errors, unknown routes and database outages with problem documents.
 """
 
 from __future__ import annotations
@@ -17,87 +19,81 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InsufficientStock,
+    Invalid,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+    UpstreamFailed,
+)
+
 MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger()
 
+# A subclass answers what its nearest listed base answers (see `status_for`).
+STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InsufficientStock: 409,
+    TooLarge: 413,
+    Invalid: 422,
+    RateLimited: 429,
+    UpstreamFailed: 502,
+    Unavailable: 503,
+}
 
-class Problem(Exception):
-    status = 400
-    slug = "bad-request"
-    title = "Bad request"
 
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int | None = None,
-        slug: str | None = None,
-        title: str | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if status is not None:
-            self.status = status
-        if slug is not None:
-            self.slug = slug
-        if title is not None:
-            self.title = title
-        self.extra = extra
-
-    def document(self) -> dict[str, Any]:
-        return {
-            "type": type_uri(self.slug),
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            **self.extra,
-        }
+def status_for(error: DomainError) -> int:
+    return next(STATUS[cls] for cls in type(error).__mro__ if cls in STATUS)
 
 
 def type_uri(slug: str) -> str:
     return f"/problems/{slug}"
 
 
-class NotFound(Problem):
-    status, slug, title = 404, "not-found", "Not found"
+def _document(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": type_uri(slug), "title": title, "status": status, "detail": detail, **extra}
 
 
-class Conflict(Problem):
-    status, slug, title = 409, "conflict", "Conflict"
+def document(error: DomainError) -> dict[str, Any]:
+    return _document(status_for(error), error.slug, error.title, error.detail, **error.extra)
 
 
-class Invalid(Problem):
-    status, slug, title = 422, "validation", "The request is not valid"
+def headers_for(error: DomainError) -> dict[str, str]:
+    headers = {"WWW-Authenticate": "Bearer"} if status_for(error) == 401 else {}
+    if (wait := error.extra.get("retry_after")) is not None:
+        headers["Retry-After"] = str(wait)
+    return headers
 
 
-class InsufficientStock(Problem):
-    status, slug, title = 409, "insufficient-stock", "Not enough stock"
-
-    def __init__(
-        self, sku: str, requested: int, available: int | None, location: str | None = None
-    ) -> None:
-        where = f" at {location}" if location else ""
-        super().__init__(
-            f"{sku}: {requested} requested{where}, but only {available} available.",
-            sku=sku,
-            requested=requested,
-            available=available,
-            location=location,
-        )
-
-
-class Unauthorized(Problem):
-    status, slug, title = 401, "unauthorized", "Authentication required"
-
-
-class Forbidden(Problem):
-    status, slug, title = 403, "forbidden", "Not allowed"
-
-
-def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def problem_response(error: DomainError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The answer to `error`: its document, its status, its headers (plus `headers`)."""
     return JSONResponse(
-        problem.document(), status_code=problem.status, media_type=MEDIA_TYPE, headers=headers
+        document(error),
+        status_code=status_for(error),
+        media_type=MEDIA_TYPE,
+        headers={**headers_for(error), **(headers or {})},
+    )
+
+
+def _edge_response(
+    status: int, slug: str, title: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An HTTP error of the edge itself (unknown route, method, crash): no domain error."""
+    return JSONResponse(
+        _document(status, slug, title, detail),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
     )
 
 
@@ -120,10 +116,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def _problem(_request: Request, exc: Problem) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        return problem_response(exc, {**headers, **getattr(exc, "headers", {})})
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -139,8 +134,11 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is no such resource."
-        return problem_response(
-            Problem(detail, status=exc.status_code, slug=slug, title=str(exc.detail)[:80]),
+        return _edge_response(
+            exc.status_code,
+            slug,
+            str(exc.detail)[:80],
+            detail,
             dict(exc.headers) if exc.headers else None,
         )
 
@@ -162,10 +160,9 @@ def install(app: FastAPI) -> None:
         # Refused connections, a full pool, a server restarting: the client may retry.
         log.warning("database unavailable", path=request.url.path, error=str(exc)[:300])
         return problem_response(
-            Problem(
+            Unavailable(
                 "The database is unavailable or overloaded; retry shortly (writes are safe to "
                 "retry with the same Idempotency-Key).",
-                status=503,
                 slug="database-unavailable",
                 title="Service unavailable",
             ),
@@ -175,11 +172,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
-        return problem_response(
-            Problem(
-                "An unexpected error occurred; it has been logged.",
-                status=500,
-                slug="internal",
-                title="Internal error",
-            )
+        return _edge_response(
+            500, "internal", "Internal error", "An unexpected error occurred; it has been logged."
         )

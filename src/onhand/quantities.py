@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-from .problems import Invalid
+from .errors import Invalid
 
 # The largest quantity one request may name, in base units: far beyond any real movement, and
 # small enough that sums of many of them stay inside a 64-bit column on both databases.

@@ -22,23 +22,20 @@ import redis.asyncio as aioredis
 from starlette.requests import HTTPConnection
 
 from .auth import Caller
+from .errors import RateLimited
 from .installation import redis_prefix
-from .problems import Problem
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class TooManyRequests(Problem):
-    status, slug, title = 429, "rate-limited", "Too many requests"
-
+class TooManyRequests(RateLimited):
     def __init__(self, retry_after: int, limit: int, window: int) -> None:
         super().__init__(
             f"More than {limit} requests in {window} s from this address; "
             f"retry in {retry_after} s.",
-            retry_after=retry_after,
+            retry_after=retry_after,  # problems.py sends it as Retry-After too
         )
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class MemoryLimiter:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
 from . import tenancy
-from .problems import Invalid, NotFound
+from .errors import Invalid, NotFound
 from .tables import tenants
 
 STRATEGIES = ("priority", "most_stock", "nearest_zone")

@@ -10,7 +10,7 @@ from apikit import assert_problem
 
 from conftest import Api, make_token
 from onhand import auth, db
-from onhand.problems import Invalid
+from onhand.errors import Invalid
 from onhand.tables import tokens
 
 

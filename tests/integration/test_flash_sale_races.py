@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from test_group_commit import findings_for, held_by_reference, stock_up
 
 from onhand import db
-from onhand.problems import Problem
+from onhand.errors import DomainError
 from onhand.reservations import lifecycle
 from onhand.reservations.batcher import GroupCommit
 from onhand.reservations.granting import Job, create_batch
@@ -74,7 +74,7 @@ def act_at_expiry(engine, tenant: str, mode: str, ids: list[str], expires: datet
                     lifecycle.commit(conn, tenant, res_id, "owner")
                 else:
                     lifecycle.extend(conn, tenant, res_id, 60)
-        except Problem:
+        except DomainError:
             pass  # too late: the hold had lapsed
 
     threads = [threading.Thread(target=one, args=(r,)) for r in ids]

@@ -9,9 +9,9 @@ from apikit import assert_problem
 from fulfilmentkit import figures, item, location, receive, sell
 
 from onhand import db
+from onhand.errors import DomainError
 from onhand.fulfilment import picking
 from onhand.fulfilment.tables import pick_confirmations
-from onhand.problems import Problem
 
 
 def _warehouse(api) -> None:
@@ -166,7 +166,7 @@ def test_racing_pickers_cannot_confirm_the_same_task_twice(api, engine, tenant):
                     conn, tenant, task["id"], f"picker-{n}", task["sku"], task["qty"], db.utcnow()
                 )
             outcomes.append("won")
-        except Problem as problem:
+        except DomainError as problem:
             outcomes.append(problem.slug if hasattr(problem, "slug") else "refused")
 
     threads = [threading.Thread(target=pick, args=(n,)) for n in range(8)]

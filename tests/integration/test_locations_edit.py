@@ -13,7 +13,7 @@ from conftest import Api, make_token
 from onhand import auth, db
 from onhand.catalog import service
 from onhand.catalog.schemas import LocationPatch
-from onhand.problems import Invalid
+from onhand.errors import Invalid
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from hypothesis.stateful import (
 from onhand import auth, check, db
 from onhand.catalog import service as catalog
 from onhand.catalog.schemas import ItemIn, LocationIn
-from onhand.problems import Conflict, InsufficientStock
+from onhand.errors import Conflict, InsufficientStock
 from onhand.reservations import lifecycle
 from onhand.reservations.granting import Job, create_batch
 from onhand.reservations.schemas import ReservationIn

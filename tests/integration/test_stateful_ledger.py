@@ -20,7 +20,7 @@ from conftest import PG_ADMIN_URL, need
 from onhand import auth, check, db, schema
 from onhand.catalog import service as catalog
 from onhand.catalog.schemas import ItemIn, LocationIn
-from onhand.problems import InsufficientStock
+from onhand.errors import InsufficientStock
 from onhand.stock import movements
 from onhand.stock.schemas import MovementIn
 from onhand.tables import STATES, balances, items, ledger, locations, outbox

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from onhand.problems import Invalid
+from onhand.errors import Invalid
 from onhand.quantities import MAX_QTY, to_base_units
 
 GRAMS = ("g", {"kg": 1000, "t": 1_000_000})

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from .. import tenancy
 from ..catalog import service as catalog
-from ..problems import NotFound
+from ..errors import NotFound
 from ..stock.availability import availability
 from ..stock.model import Item
 from ..tables import reservation_lines

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .. import db, tenancy
-from ..problems import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..stock.model import Item, Location
 from ..stock.sql import available_expr
 from ..tables import balances, bundle_components, items, locations

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from .. import db
 from ..cli_database import open_database
-from ..problems import Problem
+from ..errors import DomainError
 from ..settings import get_settings
 from . import runs, secrets, service, sync
 from .schemas import ChannelIn
@@ -29,7 +29,7 @@ err = Console(stderr=True)
 def _context() -> sync.Context:
     try:
         return sync.Context.of(open_database(), get_settings())
-    except Problem as exc:
+    except DomainError as exc:
         raise _fail(exc.detail) from None
 
 
@@ -80,7 +80,7 @@ def add(
             created = service.create(conn, tenant, body, ctx.ring, ctx.allowed)
     except ValidationError as exc:
         raise _fail(f"invalid channel: {exc.errors()[0]['msg']}") from None
-    except Problem as exc:
+    except DomainError as exc:
         raise _fail(exc.detail) from None
     out.print(f"channel {created['code']} ({created['role']}, {created['shop']}) added")
 

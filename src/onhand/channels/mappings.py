@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import db
-from ..problems import Conflict, Invalid
+from ..errors import Conflict, Invalid
 from ..tables import items
 from .tables import channel_mappings
 

@@ -12,8 +12,8 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import db
+from ..errors import Invalid, Unauthorized, UpstreamFailed
 from ..http import Admin, EngineDep, Sync, api_router
-from ..problems import Invalid, Problem, Unauthorized
 from . import mappings, runs, sales, service, sync
 from .schemas import ChannelIn, ChannelPatch, MappingsIn
 from .shopify import ShopifyError
@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1_000_000
 
 
-class StoreError(Problem):
-    status, slug, title = 502, "store-error", "The store refused the request"
+class StoreError(UpstreamFailed):
+    slug, title = "store-error", "The store refused the request"
 
 
 def context(request: Request) -> sync.Context:

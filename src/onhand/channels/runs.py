@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from .. import db
-from ..problems import NotFound
+from ..errors import NotFound
 from .tables import channels, sync_run_items, sync_runs
 
 LEASE = timedelta(seconds=60)

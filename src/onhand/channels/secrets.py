@@ -14,11 +14,11 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import make_url
 
-from ..problems import Problem
+from ..errors import Unavailable
 
 
-class SecretKeyMissing(Problem):
-    status, slug, title = 503, "secret-key-missing", "No secret key configured"
+class SecretKeyMissing(Unavailable):
+    slug, title = "secret-key-missing", "No secret key configured"
 
 
 def key_file(database_url: str) -> Path:

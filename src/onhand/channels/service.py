@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from .. import db, netguard
-from ..problems import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..tables import locations as locations_table
 from . import secrets
 from .schemas import ChannelIn, ChannelLocation, ChannelPatch

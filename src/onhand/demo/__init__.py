@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import auth, db, tenants
 from ..catalog import service as catalog
+from ..errors import Conflict
 from ..planning import suppliers
-from ..problems import Conflict
 from ..tables import tenants as tenants_table
 from .data import DAYS, LOCATIONS, SEED, SUPPLIERS, TENANT, catalogue, supplier_links
 from .simulation import FILM, Loader, simulate

@@ -11,9 +11,10 @@ from fastapi.responses import StreamingResponse
 from starlette.requests import HTTPConnection
 
 from .. import auth
+from ..errors import DomainError, Invalid, Unavailable
 from ..http import api_router
 from ..inputs import MAX_ID, Digits
-from ..problems import Invalid, Problem
+from ..problems import status_for
 from . import storefront
 from .feed import Event, dumps
 from .hub import CLOSED, DROPPED, HEARTBEAT, Hub, ShuttingDown, Subscriber
@@ -144,9 +145,8 @@ async def _subscribe(hub: Hub, tenant: str, accept: Callable[[Event], bool]) -> 
     try:
         return await hub.subscribe(tenant, accept)
     except ShuttingDown:
-        raise Problem(
+        raise Unavailable(
             "The server is shutting down; reconnect in a moment.",
-            status=503,
             slug="shutting-down",
             title="Service unavailable",
         ) from None
@@ -213,8 +213,8 @@ async def websocket(ws: WebSocket, tenant: str) -> None:
             if ws.query_params.get("last_event_id", "").isdigit()
             else None,
         )
-    except Problem as exc:
-        await ws.close(code=4000 + exc.status, reason=exc.detail[:120])
+    except DomainError as exc:
+        await ws.close(code=4000 + status_for(exc), reason=exc.detail[:120])
         return
     hub: Hub = ws.app.state.hub
     try:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Connection
 
 from .. import db, netguard
-from ..problems import Invalid, NotFound
+from ..errors import Invalid, NotFound
 from .tables import webhook_deliveries, webhooks
 
 SIGNATURE_HEADER = "Onhand-Signature"

@@ -21,10 +21,10 @@ from sqlalchemy.engine import Connection
 
 from .. import db, tenancy, tenants
 from ..catalog import service as catalog
+from ..errors import Invalid
 from ..events import catalogue, outbox
 from ..planning import suppliers as planning_suppliers
 from ..planning.tables import purchase_order_lines, purchase_orders
-from ..problems import Invalid
 from ..tables import items, locations
 from . import dispatch, picking, stockpost
 from .tables import backorders

@@ -9,7 +9,7 @@ import typer
 
 from .. import db
 from ..cli_database import open_database
-from ..problems import Problem
+from ..errors import DomainError
 from . import payouts
 
 __all__ = ["payouts_command"]
@@ -29,7 +29,7 @@ def payouts_command(
     try:
         with db.read(engine) as conn:
             text = payouts.to_csv(payouts.report(conn, tenant, period))
-    except Problem as problem:
+    except DomainError as problem:
         typer.echo(f"error: {problem.detail}", err=True)
         raise typer.Exit(code=1) from None
     if output is None:

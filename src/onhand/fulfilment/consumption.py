@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from .. import db, stock
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
-from ..problems import Problem
+from ..errors import DomainError
 from ..quantities import to_base_units
 from . import backorders, picking, stockpost
 from .schemas import ConsumptionIn, SaleEvent
@@ -61,7 +61,7 @@ def _resolve(sale: Sale, found: dict[str, Item], places: dict[str, Location]) ->
         return
     try:
         sale.qty = to_base_units(e.qty, sale.item.unit, sale.item.units)
-    except Problem as problem:
+    except DomainError as problem:
         sale.result, sale.reason = "refused", problem.detail
         return
     if sale.qty <= 0:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .. import db
 from ..catalog import service as catalog
-from ..problems import Invalid
+from ..errors import Invalid
 from ..stock.availability import location_figures
 from .tables import dispatch_preferences
 

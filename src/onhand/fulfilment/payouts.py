@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import db, tenants
-from ..problems import Invalid, NotFound
+from ..errors import Invalid, NotFound
 from .schemas import BracketsIn
 from .tables import payout_brackets, pick_confirmations
 

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 
 from .. import db, stock, tenancy
 from ..catalog import service as catalog
+from ..errors import Conflict, Invalid, NotFound
 from ..events import catalogue, outbox
-from ..problems import Conflict, Invalid, NotFound
 from ..reservations import lifecycle
 from ..tables import balances, items, locations, reservation_lines, reservations
 from ..tables import ledger as ledger_table

@@ -9,8 +9,9 @@ from fastapi import Query
 from fastapi.responses import JSONResponse, Response
 
 from .. import db
+from ..errors import DomainError, Forbidden, NotFound
 from ..http import Admin, EngineDep, Public, api_router
-from ..problems import Forbidden, NotFound, Problem, problem_response
+from ..problems import problem_response
 from ..stock import routes as stock_routes
 from . import backorders, consumption, dispatch, payouts, picking
 from .schemas import BracketsIn, ConfirmIn, ConsumptionIn, WaveIn
@@ -121,7 +122,7 @@ def confirm_task(task_id: str, body: ConfirmIn, caller: Admin, engine: EngineDep
             conn, caller.tenant, task_id, body.picker, body.scan, body.qty, db.utcnow()
         )
     # A wrong scan is refused, but kept on the picker's record: committed, then answered.
-    return problem_response(done) if isinstance(done, Problem) else done
+    return problem_response(done) if isinstance(done, DomainError) else done
 
 
 @router.get("/putaway", summary="Where to put a received item away")

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from .. import db, stock, tenancy
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
-from ..problems import Conflict, Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..quantities import to_base_units
 from ..stock import Change, Posting
 from ..tables import items, locations

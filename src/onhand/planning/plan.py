@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .. import db, tenancy, tenants
 from ..catalog import service as catalog
-from ..problems import Conflict, NotFound
+from ..errors import Conflict, NotFound
 from ..tables import items, locations
 from . import demand, orders, performance, policy
 from . import settings as plan_settings

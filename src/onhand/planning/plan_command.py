@@ -15,7 +15,7 @@ from rich.table import Table
 
 from .. import db
 from ..cli_database import open_database
-from ..problems import Problem
+from ..errors import DomainError
 from . import plan
 
 __all__ = ["plan_command"]
@@ -63,7 +63,7 @@ def plan_command(
         if orders:
             with db.write(engine) as conn:
                 made = plan.to_purchase_orders(conn, tenant, None, "cli:plan", db.utcnow())
-    except Problem as exc:
+    except DomainError as exc:
         err.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from None
     out.print(

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
 from ..catalog import service as catalog
+from ..errors import Invalid
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, api_router
 from ..inputs import MAX_ID, Day, Digits
-from ..problems import Invalid
 from . import orders, performance, plan, valuation
 from . import settings as plan_settings
 from . import suppliers as supplier_service

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from .. import db, tenancy
 from ..catalog import service as catalog
-from ..problems import Conflict, NotFound
+from ..errors import Conflict, NotFound
 from .schemas import ItemSupplierIn, ItemSupplierPatch, SupplierIn, SupplierPatch
 from .tables import item_suppliers, purchase_orders, suppliers
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import db
-from ..problems import Problem
+from ..errors import DomainError, Unavailable
 from ..stock import GrantRefused
 from .granting import Answer, Job, create_batch, problem_answer
 
@@ -68,10 +68,9 @@ def _alone(engine: Engine, tenant: str, job: Job) -> Answer:
     except (DBAPIError, GrantRefused) as exc:
         log.error("hold failed in the database", error=str(getattr(exc, "orig", exc)))
         return problem_answer(
-            Problem(
+            Unavailable(
                 "The database could not record this hold just now; retry with the same "
                 "Idempotency-Key.",
-                status=503,
                 slug="temporarily-unavailable",
                 title="Temporarily unavailable",
             )
@@ -81,7 +80,7 @@ def _alone(engine: Engine, tenant: str, job: Job) -> Answer:
 def create_one(engine: Engine, tenant: str, job: Job) -> Answer:
     try:
         return create_now(engine, tenant, [job])[0]
-    except Problem as p:
+    except DomainError as p:
         return problem_answer(p)
 
 

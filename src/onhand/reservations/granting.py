@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .. import db, idempotency, stock, tenants
+from .. import db, idempotency, problems, stock, tenants
 from ..catalog import service as catalog
+from ..errors import DomainError, InsufficientStock, Invalid, NotFound
 from ..events import catalogue, outbox
-from ..problems import InsufficientStock, Invalid, NotFound, Problem
 from ..quantities import MAX_QTY, to_base_units
 from ..settings import DEFAULT_RESERVATION_TTL_SECONDS
 from ..stock.model import Change, Free, Item, Location, Need, Posting
@@ -62,8 +62,8 @@ class Part:
         return None if p is None else Location(p.location_id, p.code or "", p.zone, p.priority)
 
 
-def problem_answer(p: Problem) -> Answer:
-    return p.status, p.document()
+def problem_answer(p: DomainError) -> Answer:
+    return problems.status_for(p), problems.document(p)
 
 
 def _needs(
@@ -226,7 +226,7 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
             if job.key in stored:
                 try:
                     answers[i] = idempotency.replay(stored[job.key], job.digest)
-                except Problem as p:
+                except DomainError as p:
                     answers[i] = problem_answer(p)
     open_jobs = [i for i, a in enumerate(answers) if a is None]
     items = catalog.items_by_sku(
@@ -240,7 +240,7 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         try:
             settings.check_ttl(jobs[i].body.ttl_seconds)
             needs[i], qtys[i] = _needs(jobs[i].body, items, places)
-        except Problem as p:
+        except DomainError as p:
             answers[i] = problem_answer(p)
     all_needs = [n for ns in needs.values() for n in ns]
     day = settings.day(now)
@@ -277,7 +277,7 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         body = jobs[i].body
         try:
             granted[i] = _allocate(needs[i], free, pod_free, day, strategies[i], body.zone, near)
-        except Problem as p:
+        except DomainError as p:
             answers[i] = problem_answer(p)
     rows = _Rows()
     for i, parts in granted.items():

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from .. import db, stock, tenants
 from ..catalog import service as catalog
+from ..errors import Conflict, NotFound
 from ..events import catalogue, outbox
-from ..problems import Conflict, NotFound
 from ..stock.model import Change, Posting
 from ..tables import ledger as ledger_table
 from ..tables import reservation_lines, reservations

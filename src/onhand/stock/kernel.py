@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import db, tenancy
+from ..errors import InsufficientStock
 from ..events import catalogue, outbox
-from ..problems import InsufficientStock
 from ..tables import balances, ledger, locations, pod_bookings, reservation_lines
 from . import model, sql
 from .model import Change, Figures, Outcome, PodFigures, Posting

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from ..catalog import service as catalog
-from ..problems import Invalid
+from ..errors import Invalid
 from ..quantities import to_base_units
 from ..tables import movements
 from . import history, kernel

@@ -9,9 +9,9 @@ from .. import db, idempotency, tenants
 from ..cache.lookup import cached_availability
 from ..catalog import service as catalog
 from ..catalog.schemas import MAX_ID
+from ..errors import Invalid
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Public, api_router
 from ..inputs import Digits
-from ..problems import Invalid
 from . import history, movements
 from .availability import availability
 from .schemas import MovementIn

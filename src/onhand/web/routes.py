@@ -17,7 +17,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from ..problems import NotFound
+from ..errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 STATIC = (Path(__file__).parent / "static").resolve()

@@ -11,9 +11,9 @@ from fastapi.responses import Response
 from ... import db
 from ...catalog import service as catalog
 from ...catalog.schemas import MAX_ID
+from ...errors import Invalid, NotFound
 from ...http import Admin, EngineDep, Limit, api_router
 from ...planning import plan, valuation
-from ...problems import Invalid, NotFound
 from ...tables import STATES
 from . import alerts, history, holds, series, tiles
 
