@@ -24,8 +24,10 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from onhand import auth, check, db, schema
+from onhand import auth, check, db, problems, schema
 from onhand.catalog.service import Item, Location
+from onhand.errors import DomainError
+from onhand.idempotency import Replay
 from onhand.reservations.batcher import GroupCommit
 from onhand.reservations.granting import Job
 from onhand.reservations.schemas import LineIn, ReservationIn
@@ -125,7 +127,11 @@ def in_process(engine: sa.Engine, tenant: str, names: list[str], args: argparse.
 
     async def submit(sku: str) -> int:
         job = Job(ReservationIn(lines=[LineIn(sku=sku, qty=1)]), "bench")
-        return (await group.submit(tenant, job))[0]
+        answer = await group.submit(tenant, job)
+        # The status the route would answer: a document is a grant, an error maps as in HTTP.
+        if isinstance(answer, DomainError):
+            return problems.status_for(answer)
+        return answer.status if isinstance(answer, Replay) else 201
 
     async def main():
         return await drive(submit, names, args.clients, args.seconds)

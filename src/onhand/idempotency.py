@@ -3,6 +3,9 @@
 The answer is stored in the same transaction as the write, so either both happen or neither.
 Two racing requests with one key: the second insert of the key fails, its transaction (and its
 write) rolls back, and it returns the answer the first one stored.
+
+A stored answer is an HTTP replay record, (status, body) as it was sent: so this module asks
+problems.py, the one place that knows, how a domain error is answered.
 """
 
 from __future__ import annotations
@@ -10,17 +13,35 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from . import db, tenancy
-from .errors import Invalid
+from . import db, problems, tenancy
+from .errors import DomainError, Invalid
 from .tables import idempotency_keys
 
 Answer = tuple[int, Any]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A stored answer sent again as it was (a refusal whose error object is long gone)."""
+
+    status: int
+    body: Any
+
+
+def record(outcome: Any, status: int) -> Answer:
+    """What to store for `outcome`: a document with `status`, or an error as it is answered."""
+    if isinstance(outcome, DomainError):
+        return problems.status_for(outcome), problems.document(outcome)
+    if isinstance(outcome, Replay):
+        return outcome.status, outcome.body
+    return status, outcome
 
 
 def fingerprint(payload: Any) -> str:

@@ -2,7 +2,8 @@
 
 Concurrent `submit`s are coalesced into shared transactions that grant in arrival order; every
 caller gets its own answer; one bad request never sinks its neighbours; an Idempotency-Key
-repeated inside one batch applies once.
+repeated inside one batch applies once. An answer is the reservation document of a grant or the
+domain error of a refusal (the route turns it into HTTP through problems.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from onhand import auth, check, db
+from onhand import auth, check, db, problems
 from onhand.catalog import service as catalog
 from onhand.catalog.schemas import ItemIn, LocationIn
+from onhand.errors import DomainError, InsufficientStock, Invalid, NotFound
 from onhand.reservations import batcher
 from onhand.reservations.batcher import GroupCommit
 from onhand.reservations.granting import Job
@@ -95,9 +97,12 @@ def held_by_reference(engine, tenant: str) -> dict[str, int]:
         return {ref: int(total) for ref, total in rows}
 
 
+def granted(answer) -> bool:
+    return isinstance(answer, dict)
+
+
 def is_insufficient(answer) -> bool:
-    status, doc = answer
-    return status == 409 and doc["type"].endswith("/insufficient-stock")
+    return isinstance(answer, InsufficientStock) and answer.slug == "insufficient-stock"
 
 
 async def submit_all(gc: GroupCommit, tenant: str, jobs: list[Job], *, spread: float = 0.0):
@@ -121,22 +126,22 @@ def test_200_submits_for_100_units_grant_the_first_100_in_arrival_order(engine, 
     jobs = [job(reference=f"job-{n}") for n in range(200)]
     answers = asyncio.run(asyncio.wait_for(submit_all(gc, tenant, jobs), 120))
 
-    granted = [n for n, a in enumerate(answers) if a[0] == 201]
+    won = [n for n, a in enumerate(answers) if granted(a)]
     refused = [n for n, a in enumerate(answers) if is_insufficient(a)]
-    assert granted == list(range(STOCK)), "the first 100 to arrive are the ones granted"
+    assert won == list(range(STOCK)), "the first 100 to arrive are the ones granted"
     assert refused == list(range(STOCK, 200))
     # each caller got its own answer
-    assert [answers[n][1]["reference"] for n in granted] == [f"job-{n}" for n in granted]
-    assert len({answers[n][1]["id"] for n in granted}) == STOCK
+    assert [answers[n]["reference"] for n in won] == [f"job-{n}" for n in won]
+    assert len({answers[n]["id"] for n in won}) == STOCK
     for n in refused:
-        assert answers[n][1]["sku"] == "HOT" and answers[n][1]["requested"] == 1
-        assert answers[n][1]["available"] == 0
+        assert answers[n].extra["sku"] == "HOT" and answers[n].extra["requested"] == 1
+        assert answers[n].extra["available"] == 0
     assert gc.batched_requests == 200
     assert gc.batched_requests / gc.batches > 1, "requests were coalesced"
     if max_batch == 16:
         assert gc.batches >= 200 // 16
     assert reserved(engine, tenant) == STOCK
-    assert held_by_reference(engine, tenant) == {f"job-{n}": 1 for n in granted}
+    assert held_by_reference(engine, tenant) == {f"job-{n}": 1 for n in won}
     assert findings_for(engine, tenant) == []
 
 
@@ -151,9 +156,9 @@ def test_arrivals_spread_over_several_batches_are_still_granted_in_order(engine,
         if qty <= left:
             left -= qty
             expected.append(n)
-    granted = [n for n, a in enumerate(answers) if a[0] == 201]
-    assert granted == expected
-    assert all(is_insufficient(a) for n, a in enumerate(answers) if n not in set(granted))
+    won = [n for n, a in enumerate(answers) if granted(a)]
+    assert won == expected
+    assert all(is_insufficient(a) for n, a in enumerate(answers) if n not in set(won))
     assert reserved(engine, tenant) == STOCK - left
     assert findings_for(engine, tenant) == []
 
@@ -166,7 +171,7 @@ def test_without_group_commit_the_race_still_grants_exactly_the_stock(engine, te
             submit_all(gc, tenant, [job(reference=f"job-{n}") for n in range(200)]), 180
         )
     )
-    assert sum(a[0] == 201 for a in answers) == STOCK
+    assert sum(granted(a) for a in answers) == STOCK
     assert sum(is_insufficient(a) for a in answers) == 200 - STOCK
     assert reserved(engine, tenant) == STOCK
     assert findings_for(engine, tenant) == []
@@ -187,10 +192,10 @@ def test_two_tenants_in_one_batch_each_get_their_own_answers(engine, tenant):
         return both[0::2], both[1::2]
 
     mine, theirs = asyncio.run(asyncio.wait_for(race(), 60))
-    assert [a[0] for a in mine] == [201] * 3 + [409] * 5
-    assert [a[0] for a in theirs] == [201] * 5 + [409] * 3
-    assert all(a[1]["reference"].startswith(tenant) for a in mine if a[0] == 201)
-    assert all(a[1]["reference"].startswith(other) for a in theirs if a[0] == 201)
+    assert [type(a) for a in mine] == [dict] * 3 + [InsufficientStock] * 5
+    assert [type(a) for a in theirs] == [dict] * 5 + [InsufficientStock] * 3
+    assert all(a["reference"].startswith(tenant) for a in mine if granted(a))
+    assert all(a["reference"].startswith(other) for a in theirs if granted(a))
     assert (reserved(engine, tenant), reserved(engine, other)) == (3, 5)
     assert findings_for(engine, tenant) == [] and findings_for(engine, other) == []
 
@@ -216,15 +221,14 @@ def test_a_bad_job_in_a_batch_does_not_affect_the_others(engine, tenant):
     answers = asyncio.run(asyncio.wait_for(submit_all(gc, tenant, jobs), 60))
     by_ref = {j.body.reference: a for j, a in zip(jobs, answers, strict=True)}
     assert gc.batches == 1, "all of them went in one batch"
-    assert [by_ref[f"good-{n}"][0] for n in range(3)] == [201, 201, 201]
-    assert [by_ref[f"good-{n}"][1]["reference"] for n in range(3)] == ["good-0", "good-1", "good-2"]
-    assert by_ref["unknown-sku"][0] == 404 and by_ref["unknown-sku"][1]["type"].endswith(
-        "/unknown-sku"
-    )
-    assert by_ref["unknown-location"][0] == 404
+    assert [granted(by_ref[f"good-{n}"]) for n in range(3)] == [True, True, True]
+    assert [by_ref[f"good-{n}"]["reference"] for n in range(3)] == ["good-0", "good-1", "good-2"]
+    unknown = by_ref["unknown-sku"]
+    assert isinstance(unknown, NotFound) and unknown.slug == "unknown-sku"
+    assert isinstance(by_ref["unknown-location"], NotFound)
     for ref in ("zero", "negative", "fraction", "absurd"):
-        status, doc = by_ref[ref]
-        assert status == 422 and doc["type"].endswith("/validation"), (ref, by_ref[ref])
+        bad = by_ref[ref]
+        assert isinstance(bad, Invalid) and bad.slug == "validation", (ref, bad)
     assert is_insufficient(by_ref["too-many"])
     assert reserved(engine, tenant) == 6
     assert held_by_reference(engine, tenant) == {"good-0": 1, "good-1": 2, "good-2": 3}
@@ -251,21 +255,26 @@ def test_a_job_that_fails_in_the_database_does_not_sink_its_neighbours(engine, t
     monkeypatch.setattr(batcher, "create_batch", poisoned)
     gc = GroupCommit(engine)
 
+    async def answer(ref: str):
+        try:
+            return await gc.submit(tenant, job(reference=ref))
+        except Exception as exc:  # noqa: BLE001 -- a raise is kept apart from an error answered
+            return ("raised", exc)
+
     async def race():
-        return await asyncio.gather(
-            *(gc.submit(tenant, job(reference=ref)) for ref in ("first", "poison", "last")),
-            return_exceptions=True,
-        )
+        return await asyncio.gather(*(answer(ref) for ref in ("first", "poison", "last")))
 
     first, poison, last = asyncio.run(asyncio.wait_for(race(), 60))
     held = held_by_reference(engine, tenant)
     # The three land in one batch (submitted before the batch runs); the batch fails, each job
     # is retried alone, and the one that fails there again is answered 503, not raised.
-    assert not isinstance(poison, Exception), f"poison raised {poison!r}"
-    assert poison[0] == 503 and poison[1]["type"].endswith("/temporarily-unavailable"), poison
-    assert not isinstance(first, Exception), f"first got {first!r}; holds in the database: {held}"
-    assert not isinstance(last, Exception), f"last got {last!r}; holds in the database: {held}"
-    assert (first[0], last[0]) == (201, 201)
+    assert isinstance(poison, DomainError), f"poison raised {poison!r}"
+    # (The route answers it as problems.py says, so that is what is checked.)
+    poison_doc = problems.document(poison)
+    assert problems.status_for(poison) == 503, poison_doc
+    assert poison_doc["type"].endswith("/temporarily-unavailable"), poison_doc
+    assert granted(first), f"first got {first!r}; holds in the database: {held}"
+    assert granted(last), f"last got {last!r}; holds in the database: {held}"
     assert held == {"first": 1, "last": 1}
     assert findings_for(engine, tenant) == []
 
@@ -287,15 +296,16 @@ def test_a_key_repeated_within_one_batch_applies_once(engine, tenant):
     ]
     answers = asyncio.run(asyncio.wait_for(submit_all(gc, tenant, jobs), 60))
     k1 = [answers[n] for n in (0, 2, 3)]
-    assert all(a[0] == 201 for a in k1) and k1[0] == k1[1] == k1[2], "the same answer each time"
-    assert answers[4][0] == 201
-    assert answers[5][0] == 422 and answers[5][1]["type"].endswith("/idempotency-key-reused")
-    assert (answers[1][0], answers[6][0]) == (201, 201)
+    assert all(granted(a) for a in k1) and k1[0] == k1[1] == k1[2], "the same answer each time"
+    assert granted(answers[4])
+    reused = answers[5]
+    assert isinstance(reused, Invalid) and reused.slug == "idempotency-key-reused"
+    assert (granted(answers[1]), granted(answers[6])) == (True, True)
     assert {
-        answers[1][1]["id"],
-        answers[6][1]["id"],
-        k1[0][1]["id"],
-        answers[4][1]["id"],
+        answers[1]["id"],
+        answers[6]["id"],
+        k1[0]["id"],
+        answers[4]["id"],
     }.__len__() == 4
     assert held_by_reference(engine, tenant) == {"k": 2, "plain-0": 1, "plain-1": 1, "other": 1}
     assert reserved(engine, tenant) == 5
@@ -316,6 +326,6 @@ def test_a_key_repeated_within_one_batch_applies_once(engine, tenant):
             60,
         )
     )
-    assert again[0] == k1[0] and again[1][0] == 201
+    assert again[0] == k1[0] and granted(again[1])
     assert reserved(engine, tenant) == 6
     assert findings_for(engine, tenant) == []

@@ -639,6 +639,18 @@ def test_create_with_the_same_key_applies_once(shop):
     assert len(ok(shop.get("/reservations"))["reservations"]) == 1
 
 
+def test_a_refused_hold_retried_with_its_key_gets_the_same_refusal(shop):
+    # The first answer is stored, refusal or not: stock arriving later does not change it.
+    first = reserve(shop, line("BOOK", 9), headers=key("k-short"))
+    doc = assert_problem(first, 409, "insufficient-stock")
+    receive(shop, "BOOK", WH1, 10)
+    again = reserve(shop, line("BOOK", 9), headers=key("k-short"))
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert again.json() == doc
+    assert avail(shop, "BOOK")["reserved"] == 0
+
+
 def test_create_with_the_same_key_and_another_body_is_422(shop, tenant_state):
     created(reserve(shop, line("BOOK", 2), headers=key("k-1")))
     before = tenant_state()

@@ -204,14 +204,14 @@ class ReservationModel(RuleBasedStateMachine):
             answers = create_batch(conn, self.tenant, batch, self.now)
         free = self.free()
         granted = []
-        for (lines, ttl), (status, doc) in zip(jobs, answers, strict=True):
+        for (lines, ttl), doc in zip(jobs, answers, strict=True):
             taken, short = self.grant(lines, free)
             if taken is None:
-                assert status == 409 and doc["type"].endswith("/insufficient-stock"), (lines, doc)
-                assert doc["sku"] == short, (lines, doc)
+                assert isinstance(doc, InsufficientStock), (lines, doc)
+                assert doc.extra["sku"] == short, (lines, doc.extra)
                 continue
-            assert status == 201, (
-                f"{lines} refused: {doc}; model free before the batch: {self.free()}"
+            assert isinstance(doc, dict), (
+                f"{lines} refused: {doc!r}; model free before the batch: {self.free()}"
             )
             got = [
                 [(a["sku"], a["location"], a["qty"]) for a in ln["allocations"]]

@@ -6,11 +6,12 @@ hundreds of commits a second into a few dozen, which is what lifts a hot SKU pas
 one-commit-per-request ceiling. Correctness does not depend on it: every grant is still a
 guarded UPDATE inside stock.apply.
 
-Every request is validated before it joins a batch, and a request's own problem (bad input,
-not enough stock) is its answer alone. If a batch fails as a whole (a deadlock with another
-process, a racing Idempotency-Key, a guard that refused a decision), it is decided again in a
-new transaction, and then, if it still fails, one request per transaction, so one request
-cannot sink its neighbours.
+Every request is validated before it joins a batch, and a request's own error (bad input,
+not enough stock) is its answer alone: an answer is the reservation document or the
+`DomainError` of that request, and the route turns it into HTTP. If a batch fails as a whole
+(a deadlock with another process, a racing Idempotency-Key, a guard that refused a decision),
+it is decided again in a new transaction, and then, if it still fails, one request per
+transaction, so one request cannot sink its neighbours.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from .. import db
 from ..errors import DomainError, Unavailable
 from ..stock import GrantRefused
-from .granting import Answer, Job, create_batch, problem_answer
+from .granting import Answer, Job, create_batch
 
 log = structlog.get_logger()
 
@@ -67,21 +68,19 @@ def _alone(engine: Engine, tenant: str, job: Job) -> Answer:
         return create_now(engine, tenant, [job])[0]
     except (DBAPIError, GrantRefused) as exc:
         log.error("hold failed in the database", error=str(getattr(exc, "orig", exc)))
-        return problem_answer(
-            Unavailable(
-                "The database could not record this hold just now; retry with the same "
-                "Idempotency-Key.",
-                slug="temporarily-unavailable",
-                title="Temporarily unavailable",
-            )
+        return Unavailable(
+            "The database could not record this hold just now; retry with the same "
+            "Idempotency-Key.",
+            slug="temporarily-unavailable",
+            title="Temporarily unavailable",
         )
 
 
 def create_one(engine: Engine, tenant: str, job: Job) -> Answer:
     try:
         return create_now(engine, tenant, [job])[0]
-    except DomainError as p:
-        return problem_answer(p)
+    except DomainError as error:
+        return error
 
 
 class GroupCommit:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .. import db, idempotency, problems, stock, tenants
+from .. import db, idempotency, stock, tenants
 from ..catalog import service as catalog
 from ..errors import DomainError, InsufficientStock, Invalid, NotFound
 from ..events import catalogue, outbox
@@ -28,7 +28,9 @@ from . import allocation
 from .schemas import ReservationIn
 
 SCOPE = "reservations"
-Answer = tuple[int, Any]
+# Per job: the reservation document of a grant, the error that refused the job, or (under an
+# Idempotency-Key) the refusal stored the first time, replayed as it was answered then.
+Answer = dict[str, Any] | DomainError | idempotency.Replay
 
 
 @dataclass
@@ -60,10 +62,6 @@ class Part:
     def location(self) -> Location | None:
         p = self.place
         return None if p is None else Location(p.location_id, p.code or "", p.zone, p.priority)
-
-
-def problem_answer(p: DomainError) -> Answer:
-    return problems.status_for(p), problems.document(p)
 
 
 def _needs(
@@ -225,9 +223,12 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         for i, job in enumerate(jobs):
             if job.key in stored:
                 try:
-                    answers[i] = idempotency.replay(stored[job.key], job.digest)
-                except DomainError as p:
-                    answers[i] = problem_answer(p)
+                    status, body = idempotency.replay(stored[job.key], job.digest)
+                except DomainError as error:
+                    answers[i] = error
+                    continue
+                # A stored grant is the document again; a stored refusal is only its answer.
+                answers[i] = body if status == 201 else idempotency.Replay(status, body)
     open_jobs = [i for i, a in enumerate(answers) if a is None]
     items = catalog.items_by_sku(
         conn, tenant, {ln.sku for i in open_jobs for ln in jobs[i].body.lines}
@@ -240,8 +241,8 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         try:
             settings.check_ttl(jobs[i].body.ttl_seconds)
             needs[i], qtys[i] = _needs(jobs[i].body, items, places)
-        except DomainError as p:
-            answers[i] = problem_answer(p)
+        except DomainError as error:
+            answers[i] = error
     all_needs = [n for ns in needs.values() for n in ns]
     day = settings.day(now)
     locked = stock.lock(
@@ -277,12 +278,12 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         body = jobs[i].body
         try:
             granted[i] = _allocate(needs[i], free, pod_free, day, strategies[i], body.zone, near)
-        except DomainError as p:
-            answers[i] = problem_answer(p)
+        except DomainError as error:
+            answers[i] = error
     rows = _Rows()
     for i, parts in granted.items():
         ttl = settings.reservation_ttl_seconds or jobs[i].default_ttl
-        answers[i] = (201, rows.add(tenant, jobs[i], qtys[i], parts, now, ttl))
+        answers[i] = rows.add(tenant, jobs[i], qtys[i], parts, now, ttl)
     outcome = stock.apply(
         conn,
         tenant,
@@ -299,7 +300,8 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     assert len(done) == len(jobs), "every job has its answer"
     for i in open_jobs:
         if key := jobs[i].key:
-            idempotency.store(conn, tenant, SCOPE, key, jobs[i].digest, done[i])
+            record = idempotency.record(done[i], 201)
+            idempotency.store(conn, tenant, SCOPE, key, jobs[i].digest, record)
     return done
 
 

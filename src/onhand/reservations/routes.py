@@ -8,8 +8,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
+from ..errors import DomainError
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
 from ..inputs import MAX_ID, Digits
+from ..problems import MEDIA_TYPE, problem_response
 from . import lifecycle
 from .granting import Job
 from .schemas import ExtendIn, ReservationIn
@@ -27,10 +29,13 @@ async def create(
 ) -> JSONResponse:
     ttl = request.app.state.settings.reservation_ttl_seconds
     job = Job(body, caller.actor, idempotency_key, default_ttl=ttl)
-    status, answer = await request.app.state.group_commit.submit(caller.tenant, job)
-    return JSONResponse(
-        answer, status_code=status, media_type="application/problem+json" if status >= 400 else None
-    )
+    answer = await request.app.state.group_commit.submit(caller.tenant, job)
+    if isinstance(answer, DomainError):
+        return problem_response(answer)
+    if isinstance(answer, idempotency.Replay):
+        media_type = MEDIA_TYPE if answer.status >= 400 else None
+        return JSONResponse(answer.body, status_code=answer.status, media_type=media_type)
+    return JSONResponse(answer, status_code=201)
 
 
 @router.get("", summary="Reservations, newest first, with filters (admin)")
