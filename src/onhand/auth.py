@@ -30,7 +30,7 @@ from fastapi import Request
 from sqlalchemy.engine import Connection, Engine
 from starlette.requests import HTTPConnection
 
-from . import db
+from . import db, tenancy
 from .errors import Forbidden, Invalid, NotFound, Unauthorized
 from .tables import tenants, tokens
 
@@ -150,7 +150,7 @@ def list_tokens(conn: Connection, tenant: str | None = None) -> list[dict[str, A
         tokens.c.revoked_at,
     ).order_by(tokens.c.created_at)
     if tenant:
-        stmt = stmt.where(tokens.c.tenant_id == tenant)
+        stmt = stmt.where(tenancy.of(tenant, tokens))
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from .. import db
+from .. import db, tenancy
 from ..cli_database import open_database
 from ..errors import DomainError
 from ..settings import get_settings
@@ -114,10 +114,10 @@ def sync_command(
     """Sync now and wait for the end: partners first, then stores. Exit 1 if a run failed."""
     ctx = _context()
     with db.read(ctx.engine) as conn:
-        stmt = sa.select(channels).where(channels.c.tenant_id == tenant, channels.c.enabled)
+        stmt = sa.select(channels).where(tenancy.of(tenant, channels), channels.c.enabled)
         if channel:
             stmt = sa.select(channels).where(
-                channels.c.tenant_id == tenant, channels.c.code == channel
+                tenancy.of(tenant, channels), channels.c.code == channel
             )
         rows = list(conn.execute(stmt))
     if not rows:

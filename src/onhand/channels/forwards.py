@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .. import db
+from .. import db, tenancy
 from .service import Channel
 from .shopify import ADJUST, Client, ShopifyError, StoreRefused
 from .tables import channel_forwards
@@ -31,7 +31,7 @@ def _pending(engine: Engine, tenant: str, partner_id: int) -> list[Any]:
             conn.execute(
                 sa.select(channel_forwards)
                 .where(
-                    channel_forwards.c.tenant_id == tenant,
+                    tenancy.of(tenant, channel_forwards),
                     channel_forwards.c.partner_id == partner_id,
                     channel_forwards.c.status.in_(("pending", "sending")),
                 )
@@ -44,7 +44,7 @@ def _update(engine: Engine, tenant: str, key: str, **values: Any) -> None:
     with db.write(engine) as conn:
         conn.execute(
             channel_forwards.update()
-            .where(channel_forwards.c.tenant_id == tenant, channel_forwards.c.key == key)
+            .where(tenancy.of(tenant, channel_forwards), channel_forwards.c.key == key)
             .values(**values)
         )
 

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db
+from .. import db, tenancy
 from ..events.dispatcher import Dispatcher, Sink
 from ..events.feed import Event
 from ..events.leader import Leader
@@ -56,7 +56,7 @@ def take_queue(engine: Engine, limit: int = 5000) -> dict[str, set[str]]:
         for tenant in {r.tenant_id for r in rows}:
             conn.execute(
                 q.delete().where(
-                    q.c.tenant_id == tenant,
+                    tenancy.of(tenant, q),
                     q.c.sku.in_([r.sku for r in rows if r.tenant_id == tenant]),
                 )
             )

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..errors import Conflict, Invalid
 from ..tables import items
 from .tables import channel_mappings
@@ -15,7 +15,7 @@ from .tables import channel_mappings
 
 def item_ids(conn: Connection, tenant: str, skus: set[str]) -> dict[str, int]:
     rows = conn.execute(
-        sa.select(items.c.sku, items.c.id).where(items.c.tenant_id == tenant, items.c.sku.in_(skus))
+        sa.select(items.c.sku, items.c.id).where(tenancy.of(tenant, items), items.c.sku.in_(skus))
     )
     found = {r.sku: r.id for r in rows}
     missing = sorted(skus - set(found))
@@ -33,7 +33,7 @@ def save(conn: Connection, tenant: str, channel_id: int, rows: list[dict[str, An
         raise Invalid("A variant is listed twice.")
     taken = conn.execute(
         sa.select(m.c.variant, m.c.item_id).where(
-            m.c.tenant_id == tenant, m.c.channel_id == channel_id, m.c.variant.in_(variants)
+            tenancy.of(tenant, m), m.c.channel_id == channel_id, m.c.variant.in_(variants)
         )
     )
     clash = [t.variant for t in taken if variants[t.variant] != t.item_id]
@@ -73,7 +73,7 @@ def list_mappings(conn: Connection, tenant: str, channel_id: int) -> list[dict[s
     rows = conn.execute(
         sa.select(m, items.c.sku, items.c.kind)
         .join(items, sa.and_(items.c.tenant_id == m.c.tenant_id, items.c.id == m.c.item_id))
-        .where(m.c.tenant_id == tenant, m.c.channel_id == channel_id)
+        .where(tenancy.of(tenant, m), m.c.channel_id == channel_id)
         .order_by(items.c.sku)
     )
     return [
@@ -97,7 +97,7 @@ def match(
     rows = list(
         conn.execute(
             sa.select(items.c.id, items.c.sku, items.c.barcode).where(
-                items.c.tenant_id == tenant, items.c.active
+                tenancy.of(tenant, items), items.c.active
             )
         )
     )
@@ -107,7 +107,7 @@ def match(
         r.item_id: r.variant
         for r in conn.execute(
             sa.select(channel_mappings.c.item_id, channel_mappings.c.variant).where(
-                channel_mappings.c.tenant_id == tenant, channel_mappings.c.channel_id == channel_id
+                tenancy.of(tenant, channel_mappings), channel_mappings.c.channel_id == channel_id
             )
         )
     }

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import tenancy
 from ..catalog import service as catalog
 from ..catalog.service import Item
 from ..stock.availability import bundle_availability, location_figures
@@ -33,7 +34,7 @@ def items_with_parts(conn: Connection, tenant: str, ids: set[int]) -> dict[int, 
     skus = {
         r.sku
         for r in conn.execute(
-            sa.select(items.c.sku).where(items.c.tenant_id == tenant, items.c.id.in_(ids))
+            sa.select(items.c.sku).where(tenancy.of(tenant, items), items.c.id.in_(ids))
         )
     }
     return {i.id: i for i in catalog.items_by_sku(conn, tenant, skus).values()}

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
-from .. import db
+from .. import db, tenancy
 from ..errors import Invalid, Unauthorized, UpstreamFailed
 from ..http import Admin, EngineDep, Sync, api_router
 from . import mappings, runs, sales, service, sync
@@ -43,7 +43,7 @@ def create_channel(body: ChannelIn, caller: Admin, engine: EngineDep, request: R
         out = service.create(conn, caller.tenant, body, ctx.ring, ctx.allowed)
         conn.execute(
             channels.update()
-            .where(channels.c.tenant_id == caller.tenant, channels.c.code == body.code)
+            .where(tenancy.of(caller.tenant, channels), channels.c.code == body.code)
             .values(orders_read_at=db.utcnow())
         )
     return JSONResponse(jsonable(out), status_code=201)
@@ -164,7 +164,7 @@ async def sync_tenant(caller: Sync, engine: EngineDep, request: Request) -> Any:
             return list(
                 conn.execute(
                     sa.select(channels)
-                    .where(channels.c.tenant_id == caller.tenant, channels.c.enabled)
+                    .where(tenancy.of(caller.tenant, channels), channels.c.enabled)
                     .order_by(
                         sa.case({"partner": 0}, value=channels.c.role, else_=1), channels.c.code
                     )
@@ -220,7 +220,7 @@ async def receive_webhook(tenant: str, code: str, request: Request) -> dict[str,
     def load() -> Any:
         with db.read(engine) as conn:
             return conn.execute(
-                sa.select(channels).where(channels.c.tenant_id == tenant, channels.c.code == code)
+                sa.select(channels).where(tenancy.of(tenant, channels), channels.c.code == code)
             ).first()
 
     row = await asyncio.to_thread(load)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
-from .. import db
+from .. import db, tenancy
 from ..errors import NotFound
 from .tables import channels, sync_run_items, sync_runs
 
@@ -41,7 +41,7 @@ def run_out(row: Row, channel_code: str) -> dict[str, Any]:
 def _running(conn: Connection, tenant: str, channel_id: int) -> Row | None:
     return conn.execute(
         sa.select(sync_runs).where(
-            sync_runs.c.tenant_id == tenant,
+            tenancy.of(tenant, sync_runs),
             sync_runs.c.channel_id == channel_id,
             sync_runs.c.status == "running",
         )
@@ -54,7 +54,7 @@ def start(conn: Connection, tenant: str, channel_id: int, trigger: str) -> tuple
     conn.execute(
         sync_runs.update()
         .where(
-            sync_runs.c.tenant_id == tenant,
+            tenancy.of(tenant, sync_runs),
             sync_runs.c.channel_id == channel_id,
             sync_runs.c.status == "running",
             sync_runs.c.lease_until < now,
@@ -88,7 +88,7 @@ def start(conn: Connection, tenant: str, channel_id: int, trigger: str) -> tuple
             raise
         return existing, False
     row = conn.execute(
-        sa.select(sync_runs).where(sync_runs.c.tenant_id == tenant, sync_runs.c.id == run_id)
+        sa.select(sync_runs).where(tenancy.of(tenant, sync_runs), sync_runs.c.id == run_id)
     ).one()
     return row, True
 
@@ -97,7 +97,7 @@ def renew(engine: Engine, tenant: str, run_id: str) -> None:
     with db.write(engine) as conn:
         conn.execute(
             sync_runs.update()
-            .where(sync_runs.c.tenant_id == tenant, sync_runs.c.id == run_id)
+            .where(tenancy.of(tenant, sync_runs), sync_runs.c.id == run_id)
             .values(lease_until=db.utcnow() + LEASE)
         )
 
@@ -137,7 +137,7 @@ def finish(
             )
         conn.execute(
             sync_runs.update()
-            .where(sync_runs.c.tenant_id == tenant, sync_runs.c.id == run_id)
+            .where(tenancy.of(tenant, sync_runs), sync_runs.c.id == run_id)
             .values(
                 status=status,
                 error=error,
@@ -156,9 +156,9 @@ def list_runs(
         sa.select(sync_runs, channels.c.code)
         .join(
             channels,
-            sa.and_(channels.c.id == sync_runs.c.channel_id, channels.c.tenant_id == tenant),
+            sa.and_(channels.c.id == sync_runs.c.channel_id, tenancy.of(tenant, channels)),
         )
-        .where(sync_runs.c.tenant_id == tenant)
+        .where(tenancy.of(tenant, sync_runs))
         .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id)
         .limit(limit)
     )
@@ -177,15 +177,15 @@ def get_run(conn: Connection, tenant: str, run_id: str) -> dict[str, Any]:
         sa.select(sync_runs, channels.c.code)
         .join(
             channels,
-            sa.and_(channels.c.id == sync_runs.c.channel_id, channels.c.tenant_id == tenant),
+            sa.and_(channels.c.id == sync_runs.c.channel_id, tenancy.of(tenant, channels)),
         )
-        .where(sync_runs.c.tenant_id == tenant, sync_runs.c.id == run_id)
+        .where(tenancy.of(tenant, sync_runs), sync_runs.c.id == run_id)
     ).first()
     if row is None:
         raise NotFound(f"No sync run '{run_id}'.")
     items = conn.execute(
         sa.select(sync_run_items)
-        .where(sync_run_items.c.tenant_id == tenant, sync_run_items.c.run_id == run_id)
+        .where(tenancy.of(tenant, sync_run_items), sync_run_items.c.run_id == run_id)
         .order_by(ORDER, sync_run_items.c.line_no)
     )
     return run_out(row, row.code) | {

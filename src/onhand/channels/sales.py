@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from . import stock_writes
@@ -99,7 +99,7 @@ def _mapped_items(conn: Connection, tenant: str, channel_id: int) -> tuple[dict,
     rows = list(
         conn.execute(
             sa.select(m.c.variant, m.c.item_id).where(
-                m.c.tenant_id == tenant, m.c.channel_id == channel_id
+                tenancy.of(tenant, m), m.c.channel_id == channel_id
             )
         )
     )
@@ -115,7 +115,7 @@ def _partners(conn: Connection, tenant: str) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for row in conn.execute(
         sa.select(channels.c.id, channels.c.locations).where(
-            channels.c.tenant_id == tenant, channels.c.role == "partner"
+            tenancy.of(tenant, channels), channels.c.role == "partner"
         )
     ):
         for pair in row.locations:
@@ -127,7 +127,7 @@ def _partner_item(conn: Connection, tenant: str, partner_id: int, item_id: int) 
     m = channel_mappings
     return conn.execute(
         sa.select(m.c.inventory_item).where(
-            m.c.tenant_id == tenant, m.c.channel_id == partner_id, m.c.item_id == item_id
+            tenancy.of(tenant, m), m.c.channel_id == partner_id, m.c.item_id == item_id
         )
     ).scalar()
 
@@ -218,7 +218,7 @@ def _cancel(
     conn.execute(
         channel_sales.update()
         .where(
-            channel_sales.c.tenant_id == ch.tenant,
+            tenancy.of(ch.tenant, channel_sales),
             channel_sales.c.channel_id == ch.id,
             channel_sales.c.order_id == sale.order_id,
             channel_sales.c.line_id == sale.line_id,

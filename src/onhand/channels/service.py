@@ -10,7 +10,7 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from .. import db, netguard
+from .. import db, netguard, tenancy
 from ..errors import Conflict, Invalid, NotFound
 from ..tables import locations as locations_table
 from . import secrets
@@ -52,7 +52,7 @@ def _check_locations(conn: Connection, tenant: str, given: list[ChannelLocation]
         r.code
         for r in conn.execute(
             sa.select(locations_table.c.code).where(
-                locations_table.c.tenant_id == tenant,
+                tenancy.of(tenant, locations_table),
                 locations_table.c.code.in_({g.location for g in given}),
             )
         )
@@ -139,7 +139,7 @@ def update(
             raise Invalid("A partner channel needs the onhand location that holds its stock.")
     conn.execute(
         channels.update()
-        .where(channels.c.tenant_id == tenant, channels.c.id == row.id)
+        .where(tenancy.of(tenant, channels), channels.c.id == row.id)
         .values(**values)
     )
     return get(conn, tenant, code)
@@ -147,7 +147,7 @@ def update(
 
 def row_of(conn: Connection, tenant: str, code: str) -> Row:
     row = conn.execute(
-        sa.select(channels).where(channels.c.tenant_id == tenant, channels.c.code == code)
+        sa.select(channels).where(tenancy.of(tenant, channels), channels.c.code == code)
     ).first()
     if row is None:
         raise NotFound(f"No channel '{code}'.")
@@ -213,7 +213,7 @@ def _recent_runs(conn: Connection, tenant: str, ids: list[int]) -> dict[int, lis
             .over(partition_by=sync_runs.c.channel_id, order_by=sync_runs.c.started_at.desc())
             .label("n"),
         )
-        .where(sync_runs.c.tenant_id == tenant, sync_runs.c.channel_id.in_(ids))
+        .where(tenancy.of(tenant, sync_runs), sync_runs.c.channel_id.in_(ids))
         .subquery()
     )
     for r in conn.execute(sa.select(ranked).where(ranked.c.n <= 2).order_by(ranked.c.n)):
@@ -229,7 +229,7 @@ def get(conn: Connection, tenant: str, code: str) -> dict[str, Any]:
 def list_all(conn: Connection, tenant: str) -> list[dict[str, Any]]:
     rows = list(
         conn.execute(
-            sa.select(channels).where(channels.c.tenant_id == tenant).order_by(channels.c.code)
+            sa.select(channels).where(tenancy.of(tenant, channels)).order_by(channels.c.code)
         )
     )
     runs = _recent_runs(conn, tenant, [r.id for r in rows])

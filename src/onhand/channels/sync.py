@@ -60,12 +60,12 @@ def load(
 ) -> tuple[Channel, list[Mapped]]:
     with db.read(ctx.engine) as conn:
         row = conn.execute(
-            sa.select(channels).where(channels.c.tenant_id == tenant, channels.c.id == channel_id)
+            sa.select(channels).where(tenancy.of(tenant, channels), channels.c.id == channel_id)
         ).one()
         ch = service.channel(row, ctx.ring)
         m = channel_mappings
         rows = list(
-            conn.execute(sa.select(m).where(m.c.tenant_id == tenant, m.c.channel_id == channel_id))
+            conn.execute(sa.select(m).where(tenancy.of(tenant, m), m.c.channel_id == channel_id))
         )
         by_id = items_with_parts(conn, tenant, {r.item_id for r in rows}) if rows else {}
     mapped = [
@@ -152,14 +152,14 @@ def _after(
     with db.write(ctx.engine) as conn:
         alerted = conn.execute(
             sa.select(channels.c.alerted_error).where(
-                channels.c.tenant_id == ch.tenant, channels.c.id == ch.id
+                tenancy.of(ch.tenant, channels), channels.c.id == ch.id
             )
         ).scalar()
         if status != "failed":
             if alerted is not None:
                 conn.execute(
                     channels.update()
-                    .where(channels.c.tenant_id == ch.tenant, channels.c.id == ch.id)
+                    .where(tenancy.of(ch.tenant, channels), channels.c.id == ch.id)
                     .values(alerted_error=None)
                 )
             return
@@ -169,7 +169,7 @@ def _after(
             return
         conn.execute(
             channels.update()
-            .where(channels.c.tenant_id == ch.tenant, channels.c.id == ch.id)
+            .where(tenancy.of(ch.tenant, channels), channels.c.id == ch.id)
             .values(alerted_error=failure)
         )
     alerts.send(ctx.settings, ch, run_id, error or "")
@@ -249,7 +249,7 @@ async def read_missed_orders(ctx: Context, ch: Channel, client: Client) -> None:
     with db.read(ctx.engine) as conn:
         since = conn.execute(
             sa.select(channels.c.orders_read_at).where(
-                channels.c.tenant_id == ch.tenant, channels.c.id == ch.id
+                tenancy.of(ch.tenant, channels), channels.c.id == ch.id
             )
         ).scalar()
     started = db.utcnow()
@@ -265,7 +265,7 @@ async def read_missed_orders(ctx: Context, ch: Channel, client: Client) -> None:
                 touched.update(sales.record(conn, ch, sales.from_graphql(node), now))
             conn.execute(
                 channels.update()
-                .where(channels.c.tenant_id == ch.tenant, channels.c.id == ch.id)
+                .where(tenancy.of(ch.tenant, channels), channels.c.id == ch.id)
                 .values(orders_read_at=started)
             )
 
@@ -426,7 +426,7 @@ async def push(ctx: Context, tenant: str, skus: set[str]) -> int:
             r.id
             for r in conn.execute(
                 sa.select(channels.c.id).where(
-                    channels.c.tenant_id == tenant,
+                    tenancy.of(tenant, channels),
                     channels.c.role == "store",
                     channels.c.enabled,
                 )
@@ -464,6 +464,6 @@ def _bundles_of(conn: Any, tenant: str, skus: set[str]) -> set[str]:
         .select_from(bundle_components)
         .join(part, tenancy.on(tenant, part, part.c.id == bundle_components.c.component_id))
         .join(kit, tenancy.on(tenant, kit, kit.c.id == bundle_components.c.bundle_id))
-        .where(bundle_components.c.tenant_id == tenant, part.c.sku.in_(skus))
+        .where(tenancy.of(tenant, bundle_components), part.c.sku.in_(skus))
     )
     return {r.sku for r in rows}

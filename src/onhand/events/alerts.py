@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..tables import items
 from ..tables import outbox as outbox_table
 from . import outbox
@@ -164,7 +164,7 @@ def seed(conn: Connection, now: datetime, tenant: str | None = None) -> int:
         .where(
             items.c.kind.in_(("physical", "licensed")),
             s.c.sku.is_(None),
-            *([items.c.tenant_id == tenant] if tenant else []),
+            *([tenancy.of(tenant, items)] if tenant else []),
         )
     ).all()
     rows = []

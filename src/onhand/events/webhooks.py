@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Connection
 
-from .. import db, netguard
+from .. import db, netguard, tenancy
 from ..errors import Invalid, NotFound
 from .tables import webhook_deliveries, webhooks
 
@@ -111,7 +111,7 @@ def create(
 
 def _get(conn: Connection, tenant: str, webhook_id: str) -> Any:
     row = conn.execute(
-        sa.select(webhooks).where(webhooks.c.tenant_id == tenant, webhooks.c.id == webhook_id)
+        sa.select(webhooks).where(tenancy.of(tenant, webhooks), webhooks.c.id == webhook_id)
     ).first()
     if row is None:
         raise NotFound(f"There is no webhook '{webhook_id}'.", slug="unknown-webhook")
@@ -120,20 +120,18 @@ def _get(conn: Connection, tenant: str, webhook_id: str) -> Any:
 
 def listing(conn: Connection, tenant: str) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(webhooks).where(webhooks.c.tenant_id == tenant).order_by(webhooks.c.created_at)
+        sa.select(webhooks).where(tenancy.of(tenant, webhooks)).order_by(webhooks.c.created_at)
     )
     return [_out(r) for r in rows]
 
 
 def delete(conn: Connection, tenant: str, webhook_id: str) -> None:
     _get(conn, tenant, webhook_id)
-    conn.execute(
-        webhooks.delete().where(webhooks.c.tenant_id == tenant, webhooks.c.id == webhook_id)
-    )
+    conn.execute(webhooks.delete().where(tenancy.of(tenant, webhooks), webhooks.c.id == webhook_id))
     d = webhook_deliveries
     conn.execute(
         d.update()
-        .where(d.c.tenant_id == tenant, d.c.webhook_id == webhook_id, d.c.status == "pending")
+        .where(tenancy.of(tenant, d), d.c.webhook_id == webhook_id, d.c.status == "pending")
         .values(status="cancelled", updated_at=db.utcnow())
     )
 
@@ -169,7 +167,7 @@ def deliveries(
     """The delivery log, newest first, with the cursor of the next page."""
     _get(conn, tenant, webhook_id)
     d = webhook_deliveries
-    stmt = sa.select(d).where(d.c.tenant_id == tenant, d.c.webhook_id == webhook_id)
+    stmt = sa.select(d).where(tenancy.of(tenant, d), d.c.webhook_id == webhook_id)
     if status:
         stmt = stmt.where(d.c.status == status)
     if before:
@@ -186,7 +184,7 @@ def redeliver(conn: Connection, tenant: str, webhook_id: str, delivery_id: int) 
     now = db.utcnow()
     done = conn.execute(
         d.update()
-        .where(d.c.tenant_id == tenant, d.c.webhook_id == webhook_id, d.c.id == delivery_id)
+        .where(tenancy.of(tenant, d), d.c.webhook_id == webhook_id, d.c.id == delivery_id)
         .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
     )
     if done.rowcount == 0:
@@ -195,5 +193,5 @@ def redeliver(conn: Connection, tenant: str, webhook_id: str, delivery_id: int) 
             slug="unknown-delivery",
         )
     return _delivery_out(
-        conn.execute(sa.select(d).where(d.c.tenant_id == tenant, d.c.id == delivery_id)).one()
+        conn.execute(sa.select(d).where(tenancy.of(tenant, d), d.c.id == delivery_id)).one()
     )

@@ -41,7 +41,7 @@ def _incoming(conn: Connection, tenant: str, item_ids: list[int]) -> dict[int, l
         sa.select(ln.c.item_id, po.c.expected_on, po.c.id, ln.c.qty - ln.c.received)
         .join(po, sa.and_(po.c.tenant_id == ln.c.tenant_id, po.c.id == ln.c.po_id))
         .where(
-            ln.c.tenant_id == tenant,
+            tenancy.of(tenant, ln),
             ln.c.item_id.in_(item_ids),
             po.c.status.in_(INCOMING),
             ln.c.qty > ln.c.received,
@@ -58,7 +58,7 @@ def _queued(conn: Connection, tenant: str, item_ids: list[int]) -> dict[int, int
     rows = conn.execute(
         sa.select(backorders.c.item_id, sa.func.sum(backorders.c.qty))
         .where(
-            backorders.c.tenant_id == tenant,
+            tenancy.of(tenant, backorders),
             backorders.c.item_id.in_(item_ids),
             backorders.c.status == "open",
         )
@@ -152,7 +152,7 @@ def record(
 def _open_rows(conn: Connection, tenant: str, item_id: int | None = None) -> list[Any]:
     stmt = (
         sa.select(backorders)
-        .where(backorders.c.tenant_id == tenant, backorders.c.status == "open")
+        .where(tenancy.of(tenant, backorders), backorders.c.status == "open")
         .order_by(backorders.c.created_at, backorders.c.id)
     )
     if item_id is not None:
@@ -186,7 +186,7 @@ def allocate(conn: Connection, tenant: str, now: datetime) -> list[dict[str, Any
         free[key] -= r.qty
         conn.execute(
             backorders.update()
-            .where(backorders.c.tenant_id == tenant, backorders.c.id == r.id)
+            .where(tenancy.of(tenant, backorders), backorders.c.id == r.id)
             .values(status="allocated", allocated_at=now)
         )
         it, loc = found[r.item_id], places[r.location_id]
@@ -218,7 +218,7 @@ def refresh_etas(conn: Connection, tenant: str, now: datetime) -> list[dict[str,
             continue
         conn.execute(
             backorders.update()
-            .where(backorders.c.tenant_id == tenant, backorders.c.id == r.id)
+            .where(tenancy.of(tenant, backorders), backorders.c.id == r.id)
             .values(eta=eta, eta_basis=basis)
         )
         sku = found[r.item_id].sku
@@ -247,7 +247,7 @@ def listing(
         sa.select(b, items.c.sku, locations.c.code)
         .join(items, tenancy.on(tenant, items, items.c.id == b.c.item_id))
         .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
-        .where(b.c.tenant_id == tenant)
+        .where(tenancy.of(tenant, b))
         .order_by(b.c.created_at, b.c.id)
     )
     if status:

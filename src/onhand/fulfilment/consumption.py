@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db, stock
+from .. import db, stock, tenancy
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..errors import DomainError
@@ -110,7 +110,7 @@ def apply_batch(
         conn.execute(
             consumption_events.update()
             .where(
-                consumption_events.c.tenant_id == tenant,
+                tenancy.of(tenant, consumption_events),
                 consumption_events.c.source == body.source,
                 consumption_events.c.event_id == sa.bindparam("b_id"),
             )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Connection
 
-from .. import db
+from .. import db, tenancy
 from ..catalog import service as catalog
 from ..errors import Invalid
 from ..stock.availability import location_figures
@@ -65,7 +65,7 @@ class Preferences(BaseModel):
 def load(conn: Connection, tenant: str) -> Preferences:
     doc = conn.execute(
         sa.select(dispatch_preferences.c.preferences).where(
-            dispatch_preferences.c.tenant_id == tenant
+            tenancy.of(tenant, dispatch_preferences)
         )
     ).scalar()
     return Preferences.model_validate(doc or {})

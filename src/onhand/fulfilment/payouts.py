@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import db, tenants
+from .. import db, tenancy, tenants
 from ..errors import Invalid, NotFound
 from .schemas import BracketsIn
 from .tables import payout_brackets, pick_confirmations
@@ -52,7 +52,7 @@ def save(conn: Connection, tenant: str, body: BracketsIn) -> dict[str, Any]:
 
 def load(conn: Connection, tenant: str) -> dict[str, Any]:
     row = conn.execute(
-        sa.select(payout_brackets).where(payout_brackets.c.tenant_id == tenant)
+        sa.select(payout_brackets).where(tenancy.of(tenant, payout_brackets))
     ).first()
     if row is None:
         raise NotFound(

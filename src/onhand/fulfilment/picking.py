@@ -69,10 +69,10 @@ def add_tasks(
 def collect_reservations(conn: Connection, tenant: str, now: datetime) -> int:
     """Committed reservations not yet shipped nor tasked become pick tasks; returns how many."""
     tasked = sa.select(pick_tasks.c.source_id).where(
-        pick_tasks.c.tenant_id == tenant, pick_tasks.c.source == "reservation"
+        tenancy.of(tenant, pick_tasks), pick_tasks.c.source == "reservation"
     )
     shipped = sa.select(ledger_table.c.reservation_id).where(
-        ledger_table.c.tenant_id == tenant,
+        tenancy.of(tenant, ledger_table),
         ledger_table.c.reason == "ship",
         ledger_table.c.reservation_id.is_not(None),
     )
@@ -86,7 +86,7 @@ def collect_reservations(conn: Connection, tenant: str, now: datetime) -> int:
             ),
         )
         .where(
-            rl.c.tenant_id == tenant,
+            tenancy.of(tenant, rl),
             reservations.c.status == "committed",
             rl.c.location_id.is_not(None),
             rl.c.reservation_id.not_in(tasked),
@@ -123,7 +123,7 @@ def _task_rows(conn: Connection, tenant: str, *where: Any) -> list[Any]:
             )
             .join(items, tenancy.on(tenant, items, items.c.id == t.c.item_id))
             .join(locations, tenancy.on(tenant, locations, locations.c.id == t.c.location_id))
-            .where(t.c.tenant_id == tenant, *where)
+            .where(tenancy.of(tenant, t), *where)
             .order_by(locations.c.priority, locations.c.code, items.c.sku, t.c.created_at, t.c.seq)
         )
     )
@@ -186,7 +186,7 @@ def create_waves(
     stmt = (
         sa.select(t.c.id, locations.c.zone)
         .join(locations, tenancy.on(tenant, locations, locations.c.id == t.c.location_id))
-        .where(t.c.tenant_id == tenant, *where)
+        .where(tenancy.of(tenant, t), *where)
         .order_by(t.c.created_at, t.c.seq)
     )
     rows = conn.execute(db.for_update(conn, stmt)).all()
@@ -213,7 +213,7 @@ def create_waves(
             )
             conn.execute(
                 t.update()
-                .where(t.c.tenant_id == tenant, t.c.id.in_(chunk), t.c.wave_id.is_(None))
+                .where(tenancy.of(tenant, t), t.c.id.in_(chunk), t.c.wave_id.is_(None))
                 .values(wave_id=wave_id)
             )
             event = catalogue.WaveCreated(wave=wave_id, lines=len(chunk))
@@ -226,7 +226,7 @@ def create_waves(
 
 def wave(conn: Connection, tenant: str, wave_id: str) -> dict[str, Any]:
     row = conn.execute(
-        sa.select(waves).where(waves.c.tenant_id == tenant, waves.c.id == wave_id)
+        sa.select(waves).where(tenancy.of(tenant, waves), waves.c.id == wave_id)
     ).first()
     if row is None:
         raise NotFound(f"There is no wave '{wave_id}'.", slug="unknown-wave")
@@ -253,7 +253,7 @@ def wave(conn: Connection, tenant: str, wave_id: str) -> dict[str, Any]:
 
 
 def list_waves(conn: Connection, tenant: str, status: str | None) -> list[dict[str, Any]]:
-    stmt = sa.select(waves.c.id).where(waves.c.tenant_id == tenant)
+    stmt = sa.select(waves.c.id).where(tenancy.of(tenant, waves))
     if status:
         stmt = stmt.where(waves.c.status == status)
     ids = conn.execute(stmt.order_by(waves.c.created_at.desc()).limit(200)).scalars().all()
@@ -284,7 +284,7 @@ def confirm(
     won = conn.execute(
         pick_tasks.update()
         .where(
-            pick_tasks.c.tenant_id == tenant,
+            tenancy.of(tenant, pick_tasks),
             pick_tasks.c.id == task_id,
             pick_tasks.c.status == "open",
         )
@@ -338,7 +338,7 @@ def ship_wave(conn: Connection, tenant: str, wave_id: str, actor: str, now: date
     """Pack and ship every picked line of the wave: the goods leave the building."""
     row = conn.execute(
         db.for_update(
-            conn, sa.select(waves).where(waves.c.tenant_id == tenant, waves.c.id == wave_id)
+            conn, sa.select(waves).where(tenancy.of(tenant, waves), waves.c.id == wave_id)
         )
     ).first()
     if row is None:
@@ -388,12 +388,12 @@ def ship_wave(conn: Connection, tenant: str, wave_id: str, actor: str, now: date
             )
     conn.execute(
         pick_tasks.update()
-        .where(pick_tasks.c.tenant_id == tenant, pick_tasks.c.wave_id == wave_id)
+        .where(tenancy.of(tenant, pick_tasks), pick_tasks.c.wave_id == wave_id)
         .values(status="shipped", shipped_at=now)
     )
     conn.execute(
         waves.update()
-        .where(waves.c.tenant_id == tenant, waves.c.id == wave_id)
+        .where(tenancy.of(tenant, waves), waves.c.id == wave_id)
         .values(status="shipped", shipped_at=now)
     )
     shipped = catalogue.WaveShipped(wave=wave_id, lines=len(picked))
@@ -406,11 +406,11 @@ def putaway(conn: Connection, tenant: str, sku: str, zone: str | None) -> dict[s
     else the emptiest bin of its zone. Bins are locations with no children."""
     item = catalog.item(conn, tenant, sku)
     parents = sa.select(locations.c.parent_id).where(
-        locations.c.tenant_id == tenant, locations.c.parent_id.is_not(None)
+        tenancy.of(tenant, locations), locations.c.parent_id.is_not(None)
     )
     bins = conn.execute(
         sa.select(locations.c.id, locations.c.code, locations.c.zone, locations.c.priority).where(
-            locations.c.tenant_id == tenant, locations.c.id.not_in(parents)
+            tenancy.of(tenant, locations), locations.c.id.not_in(parents)
         )
     ).all()
     if zone:
@@ -418,14 +418,14 @@ def putaway(conn: Connection, tenant: str, sku: str, zone: str | None) -> dict[s
     load = dict(
         conn.execute(
             sa.select(balances.c.location_id, sa.func.sum(balances.c.on_hand))
-            .where(balances.c.tenant_id == tenant)
+            .where(tenancy.of(tenant, balances))
             .group_by(balances.c.location_id)
         ).all()
     )
     held = dict(
         conn.execute(
             sa.select(balances.c.location_id, balances.c.on_hand).where(
-                balances.c.tenant_id == tenant,
+                tenancy.of(tenant, balances),
                 balances.c.item_id == item.id,
                 balances.c.on_hand > 0,
             )

@@ -91,7 +91,7 @@ def series(conn: Connection, tenant: str, item_ids: list[int] | None = None) -> 
         b.c.incoming,
         b.c.in_transit,
     ]
-    where = [b.c.tenant_id == tenant, items.c.kind.in_(STOCKED), items.c.active]
+    where = [tenancy.of(tenant, b), items.c.kind.in_(STOCKED), items.c.active]
     if item_ids is not None:
         where.append(b.c.item_id.in_(item_ids))
     source = b.join(items, tenancy.on(tenant, items, items.c.id == b.c.item_id))
@@ -263,7 +263,7 @@ def _read_postgres(
             sa.func.array_agg(as_int8(_demand())),
         )
         .where(
-            ledger.c.tenant_id == tenant,
+            tenancy.of(tenant, ledger),
             ledger.c.created_at >= datetime.combine(start, time(), UTC),
         )
         .group_by(bucket)
@@ -285,7 +285,7 @@ def _read_sqlite(conn: Connection, tenant: str, start: date, window: _Window) ->
             sa.func.coalesce(sa.func.sum(_demand()), 0),
         )
         .where(
-            ledger.c.tenant_id == tenant,
+            tenancy.of(tenant, ledger),
             ledger.c.created_at >= datetime.combine(start, time(), UTC),
         )
         .group_by(ledger.c.item_id, ledger.c.location_id, day)

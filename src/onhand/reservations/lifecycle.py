@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db, stock, tenants
+from .. import db, stock, tenancy, tenants
 from ..catalog import service as catalog
 from ..errors import Conflict, NotFound
 from ..events import catalogue, outbox
@@ -22,7 +22,7 @@ ENDED = ("released", "expired")
 
 def _locked(conn: Connection, tenant: str, res_id: str) -> dict[str, Any]:
     stmt = sa.select(reservations).where(
-        reservations.c.tenant_id == tenant, reservations.c.id == res_id
+        tenancy.of(tenant, reservations), reservations.c.id == res_id
     )
     row = conn.execute(db.for_update(conn, stmt)).first()
     if row is None:
@@ -41,7 +41,7 @@ def _settle(conn: Connection, tenant: str, row: dict[str, Any], now: datetime | 
     rl = reservation_lines
     lines = conn.execute(
         sa.select(rl.c.item_id, rl.c.location_id, rl.c.day).where(
-            rl.c.tenant_id == tenant, rl.c.reservation_id == row["id"], rl.c.active
+            tenancy.of(tenant, rl), rl.c.reservation_id == row["id"], rl.c.active
         )
     ).all()
     items = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
@@ -79,7 +79,7 @@ def _move_lines(
     lines = conn.execute(
         sa.select(reservation_lines)
         .where(
-            reservation_lines.c.tenant_id == tenant,
+            tenancy.of(tenant, reservation_lines),
             reservation_lines.c.reservation_id == row["id"],
             reservation_lines.c.active == held,
         )
@@ -108,7 +108,7 @@ def _move_lines(
     conn.execute(
         reservation_lines.update()
         .where(
-            reservation_lines.c.tenant_id == tenant,
+            tenancy.of(tenant, reservation_lines),
             reservation_lines.c.reservation_id == row["id"],
         )
         .values(active=False)
@@ -121,7 +121,7 @@ def _set_status(
 ) -> dict[str, Any]:
     conn.execute(
         reservations.update()
-        .where(reservations.c.tenant_id == tenant, reservations.c.id == row["id"])
+        .where(tenancy.of(tenant, reservations), reservations.c.id == row["id"])
         .values(status=status, updated_at=now)
     )
     row = row | {"status": status, "updated_at": now}
@@ -185,7 +185,7 @@ def ship(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime) 
     shipped = conn.execute(
         sa.select(ledger_table.c.created_at)
         .where(
-            ledger_table.c.tenant_id == tenant,
+            tenancy.of(tenant, ledger_table),
             ledger_table.c.reservation_id == res_id,
             ledger_table.c.reason == "ship",
         )
@@ -225,13 +225,13 @@ def extend(
     expires = now + timedelta(seconds=ttl_seconds)
     conn.execute(
         reservations.update()
-        .where(reservations.c.tenant_id == tenant, reservations.c.id == res_id)
+        .where(tenancy.of(tenant, reservations), reservations.c.id == res_id)
         .values(expires_at=expires, updated_at=now, extensions=reservations.c.extensions + 1)
     )
     conn.execute(
         reservation_lines.update()
         .where(
-            reservation_lines.c.tenant_id == tenant,
+            tenancy.of(tenant, reservation_lines),
             reservation_lines.c.reservation_id == res_id,
         )
         .values(expires_at=expires)
@@ -272,7 +272,7 @@ def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: date
     ids = [row["id"] for row in rows]
     rl = reservation_lines
     lines = conn.execute(
-        sa.select(rl).where(rl.c.tenant_id == tenant, rl.c.reservation_id.in_(ids), rl.c.active)
+        sa.select(rl).where(tenancy.of(tenant, rl), rl.c.reservation_id.in_(ids), rl.c.active)
     ).all()
     items = catalog.items_by_id(conn, tenant, {ln.item_id for ln in lines})
     places = catalog.locations_by_id(conn, tenant) if any(ln.location_id for ln in lines) else {}
@@ -299,13 +299,11 @@ def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: date
         conn, tenant, changes, Posting(reason="expire", actor="sweeper"), now, announce=False
     )
     conn.execute(
-        rl.update()
-        .where(rl.c.tenant_id == tenant, rl.c.reservation_id.in_(ids))
-        .values(active=False)
+        rl.update().where(tenancy.of(tenant, rl), rl.c.reservation_id.in_(ids)).values(active=False)
     )
     conn.execute(
         reservations.update()
-        .where(reservations.c.tenant_id == tenant, reservations.c.id.in_(ids))
+        .where(tenancy.of(tenant, reservations), reservations.c.id.in_(ids))
         .values(status="expired", updated_at=now)
     )
     outbox.record_many(
@@ -322,9 +320,7 @@ def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: date
 
 def get(conn: Connection, tenant: str, res_id: str) -> dict[str, Any]:
     row = conn.execute(
-        sa.select(reservations).where(
-            reservations.c.tenant_id == tenant, reservations.c.id == res_id
-        )
+        sa.select(reservations).where(tenancy.of(tenant, reservations), reservations.c.id == res_id)
     ).first()
     if row is None:
         raise NotFound(f"There is no reservation '{res_id}'.", slug="unknown-reservation")

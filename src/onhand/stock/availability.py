@@ -29,7 +29,7 @@ def _lapsed(conn: Connection, tenant: str, item_ids: list[int], now: datetime) -
     rows = conn.execute(
         sa.select(rl.c.item_id, rl.c.location_id, rl.c.day, sa.func.sum(rl.c.qty))
         .where(
-            rl.c.tenant_id == tenant,
+            tenancy.of(tenant, rl),
             rl.c.item_id.in_(item_ids),
             rl.c.active,
             rl.c.expires_at <= now,
@@ -49,7 +49,7 @@ def location_figures(
     rows = conn.execute(
         sa.select(balances, locations.c.code, locations.c.zone, locations.c.priority)
         .join(locations, tenancy.on(tenant, locations, locations.c.id == balances.c.location_id))
-        .where(balances.c.tenant_id == tenant, balances.c.item_id.in_(item_ids))
+        .where(tenancy.of(tenant, balances), balances.c.item_id.in_(item_ids))
         .order_by(balances.c.item_id, locations.c.priority, locations.c.code)
     )
     out: dict[int, list[dict[str, Any]]] = {i: [] for i in item_ids}
@@ -78,7 +78,7 @@ def _totals(sku: str, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 def pod_figures(conn: Connection, tenant: str, item: Item, day: date, now: datetime) -> dict:
     booked = conn.execute(
         sa.select(pod_bookings.c.reserved, pod_bookings.c.committed).where(
-            pod_bookings.c.tenant_id == tenant,
+            tenancy.of(tenant, pod_bookings),
             pod_bookings.c.item_id == item.id,
             pod_bookings.c.day == day,
         )

@@ -28,7 +28,7 @@ def entries(
         sa.select(ledger, items.c.sku, locations.c.code.label("location"))
         .join(items, tenancy.on(tenant, items, items.c.id == ledger.c.item_id))
         .outerjoin(locations, tenancy.on(tenant, locations, locations.c.id == ledger.c.location_id))
-        .where(ledger.c.tenant_id == tenant)
+        .where(tenancy.of(tenant, ledger))
     )
     for column, value in (
         (ledger.c.item_id, item_id),

@@ -64,7 +64,7 @@ def lock(
     stmt = (
         sa.select(b, locations.c.code, locations.c.zone, locations.c.priority)
         .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
-        .where(b.c.tenant_id == tenant, b.c.item_id.in_(ids))
+        .where(tenancy.of(tenant, b), b.c.item_id.in_(ids))
         .order_by(b.c.item_id, b.c.location_id)
     )
     if not db.is_sqlite(conn):
@@ -99,7 +99,7 @@ def _lock_lapsed(
     stmt = (
         sa.select(rl.c.item_id, rl.c.location_id, rl.c.day, rl.c.qty)
         .where(
-            rl.c.tenant_id == tenant,
+            tenancy.of(tenant, rl),
             rl.c.item_id.in_(ids),
             place,
             rl.c.active,
@@ -132,7 +132,7 @@ def lock_pod(
     ids = sorted({i for i, _ in capacity})
     stmt = (
         sa.select(p)
-        .where(p.c.tenant_id == tenant, p.c.item_id.in_(ids), p.c.day.in_({d for _, d in capacity}))
+        .where(tenancy.of(tenant, p), p.c.item_id.in_(ids), p.c.day.in_({d for _, d in capacity}))
         .order_by(p.c.item_id, p.c.day)
     )
     rows = {

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ... import db
+from ... import db, tenancy
 from ...events.tables import item_alert_state
 from ...tables import items, outbox
 
@@ -29,12 +29,12 @@ def alerts(conn: Connection, tenant: str, limit: int = 100) -> dict[str, Any]:
             items.c.reorder_point,
         )
         .join(items, sa.and_(items.c.tenant_id == s.c.tenant_id, items.c.sku == s.c.sku))
-        .where(s.c.tenant_id == tenant, sa.or_(s.c.out, s.c.low, s.c.below_reorder))
+        .where(tenancy.of(tenant, s), sa.or_(s.c.out, s.c.low, s.c.below_reorder))
         .order_by(s.c.sku)
     ).all()
     recent = conn.execute(
         sa.select(outbox.c.id, outbox.c.type, outbox.c.sku, outbox.c.payload, outbox.c.created_at)
-        .where(outbox.c.tenant_id == tenant, outbox.c.type.in_(ALERT_TYPES))
+        .where(tenancy.of(tenant, outbox), outbox.c.type.in_(ALERT_TYPES))
         .order_by(outbox.c.id.desc())
         .limit(limit)
     ).all()

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ... import tenancy
 from ...planning import settings as plan_settings
 from ...planning.tables import item_suppliers, suppliers
 from ...stock.availability import location_figures
@@ -27,7 +28,7 @@ def _lead_times(conn: Connection, tenant: str) -> dict[int, float]:
     rows = conn.execute(
         sa.select(item_suppliers.c.item_id, item_suppliers.c.preferred, suppliers.c.lead_time_days)
         .join(suppliers, suppliers.c.id == item_suppliers.c.supplier_id)
-        .where(item_suppliers.c.tenant_id == tenant, suppliers.c.tenant_id == tenant)
+        .where(tenancy.of(tenant, item_suppliers), tenancy.of(tenant, suppliers))
     ).all()
     out: dict[int, tuple[bool, float]] = {}
     for item_id, preferred, days in rows:
@@ -43,7 +44,7 @@ def cover_tile(conn: Connection, tenant: str, now: datetime) -> dict[str, Any]:
     stocked = conn.execute(
         sa.select(items.c.id, items.c.sku, items.c.name)
         .where(
-            items.c.tenant_id == tenant,
+            tenancy.of(tenant, items),
             items.c.kind.in_(("physical", "licensed")),
             items.c.active.is_(True),
         )
@@ -57,7 +58,7 @@ def cover_tile(conn: Connection, tenant: str, now: datetime) -> dict[str, Any]:
                 ledger.c.item_id, ledger.c.location_id, sa.func.sum(ledger.c.delta).label("units")
             )
             .where(
-                ledger.c.tenant_id == tenant,
+                tenancy.of(tenant, ledger),
                 ledger.c.reason == "ship",
                 ledger.c.state == "on_hand",
                 ledger.c.created_at >= since,
@@ -69,7 +70,7 @@ def cover_tile(conn: Connection, tenant: str, now: datetime) -> dict[str, Any]:
     leads = _lead_times(conn, tenant)
     codes = dict(
         conn.execute(
-            sa.select(locations.c.id, locations.c.code).where(locations.c.tenant_id == tenant)
+            sa.select(locations.c.id, locations.c.code).where(tenancy.of(tenant, locations))
         ).all()
     )
     used: set[str] = set()

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ... import db
+from ... import db, tenancy
 from ...tables import items, ledger, locations
 
 COLUMNS = (
@@ -44,7 +44,7 @@ def _filtered(
     since: datetime | None,
     until: datetime | None,
 ) -> list[Any]:
-    where = [ledger.c.tenant_id == tenant]
+    where = [tenancy.of(tenant, ledger)]
     if item_id is not None:
         where.append(ledger.c.item_id == item_id)
     if location_id is not None:
@@ -119,7 +119,7 @@ def page(
                 sa.func.sum(ledger.c.delta).label("total"),
             )
             .where(
-                ledger.c.tenant_id == tenant,
+                tenancy.of(tenant, ledger),
                 ledger.c.id < oldest,
                 ledger.c.item_id.in_({t[0] for t in triples}),
                 ledger.c.location_id.in_({t[1] for t in triples}),
@@ -133,7 +133,7 @@ def page(
             ledger.c.id, ledger.c.item_id, ledger.c.location_id, ledger.c.state, ledger.c.delta
         )
         .where(
-            ledger.c.tenant_id == tenant,
+            tenancy.of(tenant, ledger),
             ledger.c.id >= oldest,
             ledger.c.id <= rows[0].id,
             ledger.c.item_id.in_({t[0] for t in triples}),

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ... import db
+from ... import db, tenancy
 from ...tables import items, reservation_lines, reservations
 
 
@@ -25,8 +25,8 @@ def active(
             sa.select(reservation_lines.c.reservation_id)
             .join(items, items.c.id == reservation_lines.c.item_id)
             .where(
-                reservation_lines.c.tenant_id == tenant,
-                items.c.tenant_id == tenant,
+                tenancy.of(tenant, reservation_lines),
+                tenancy.of(tenant, items),
                 sa.or_(items.c.sku == sku, reservation_lines.c.parent_sku == sku),
             )
         )

@@ -35,7 +35,7 @@ def returns_tile(conn: Connection, tenant: str, now: datetime) -> dict[str, Any]
         )
         .join(items, tenancy.on(tenant, items, items.c.id == ledger.c.item_id))
         .where(
-            ledger.c.tenant_id == tenant,
+            tenancy.of(tenant, ledger),
             ledger.c.reason == "return",
             ledger.c.created_at >= start,
             ledger.c.created_at < now,

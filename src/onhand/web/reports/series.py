@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ... import tenancy
 from ...tables import ledger, locations
 
 
@@ -25,14 +26,14 @@ def stock_and_sales(
     start = datetime.combine(first, time.min, tzinfo=UTC)
     codes = dict(
         conn.execute(
-            sa.select(locations.c.id, locations.c.code).where(locations.c.tenant_id == tenant)
+            sa.select(locations.c.id, locations.c.code).where(tenancy.of(tenant, locations))
         ).all()
     )
     opening = dict(
         conn.execute(
             sa.select(ledger.c.location_id, sa.func.sum(ledger.c.delta))
             .where(
-                ledger.c.tenant_id == tenant,
+                tenancy.of(tenant, ledger),
                 ledger.c.item_id == item_id,
                 ledger.c.state == "on_hand",
                 ledger.c.created_at < start,
@@ -43,7 +44,7 @@ def stock_and_sales(
     rows = conn.execute(
         sa.select(ledger.c.location_id, ledger.c.created_at, ledger.c.delta, ledger.c.reason)
         .where(
-            ledger.c.tenant_id == tenant,
+            tenancy.of(tenant, ledger),
             ledger.c.item_id == item_id,
             ledger.c.state == "on_hand",
             ledger.c.created_at >= start,

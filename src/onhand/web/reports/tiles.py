@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ... import db
+from ... import db, tenancy
 from ...tables import tenants
 from .cover import cover_tile
 from .returns import returns_tile
@@ -52,7 +52,7 @@ def tile(engine: Engine, tenant: str, name: str) -> dict[str, Any]:
     with db.read(engine) as conn:
         stored = conn.execute(
             sa.select(console_tiles.c.payload).where(
-                console_tiles.c.tenant_id == tenant, console_tiles.c.tile == name
+                tenancy.of(tenant, console_tiles), console_tiles.c.tile == name
             )
         ).scalar()
     if stored is not None:
