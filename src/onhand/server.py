@@ -21,6 +21,11 @@ from .events import hub
 APP = "onhand.app:create_app"
 # The longest a stop waits for responses that are still running (streams end at once).
 GRACEFUL_SECONDS = 5
+# An idle keep-alive connection is closed by the client or the proxy in front, not by us: a
+# server that closes first races the client's next request on that connection, which then
+# fails without an answer (seen with httpx, whose idle limit equals uvicorn's default of 5 s).
+# 75 s outlasts common clients and load balancers (60 s).
+KEEP_ALIVE_SECONDS = 75
 
 
 class Server(uvicorn.Server):
@@ -48,6 +53,7 @@ def run(host: str, port: int, *, workers: int, log_level: str) -> None:
         "log_config": None,  # uvicorn's records go through onhand's structlog handler (logs.py)
         "access_log": False,
         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
     if workers > 1:
         # uvicorn's supervisor starts plain uvicorn servers in its worker processes; each builds
