@@ -42,7 +42,7 @@ _handler: logging.Handler | None = None
 # `?access_token=` (uvicorn logs the whole request line) and onhand tokens themselves. The
 # token's public prefix stays, so an operator can still tell which token it was.
 _SECRETS = (
-    (re.compile(r"((?:access_token|token)=)[^&\s\"']+"), r"\1***"),
+    (re.compile(r"(token=)[^&\s\"']+"), r"\1***"),  # access_token= too
     (re.compile(r"\b(onh_[0-9a-f]{12}_)[A-Za-z0-9_-]+"), r"\1***"),
 )
 

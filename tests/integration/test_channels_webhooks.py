@@ -22,6 +22,10 @@ from channelkit import (  # noqa: F401  (fixtures)
     sync_all,
     unique,
 )
+from fastapi.testclient import TestClient
+
+from onhand.app import create_app
+from onhand.settings import Settings
 
 
 def _post(
@@ -135,3 +139,16 @@ def test_a_cancelled_order_puts_the_units_back(shop, fake):
     assert r.status_code == 200
     assert on_hand(shop, "BEANS-1", "WH1") == 5 and on_hand(shop, "BEANS-1", "ROAST") == 4
     _wait(lambda: partner.available(held["inventory_item"], PARTNER_LOC) == 4)
+
+
+def test_a_webhook_for_an_unknown_channel_is_a_401_even_without_a_secret_key(engine, tenant):
+    # An installation without ONHAND_SECRET_KEY (PostgreSQL) cannot read channel credentials;
+    # probing a channel that does not exist must still look like a bad signature, not a 503.
+    settings = Settings(database_url=str(engine.url), run_jobs=False, secret_key=None)
+    with TestClient(create_app(settings, engine)) as client:
+        r = client.post(
+            f"/v1/{tenant}/channels/nope/webhooks",
+            content=b"{}",
+            headers={"X-Shopify-Hmac-Sha256": "c2lnbmF0dXJl", "X-Shopify-Webhook-Id": "w-1"},
+        )
+    assert_problem(r, 401)

@@ -71,7 +71,6 @@ def _alone(engine: Engine, tenant: str, job: Job) -> Answer:
         return Unavailable(
             "The database could not record this hold just now; retry with the same "
             "Idempotency-Key.",
-            slug="temporarily-unavailable",
             title="Temporarily unavailable",
         )
 
