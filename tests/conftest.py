@@ -1,7 +1,9 @@
 """Shared fixtures: both databases, a fresh tenant per test, an API client, a live server.
 
-Each test gets its own tenant, so tests share one migrated database per run and still never
-see each other's rows (tenant isolation is itself an invariant under test).
+Each test module gets its own migrated databases (a SQLite file and a PostgreSQL database), so
+one module's servers and background jobs never touch the next module's rows or counters; each
+test gets its own tenant, so tests of a module never see each other's rows (tenant isolation
+is itself an invariant under test).
 
 PostgreSQL, Redis and NATS tests are skipped on a machine without them; with CI set they fail.
 """
