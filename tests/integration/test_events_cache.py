@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 
 import pytest
@@ -243,3 +244,39 @@ def test_bulk_figures_equal_what_the_route_computes(api, engine, tenant):
     assert (
         parsed["D"]["doc"]["available"] is None and parsed["K"]["doc"]["available"] == 3
     )  # min(12 // 2, 3 // 1)
+
+
+def test_a_location_patch_shows_in_the_cached_figures_at_once(
+    server, engine, tenant, redis, redis_url
+):
+    # Reconciliation is an hour away: only the location's own event can refresh the entries.
+    srv = server(
+        redis_url=redis_url, installation_id=INSTALLATION, reconcile_interval_seconds=3600.0
+    )
+    shop = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"A": 10, "B": 4})
+    r = shop.post("/locations", json={"code": "WH2", "name": "Second", "priority": 20})
+    assert r.status_code == 201, r.text
+    r = shop.post("/movements", json={"type": "receipt", "sku": "A", "location": "WH2", "qty": 3})
+    assert r.status_code == 201, r.text
+
+    def where(sku: str) -> list[tuple[str, str | None, int]]:
+        doc = cached(redis, tenant, sku) or {}
+        return [(x["location"], x["zone"], x["priority"]) for x in doc.get("locations", [])]
+
+    eventually(lambda: redis.exists(READY))
+    eventually(lambda: where("A") == [("WH2", None, 20), ("WH1", None, 100)])
+    eventually(lambda: where("B") == [("WH1", None, 100)])
+
+    changed = shop.patch("/locations/WH1", json={"zone": "east", "priority": 5})
+    assert changed.status_code == 200, changed.text
+    started = time.monotonic()
+    eventually(lambda: where("A") == [("WH1", "east", 5), ("WH2", None, 20)], timeout=2)
+    eventually(lambda: where("B") == [("WH1", "east", 5)], timeout=2)
+    took = time.monotonic() - started
+    # The route answers from Redis, and it answers with the new zone and order.
+    doc = shop.get("/availability/A").json()
+    assert [(x["location"], x["zone"]) for x in doc["locations"]] == [
+        ("WH1", "east"),
+        ("WH2", None),
+    ]
+    print(f"the cache showed the location change {took:.3f} s after the PATCH answered")

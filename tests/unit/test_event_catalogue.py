@@ -22,7 +22,9 @@ def test_every_event_type_named_in_the_code_is_in_the_catalogue():
     for path in (ROOT / "src" / "onhand").rglob("*.py"):
         text = path.read_text()
         named |= set(
-            re.findall(r"\"((?:stock|reservation|backorder|wave|pick|channel)\.[a-z_]+)\"", text)
+            re.findall(
+                r"\"((?:stock|reservation|backorder|wave|pick|channel|location)\.[a-z_]+)\"", text
+            )
         )
     assert named <= set(catalogue.BY_TYPE), named - set(catalogue.BY_TYPE)
     for status, event in catalogue.RESERVATION_STATUS.items():

@@ -22,7 +22,7 @@ from ..catalog import service as catalog
 from ..errors import NotFound
 from ..stock.availability import availability
 from ..stock.model import Item
-from ..tables import reservation_lines
+from ..tables import balances, items, locations, reservation_lines
 
 SIMPLE_KINDS = ("physical", "licensed", "digital")
 
@@ -118,3 +118,17 @@ def entries_for_skus(
         except NotFound:
             out[sku] = None
     return out
+
+
+def skus_at(conn: Connection, tenant: str, codes: list[str]) -> list[str]:
+    """The SKUs with a balance row at any of these locations (their entries list it)."""
+    b, i, loc = balances, items, locations
+    rows = conn.execute(
+        tenancy.select(tenant, b, i.c.sku)
+        .join(i, tenancy.on(tenant, i, i.c.id == b.c.item_id))
+        .join(loc, tenancy.on(tenant, loc, loc.c.id == b.c.location_id))
+        .where(loc.c.code.in_(codes))
+        .distinct()
+        .order_by(i.c.sku)
+    )
+    return [sku for (sku,) in rows]

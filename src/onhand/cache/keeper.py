@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import db
 from ..events.dispatcher import Sink
 from ..events.feed import Event
-from .figures import entries_for_skus
+from .figures import entries_for_skus, skus_at
 from .reconcile import reconcile
 from .redis_cache import AvailabilityCache
 
@@ -32,18 +32,28 @@ class CacheSink(Sink):
 
     async def deliver(self, events: list[Event]) -> None:
         touched: dict[str, set[str]] = defaultdict(set)
+        moved: dict[str, set[str]] = defaultdict(set)  # locations whose zone or priority changed
         for ev in events:
             if ev.sku:
                 touched[ev.tenant].add(ev.sku)
-        if touched:
-            await asyncio.to_thread(self._write, touched)
+            elif ev.type == "location.updated" and ev.location and _shown(ev):
+                moved[ev.tenant].add(ev.location)
+        if touched or moved:
+            await asyncio.to_thread(self._write, touched, moved)
 
-    def _write(self, touched: dict[str, set[str]]) -> None:
+    def _write(self, touched: dict[str, set[str]], moved: dict[str, set[str]]) -> None:
         now = db.utcnow()
         with db.read(self.engine) as conn:
+            for tenant, codes in moved.items():
+                touched[tenant] |= set(skus_at(conn, tenant, sorted(codes)))
             fresh = {t: entries_for_skus(conn, t, sorted(skus), now) for t, skus in touched.items()}
         for tenant, entries in fresh.items():
             self.cache.write(tenant, entries)  # raises while Redis is down: the batch is retried
+
+
+def _shown(ev: Event) -> bool:
+    """Whether a location change shows in cached entries (they carry zone and priority)."""
+    return bool({"zone", "priority"} & set(ev.payload.get("changed") or ()))
 
 
 async def keep(

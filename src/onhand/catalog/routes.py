@@ -5,6 +5,8 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from .. import db, tenants
+from ..events import outbox
+from ..events.catalogue import LocationUpdated
 from ..http import Admin, EngineDep, Limit, api_router
 from ..inputs import Digits
 from ..stock.availability import location_figures
@@ -45,7 +47,19 @@ def update_location(
     code: str, body: LocationPatch, caller: Admin, engine: EngineDep
 ) -> dict[str, Any]:
     with db.write(engine) as conn:
-        return service.update_location(conn, caller.tenant, code, body)
+        updated = service.update_location(conn, caller.tenant, code, body)
+        # Announced like a stock change, in its transaction: the availability cache shows a
+        # location's zone and priority in every item's figures and refreshes them on this.
+        event = LocationUpdated(
+            location=code,
+            changed=sorted(body.model_dump(exclude_unset=True)),
+            name=updated["name"],
+            zone=updated["zone"],
+            priority=updated["priority"],
+            parent=updated["parent"],
+        )
+        outbox.record_many(conn, [event.row(caller.tenant, db.utcnow())])
+        return updated
 
 
 @router.get("/locations/{code}/balances", summary="Every item's figures at one location")

@@ -210,6 +210,19 @@ class PickConfirmed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LocationUpdated(Event):
+    type = "location.updated"
+    when = "a location was renamed, re-zoned, re-prioritised or moved (its figures did not change)"
+    sku: None = None
+    location: str
+    changed: list[str]  # the fields the change named: name, zone, priority, parent
+    name: str
+    zone: str | None
+    priority: int
+    parent: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChannelSyncFailed(Event):
     type = "channel.sync_failed"
     when = "a channel's sync run failed (the store's owners are also e-mailed once per error)"
@@ -238,6 +251,7 @@ CATALOGUE: tuple[type[Event], ...] = (
     WaveCreated,
     WaveShipped,
     PickConfirmed,
+    LocationUpdated,
     ChannelSyncFailed,
 )
 BY_TYPE = {e.type: e for e in CATALOGUE}
