@@ -25,6 +25,46 @@ def test_every_view_loads_without_errors_or_overflow(console, shoot, view: str):
         shoot(console, f"{view}-{width}")
 
 
+NAV_WIDTH = """() => { const nav = document.querySelector('#nav');
+  return {scroll: nav.scrollWidth, client: nav.clientWidth, window: window.innerWidth,
+          right: Math.max(...[...nav.querySelectorAll('a, summary')]
+            .filter(e => e.offsetParent).map(e => e.getBoundingClientRect().right))}; }"""
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_the_navigation_fits_and_reaches_every_view(console, shoot, width: str):
+    page = console.page
+    console.width(width)
+    console.open("home")
+    fit = page.evaluate(NAV_WIDTH)
+    assert fit["scroll"] <= fit["client"], fit  # the bar itself never scrolls sideways
+    assert fit["right"] <= fit["window"], fit
+    if width == "desktop":  # one row at 1280 px
+        tops = page.locator("#nav > a, #nav > details > summary").evaluate_all(
+            "els => els.map(e => Math.round(e.getBoundingClientRect().top))"
+        )
+        assert len(set(tops)) == 1, tops
+    menu = page.locator("#nav details.more")
+    for view in VIEWS:
+        link = page.locator(f'#nav a[data-view="{view}"]')
+        if not link.is_visible():  # in the "More" menu: one click opens it
+            page.click("#nav details.more > summary")
+            assert link.is_visible(), view
+            box = link.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= fit["window"], (view, box)
+        link.click()
+        console.ready(view)
+        assert page.url.endswith(f"/dashboard/{view}"), view
+        assert link.get_attribute("aria-current") == "page", view
+        assert menu.get_attribute("open") is None, view  # the menu closes behind the choice
+        fit = page.evaluate(NAV_WIDTH)
+        assert fit["scroll"] <= fit["client"], (view, fit)
+    page.click("#nav details.more > summary")
+    shoot(console, f"nav-more-{width}")
+    page.keyboard.press("Escape")
+    assert menu.get_attribute("open") is None
+
+
 def test_the_navigation_changes_view_and_address(console):
     console.open("stock")
     console.page.click('.nav a[data-view="history"]')

@@ -91,7 +91,7 @@ function currentView() {
 
 function drawNav() {
   const active = currentView();
-  $("#nav").replaceChildren(...views.map((v) => h("a", {
+  const link = (v) => h("a", {
     href: `${BASE}/${v.name}`,
     class: v.name === active ? "active" : null,
     "aria-current": v.name === active ? "page" : null,
@@ -101,8 +101,25 @@ function drawNav() {
       e.preventDefault();
       navigate(v.name);
     },
-  }, v.title)));
+  }, v.title);
+  const more = views.filter((v) => v.more);
+  const current = more.find((v) => v.name === active);
+  // The rest sit in a menu; its button names the view shown when it is one of them.
+  const menu = more.length ? h("details", { class: `more${current ? " active" : ""}` },
+    h("summary", { "aria-label": "More views" }, current ? current.title : "More"),
+    h("div", { class: "more-menu" }, more.map(link))) : null;
+  $("#nav").replaceChildren(...views.filter((v) => !v.more).map(link), menu || []);
 }
+
+// A click anywhere but in the open "More" menu closes it; so does Escape.
+document.addEventListener("click", (e) => {
+  const open = $("#nav details.more[open]");
+  if (open && !open.contains(e.target)) open.open = false;
+});
+document.addEventListener("keydown", (e) => {
+  const open = $("#nav details.more[open]");
+  if (open && e.key === "Escape") { open.open = false; open.querySelector("summary").focus(); }
+});
 
 function navigate(view, params) {
   const search = params ? new URLSearchParams(params).toString() : "";

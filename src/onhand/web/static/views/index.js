@@ -1,4 +1,5 @@
-// The console's navigation, in order. Each entry names views/<name>.js.
+// The console's navigation, in order. Each entry names views/<name>.js. Views with
+// `more: true` are listed under "More" (the bar keeps to one row at 1280 px).
 export const views = [
   { name: "home", title: "Home" },
   { name: "stock", title: "Stock" },
@@ -6,13 +7,13 @@ export const views = [
   { name: "orders", title: "Purchase orders" },
   { name: "suppliers", title: "Suppliers" },
   { name: "reservations", title: "Reservations" },
-  { name: "waves", title: "Waves" },
-  { name: "pick", title: "Pick" },
-  { name: "backorders", title: "Backorders" },
-  { name: "payouts", title: "Payouts" },
+  { name: "waves", title: "Waves", more: true },
+  { name: "pick", title: "Pick", more: true },
+  { name: "backorders", title: "Backorders", more: true },
+  { name: "payouts", title: "Payouts", more: true },
   { name: "history", title: "History" },
   { name: "valuation", title: "Valuation" },
   { name: "channels", title: "Channels" },
   { name: "alerts", title: "Alerts" },
-  { name: "settings", title: "Settings" },
+  { name: "settings", title: "Settings", more: true },
 ];
