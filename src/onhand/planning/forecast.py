@@ -70,6 +70,14 @@ INTERMITTENT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
 TSB_ALPHAS = (0.05, 0.2)
 TSB_BETAS = (0.02, 0.05, 0.1, 0.2)
 INTERMITTENT_ADI = 1.32  # Syntetos–Boylan cut-off on the mean demand interval
+# A model with a trend or drift must earn it: its backtest error counts 1 + 12/T times
+# (T: the series' observed periods), so on a short history it has to beat the level-only
+# models clearly, and on a long one the handicap fades. A backtest over a few early
+# origins of a short series rewards trends that have since turned (on the validation
+# windows of the accuracy benchmark, the 46 yearly cigarette series: MASE 2.71 without,
+# 2.50 with it; the other 83 series 1.03 either way).
+TREND_HANDICAP = 12.0
+TRENDED = tuple(i for i, m in enumerate(MODELS) if m.startswith(("holt_winters", "theta")))
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,8 @@ def _forecast_block(
                 fits[i, code, cols] = part
             sigmas[code, cols] = fit.sigma
     score = np.where(np.isnan(score), np.inf, score)
+    periods = np.maximum(b.observed(slice(0, None)), 1)
+    score[list(TRENDED)] *= 1 + TREND_HANDICAP / periods
     rank = np.argsort(score, axis=0, kind="stable")[:combine]
     cols = np.arange(n)
     top = score[rank, cols]

@@ -33,6 +33,14 @@ HW_GAMMAS = (0.05, 0.2)
 # to grow 0.1). Grids of 16 to 60 combinations did not forecast better on the accuracy
 # benchmark's validation windows, and cost up to 5 times as much.
 HW_TRENDS = ((0.02, 0.98), (0.15, 0.9), (0.1, 1.0))
+# Without a season (yearly data, short histories) there is no γ axis and the series are
+# usually short, so a finer grid is cheap: α up to 0.95 (a level that follows the data
+# almost as a random walk does), β/α from 0.05 to 0.7 and φ ∈ {0.85, 0.95, 1}. On the
+# accuracy benchmark's validation windows the two-α grid lagged every turn of the yearly
+# trends (mean MASE of the 46 cigarette series 3.29 against 2.71).
+HW_FLAT_ALPHAS = (0.3, 0.6, 0.8, 0.95)
+HW_FLAT_SHARES = (0.05, 0.1, 0.2, 0.4, 0.7)
+HW_FLAT_PHIS = (0.85, 0.95, 1.0)
 THETA_ALPHAS = (0.1, 0.3, 0.6)
 THETAS = (2.0, 3.0, np.inf)  # drift = (1 − 1/θ) × the least-squares slope so far
 THETA_GAMMAS = (0.05, 0.2)
@@ -99,7 +107,15 @@ class HoltWinters:
     @classmethod
     def gridded(cls, season: int) -> HoltWinters:
         """The default parameter grid (γ only where a season exists, γ ≤ 1 − α)."""
-        gammas = HW_GAMMAS if season > 1 else (0.0,)
+        if season <= 1:
+            flat = [
+                (a, a * share, 0.0, phi)
+                for a in HW_FLAT_ALPHAS
+                for share in HW_FLAT_SHARES
+                for phi in HW_FLAT_PHIS
+            ]
+            return cls(season, *np.array(flat).T)
+        gammas = HW_GAMMAS
         rows = [
             (a, a * share, g, phi)
             for a in HW_ALPHAS
