@@ -261,26 +261,8 @@ class Theta(HoltWinters):
         super().start(y, w, first)
         self.slope[:] = 0
         self.k = self.share.astype(y.dtype)
-        n = y.shape[1]
-        # Running weighted sums for the least-squares slope: count, Σt, Σt², Σy, Σty.
-        self.sums = np.zeros((5, n))
-        self.trend = np.zeros(n, dtype=y.dtype)
-
-    def _update_trend(self, t: int) -> None:
-        """Add period t to the least-squares sums and recompute the slope per series."""
-        wt = 1.0 if self.w is None else self.w[t].astype(np.float64)
-        yt = self.y[t].astype(np.float64)
-        c, st, stt, sy, sty = self.sums
-        c += wt
-        st += wt * t
-        stt += wt * t * t
-        sy += wt * yt
-        sty += wt * t * yt
-        spread = c * stt - st * st
-        enough = (c >= MIN_TREND_POINTS) & (spread > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.where(enough, (c * sty - st * sy) / np.where(enough, spread, 1), 0.0)
-        self.trend = slope.astype(self.y.dtype)
+        self.slopes = least_squares_slopes(y, w)
+        self.trend = np.zeros(y.shape[1], dtype=y.dtype)
 
     def step(self, t: int) -> np.ndarray:
         self.t = t + 1
@@ -295,9 +277,28 @@ class Theta(HoltWinters):
         self.level += np.multiply(self.a, e, out=tmp)
         if self.m > 1:
             s += np.multiply(self.g, e, out=tmp)
-        self._update_trend(t)
+        self.trend = self.slopes[t]
         return e
 
     def ahead(self, j: int) -> np.ndarray:
         drift = self.k * self.trend
         return self.level + j * drift + self.season[(self.t + j - 1) % self.m]
+
+
+def least_squares_slopes(y: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Per period t and series, the weighted least-squares slope of the observed data up
+    to and including t (0 before MIN_TREND_POINTS observations), from running sums of
+    count, Σt, Σt², Σy and Σty, all periods at once."""
+    t = np.arange(y.shape[0], dtype=np.float64)[:, None]
+    wt = np.ones(y.shape) if w is None else w.astype(np.float64)
+    yt = y.astype(np.float64) * wt
+    c = np.cumsum(wt, axis=0)
+    st = np.cumsum(wt * t, axis=0)
+    stt = np.cumsum(wt * t * t, axis=0)
+    sy = np.cumsum(yt, axis=0)
+    sty = np.cumsum(yt * t, axis=0)
+    spread = c * stt - st * st
+    enough = (c >= MIN_TREND_POINTS) & (spread > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(enough, (c * sty - st * sy) / np.where(enough, spread, 1), 0.0)
+    return slope.astype(y.dtype)
