@@ -15,7 +15,7 @@ from ..catalog import service as catalog
 from ..errors import Invalid
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, api_router
 from ..inputs import MAX_ID, Day, Digits
-from . import orders, performance, plan, valuation
+from . import orders, outlook, performance, plan, valuation
 from . import settings as plan_settings
 from . import suppliers as supplier_service
 from .schemas import (
@@ -177,6 +177,30 @@ def get_suggestions(
             after=after,
             limit=limit,
         )
+
+
+@router.get(
+    "/items/{sku}/forecast",
+    summary="One item's forecast day by day, with its prediction interval and past demand",
+    description="The daily demand forecast of one item at one location (or, without "
+    "`location`, at all its locations as one series) for the plan's horizon, or its first "
+    "`days` (a longer `days` forecasts further), each day with the bounds of the central "
+    "`level` prediction interval, which widen with the horizon. It is computed now, from the "
+    "same demand history and with the same models as the plan (a weekly season; days with an "
+    "empty shelf count as unknown), so it does not need a plan run. `actual` is that "
+    "history: the units sold each day, and whether the shelf was empty at the day's end. A "
+    "digital, print-on-demand or bundle item is a 422.",
+)
+def get_item_forecast(
+    sku: str,
+    caller: Admin,
+    engine: EngineDep,
+    location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
+    level: Annotated[float, Query(ge=0.5, le=0.99, description="Interval coverage")] = 0.95,
+    days: Annotated[int | None, Query(ge=1, le=365, description="Days ahead")] = None,
+) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return outlook.outlook(conn, caller.tenant, sku, location, db.utcnow().date(), level, days)
 
 
 @router.post(

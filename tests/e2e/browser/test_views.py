@@ -61,6 +61,48 @@ def test_stock_create_an_item_and_receive_it(console, shoot):
     shoot(console, "stock-item")
 
 
+# Per canvas column band, how many pixels are the forecast's orange line and its shaded band.
+ORANGE = """() => { const c = document.querySelector('[data-chart="forecast"] canvas');
+  const { width, height } = c; const px = c.getContext('2d').getImageData(0, 0, width, height).data;
+  const cols = 20, line = Array(cols).fill(0), band = Array(cols).fill(0);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const i = (y * width + x) * 4, [r, g, b, a] = [px[i], px[i+1], px[i+2], px[i+3]];
+    const k = Math.floor(x / width * cols);
+    if (a > 200 && r > 200 && g > 60 && g < 120 && b < 60) line[k]++;
+    else if (a > 20 && a < 90 && r > 200 && g > 60 && g < 130 && b < 60) band[k]++;
+  }
+  return { line, band }; }"""
+
+
+def test_stock_draws_the_daily_forecast_and_its_interval_against_sales(console, shoot):
+    page = console.page
+    console.open("stock", "item=BOOK-DUNE")
+    page.wait_for_selector('[data-chart="forecast"] canvas')
+    note = page.wait_for_selector('[data-note="forecast"]')
+    with console.server.client() as api:
+        fc = api.get("/items/BOOK-DUNE/forecast").json()
+    ahead = fc["forecast"]
+    assert fc["model"] != "none"
+    assert len({f["mean"] for f in ahead}) > 1, "a per-day forecast, not one rate"
+    box = page.locator('[data-chart="forecast"]')
+    assert box.get_attribute("data-model") == fc["model"]
+    assert box.get_attribute("data-days") == str(len(ahead))
+    week = round(sum(f["mean"] for f in ahead[:7]))
+    assert f"next 7 days {week}" in note.inner_text()
+    legend = box.locator(".u-legend").text_content()
+    assert "sold" in legend and "95 % low" in legend and "95 % high" in legend
+    # Drawn where it belongs: sales over the last 90 days, the forecast line and its shaded
+    # interval only in the days ahead (the right part of the plot), none of it in the past.
+    drawn = page.evaluate(ORANGE)
+    future = 90 / (90 + len(ahead))  # where the days ahead start, as a share of the x axis
+    cut = int(future * 20) + 1
+    assert sum(drawn["line"][cut:]) > 50 and sum(drawn["band"][cut:]) > 200, drawn
+    assert sum(drawn["line"][: cut - 3]) == 0 and sum(drawn["band"][: cut - 3]) == 0, drawn
+    page.locator('h3:has-text("Sold a day")').scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -12)")
+    shoot(console, "stock-forecast")
+
+
 def test_stock_asks_before_a_suspicious_receipt(console):
     page = console.page
     console.open("stock", "item=BOOK-DUNE")

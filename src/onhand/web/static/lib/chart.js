@@ -20,9 +20,11 @@ const PALETTE = ["#3b5bdb", "#e8590c", "#2b8a3e", "#862e9c", "#0c8599", "#c92a2a
 
 /**
  * A line chart in `el` (class "chart"). x: dates as ISO strings; series: [{label, values, band?}].
- * A series with `dash` is drawn dashed; `fill` shades it. Redraws to its box's width.
+ * A series with `dash` is drawn dashed; `fill` shades it. `bands`: uPlot's bands, e.g.
+ * [{series: [upper, lower], fill}] with 1-based indexes into `series`, shade between two
+ * series. Redraws to its box's width.
  */
-export async function lineChart(el, dates, series, { height = 220 } = {}) {
+export async function lineChart(el, dates, series, { height = 220, bands } = {}) {
   const uPlot = await uPlotLib();
   const xs = dates.map((d) => Date.parse(d) / 1000);
   const width = () => Math.max(240, Math.floor(el.getBoundingClientRect().width || 600));
@@ -32,6 +34,7 @@ export async function lineChart(el, dates, series, { height = 220 } = {}) {
     legend: { live: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true } },
+    bands,
     axes: [{ stroke: "#98a2b3", grid: { stroke: "rgba(128,128,128,.15)" } },
       { stroke: "#98a2b3", grid: { stroke: "rgba(128,128,128,.15)" }, size: 56 }],
     series: [{}, ...series.map((s, i) => ({

@@ -197,9 +197,9 @@ export async function render(root, ctx) {
           ], ledger.entries, { cls: "compact" })
           : h("div", { class: "empty small" }, "Nothing has happened to this item yet."),
         ...(stocked(item) ? [h("h3", {}, "On hand, last 90 days"), h("div", { class: "chart", dataset: { chart: "stock" } }),
-          h("h3", {}, "Sold a day, and the plan's forecast"), h("div", { class: "chart", dataset: { chart: "forecast" } })] : []),
+          h("h3", {}, "Sold a day, and the forecast"), h("div", { class: "chart", dataset: { chart: "forecast" } })] : []),
         h("p", {}, h("a", { href: `/dashboard/history?sku=${encodeURIComponent(sku)}`, onclick: (e) => { e.preventDefault(); ctx.navigate("history", { sku }); } }, "Full history →")));
-      await drawCharts(item);
+      await drawCharts(item, f);
     } catch (err) {
       if (state.selected === sku) detail.replaceChildren(empty(err.status === 404 ? `There is no item ${sku}` : "The item could not be loaded", err.message));
     }
@@ -208,53 +208,47 @@ export async function render(root, ctx) {
   // ---- charts ----
 
   let charts = [];
-  let forecasts = null; // the last plan's lines, by "sku@location"
 
-  async function drawCharts(item) {
+  async function drawCharts(item, figures) {
     for (const destroy of charts) destroy();
     charts = [];
     const stockBox = detail.querySelector('[data-chart="stock"]');
     const forecastBox = detail.querySelector('[data-chart="forecast"]');
     if (!stockBox) return;
-    const s = await api.get(`/console/items/${encodeURIComponent(item.sku)}/series`, { days: 90 });
+    // The forecast of the location the list is filtered by, when the item is kept there;
+    // otherwise of the item's demand at all its locations together.
+    const here = (figures.locations || []).some((l) => l.location === state.location) ? state.location : null;
+    const [s, fc] = await Promise.all([
+      api.get(`/console/items/${encodeURIComponent(item.sku)}/series`, { days: 90 }),
+      api.get(`/items/${encodeURIComponent(item.sku)}/forecast`, here ? { location: here } : {}),
+    ]);
     if (state.selected !== item.sku) return;
     charts.push(await lineChart(stockBox, s.dates, Object.entries(s.on_hand).map(([code, values]) => ({ label: code, values }))));
-    if (forecasts === null) {
-      forecasts = new Map();
-      if ((await api.get("/console/plan")).run) {
-        const plan = await api.get("/plan/suggestions", { all: "true", limit: 1000 });
-        for (const line of plan.suggestions) {
-          const prev = forecasts.get(line.sku);
-          forecasts.set(line.sku, prev ? { mean: prev.mean + line.forecast_daily, var: prev.var + line.sigma_daily ** 2 } : { mean: line.forecast_daily, var: line.sigma_daily ** 2 });
-        }
-      }
-    }
-    // The forecast is flat over the horizon; the band is the 95 % prediction interval.
-    const f = forecasts.get(item.sku);
-    const dates = [...s.dates];
-    const sold = [...s.sold];
-    const mean = s.dates.map(() => null);
-    const lo = [...mean], hi = [...mean];
-    if (f) {
-      const last = new Date(s.dates[s.dates.length - 1]);
-      const sd = Math.sqrt(f.var);
-      mean[mean.length - 1] = f.mean; lo[lo.length - 1] = Math.max(0, f.mean - 1.96 * sd); hi[hi.length - 1] = f.mean + 1.96 * sd;
-      for (let i = 1; i <= 28; i += 1) {
-        const d = new Date(last.getTime() + i * 86400000);
-        dates.push(d.toISOString().slice(0, 10));
-        sold.push(null);
-        mean.push(f.mean);
-        lo.push(Math.max(0, f.mean - 1.96 * sd));
-        hi.push(f.mean + 1.96 * sd);
-      }
-    }
+    // Actual daily demand (the history the model learned from) for the last 90 days, then
+    // the forecast day by day with its prediction interval as a shaded band.
+    const past = fc.actual.slice(-90);
+    const ahead = fc.forecast;
+    const blank = (n) => Array(n).fill(null);
+    const dates = [...past.map((a) => a.date), ...ahead.map((f) => f.date)];
+    const sold = [...past.map((a) => a.demand), ...blank(ahead.length)];
+    const mean = [...blank(past.length), ...ahead.map((f) => f.mean)];
+    const lo = [...blank(past.length), ...ahead.map((f) => f.lo)];
+    const hi = [...blank(past.length), ...ahead.map((f) => f.hi)];
+    const pct = Math.round(fc.level * 100);
+    const band = "rgba(232,89,12,.16)";
+    forecastBox.dataset.model = fc.model;
+    forecastBox.dataset.days = String(ahead.length);
     charts.push(await lineChart(forecastBox, dates, [
       { label: "sold", values: sold },
       { label: "forecast", values: mean, dash: [6, 4], color: "#e8590c" },
-      { label: "95 % low", values: lo, color: "rgba(232,89,12,.45)", width: 1 },
-      { label: "95 % high", values: hi, color: "rgba(232,89,12,.45)", width: 1 },
-    ]));
-    if (!f) forecastBox.append(h("p", { class: "muted small" }, "No forecast yet: run the plan to add one."));
+      { label: `${pct} % low`, values: lo, color: "rgba(232,89,12,.45)", width: 1 },
+      { label: `${pct} % high`, values: hi, color: "rgba(232,89,12,.45)", width: 1 },
+    ], { bands: [{ series: [4, 3], fill: band }] }));
+    forecastBox.append(h("p", { class: "muted small", "data-note": "forecast" }, fc.model === "none"
+      ? "Nothing sold on a day it was in stock yet, so the forecast is zero."
+      : `${here ? `At ${here}` : "All locations"} · model ${fc.model.replaceAll("+", " + ")} · ` +
+        `next 7 days ${fmt(Math.round(ahead.slice(0, 7).reduce((t, f) => t + f.mean, 0)), item.unit)} ` +
+        `(${pct} % interval per day shaded)`));
   }
 
   // ---- movement form ----
