@@ -3,11 +3,15 @@ proving it, and `stock.changed` carrying the figures after each change."""
 
 from __future__ import annotations
 
+import random
+import threading
+
 import pytest
 import sqlalchemy as sa
 from test_reservations import avail, created, hold, line, ok, receive
 
-from onhand import check, db
+from onhand import check, db, stock
+from onhand.catalog import service as catalog
 from onhand.tables import ledger, outbox, pod_bookings
 
 
@@ -96,3 +100,153 @@ def test_stock_changed_carries_the_figures_after_a_batch_of_holds(shop, engine, 
         "reason": "reserve",
     }
     assert avail(shop, "BOOK")["available"] == 7
+
+
+# ---- locking only the rows a batch touches ----------------------------------------------------
+
+
+@pytest.fixture
+def spread(api):
+    """BOOK and PEN, 10 of each at WH1, WH2 and WH3."""
+    for code in ("WH1", "WH2", "WH3"):
+        created(api.post("/locations", json={"code": code, "name": code}))
+    for sku in ("BOOK", "PEN"):
+        created(api.post("/items", json={"sku": sku, "name": sku}))
+        for code in ("WH1", "WH2", "WH3"):
+            receive(api, sku, code, 10)
+    return api
+
+
+def _catalogue(engine, tenant):
+    with db.read(engine) as conn:
+        return catalog.items_by_sku(conn, tenant, {"BOOK", "PEN"}), catalog.locations_by_code(
+            conn, tenant
+        )
+
+
+def _last_changed(engine, tenant) -> dict:
+    with db.read(engine) as conn:
+        return conn.execute(
+            sa.select(outbox.c.payload)
+            .where(outbox.c.tenant_id == tenant, outbox.c.type == "stock.changed")
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+
+
+def _take(engine, tenant, sku, code, qty, *, only=True, before_commit=None):
+    found, places = _catalogue(engine, tenant)
+    it, loc = found[sku], places[code]
+    with db.write(engine) as conn:
+        now = db.utcnow()
+        rows = {(it.id, loc.id)} if only else None
+        locked = stock.lock(conn, tenant, {it.id}, now, only=rows)
+        stock.apply(
+            conn,
+            tenant,
+            [stock.Change(it, {"on_hand": -qty}, location=loc)],
+            stock.Posting(reason="ship"),
+            now,
+            locked=locked,
+        )
+        if before_commit:
+            before_commit()
+
+
+def test_a_lock_of_only_the_touched_rows_reads_them_and_events_carry_the_item_total(
+    spread, engine, tenant
+):
+    found, places = _catalogue(engine, tenant)
+    book, wh2 = found["BOOK"], places["WH2"]
+    with db.write(engine) as conn:
+        locked = stock.lock(conn, tenant, {book.id}, db.utcnow(), only={(book.id, wh2.id)})
+        assert [f.code for f in locked[book.id]] == ["WH2"]
+        assert locked[book.id][0].available == 10
+    _take(engine, tenant, "BOOK", "WH2", 4)
+    assert _last_changed(engine, tenant) == {
+        "sku": "BOOK",
+        "location": "WH2",
+        "available": 26,
+        "location_available": 6,
+        "on_hand": 6,
+        "reason": "ship",
+    }
+    assert avail(spread, "BOOK")["available"] == 26
+    assert findings(engine, tenant) == []
+
+
+def test_two_partial_lockers_of_one_item_wait_for_each_other_so_each_total_is_exact(
+    spread, engine, tenant
+):
+    if db.is_sqlite(engine):
+        pytest.skip("SQLite writers hold the whole database; the row locks are PostgreSQL's")
+    first_holds, let_go = threading.Event(), threading.Event()
+
+    def first():
+        _take(
+            engine,
+            tenant,
+            "BOOK",
+            "WH1",
+            1,
+            before_commit=lambda: (first_holds.set(), let_go.wait(10)),
+        )
+
+    t1 = threading.Thread(target=first)
+    t1.start()
+    assert first_holds.wait(10)
+    second_done = threading.Event()
+    t2 = threading.Thread(
+        target=lambda: (_take(engine, tenant, "BOOK", "WH3", 2), second_done.set())
+    )
+    t2.start()
+    # The second batch touches another row of the same item: it waits for the item's lock.
+    assert not second_done.wait(0.5)
+    let_go.set()
+    t1.join(10)
+    t2.join(10)
+    assert second_done.is_set()
+    last = _last_changed(engine, tenant)
+    assert (last["location"], last["available"]) == ("WH3", 27)
+
+
+def test_partial_and_whole_item_lockers_mixed_never_deadlock(spread, engine, tenant):
+    if db.is_sqlite(engine):
+        pytest.skip("SQLite writers hold the whole database; the row locks are PostgreSQL's")
+    found, places = _catalogue(engine, tenant)
+    errors: list[BaseException] = []
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(25):
+            picks = rng.sample([(s, c) for s in ("BOOK", "PEN") for c in ("WH1", "WH2", "WH3")], 3)
+            only = rng.random() < 0.5
+            try:
+                with db.write(engine) as conn:
+                    now = db.utcnow()
+                    rows = {(found[s].id, places[c].id) for s, c in picks}
+                    locked = stock.lock(
+                        conn, tenant, {i for i, _ in rows}, now, only=rows if only else None
+                    )
+                    stock.apply(
+                        conn,
+                        tenant,
+                        [
+                            stock.Change(found[s], {"on_hand": +1}, location=places[c])
+                            for s, c in reversed(picks)
+                        ],
+                        stock.Posting(reason="receipt"),
+                        now,
+                        locked=locked,
+                    )
+            except BaseException as problem:  # noqa: BLE001 - reported by the test below
+                errors.append(problem)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert avail(spread, "BOOK")["on_hand"] + avail(spread, "PEN")["on_hand"] == 60 + 4 * 25 * 3
+    assert findings(engine, tenant) == []

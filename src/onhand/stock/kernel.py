@@ -6,7 +6,11 @@
 `lock` takes the balance rows of the given items in one central order (item id, location
 id), FOR UPDATE on PostgreSQL (SQLite writers already hold the database), and then the lines
 of lapsed holds on them, so that what a caller decides from the figures is exactly what the
-guarded UPDATE will see. `apply` sums the changes per row, runs one guarded UPDATE per row
+guarded UPDATE will see. With `only`, it locks just the named (item, location) rows, after a
+transaction lock per item (taken in item order, before any row), so the item's total over
+all its locations is still exact when `apply` reads it after the change.
+
+`apply` sums the changes per row, runs one guarded UPDATE per row
 shape (executemany: one round trip for a whole batch), writes one ledger row per change and
 state from one builder, and emits `stock.changed` per touched location with the figures after
 the change. A refusal raises InsufficientStock and the caller's transaction rolls back.
@@ -20,6 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from .. import db, tenancy
@@ -29,8 +34,38 @@ from ..tables import balances, ledger, locations, pod_bookings, reservation_line
 from . import model, sql
 from .model import Change, Figures, Outcome, PodFigures, Posting
 
-Locked = dict[int, list[Figures]]
 PodLocked = dict[tuple[int, date], PodFigures]
+
+
+# The class key of the per-item transaction locks (pg_advisory_xact_lock(int4, int4)); the
+# leaders' session locks use the single 64-bit key space, which does not overlap this one.
+ITEM_LOCK_CLASS = 0x6F6E68  # "onh"
+
+
+Locked = dict[int, list[Figures]]
+
+
+class LockedRows(Locked):
+    """Per item, its balance rows as locked. `partial`: items of which only some rows were
+    locked (`lock(..., only=...)`); `apply` reads their totals after the change."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.partial: set[int] = set()
+
+    def merge(self, more: LockedRows) -> None:
+        """Add rows locked later (first stock at a location) to these."""
+        for item_id, rows in more.items():
+            if item_id in self and item_id in more.partial:
+                have = {f.location_id for f in self[item_id]}
+                self[item_id] += [f for f in rows if f.location_id not in have]
+                self[item_id].sort(key=lambda f: f.location_id)
+                continue
+            if item_id not in self and item_id in more.partial:
+                self.partial.add(item_id)
+            else:
+                self.partial.discard(item_id)
+            self[item_id] = rows
 
 
 class GrantRefused(Exception):
@@ -46,31 +81,52 @@ def lock(
     item_ids: Iterable[int],
     now: datetime,
     ensure: Iterable[tuple[int, int]] = (),
-) -> Locked:
+    only: Iterable[tuple[int, int]] | None = None,
+) -> LockedRows:
     """Per item, its balance rows (every location) locked until the transaction ends.
 
     `ensure` names (item, location) rows to create first (first stock at a location).
+    `only` names the (item, location) rows to lock and read, for a caller that touches a few
+    locations of items stocked at many (a till's batch at one café): the items are then
+    locked as a whole by a transaction lock each (PostgreSQL; SQLite holds the database), in
+    item order before any row, and their other rows are neither locked nor read.
     """
     ids = sorted(set(item_ids))
     if not ids:
-        return {}
+        return LockedRows()
+    wanted = None if only is None else sorted({k for k in only if k[0] in set(ids)})
+    if wanted is not None and not db.is_sqlite(conn):
+        # One statement, the keys unnested in ascending order and locked one after another.
+        keys = sorted({i & 0x7FFFFFFF for i in ids})
+        k = sa.func.unnest(sa.bindparam("keys", keys, type_=ARRAY(sa.Integer))).column_valued("k")
+        conn.execute(sa.select(sa.func.count(sa.func.pg_advisory_xact_lock(ITEM_LOCK_CLASS, k))))
     for item_id, location_id in sorted(set(ensure)):
         conn.execute(
             db.insert(conn, balances)
             .values(tenant_id=tenant, item_id=item_id, location_id=location_id, updated_at=now)
             .on_conflict_do_nothing()
         )
-    b = balances
+    b, rl = balances, reservation_lines
     stmt = (
         sa.select(b, locations.c.code, locations.c.zone, locations.c.priority)
         .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
         .where(tenancy.of(tenant, b), b.c.item_id.in_(ids))
         .order_by(b.c.item_id, b.c.location_id)
     )
+    place = rl.c.location_id.is_not(None)
+    if wanted is not None:
+        stmt = stmt.where(sa.tuple_(b.c.item_id, b.c.location_id).in_(wanted))
+        place = sa.tuple_(rl.c.item_id, rl.c.location_id).in_(wanted)
     if not db.is_sqlite(conn):
         stmt = stmt.with_for_update(of=b)
-    out: Locked = {i: [] for i in ids}
+    out = LockedRows({i: [] for i in ids})
+    if wanted is not None:
+        out.partial = set(ids)
+    if wanted == []:
+        return out
+    states = model.STATES
     for r in conn.execute(stmt):
+        m = r._mapping
         out[r.item_id].append(
             Figures(
                 r.item_id,
@@ -78,12 +134,47 @@ def lock(
                 r.code,
                 r.zone,
                 r.priority,
-                {s: int(getattr(r, s)) for s in model.STATES},
+                {s: int(m[s]) for s in states},
             )
         )
-    lapsed = _lock_lapsed(conn, tenant, ids, now, reservation_lines.c.location_id.is_not(None))
-    for row in (f for rows in out.values() for f in rows):
-        row.lapsed = lapsed.get((row.item_id, row.location_id), 0)
+    lapsed = _lock_lapsed(conn, tenant, ids, now, place)
+    if lapsed:
+        for row in (f for rows in out.values() for f in rows):
+            row.lapsed = lapsed.get((row.item_id, row.location_id), 0)
+    return out
+
+
+def item_totals(
+    conn: Connection, tenant: str, item_ids: Iterable[int], now: datetime
+) -> dict[int, int]:
+    """Per item, `available` summed over all its locations, as this transaction sees it.
+
+    The stored states' sum, plus the units of lapsed holds (free, still in `reserved`): the
+    same figure as summing `available_expr` row by row, in two grouped reads of one statement.
+    """
+    ids = sorted(set(item_ids))
+    if not ids:
+        return {}
+    b, rl = balances, reservation_lines
+    stored = (
+        sa.select(b.c.item_id, sa.func.sum(model.available(lambda s: b.c[s])).label("units"))
+        .where(tenancy.of(tenant, b), b.c.item_id.in_(ids))
+        .group_by(b.c.item_id)
+    )
+    lapsed = (
+        sa.select(rl.c.item_id, sa.func.sum(rl.c.qty).label("units"))
+        .where(
+            tenancy.of(tenant, rl),
+            rl.c.item_id.in_(ids),
+            rl.c.location_id.is_not(None),
+            rl.c.active,
+            rl.c.expires_at <= now,
+        )
+        .group_by(rl.c.item_id)
+    )
+    out = dict.fromkeys(ids, 0)
+    for item_id, units in conn.execute(sa.union_all(stored, lapsed)):
+        out[item_id] += int(units)
     return out
 
 
@@ -177,11 +268,19 @@ def apply(
     if locked is None:
         locked = lock(conn, tenant, {c.item.id for c in stock}, now, ensure=adds)  # type: ignore[arg-type]
     elif missing := {k for k in adds if _row(locked, k) is None}:
-        locked.update(lock(conn, tenant, {i for i, _ in missing}, now, ensure=missing))  # type: ignore[arg-type]
+        partial: set[int] = getattr(locked, "partial", set())
+        rows = missing if {i for i, _ in missing} & partial else None
+        more = lock(conn, tenant, {i for i, _ in missing}, now, ensure=missing, only=rows)  # type: ignore[arg-type]
+        if isinstance(locked, LockedRows):
+            locked.merge(more)
+        else:
+            locked.update(more)
     if pods is None:
         pods = lock_pod(conn, tenant, {c.key: c.item.capacity_per_day or 0 for c in pod}, now)  # type: ignore[misc]
     outcome = Outcome()
     _write_rows(conn, tenant, stock, locked, outcome, now)
+    if partial := getattr(locked, "partial", set()) & {c.item.id for c in stock}:
+        outcome.totals = item_totals(conn, tenant, partial, now)
     _write_pods(conn, tenant, pod, pods, outcome, now)
     db.bulk_insert(conn, ledger, [r for c in changes for r in ledger_rows(tenant, c, posting, now)])
     if announce:
@@ -378,14 +477,17 @@ def changed_events(
     """One `stock.changed` per touched (item, location), in the order first touched, with the
     figures after the change: the location's, and the item's total over all its locations."""
     events = []
+    totals = dict(outcome.totals)
     for item_id, location_id in outcome.touched:
         rows = outcome.rows[item_id]
         here = next(r for r in rows if r.location_id == location_id)
+        if item_id not in totals:
+            totals[item_id] = sum(r.available for r in rows)
         events.append(
             catalogue.StockChanged(
                 sku=outcome.items[item_id].sku,
                 location=here.code,
-                available=sum(r.available for r in rows),
+                available=totals[item_id],
                 location_available=here.available,
                 on_hand=here.states["on_hand"],
                 reason=reason,

@@ -258,9 +258,12 @@ class Change:
 @dataclass
 class Outcome:
     """What an `apply` left: per touched item, every balance row's figures after the change
-    (untouched rows as locked), the touched rows in the order first touched, and pod days."""
+    (untouched rows as locked), the touched rows in the order first touched, and pod days.
+    For an item locked only in part, `rows` has its locked rows and `totals` its `available`
+    over all locations after the change."""
 
     items: dict[int, Item] = field(default_factory=dict)
     rows: dict[int, list[Figures]] = field(default_factory=dict)
     touched: list[tuple[int, int]] = field(default_factory=list)
     pods: dict[tuple[int, date], PodFigures] = field(default_factory=dict)
+    totals: dict[int, int] = field(default_factory=dict)
