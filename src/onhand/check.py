@@ -2,7 +2,7 @@
 
 1. No state is negative; available >= 0 unless the item allows backorders.
 2. Balances and print-on-demand bookings equal the sum of the ledger; reserved equals the sum
-   of active reservation lines.
+   of active reservation lines and channel allocation holds.
 5. No row refers to a row of another tenant.
 """
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
+from .channels.tables import channel_allocations
 from .stock.model import POD_STATES, STATES
 from .stock.sql import available_expr
 from .tables import (
@@ -163,6 +164,15 @@ def _reserved_matches_holds(conn: Connection) -> list[Finding]:
             .group_by(rl.c.tenant_id, rl.c.item_id, rl.c.location_id)
         )
     )
+    # Units a store channel's allocation holds are reserved too (channels/allocations.py).
+    ca = channel_allocations
+    for r in conn.execute(
+        sa.select(ca.c.tenant_id, ca.c.item_id, ca.c.location_id, sa.func.sum(ca.c.qty))
+        .where(ca.c.qty > 0)
+        .group_by(ca.c.tenant_id, ca.c.item_id, ca.c.location_id)
+    ):
+        key = (r[0], r[1], r[2])
+        held[key] = held.get(key, 0) + int(r[3])
     out = []
     for r in conn.execute(
         sa.select(

@@ -234,6 +234,13 @@ async def receive_webhook(tenant: str, code: str, request: Request) -> dict[str,
         raise Unauthorized("The webhook signature is missing or not valid.")
     if not sales.verify(ch.webhook_secret, body, signature):
         raise Unauthorized("The webhook signature is missing or not valid.")
+    # Signed with this channel's secret but sent for another shop: a store sharing a secret
+    # (or a misrouted app) must not record its orders here.
+    domain = request.headers.get("x-shopify-shop-domain", "").strip().lower()
+    if domain != ch.shop.lower():
+        raise Unauthorized(
+            f"The webhook is for shop '{domain or '(none)'}', not this channel's shop '{ch.shop}'.",
+        )
     if not webhook_id or len(webhook_id) > 200:
         raise Invalid("X-Shopify-Webhook-Id is missing.")
     try:

@@ -102,6 +102,14 @@ def renew(engine: Engine, tenant: str, run_id: str) -> None:
         )
 
 
+def discard(engine: Engine, tenant: str, run_id: str) -> None:
+    """Drop a run that did nothing worth recording (a live push that changed nothing)."""
+    with db.write(engine) as conn:
+        conn.execute(
+            sync_runs.delete().where(tenancy.of(tenant, sync_runs), sync_runs.c.id == run_id)
+        )
+
+
 def finish(
     engine: Engine,
     tenant: str,

@@ -168,7 +168,7 @@ def record(conn: Connection, ch: Channel, order: Order, now: datetime) -> set[in
         if not order.cancelled:
             for part, per_unit in _parts(item):
                 for t in stock_writes.take_sale(
-                    conn, ch.tenant, part, places, line.qty * per_unit, reference, now
+                    conn, ch, part, places, line.qty * per_unit, reference, now
                 ):
                     taken.append({"sku": part.sku, "location": t["location"], "qty": t["qty"]})
                     touched |= _forward(

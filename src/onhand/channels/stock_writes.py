@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection
 from .. import stock
 from ..catalog.service import Item, Location
 from ..stock.model import HELD, Change, Figures, Posting
+from . import allocations
+from .service import Channel
 
 SYNC_REASON = "channel_sync"
 SALE_REASON = "channel_sale"
@@ -55,35 +57,41 @@ def set_on_hand(
 
 def take_sale(
     conn: Connection,
-    tenant: str,
+    ch: Channel,
     item: Item,
     places: list[Location],
     qty: int,
     reference: str,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """Record units sold on a store: from the available stock of `places` in their order, then
-    (the store sold them already) from what is on hand. Returns [{"location", "qty"}]."""
-    locked = stock.lock(conn, tenant, [item.id], now)
-    left = qty
-    taken: dict[int, int] = {}
-    changes: list[Change] = []
+    """Record units sold on a store: from the store's allocation hold at `places`, then from
+    their available stock in their order, then (the store sold them already) from what is on
+    hand. Returns [{"location", "location_id", "qty"}]."""
+    locked = stock.lock(conn, ch.tenant, [item.id], now)
+    changes, from_hold = allocations.take_sold(conn, ch, item, places, qty, now)
+    taken = dict(from_hold)
+    left = qty - sum(taken.values())
     for sells in (True, False):
         for loc in places:
             row = _row(locked, item, loc)
             if left <= 0 or row is None:
                 continue
-            have = (row.available if sells else row.states["on_hand"]) - taken.get(loc.id, 0)
+            here = taken.get(loc.id, 0)
+            # Units out of the hold left `available` as it was; every unit lowered on_hand.
+            if sells:
+                have = row.available - (here - from_hold.get(loc.id, 0))
+            else:
+                have = row.states["on_hand"] - here
             q = min(left, have)
             if q <= 0:
                 continue
             changes.append(Change(item, {"on_hand": -q}, location=loc, sells=sells))
-            taken[loc.id] = taken.get(loc.id, 0) + q
+            taken[loc.id] = here + q
             left -= q
     if changes:
         stock.apply(
             conn,
-            tenant,
+            ch.tenant,
             changes,
             Posting(reason=SALE_REASON, actor="channel", reference=reference),
             now,

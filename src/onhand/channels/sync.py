@@ -25,14 +25,15 @@ from .. import db, netguard, tenancy
 from ..catalog import service as catalog
 from ..events import catalogue, outbox
 from ..settings import Settings
-from . import alerts, forwards, metrics, runs, sales, secrets, service, stock_writes
+from . import alerts, allocations, forwards, metrics, runs, sales, secrets, service, stock_writes
 from .offers import Mapped, items_with_parts, offers, skip_reason
 from .service import Channel
 from .shopify import Client, Quantity, ShopifyError, StoreRefused
-from .tables import channel_mappings, channels
+from .tables import channel_mappings, channel_push_queue, channels
 
 log = logging.getLogger(__name__)
 ITEMS_FAILED = "items-failed"
+QUIET = ("unchanged", "skipped")  # a live push with only these wrote nothing worth a record
 
 
 @dataclass
@@ -80,8 +81,14 @@ def load(
 # ---- one run -----------------------------------------------------------------------------
 
 
-async def execute(ctx: Context, tenant: str, channel_id: int, run_id: str) -> str:
-    """Run a started sync to its end and record it; returns the run's status."""
+async def execute(
+    ctx: Context, tenant: str, channel_id: int, run_id: str, skus: set[str] | None = None
+) -> str:
+    """Run a started sync to its end and record it; returns the run's status.
+
+    With `skus` it is a live push of those items to a store: no orders are read, and a push
+    that wrote nothing and failed nothing leaves no run behind.
+    """
     items: list[dict[str, Any]] = []
     error: str | None = None
     failure: str | None = None
@@ -89,14 +96,14 @@ async def execute(ctx: Context, tenant: str, channel_id: int, run_id: str) -> st
     renewer = asyncio.create_task(_renew(ctx.engine, tenant, run_id))
     ch: Channel | None = None
     try:
-        loaded, mapped = await asyncio.to_thread(load, ctx, tenant, channel_id)
+        loaded, mapped = await asyncio.to_thread(load, ctx, tenant, channel_id, skus)
         ch = loaded
         async with ctx.client(loaded) as client:
             try:
                 if loaded.role == "partner":
                     items = await partner_sync(ctx, loaded, mapped, client)
                 else:
-                    items = await store_sync(ctx, loaded, mapped, client, read_orders=True)
+                    items = await store_sync(ctx, loaded, mapped, client, read_orders=skus is None)
             finally:
                 calls = client.stats.calls
                 metrics.CALLS.labels(tenant, loaded.code).inc(client.stats.calls)
@@ -130,6 +137,9 @@ async def execute(ctx: Context, tenant: str, channel_id: int, run_id: str) -> st
             metrics.ITEMS.labels(tenant, ch.code, i["status"]).inc()
         if status != "failed":
             metrics.good_sync(tenant, ch.code)
+    if skus is not None and error is None and all(i["status"] in QUIET for i in items):
+        await asyncio.to_thread(runs.discard, ctx.engine, tenant, run_id)
+        return status
     await asyncio.to_thread(runs.finish, ctx.engine, tenant, run_id, items, status, error, calls)
     return status
 
@@ -301,36 +311,27 @@ async def store_sync(
             pushable.append(m)
     if not pushable or not ch.locations:
         return items
+    plain = [m for m in pushable if not allocations.applies(m)]
 
     def figures() -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
         with db.read(ctx.engine) as conn:
-            return offers(conn, ch.tenant, pushable, ch.locations, db.utcnow())
+            return offers(conn, ch.tenant, plain, ch.locations, db.utcnow())
 
-    offered = await asyncio.to_thread(figures)
+    offered = await asyncio.to_thread(figures) if plain else {}
     gids = sorted({gid for _, gid in ch.locations})
     wanted = [m.inventory_item for m in pushable]
     read = await asyncio.gather(*(client.levels(wanted, gid) for gid in gids))
     levels = dict(zip(gids, read, strict=True))
-    sku_of = {m.inventory_item: m.item.sku for m in pushable}
-    pending: list[Quantity] = []
-    why: dict[tuple[str, str], dict[str, Any]] = {}
+    ready: list[tuple[Mapped, str, int]] = []
     for m in pushable:
         for gid in gids:
-            target, offer = offered[(m.inventory_item, gid)]
-            why[(m.inventory_item, gid)] = offer
-            line = {
-                "sku": m.item.sku,
-                "channel_item": m.inventory_item,
-                "channel_location": gid,
-                "offer": offer,
-            }
+            line = {"sku": m.item.sku, "channel_item": m.inventory_item, "channel_location": gid}
             level = levels[gid].get(m.inventory_item)
             if level is None or level["available"] is None:
                 items.append(
                     line
                     | {
                         "status": "failed",
-                        "after": target,
                         "error": "ITEM_NOT_STOCKED_AT_LOCATION: the variant is not stocked "
                         "at this Shopify location; activate it there.",
                     }
@@ -343,10 +344,19 @@ async def store_sync(
                         "error": "Shopify does not track inventory for this variant.",
                     }
                 )
-            elif level["available"] == target:
-                items.append(line | {"status": "unchanged", "before": target, "after": target})
             else:
-                pending.append(Quantity(m.inventory_item, gid, target, level["available"]))
+                ready.append((m, gid, int(level["available"])))
+    reference = f"onhand://{ch.tenant}/{ch.code}"
+    held = [r for r in ready if allocations.applies(r[0])]
+    items += await _push_offers(
+        ch, [r for r in ready if not allocations.applies(r[0])], offered, client, reference
+    )
+    items += await _push_held(ctx, ch, held, client, reference)
+    return items
+
+
+def _reader(client: Client) -> Any:
+    """Shopify's current figures of a batch, for a write whose `changeFromQuantity` was stale."""
 
     async def reread(batch: list[Quantity]) -> dict[tuple[str, str], int | None]:
         out: dict[tuple[str, str], int | None] = {}
@@ -355,22 +365,113 @@ async def store_sync(
             out.update({(k, gid): v["available"] for k, v in got.items()})
         return out
 
+    return reread
+
+
+def _line(m: Mapped, gid: str, offer: dict[str, Any], **rest: Any) -> dict[str, Any]:
+    return {
+        "sku": m.item.sku,
+        "channel_item": m.inventory_item,
+        "channel_location": gid,
+        "offer": offer,
+        **rest,
+    }
+
+
+async def _push_offers(
+    ch: Channel,
+    ready: list[tuple[Mapped, str, int]],
+    offered: dict[tuple[str, str], tuple[int, dict[str, Any]]],
+    client: Client,
+    reference: str,
+) -> list[dict[str, Any]]:
+    """Items without a held allocation: set Shopify's figure to the offer where it differs."""
+    items: list[dict[str, Any]] = []
+    pending: list[Quantity] = []
+    of: dict[int, tuple[Mapped, dict[str, Any]]] = {}
+    for m, gid, level in ready:
+        target, offer = offered[(m.inventory_item, gid)]
+        if level == target:
+            items.append(_line(m, gid, offer, status="unchanged", before=level, after=level))
+        else:
+            q = Quantity(m.inventory_item, gid, target, level)
+            of[id(q)] = (m, offer)
+            pending.append(q)
     if pending:
-        outcomes = await client.set_available(pending, reread, f"onhand://{ch.tenant}/{ch.code}")
-        for o in outcomes:
-            q = o.quantity
+        for o in await client.set_available(pending, _reader(client), reference):
+            m, offer = of[id(o.quantity)]
+            after = o.quantity.value if o.status in ("ok", "unchanged") else o.before
             items.append(
-                {
-                    "sku": sku_of[q.inventory_item],
-                    "channel_item": q.inventory_item,
-                    "channel_location": q.location,
-                    "before": o.before,
-                    "after": q.value if o.status in ("ok", "unchanged") else o.before,
-                    "status": o.status,
-                    "error": o.error,
-                    "offer": why[(q.inventory_item, q.location)],
-                }
+                _line(
+                    m,
+                    o.quantity.location,
+                    offer,
+                    status=o.status,
+                    before=o.before,
+                    after=after,
+                    error=o.error,
+                )
             )
+    return items
+
+
+async def _push_held(
+    ctx: Context,
+    ch: Channel,
+    ready: list[tuple[Mapped, str, int]],
+    client: Client,
+    reference: str,
+) -> list[dict[str, Any]]:
+    """Items under a buffer or share: hold, adjust Shopify, then settle (allocations.py)."""
+    if not ready:
+        return []
+    codes: dict[str, list[str]] = {}
+    for code, gid in ch.locations:
+        codes.setdefault(gid, []).append(code)
+
+    def hold() -> list[allocations.Step]:
+        with db.write(ctx.engine) as conn:
+            locs = catalog.locations_by_code(conn, ch.tenant)
+            wanted = [
+                (m, gid, [locs[c] for c in dict.fromkeys(codes[gid]) if c in locs], level)
+                for m, gid, level in ready
+            ]
+            return allocations.prepare(conn, ch, wanted, db.utcnow())
+
+    steps = await asyncio.to_thread(hold)
+    items = [
+        _line(s.mapped, s.gid, s.offer, status="unchanged", before=s.level, after=s.level)
+        for s in steps
+        if not s.delta
+    ]
+    moving = [s for s in steps if s.delta]
+    if not moving:
+        return items
+    of = {}
+    quantities = []
+    for s in moving:
+        q = Quantity(s.mapped.inventory_item, s.gid, s.delta, s.level)
+        of[id(q)] = s
+        quantities.append(q)
+    # Should this raise, Shopify may or may not have the change: units raised stay held (the
+    # store is offered less than it could be until the next push, never more than is held).
+    outcomes = await client.adjust_available(quantities, _reader(client), reference)
+    done = [(of[id(o.quantity)], o.status == "ok", o.before) for o in outcomes]
+
+    def settle() -> None:
+        with db.write(ctx.engine) as conn:
+            allocations.settle(conn, ch, done, db.utcnow())
+
+    await asyncio.to_thread(settle)
+    for o in outcomes:
+        s = of[id(o.quantity)]
+        before = o.before if o.before is not None else s.level
+        after = before + s.delta if o.status == "ok" else before
+        items.append(
+            _line(
+                s.mapped, s.gid, s.offer, status=o.status, before=before, after=after, error=o.error
+            )
+        )
     return items
 
 
@@ -418,9 +519,10 @@ async def send_forwards(ctx: Context, tenant: str, partner_ids: set[int]) -> Non
 # ---- live push -----------------------------------------------------------------------------
 
 
-async def push(ctx: Context, tenant: str, skus: set[str]) -> int:
-    """Push the changed items (and bundles made of them) to every enabled store; returns the
-    number of quantities written."""
+async def push(ctx: Context, tenant: str, skus: set[str]) -> list[str]:
+    """Push the changed items (and bundles made of them) to every enabled store, each push a
+    run (trigger `webhook`) under the channel's run lock; returns the statuses. A store with
+    a run going gets the items queued again for the next push."""
     with db.read(ctx.engine) as conn:
         stores = [
             r.id
@@ -433,25 +535,28 @@ async def push(ctx: Context, tenant: str, skus: set[str]) -> int:
             )
         ]
         wanted = set(skus) | _bundles_of(conn, tenant, skus)
-    written = 0
 
-    async def one(cid: int) -> int:
-        ch, mapped = await asyncio.to_thread(load, ctx, tenant, cid, wanted)
+    async def one(cid: int) -> str | None:
+        _, mapped = await asyncio.to_thread(load, ctx, tenant, cid, wanted)
         if not mapped:
-            return 0
-        async with ctx.client(ch) as client:
-            try:
-                items = await store_sync(ctx, ch, mapped, client, read_orders=False)
-            except ShopifyError as exc:
-                log.warning("live push to %s failed: %s", ch.code, exc)
-                return 0
-            finally:
-                metrics.CALLS.labels(tenant, ch.code).inc(client.stats.calls)
-        return sum(1 for i in items if i["status"] == "ok")
+            return None
+        [(run, fresh)] = await asyncio.to_thread(start_runs, ctx.engine, tenant, [cid], "webhook")
+        if not fresh:
+            await asyncio.to_thread(requeue, ctx.engine, tenant, {m.item.sku for m in mapped})
+            return None
+        return await execute(ctx, tenant, cid, run.id, wanted)
 
-    for n in await asyncio.gather(*(one(c) for c in stores)):
-        written += n
-    return written
+    return [s for s in await asyncio.gather(*(one(c) for c in stores)) if s is not None]
+
+
+def requeue(engine: Engine, tenant: str, skus: set[str]) -> None:
+    """Queue items for the next live push (a run of the channel was going)."""
+    now = db.utcnow()
+    with db.write(engine) as conn:
+        conn.execute(
+            db.insert(conn, channel_push_queue).on_conflict_do_nothing(),
+            [{"tenant_id": tenant, "sku": sku, "queued_at": now} for sku in sorted(skus)],
+        )
 
 
 def _bundles_of(conn: Any, tenant: str, skus: set[str]) -> set[str]:

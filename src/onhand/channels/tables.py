@@ -53,6 +53,21 @@ channel_mappings = sa.Table(
     sa.UniqueConstraint("tenant_id", "channel_id", "variant"),
 )
 
+# Units held for a store channel (state `reserved` in balances, written by the stock kernel):
+# what the store is offered under a buffer or share allocation, plus its sales not yet
+# recorded. See allocations.py.
+channel_allocations = sa.Table(
+    "channel_allocations",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("channel_id", Id, sa.ForeignKey("channels.id"), primary_key=True),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("qty", Qty, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.CheckConstraint("qty >= 0", name="qty"),
+)
+
 sync_runs = sa.Table(
     "sync_runs",
     metadata,
