@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import base64
 import email
+import hashlib
+import hmac
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -143,3 +147,27 @@ def sync_one(api: Api, code: str) -> dict[str, Any]:
 def on_hand(api: Api, sku: str, location: str) -> int:
     doc = api.get(f"/availability/{sku}").json()
     return next((r["on_hand"] for r in doc["locations"] if r["location"] == location), 0)
+
+
+def signed(
+    store: Store,
+    body: dict[str, Any],
+    webhook_id: str,
+    *,
+    secret: str | None = None,
+    **headers: str,
+) -> tuple[bytes, dict[str, str]]:
+    """A webhook as Shopify sends it for `store` (its channel's secret is whsec-<store name>):
+    the raw body and the headers. `headers` override (X-Shopify-Topic="orders/cancelled")."""
+    raw = json.dumps(body).encode()
+    key = (secret or f"whsec-{store.name}").encode()
+    return raw, {
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Hmac-Sha256": base64.b64encode(
+            hmac.new(key, raw, hashlib.sha256).digest()
+        ).decode(),
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Shop-Domain": f"{store.name}.myshopify.com",
+        "Content-Type": "application/json",
+        **{k.replace("_", "-"): v for k, v in headers.items()},
+    }

@@ -146,6 +146,16 @@ class Store:
         self.order_list.append(order)
         return order
 
+    def sell(self, variant: str, qty: int, location: str) -> dict[str, Any] | None:
+        """A buyer's checkout at the store: the order, if the location has `qty` available
+        (Shopify refuses to oversell a tracked item); its webhook is the caller's to send."""
+        with self.lock:
+            level = self.items[self.variants[variant]["item"]].levels[location]
+            if level.available < qty:
+                return None
+            level.available -= qty
+            return self.add_order([(variant, qty)])
+
     def webhook_body(self, order: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": int(order["id"].rsplit("/", 1)[1]),

@@ -4,6 +4,8 @@ per item; bundles push their kits, digital items are skipped; allocation holds u
 # ruff: noqa: F811  (pytest fixtures imported from channelkit are parameters here)
 from __future__ import annotations
 
+import time
+
 from channelkit import (  # noqa: F401  (fixtures)
     SECRET_KEY,
     SHOP_LOC,
@@ -63,6 +65,29 @@ def test_a_stock_change_reaches_the_store_within_seconds_coalesced(server, engin
     eventually(lambda: at("BEANS-1") == 68 and at("PACK:DUO") == 34, timeout=10)
     burst_writes = len(store.writes) - writes
     assert 1 <= burst_writes <= 20, burst_writes  # coalesced: far fewer writes than changes
+
+    # Each push that wrote is a run (trigger webhook) with its items.
+    def live_runs() -> list[dict]:
+        doc = client.get("/sync-runs", params={"channel": "occ", "limit": 100}).json()
+        return [r for r in doc["runs"] if r["trigger"] == "webhook"]
+
+    eventually(lambda: all(r["status"] != "running" for r in live_runs()), timeout=10)
+    pushes = live_runs()
+    assert len(pushes) >= 2 and all(r["status"] == "succeeded" for r in pushes), pushes
+    assert sum(r["items_ok"] for r in pushes) >= 2
+    items = client.get(f"/sync-runs/{pushes[0]['id']}").json()["items"]
+    assert {i["sku"] for i in items if i["status"] == "ok"} <= {"BEANS-1", "PACK:DUO"}
+    # A push that changes nothing at the store (stock at a location it is not offered from)
+    # leaves no run behind.
+    assert client.post("/locations", json={"code": "WH9", "name": "Back"}).status_code == 201
+    r = client.post(
+        "/movements", json={"type": "receipt", "sku": "BEANS-1", "location": "WH9", "qty": 5}
+    )
+    assert r.status_code == 201, r.text
+    time.sleep(2)  # four push rounds
+    eventually(lambda: all(r["status"] != "running" for r in live_runs()), timeout=10)
+    assert len(live_runs()) == len(pushes)
+    assert at("BEANS-1") == 68
 
 
 def test_allocation_holds_back_a_buffer_or_offers_a_share(shop, fake):

@@ -3,9 +3,6 @@
 # ruff: noqa: F811  (pytest fixtures imported from channelkit are parameters here)
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 
@@ -18,6 +15,7 @@ from channelkit import (  # noqa: F401  (fixtures)
     inbox,
     on_hand,
     shop,
+    signed,
     stocked,
     sync_all,
     unique,
@@ -31,19 +29,9 @@ from onhand.settings import Settings
 def _post(
     shop, store, body: dict, webhook_id: str, *, secret: str | None = None, topic="orders/create"
 ):
-    raw = json.dumps(body).encode()
-    key = (secret or f"whsec-{store.name}").encode()
-    signature = base64.b64encode(hmac.new(key, raw, hashlib.sha256).digest()).decode()
+    raw, headers = signed(store, body, webhook_id, secret=secret, X_Shopify_Topic=topic)
     return shop.client.post(
-        f"/v1/{shop.tenant}/channels/occ/webhooks",
-        content=raw,
-        headers={
-            "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": signature,
-            "X-Shopify-Webhook-Id": webhook_id,
-            "X-Shopify-Shop-Domain": f"{store.name}.myshopify.com",
-            "Content-Type": "application/json",
-        },
+        f"/v1/{shop.tenant}/channels/occ/webhooks", content=raw, headers=headers
     )
 
 
@@ -107,6 +95,25 @@ def test_forged_and_replayed_webhooks_change_nothing(shop, fake, tenant_state):
     sales = shop.get("/ledger", params={"sku": "BEANS-1", "reason": "channel_sale"}).json()
     assert [e["delta"] for e in sales["entries"]] == [-2]
     assert "order" in sales["entries"][0]["reference"]
+
+
+def test_a_signed_webhook_for_another_shop_is_refused(shop, fake, tenant_state):
+    _, store, _, sold = _setup(shop, fake)
+    order = store.webhook_body(store.add_order([(sold["variant"], 2)]))
+    before = tenant_state()
+    for domain in ("other-shop.myshopify.com", ""):
+        raw, headers = signed(store, order, f"w-{domain}", X_Shopify_Shop_Domain=domain)
+        r = shop.client.post(
+            f"/v1/{shop.tenant}/channels/occ/webhooks", content=raw, headers=headers
+        )
+        assert_problem(r, 401)
+    assert tenant_state() == before
+    raw, headers = signed(
+        store, order, "w-ok", X_Shopify_Shop_Domain=f"{store.name.upper()}.myshopify.com"
+    )
+    ok = shop.client.post(f"/v1/{shop.tenant}/channels/occ/webhooks", content=raw, headers=headers)
+    assert ok.status_code == 200, ok.text  # a domain's case does not matter
+    assert on_hand(shop, "BEANS-1", "WH1") == 3
 
 
 def test_a_sale_of_partner_stock_is_passed_on_once_even_when_the_answer_is_lost(shop, fake):
