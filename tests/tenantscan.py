@@ -44,6 +44,7 @@ CROSS_TENANT: dict[str, str] = {
     "events/alerts.py:seed": "the alert sink starts from the head of the shared outbox",
     "channels/jobs.py:due": "the channel sync job finds due channels of every tenant",
     "channels/jobs.py:take_queue": "the channel push job drains the queue of every tenant",
+    "channels/metrics.py:last_good": "the Prometheus gauge of sync ages covers every tenant",
     "web/reports/tiles.py:refresh": "the console-tiles job refreshes every tenant's tiles",
     "auth.py:list_tokens": "`onhand tokens list` is the operator's view of every tenant's tokens",
     "auth.py:revoke_token": "`onhand tokens revoke ID` names a token by its id, in any tenant",

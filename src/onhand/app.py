@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from . import __version__, apidocs, db, logs, problems
 from .catalog.routes import router as catalog_router
+from .channels import metrics as channel_metrics
 from .channels.routes import router as channels_router
 from .edge import StrictJSONRoute
 from .events import live
@@ -61,6 +62,7 @@ def create_app(
     app.router.route_class = StrictJSONRoute
     app.state.engine = engine
     app.state.settings = settings
+    channel_metrics.watch(engine)  # /metrics reads channel sync ages from this database
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
     app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)

@@ -79,6 +79,14 @@ def test_two_server_processes_start_one_run(engine, tenant, fake, tmp_path):
                 f'onhand_channel_sync_runs_total{{channel="occ",status="succeeded",'
                 f'tenant="{tenant}"}} 1.0' in metrics
             )
+            for s in servers:  # both report the sync's age, though one process ran it
+                ages = [
+                    float(line.rsplit(" ", 1)[1])
+                    for line in httpx.get(f"{s.url}/metrics").text.splitlines()
+                    if line.startswith("onhand_channel_seconds_since_good_sync{")
+                    and f'tenant="{tenant}"' in line
+                ]
+                assert len(ages) == 1 and 0 <= ages[0] < 60, ages
         assert len(store.writes) == 1  # the 40 quantities were written once, by one process
         with db.read(engine) as conn:
             count = conn.execute(

@@ -3,14 +3,18 @@
 # ruff: noqa: F811  (pytest fixtures imported from channelkit are parameters here)
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 
+import sqlalchemy as sa
 from apikit import assert_problem
 from channelkit import (  # noqa: F401  (fixtures)
     PARTNER_LOC,
     SHOP_LOC,
     add_channel,
+    channel_settings,
     fake,
     inbox,
     on_hand,
@@ -22,7 +26,10 @@ from channelkit import (  # noqa: F401  (fixtures)
 )
 from fastapi.testclient import TestClient
 
+from onhand import db
 from onhand.app import create_app
+from onhand.channels import forwards, sales, sync
+from onhand.channels.tables import channels
 from onhand.settings import Settings
 
 
@@ -159,3 +166,50 @@ def test_a_webhook_for_an_unknown_channel_is_a_401_even_without_a_secret_key(eng
             headers={"X-Shopify-Hmac-Sha256": "c2lnbmF0dXJl", "X-Shopify-Webhook-Id": "w-1"},
         )
     assert_problem(r, 401)
+
+
+def test_two_processes_sending_the_same_adjustments_apply_each_once(shop, fake, engine, tenant):
+    """Two senders (as two server processes would be: separate event loops, so no in-process
+    lock between them) pass on the same 30 queued partner adjustments at once."""
+    partner = fake.add_store(unique("roaster"))
+    store = fake.add_store(unique("occ"))
+    stocked(shop, ["WH1", "ROAST"], {"BEANS-1": {"WH1": 0}})
+    held = partner.add_variant("BEANS-1", {PARTNER_LOC: 30})
+    sold = store.add_variant("BEANS-1", {SHOP_LOC: 0})
+    add_channel(shop, fake, partner, "roaster", "partner", [("ROAST", PARTNER_LOC)])
+    add_channel(shop, fake, store, "occ", "store", [("WH1", SHOP_LOC), ("ROAST", SHOP_LOC)])
+    for code in ("roaster", "occ"):
+        shop.post(f"/channels/{code}/mappings/match")
+    assert all(r["status"] == "succeeded" for r in sync_all(shop))
+    ctx = sync.Context.of(engine, channel_settings(engine))
+    with engine.connect() as conn:
+        ids = dict(
+            conn.execute(
+                sa.select(channels.c.code, channels.c.id).where(channels.c.tenant_id == tenant)
+            ).all()
+        )
+    occ, _ = sync.load(ctx, tenant, ids["occ"])
+    roaster, _ = sync.load(ctx, tenant, ids["roaster"])
+    with db.write(engine) as conn:  # 30 sales recorded, their adjustments queued, none sent
+        for _ in range(30):
+            order = sales.from_webhook(store.webhook_body(store.add_order([(sold["variant"], 1)])))
+            sales.record(conn, occ, order, db.utcnow())
+
+    async def send() -> int:
+        async with ctx.client(roaster) as client:
+            return await forwards.send_pending(engine, roaster, client)
+
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(asyncio.run(send()))) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # A sender that finds the other's request resends it with its key: Shopify answers it
+    # again without applying it, so both may count it; each unit left the partner once.
+    assert sum(results) >= 30, results
+    assert partner.available(held["inventory_item"], PARTNER_LOC) == 0
+    deltas = [row["delta"] for w in partner.writes if w["kind"] == "adjust" for row in w["rows"]]
+    assert deltas == [-1] * 30

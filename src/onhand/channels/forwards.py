@@ -3,7 +3,9 @@
 Each adjustment is its own `inventoryAdjustQuantities` request. Its idempotency key and
 `changeFromQuantity` are stored before it is sent, so a request retried after a lost answer
 or a crash is the same request with the same key, and Shopify applies it once. Only a stale
-figure (Shopify says the request was not applied) leads to a new request with a new key.
+figure (Shopify says the request was not applied) leads to a new request with a new key, and
+a new request is stored only over the one it replaces (compare and set), so two processes
+sending the same adjustment never make two requests of it.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def _update(engine: Engine, tenant: str, key: str, **values: Any) -> None:
 
 async def send_pending(engine: Engine, partner: Channel, client: Client) -> int:
     """Send every queued adjustment of one partner; returns how many were applied."""
+    # In one process, one sender per partner at a time; across processes `_claim` decides.
     lock_key = (id(asyncio.get_running_loop()), partner.tenant, partner.id)
     lock = _locks.setdefault(lock_key, asyncio.Lock())
     applied = 0
@@ -61,24 +64,52 @@ async def send_pending(engine: Engine, partner: Channel, client: Client) -> int:
     return applied
 
 
+def _claim(
+    engine: Engine,
+    tenant: str,
+    key: str,
+    known: str | None,
+    request_key: str,
+    change_from: int | None,
+    attempts: int,
+) -> bool:
+    """Store a new request for the adjustment, if its request is still the one we know: of
+    two processes sending the same adjustment, one makes the new request, the other leaves it."""
+    f = channel_forwards
+    with db.write(engine) as conn:
+        done = conn.execute(
+            f.update()
+            .where(
+                tenancy.of(tenant, f),
+                f.c.key == key,
+                f.c.status.in_(("pending", "sending")),
+                f.c.request_key.is_(None) if known is None else f.c.request_key == known,
+            )
+            .values(
+                status="sending",
+                request_key=request_key,
+                change_from=change_from,
+                attempts=attempts,
+            )
+        )
+        return done.rowcount == 1
+
+
 async def _send(engine: Engine, partner: Channel, client: Client, row: Any) -> bool:
     key, change_from, attempts = row.request_key, row.change_from, row.attempts
+    known = key
     for _ in range(6):
         if key is None:
             level = await client.levels([row.inventory_item], row.channel_location)
             change_from = level.get(row.inventory_item, {}).get("available")
             key = str(uuid.uuid4())
             attempts += 1
-            await asyncio.to_thread(
-                _update,
-                engine,
-                partner.tenant,
-                row.key,
-                status="sending",
-                request_key=key,
-                change_from=change_from,
-                attempts=attempts,
+            claimed = await asyncio.to_thread(
+                _claim, engine, partner.tenant, row.key, known, key, change_from, attempts
             )
+            if not claimed:
+                return False  # another process sends this one
+            known = key
         variables = {
             "input": {
                 "name": "available",

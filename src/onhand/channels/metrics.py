@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Iterator
+from datetime import datetime
 
+import sqlalchemy as sa
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+
+from .. import db
+from .tables import channels, sync_runs
+
+log = logging.getLogger(__name__)
 
 RUNS = Counter(
     "onhand_channel_sync_runs", "Channel sync runs by outcome", ["tenant", "channel", "status"]
@@ -22,23 +30,44 @@ THROTTLED = Counter(
     "onhand_channel_shopify_throttled", "THROTTLED answers from Shopify", ["tenant", "channel"]
 )
 
-_last_good: dict[tuple[str, str], float] = {}
+_engine: Engine | None = None
 
 
-def good_sync(tenant: str, channel: str) -> None:
-    _last_good[(tenant, channel)] = time.time()
+def watch(engine: Engine) -> None:
+    """Read the seconds since each channel's last good sync from this database."""
+    global _engine
+    _engine = engine
+
+
+def last_good(engine: Engine) -> list[tuple[str, str, datetime]]:
+    """(tenant, channel code, when its last succeeded or partial run finished), every tenant."""
+    r = sync_runs
+    with db.read(engine) as conn:
+        rows = conn.execute(
+            sa.select(channels.c.tenant_id, channels.c.code, sa.func.max(r.c.finished_at))
+            .join(r, (r.c.channel_id == channels.c.id) & (r.c.tenant_id == channels.c.tenant_id))
+            .where(r.c.status.in_(("succeeded", "partial")))
+            .group_by(channels.c.tenant_id, channels.c.code)
+        ).all()
+    return [(t, c, at) for t, c, at in rows if at is not None]
 
 
 class _SinceGood(Collector):
+    """From the database, so every process reports every channel, whoever ran its syncs."""
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
             "onhand_channel_seconds_since_good_sync",
-            "Seconds since the channel's last succeeded or partial sync (this process)",
+            "Seconds since the channel's last succeeded or partial sync",
             labels=["tenant", "channel"],
         )
-        now = time.time()
-        for (tenant, channel), at in list(_last_good.items()):
-            family.add_metric([tenant, channel], now - at)
+        if _engine is not None:
+            now = db.utcnow()
+            try:
+                for tenant, channel, at in last_good(_engine):
+                    family.add_metric([tenant, channel], (now - at).total_seconds())
+            except Exception:  # noqa: BLE001  (a scrape must answer while the database is away)
+                log.warning("channel sync ages could not be read", exc_info=True)
         yield family
 
 

@@ -135,8 +135,6 @@ async def execute(
         metrics.RUNS.labels(tenant, ch.code, status).inc()
         for i in items:
             metrics.ITEMS.labels(tenant, ch.code, i["status"]).inc()
-        if status != "failed":
-            metrics.good_sync(tenant, ch.code)
     if skus is not None and error is None and all(i["status"] in QUIET for i in items):
         await asyncio.to_thread(runs.discard, ctx.engine, tenant, run_id)
         return status
