@@ -23,6 +23,7 @@ from .planning.routes import router as planning_router
 from .preauth import RequestEdge
 from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
+from .returns.routes import router as returns_router
 from .settings import Settings, get_settings
 from .stock.routes import router as stock_router
 from .web.reports.routes import router as console_router
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(planning_router)
     app.include_router(console_router)
     app.include_router(channels_router)
+    app.include_router(returns_router)
     app.include_router(web_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness and database reachability")

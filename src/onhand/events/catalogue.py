@@ -234,6 +234,46 @@ class ChannelSyncFailed(Event):
     error: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Rma(Event):
+    sku: None = None
+    location: None = None
+    rma: str
+    status: str
+    order_reference: str | None
+    lines: list[dict[str, Any]]  # [{"line", "sku", "qty", "received", "disposition"}]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RmaRequested(_Rma):
+    type = "rma.requested"
+    when = "a return (RMA) was requested"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RmaApproved(_Rma):
+    type = "rma.approved"
+    when = "a return was approved: its goods may be sent back"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RmaRefused(_Rma):
+    type = "rma.refused"
+    when = "a return was refused before its goods arrived"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RmaReceived(_Rma):
+    type = "rma.received"
+    when = "a return's goods arrived and were booked into quality control"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RmaInspected(_Rma):
+    type = "rma.inspected"
+    when = "lines of a return were inspected (restocked, damaged, scrapped or sent to the vendor)"
+
+
 CATALOGUE: tuple[type[Event], ...] = (
     StockChanged,
     ReservationCreated,
@@ -253,8 +293,20 @@ CATALOGUE: tuple[type[Event], ...] = (
     PickConfirmed,
     LocationUpdated,
     ChannelSyncFailed,
+    RmaRequested,
+    RmaApproved,
+    RmaRefused,
+    RmaReceived,
+    RmaInspected,
 )
 BY_TYPE = {e.type: e for e in CATALOGUE}
+RMA_STEP: dict[str, type[_Rma]] = {
+    "requested": RmaRequested,
+    "approved": RmaApproved,
+    "refused": RmaRefused,
+    "received": RmaReceived,
+    "inspected": RmaInspected,
+}
 RESERVATION_STATUS = {
     "committed": ReservationCommitted,
     "released": ReservationReleased,

@@ -7,6 +7,7 @@ import onhand.channels.tables  # noqa: F401  (registers the channel tables on me
 import onhand.events.tables  # noqa: F401  (registers the event tables on metadata)
 import onhand.fulfilment.tables  # noqa: F401  (registers the fulfilment tables on metadata)
 import onhand.planning.tables  # noqa: F401  (registers the planning tables on metadata)
+import onhand.returns.tables  # noqa: F401  (registers the returns tables on metadata)
 import onhand.web.reports.tables  # noqa: F401  (registers the console tiles on metadata)
 from onhand.tables import metadata
 

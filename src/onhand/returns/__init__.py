@@ -1,0 +1,1 @@
+"""Returns (RMA): requested, approved, received into quality control, inspected per line."""
