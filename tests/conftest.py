@@ -175,6 +175,9 @@ class Api:
     def patch(self, path: str, **kw) -> httpx.Response:
         return self.request("PATCH", path, **kw)
 
+    def put(self, path: str, **kw) -> httpx.Response:
+        return self.request("PUT", path, **kw)
+
     def delete(self, path: str, **kw) -> httpx.Response:
         return self.request("DELETE", path, **kw)
 

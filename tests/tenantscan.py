@@ -45,6 +45,8 @@ CROSS_TENANT: dict[str, str] = {
     "channels/jobs.py:due": "the channel sync job finds due channels of every tenant",
     "channels/jobs.py:take_queue": "the channel push job drains the queue of every tenant",
     "channels/metrics.py:last_good": "the Prometheus gauge of sync ages covers every tenant",
+    "counts/metrics.py:shares": "the Prometheus gauge of count accuracy covers every tenant",
+    "counts/jobs.py:generate_all": "the daily count job finds the tenants to serve",
     "web/reports/tiles.py:refresh": "the console-tiles job refreshes every tenant's tiles",
     "auth.py:list_tokens": "`onhand tokens list` is the operator's view of every tenant's tokens",
     "auth.py:revoke_token": "`onhand tokens revoke ID` names a token by its id, in any tenant",

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from . import __version__, apidocs, db, logs, problems
 from .catalog.routes import router as catalog_router
-from .channels import metrics as channel_metrics
 from .channels.routes import router as channels_router
+from .counts.routes import router as counts_router
 from .edge import StrictJSONRoute
 from .events import live
 from .fulfilment.routes import router as fulfilment_router
@@ -63,7 +63,6 @@ def create_app(
     app.router.route_class = StrictJSONRoute
     app.state.engine = engine
     app.state.settings = settings
-    channel_metrics.watch(engine)  # /metrics reads channel sync ages from this database
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
     app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)
@@ -84,6 +83,7 @@ def create_app(
     app.include_router(console_router)
     app.include_router(channels_router)
     app.include_router(returns_router)
+    app.include_router(counts_router)
     app.include_router(web_router)
 
     @app.get("/health", tags=["ops"], summary="Liveness and database reachability")

@@ -26,6 +26,7 @@ class Jobs:
 
     async def start(self) -> None:
         from . import db
+        from .counts.jobs import generate_forever
         from .events import alerts
         from .events.leader import Leader
         from .fulfilment.jobs import allocate_forever
@@ -47,6 +48,12 @@ class Jobs:
                     tiles.run(lambda: refresh_forever(self.engine)), name="console-tiles"
                 )
             )
+        counts = Leader(self.engine, "count-tasks", self.settings.leader_lease_seconds)
+        self.tasks.append(
+            asyncio.create_task(
+                counts.run(lambda: generate_forever(self.engine)), name="count-tasks"
+            )
+        )
         allocator = Leader(self.engine, "backorder-allocator", self.settings.leader_lease_seconds)
         self.tasks.append(
             asyncio.create_task(

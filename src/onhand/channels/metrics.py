@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from .. import db
+from ..events.metrics import COLLECTOR
 from .tables import channels, sync_runs
 
 log = logging.getLogger(__name__)
@@ -29,14 +30,6 @@ CALLS = Counter("onhand_channel_shopify_calls", "Requests sent to Shopify", ["te
 THROTTLED = Counter(
     "onhand_channel_shopify_throttled", "THROTTLED answers from Shopify", ["tenant", "channel"]
 )
-
-_engine: Engine | None = None
-
-
-def watch(engine: Engine) -> None:
-    """Read the seconds since each channel's last good sync from this database."""
-    global _engine
-    _engine = engine
 
 
 def last_good(engine: Engine) -> list[tuple[str, str, datetime]]:
@@ -61,10 +54,11 @@ class _SinceGood(Collector):
             "Seconds since the channel's last succeeded or partial sync",
             labels=["tenant", "channel"],
         )
-        if _engine is not None:
+        engine = COLLECTOR.engine  # the app's database, as for the other database gauges
+        if engine is not None:
             now = db.utcnow()
             try:
-                for tenant, channel, at in last_good(_engine):
+                for tenant, channel, at in last_good(engine):
                     family.add_metric([tenant, channel], (now - at).total_seconds())
             except Exception:  # noqa: BLE001  (a scrape must answer while the database is away)
                 log.warning("channel sync ages could not be read", exc_info=True)

@@ -4,6 +4,7 @@ from alembic import context
 
 import onhand.cache.tables  # noqa: F401  (registers the cache tables on metadata)
 import onhand.channels.tables  # noqa: F401  (registers the channel tables on metadata)
+import onhand.counts.tables  # noqa: F401  (registers the cycle-count tables on metadata)
 import onhand.events.tables  # noqa: F401  (registers the event tables on metadata)
 import onhand.fulfilment.tables  # noqa: F401  (registers the fulfilment tables on metadata)
 import onhand.planning.tables  # noqa: F401  (registers the planning tables on metadata)
