@@ -19,6 +19,7 @@ from .edge import StrictJSONRoute
 from .events import live
 from .fulfilment.routes import router as fulfilment_router
 from .metrics import RequestMetrics, check_access, metrics_response
+from .planning.landed_routes import router as landed_router
 from .planning.routes import router as planning_router
 from .preauth import RequestEdge
 from .reservations.batcher import GroupCommit
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(planning_router)
     app.include_router(console_router)
     app.include_router(channels_router)
+    app.include_router(landed_router)
     app.include_router(returns_router)
     app.include_router(counts_router)
     app.include_router(web_router)

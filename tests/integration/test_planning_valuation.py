@@ -40,7 +40,13 @@ def rows(doc: dict) -> dict[str, tuple]:
 def test_fifo_and_average_value_the_same_stock_differently(valued):
     fifo = valued.get("/valuation?method=fifo").json()
     assert rows(fifo) == {"WH1": (9, "36.00"), "WH2": (4, "12.00")}
-    assert fifo["totals"] == {"qty": 13, "value": "48.00", "lines": 2}
+    assert fifo["totals"] == {
+        "qty": 13,
+        "value": "48.00",
+        "purchase_value": "48.00",  # no freight or duty charged
+        "landed_value": "0.00",
+        "lines": 2,
+    }
     average = valued.get("/valuation?method=average").json()
     assert rows(average) == {"WH1": (9, "28.50"), "WH2": (4, "12.67")}
     assert average["totals"]["value"] == "41.17"
@@ -51,6 +57,8 @@ def test_fifo_and_average_value_the_same_stock_differently(valued):
             "qty": 4,
             "unit_cost": "3.166667",
             "value": "12.67",
+            "purchase_value": "12.67",
+            "landed_value": "0.00",
             "uncosted_qty": 0,
         }
     ]

@@ -168,3 +168,29 @@ purchase_order_receipts = sa.Table(
     ),
     sa.CheckConstraint("qty > 0", name="qty_positive"),
 )
+
+
+# Freight, duty, insurance and handling of a purchase order or of one receipt movement,
+# allocated over its lines when stock is valued (planning/landed.py).
+landed_charges = sa.Table(
+    "landed_charges",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("po_id", sa.Integer),
+    sa.Column("movement_id", sa.String(36)),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("basis", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("created_by", sa.String(200)),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "tenant_id", "po_id"),
+    sa.Index(None, "tenant_id", "movement_id"),
+    sa.CheckConstraint("(po_id IS NULL) <> (movement_id IS NULL)", name="target"),
+    sa.CheckConstraint("amount > 0", name="amount"),
+    sa.CheckConstraint(
+        "kind IN ('freight', 'duty', 'insurance', 'handling', 'other')", name="kind"
+    ),
+    sa.CheckConstraint("basis IN ('value', 'quantity', 'weight')", name="basis"),
+)

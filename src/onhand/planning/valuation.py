@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from .. import tenancy
 from ..tables import items, ledger, locations
+from . import landed as landed_costs
 from .suppliers import money
 
 Method = Literal["fifo", "average"]
@@ -93,9 +94,21 @@ class Valued:
 
 
 def _replay(
-    rows: Sequence[Any], fifo: bool, catalogue_cost: dict[int, Decimal | None]
+    rows: Sequence[Any],
+    fifo: bool,
+    catalogue_cost: dict[int, Decimal | None],
+    landing: dict[tuple[str, int], Decimal] | None = None,
 ) -> list[Valued]:
-    """Walk one tenant's on_hand and in_transit entries (ordered by item, id)."""
+    """Walk one tenant's on_hand and in_transit entries (ordered by item, id). `landing` adds
+    landed cost per unit to receipts: (PO number or receipt movement id, item id) -> amount."""
+    landing = landing or {}
+
+    def landed(r: Any) -> Decimal:
+        if not landing or r.delta <= 0 or r.state != "on_hand":
+            return ZERO
+        key = r.reference if r.reason == "po_receipt" else r.movement_id
+        return landing.get((key, r.item_id), ZERO) if key else ZERO
+
     out: list[Valued] = []
     item_id: int | None = None
     pools: dict[tuple[str, int], _Pool] = {}
@@ -125,7 +138,7 @@ def _replay(
                 moved.setdefault(r.movement_id, deque()).extend(taken)
             continue
         if r.state == "on_hand" and r.unit_cost is not None:
-            last_cost = Decimal(r.unit_cost)
+            last_cost = Decimal(r.unit_cost) + landed(r)
             pool.add([(r.delta, last_cost)])
             continue
         carried = _carry(moved.get(r.movement_id) if r.movement_id else None, r.delta)
@@ -133,7 +146,7 @@ def _replay(
         if short:
             if fallback is None and r.state == "on_hand":
                 uncosted[r.location_id] = uncosted.get(r.location_id, 0) + short
-            carried.append((short, fallback or ZERO))
+            carried.append((short, (fallback or ZERO) + landed(r)))
         pool.add(carried)
     if item_id is not None:
         flush()
@@ -155,9 +168,16 @@ def _carry(source: deque | None, q: int) -> Layers:
     return out
 
 
-def value(conn: Connection, tenant: str, method: Method, as_of: date) -> list[Valued]:
-    """Quantity and value of every item at every location at the end of `as_of` (UTC)."""
-    end = datetime.combine(as_of + timedelta(days=1), time(), UTC)
+def _end(as_of: date) -> datetime:
+    return datetime.combine(as_of + timedelta(days=1), time(), UTC)
+
+
+def value(
+    conn: Connection, tenant: str, method: Method, as_of: date, *, landed: bool = True
+) -> list[Valued]:
+    """Quantity and value of every item at every location at the end of `as_of` (UTC), with
+    the landed costs charged by then (`landed=False`: what the stock cost to buy)."""
+    end = _end(as_of)
     rows = conn.execute(
         tenancy.select(
             tenant,
@@ -168,6 +188,8 @@ def value(conn: Connection, tenant: str, method: Method, as_of: date) -> list[Va
             ledger.c.delta,
             ledger.c.unit_cost,
             ledger.c.movement_id,
+            ledger.c.reason,
+            ledger.c.reference,
         )
         .where(
             ledger.c.state.in_(("on_hand", "in_transit")),
@@ -179,7 +201,8 @@ def value(conn: Connection, tenant: str, method: Method, as_of: date) -> list[Va
     costs: dict[int, Decimal | None] = dict(
         conn.execute(tenancy.select(tenant, items, items.c.id, items.c.unit_cost)).all()
     )
-    return _replay(rows, method == "fifo", costs)
+    landing = landed_costs.per_unit(conn, tenant, end) if landed else None
+    return _replay(rows, method == "fifo", costs, landing)
 
 
 def report(
@@ -199,6 +222,22 @@ def report(
     ]
     rows.sort(key=lambda v: (skus[v.item_id], codes[v.location_id]))
     total = sum((v.value for v in rows), ZERO)
+    # What the same stock cost to buy, without freight, duty and the like (a second replay,
+    # only when the tenant has landed charges at all).
+    charged = bool(landed_costs.per_unit(conn, tenant, _end(as_of)))
+    bought = (
+        {
+            (v.item_id, v.location_id): v.value
+            for v in value(conn, tenant, method, as_of, landed=False)
+        }
+        if charged
+        else {}
+    )
+
+    def purchase(v: Valued) -> Decimal:
+        return bought.get((v.item_id, v.location_id), ZERO) if charged else v.value
+
+    bought_total = sum((purchase(v) for v in rows), ZERO)
     return {
         "method": method,
         "as_of": as_of.isoformat(),
@@ -210,11 +249,19 @@ def report(
                 "qty": v.qty,
                 "unit_cost": money(round(v.value / v.qty, 6)) if v.qty else None,
                 "value": cents(v.value),
+                "purchase_value": cents(purchase(v)),
+                "landed_value": cents(v.value - purchase(v)),
                 "uncosted_qty": v.uncosted,
             }
             for v in rows
         ],
-        "totals": {"qty": sum(v.qty for v in rows), "value": cents(total), "lines": len(rows)},
+        "totals": {
+            "qty": sum(v.qty for v in rows),
+            "value": cents(total),
+            "purchase_value": cents(bought_total),
+            "landed_value": cents(total - bought_total),
+            "lines": len(rows),
+        },
     }
 
 
