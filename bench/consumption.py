@@ -116,10 +116,10 @@ def run(engine: sa.Engine, tenant: str, work: list[dict[str, Any]], clients: int
             answer = consumption.apply_batch(conn, tenant, body, "bench", db.utcnow())
         return time.perf_counter() - started, answer["counts"].get("applied", 0)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(clients) as pool:
         done = list(pool.map(one, work))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     latencies = sorted(t for t, _ in done)
     events = sum(len(d["events"]) for d in work)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
@@ -128,6 +128,8 @@ def run(engine: sa.Engine, tenant: str, work: list[dict[str, Any]], clients: int
         "events": events,
         "applied": sum(a for _, a in done),
         "seconds": round(seconds, 3),
+        # This process's CPU (validation, deciding, the driver); PostgreSQL's is not in it.
+        "client_cpu_seconds": round(cpu, 3),
         "events_per_second": round(events / seconds, 1),
         "p50_batch_ms": round(q[49] * 1000, 2),
         "p99_batch_ms": round(q[98] * 1000, 2),
@@ -168,12 +170,15 @@ def main() -> None:
             run(engine, tenant, warm, 1)
             work = batches(rng, codes, sellable, args.batches, args.batch_size, "main")
             single = batches(rng, codes, sellable, args.baseline_events, 1, "one")
+            load = round(os.getloadavg()[0], 2)
             main_run = run(engine, tenant, work, args.clients)
             baseline = run(engine, tenant, single, args.clients)
             # Resending every batch applies nothing again.
             replay = run(engine, tenant, work[: max(1, args.batches // 4)], args.clients)
             return {
                 "database": engine.dialect.name,
+                # The machine is shared: the 1-minute load average before and after the runs.
+                "load_average": [load, round(os.getloadavg()[0], 2)],
                 "batch_size": args.batch_size,
                 "clients": args.clients,
                 "locations": args.locations,

@@ -173,3 +173,43 @@ def test_consumption_needs_the_admin_scope(api, engine, tenant, client):
         json={"source": "p", "events": [{"id": "1", "sku": "A", "qty": 1, "location": "X"}]},
     )
     assert_problem(r, 403)
+
+
+def test_a_batch_at_one_cafe_announces_the_item_total_over_every_cafe(api, engine, tenant):
+    import sqlalchemy as sa
+
+    from onhand import db
+    from onhand.tables import outbox
+
+    _cafe(api)
+    location(api, "CAFE-2", zone="york")
+    location(api, "CAFE-3", zone="hull")
+    receive(api, "CUP", "CAFE-2", 20)
+    receive(api, "CUP", "CAFE-3", 30)
+    sell(api, "pos-leeds-1", {"id": "s1", "sku": "CUP", "qty": 4, "location": "CAFE"})
+    with db.read(engine) as conn:
+        last = conn.execute(
+            sa.select(outbox.c.payload)
+            .where(outbox.c.tenant_id == tenant, outbox.c.type == "stock.changed")
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+    assert (last["sku"], last["location"], last["location_available"]) == ("CUP", "CAFE", 46)
+    assert last["available"] == 46 + 20 + 30
+
+
+def test_a_backorder_at_a_cafe_that_never_stocked_the_item(api):
+    _cafe(api)
+    location(api, "CAFE-2", zone="york")
+    item(api, "CAKE", allow_backorder=True)
+    receive(api, "CAKE", "CAFE", 5)
+    doc = sell(
+        api,
+        "pos-york-1",
+        {"id": "a", "sku": "CAKE", "qty": 2, "location": "CAFE-2"},
+        {"id": "b", "sku": "CAKE", "qty": 1, "location": "CAFE-2"},
+    )
+    assert [r["result"] for r in doc["results"]] == ["backordered", "backordered"]
+    cake = figures(api, "CAKE", "CAFE-2")
+    assert (cake["on_hand"], cake["committed"], cake["available"]) == (0, 3, -3)
+    assert figures(api, "CAKE", "CAFE")["available"] == 5

@@ -170,7 +170,7 @@ def allocate(conn: Connection, tenant: str, now: datetime) -> list[dict[str, Any
     if not rows:
         return []
     ids = {r.item_id for r in rows}
-    free = stockpost.free(stockpost.lock(conn, tenant, ids, now))
+    free = stockpost.free(stockpost.lock_items(conn, tenant, ids, now))
     for r in rows:
         free[(r.item_id, r.location_id)] = free.get((r.item_id, r.location_id), 0) + r.qty
     found = catalog.items_by_id(conn, tenant, ids)

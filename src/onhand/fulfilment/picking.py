@@ -41,29 +41,42 @@ def add_tasks(
     due_by: datetime | None = None,
 ) -> None:
     """One open task per (item, location) of a source; a source is never tasked twice."""
-    merged: dict[tuple[int, int], list] = {}
-    for it, loc, qty in lines:
-        entry = merged.setdefault((it.id, loc.id), [it, loc, 0])
-        entry[2] += qty
-    rows = [
-        {
-            "tenant_id": tenant,
-            "id": str(uuid.uuid4()),
-            "source": source,
-            "source_id": source_id,
-            "item_id": it.id,
-            "location_id": loc.id,
-            "qty": qty,
-            "status": "open",
-            "due_by": due_by,
-            "created_at": now,
-            "seq": next(_sequence),
-        }
-        for it, loc, qty in merged.values()
-        if qty > 0
-    ]
+    add_tasks_many(conn, tenant, source, [(source_id, lines, due_by)], now)
+
+
+def add_tasks_many(
+    conn: Connection,
+    tenant: str,
+    source: str,
+    sources: list[tuple[str, list[tuple[catalog.Item, catalog.Location, int]], datetime | None]],
+    now: datetime,
+) -> None:
+    """`add_tasks` for many sources (source id, lines, due by) with one statement."""
+    rows = []
+    for source_id, lines, due_by in sources:
+        merged: dict[tuple[int, int], list] = {}
+        for it, loc, qty in lines:
+            entry = merged.setdefault((it.id, loc.id), [it, loc, 0])
+            entry[2] += qty
+        rows += [
+            {
+                "tenant_id": tenant,
+                "id": str(uuid.uuid4()),
+                "source": source,
+                "source_id": source_id,
+                "item_id": it.id,
+                "location_id": loc.id,
+                "qty": qty,
+                "status": "open",
+                "due_by": due_by,
+                "created_at": now,
+                "seq": next(_sequence),
+            }
+            for it, loc, qty in merged.values()
+            if qty > 0
+        ]
     if rows:
-        conn.execute(db.insert(conn, pick_tasks).values(rows).on_conflict_do_nothing())
+        conn.execute(db.insert(conn, pick_tasks).on_conflict_do_nothing(), rows)
 
 
 def collect_reservations(conn: Connection, tenant: str, now: datetime) -> int:

@@ -32,8 +32,22 @@ class Change:
     sells: bool = True
 
 
-def lock(conn: Connection, tenant: str, item_ids: set[int], now: datetime) -> Locked:
-    """The balance rows of these items, locked until the transaction ends."""
+def lock(
+    conn: Connection,
+    tenant: str,
+    rows: set[tuple[int, int]],
+    now: datetime,
+    ensure: set[tuple[int, int]] | None = None,
+) -> Locked:
+    """These (item id, location id) balance rows, locked until the transaction ends (the
+    items' other locations are left alone); `ensure` names rows to create first."""
+    if not rows:
+        return {}
+    return stock.lock(conn, tenant, {i for i, _ in rows}, now, ensure=ensure or (), only=rows)
+
+
+def lock_items(conn: Connection, tenant: str, item_ids: set[int], now: datetime) -> Locked:
+    """Every balance row of these items, locked until the transaction ends."""
     return stock.lock(conn, tenant, item_ids, now) if item_ids else {}
 
 
