@@ -108,6 +108,24 @@ def batches(
     ]
 
 
+def server_cpu(engine: sa.Engine) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends of this database (same host only:
+    read from /proc), so a run can be judged apart from how busy the shared machine is."""
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        total = 0.0
+        try:
+            for pid in pids:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            return None
+        return total
+
+
 def run(engine: sa.Engine, tenant: str, work: list[dict[str, Any]], clients: int) -> dict:
     def one(doc: dict[str, Any]) -> tuple[float, int]:
         started = time.perf_counter()
@@ -116,10 +134,13 @@ def run(engine: sa.Engine, tenant: str, work: list[dict[str, Any]], clients: int
             answer = consumption.apply_batch(conn, tenant, body, "bench", db.utcnow())
         return time.perf_counter() - started, answer["counts"].get("applied", 0)
 
-    started, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda _: engine.connect().close(), range(clients)))  # pool warm
+        server = server_cpu(engine)
+        started, cpu = time.perf_counter(), time.process_time()
         done = list(pool.map(one, work))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = server_cpu(engine)
     latencies = sorted(t for t, _ in done)
     events = sum(len(d["events"]) for d in work)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
@@ -130,6 +151,10 @@ def run(engine: sa.Engine, tenant: str, work: list[dict[str, Any]], clients: int
         "seconds": round(seconds, 3),
         # This process's CPU (validation, deciding, the driver); PostgreSQL's is not in it.
         "client_cpu_seconds": round(cpu, 3),
+        # PostgreSQL's CPU for this database's sessions over the run (None if not readable).
+        "server_cpu_seconds": (
+            None if server is None or server_after is None else round(server_after - server, 3)
+        ),
         "events_per_second": round(events / seconds, 1),
         "p50_batch_ms": round(q[49] * 1000, 2),
         "p99_batch_ms": round(q[98] * 1000, 2),
