@@ -152,7 +152,7 @@ class _Backorder(Event):
 @dataclass(frozen=True, kw_only=True)
 class BackorderCreated(_Backorder):
     type = "backorder.created"
-    when = "a sale or consumption beyond stock became a backorder line"
+    when = "a hold or a sale (consumption) beyond stock became a backorder line"
     qty: int
     eta: str | None  # the promised date, from a purchase order or the supplier's lead time
     origin: str
@@ -161,7 +161,10 @@ class BackorderCreated(_Backorder):
 @dataclass(frozen=True, kw_only=True)
 class BackorderAllocated(_Backorder):
     type = "backorder.allocated"
-    when = "arriving stock was given to the line (oldest first); it became a pick task"
+    when = (
+        "arriving stock was given to the line (oldest first); a sale's line became a pick task, "
+        "a hold's line lets its reservation be picked once committed"
+    )
     qty: int
     origin: str
 
@@ -174,6 +177,14 @@ class BackorderEtaChanged(_Backorder):
     eta: str | None
     previous_eta: str | None
     eta_basis: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackorderCancelled(_Backorder):
+    type = "backorder.cancelled"
+    when = "the hold behind the line was released or expired before stock arrived"
+    qty: int
+    origin: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,6 +299,7 @@ CATALOGUE: tuple[type[Event], ...] = (
     BackorderCreated,
     BackorderAllocated,
     BackorderEtaChanged,
+    BackorderCancelled,
     WaveCreated,
     WaveShipped,
     PickConfirmed,

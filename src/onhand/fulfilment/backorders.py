@@ -25,7 +25,8 @@ from ..errors import Invalid
 from ..events import catalogue, outbox
 from ..planning import suppliers as planning_suppliers
 from ..planning.tables import purchase_order_lines, purchase_orders
-from ..tables import items, locations
+from ..reservations.granting import ORIGIN
+from ..tables import items, locations, reservations
 from . import dispatch, picking, stockpost
 from .tables import backorders
 
@@ -149,28 +150,87 @@ def record(
     return out
 
 
-def _open_rows(conn: Connection, tenant: str, item_id: int | None = None) -> list[Any]:
+def _open_rows(conn: Connection, tenant: str, *, lock: bool = True) -> list[Any]:
     stmt = (
         sa.select(backorders)
         .where(tenancy.of(tenant, backorders), backorders.c.status == "open")
         .order_by(backorders.c.created_at, backorders.c.id)
     )
-    if item_id is not None:
-        stmt = stmt.where(backorders.c.item_id == item_id)
-    return list(conn.execute(db.for_update(conn, stmt)))
+    return list(conn.execute(db.for_update(conn, stmt) if lock else stmt))
+
+
+def cancel(conn: Connection, tenant: str, origins: list[str], now: datetime) -> int:
+    """Cancel the lines of these origins (a hold released or expired) that are open, or
+    allocated to a hold not yet shipped; how many. The reservation gives their units back."""
+    if not origins:
+        return 0
+    b = backorders
+    rows = conn.execute(
+        sa.select(b.c.id, b.c.qty, b.c.origin, items.c.sku, locations.c.code)
+        .join(items, tenancy.on(tenant, items, items.c.id == b.c.item_id))
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
+        .where(
+            tenancy.of(tenant, b),
+            b.c.status.in_(("open", "allocated")),
+            b.c.origin.in_(sorted(set(origins))),
+        )
+        .order_by(b.c.created_at, b.c.id)
+    ).all()
+    if not rows:
+        return 0
+    conn.execute(
+        tenancy.update(tenant, b).where(b.c.id.in_([r.id for r in rows])).values(status="cancelled")
+    )
+    outbox.record_many(
+        conn,
+        [
+            catalogue.BackorderCancelled(
+                sku=r.sku, location=r.code, backorder=r.id, qty=r.qty, origin=r.origin
+            ).row(tenant, now)
+            for r in rows
+        ],
+    )
+    return len(rows)
+
+
+def _held_by_ended_holds(conn: Connection, tenant: str, rows: list[Any], now: datetime) -> set:
+    """The origins of open lines whose hold was released or expired (lapsed, even before the
+    sweeper ran: its units already count as free, so the line no longer waits for stock)."""
+    ids = {r.origin[len(ORIGIN) :] for r in rows if r.origin.startswith(ORIGIN)}
+    if not ids:
+        return set()
+    r = reservations.c
+    ended = conn.execute(
+        sa.select(r.id).where(
+            tenancy.of(tenant, reservations),
+            r.id.in_(sorted(ids)),
+            sa.or_(
+                r.status.in_(("released", "expired")),
+                sa.and_(r.status == "active", r.expires_at <= now),
+            ),
+        )
+    ).scalars()
+    return {ORIGIN + i for i in ended}
 
 
 def allocate(conn: Connection, tenant: str, now: datetime) -> list[dict[str, Any]]:
     """Give arrived stock to open backorders, oldest first, per (item, location).
 
     Free stock for backorders is what stock calls available plus the open backorders'
-    own committed shortfall. Allocation is strictly in order: a line that does not fit
-    stops the queue of its (item, location), so no younger line overtakes it."""
-    rows = _open_rows(conn, tenant)
-    if not rows:
+    own shortfall (committed for a sale, reserved for a hold). Allocation is strictly in
+    order: a line that does not fit stops the queue of its (item, location), so no younger
+    line overtakes it. A sale's line becomes a pick task; a hold's line is picked with its
+    reservation once that is committed. Lines of holds that ended are cancelled first."""
+    # Balance rows first, then the lines, the order in which a release or an expiry (which
+    # cancels lines after moving stock) takes them: the two never wait on each other in a circle.
+    ids = {r.item_id for r in _open_rows(conn, tenant, lock=False)}
+    if not ids:
         return []
-    ids = {r.item_id for r in rows}
     free = stockpost.free(stockpost.lock_items(conn, tenant, ids, now))
+    rows = [r for r in _open_rows(conn, tenant) if r.item_id in ids]
+    if gone := _held_by_ended_holds(conn, tenant, rows, now):
+        cancel(conn, tenant, sorted(gone), now)
+        rows = [r for r in rows if r.origin not in gone]
     for r in rows:
         free[(r.item_id, r.location_id)] = free.get((r.item_id, r.location_id), 0) + r.qty
     found = catalog.items_by_id(conn, tenant, ids)
@@ -190,7 +250,8 @@ def allocate(conn: Connection, tenant: str, now: datetime) -> list[dict[str, Any
             .values(status="allocated", allocated_at=now)
         )
         it, loc = found[r.item_id], places[r.location_id]
-        picking.add_tasks(conn, tenant, "backorder", r.id, [(it, loc, r.qty)], now)
+        if not r.origin.startswith(ORIGIN):
+            picking.add_tasks(conn, tenant, "backorder", r.id, [(it, loc, r.qty)], now)
         doc = {"id": r.id, "sku": it.sku, "location": loc.code, "qty": r.qty}
         done.append(doc)
         events.append(

@@ -21,10 +21,11 @@ from ..catalog import service as catalog
 from ..errors import Conflict, Invalid, NotFound
 from ..events import catalogue, outbox
 from ..reservations import lifecycle
+from ..reservations.granting import ORIGIN
 from ..tables import balances, items, locations, reservation_lines, reservations
 from ..tables import ledger as ledger_table
 from . import stockpost
-from .tables import pick_confirmations, pick_tasks, waves
+from .tables import backorders, pick_confirmations, pick_tasks, waves
 
 GROUPS = ("zone", "cutoff", "size")
 # Orders tasks created at the same instant (a batch creates many at once).
@@ -89,6 +90,10 @@ def collect_reservations(conn: Connection, tenant: str, now: datetime) -> int:
         ledger_table.c.reason == "ship",
         ledger_table.c.reservation_id.is_not(None),
     )
+    # A hold that went beyond stock is picked once its backorder lines are allocated.
+    waiting = sa.select(backorders.c.origin).where(
+        tenancy.of(tenant, backorders), backorders.c.status == "open"
+    )
     rl = reservation_lines
     rows = conn.execute(
         sa.select(rl.c.reservation_id, rl.c.item_id, rl.c.location_id, rl.c.qty)
@@ -104,6 +109,7 @@ def collect_reservations(conn: Connection, tenant: str, now: datetime) -> int:
             rl.c.location_id.is_not(None),
             rl.c.reservation_id.not_in(tasked),
             rl.c.reservation_id.not_in(shipped),
+            (sa.literal(ORIGIN, sa.String) + rl.c.reservation_id).not_in(waiting),
         )
         .order_by(reservations.c.created_at, rl.c.reservation_id, rl.c.line_no)
     ).all()

@@ -28,6 +28,8 @@ from . import allocation
 from .schemas import ReservationIn
 
 SCOPE = "reservations"
+# The origin of a backorder line held by a reservation: this prefix and the reservation's id.
+ORIGIN = "reservation:"
 # Per job: the reservation document of a grant, the error that refused the job, or (under an
 # Idempotency-Key) the refusal stored the first time, replayed as it was answered then.
 Answer = dict[str, Any] | DomainError | idempotency.Replay
@@ -57,6 +59,8 @@ class Part:
     place: Free | None
     day: date | None
     parent_sku: str | None
+    # Units held beyond the stock there (an item that allows backorders): a backorder line.
+    short: int = 0
 
     @property
     def location(self) -> Location | None:
@@ -166,8 +170,9 @@ def _allocate(
                 if split is None:
                     raise _Short(need)
                 for place, qty in split:
+                    short = max(qty - max(place.available, 0), 0)
                     place.available -= qty
-                    parts.append(Part(need.line, item, qty, place, None, need.parent_sku))
+                    parts.append(Part(need.line, item, qty, place, None, need.parent_sku, short))
     except _Short as short:
         for part in parts:
             if part.place:
@@ -191,6 +196,7 @@ def _lines_doc(body: ReservationIn, qtys: list[int], parts: list[Part]) -> list[
                 "location": location,
                 "allocations": [
                     {"sku": p.item.sku, "location": p.place.code if p.place else None, "qty": p.qty}
+                    | ({"backordered": p.short} if p.short else {})
                     for p in mine
                 ],
             }
@@ -256,6 +262,15 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
             if n.item.stocked and n.item.allow_backorder and n.location
         },
     )
+    # A backordered item stocked nowhere yet is held (and backordered) at the first location.
+    bare = {
+        n.item.id
+        for n in all_needs
+        if n.item.stocked and n.item.allow_backorder and not n.location and not locked[n.item.id]
+    }
+    if bare and (home := _first_location(conn, tenant, places)):
+        more = stock.lock(conn, tenant, bare, now, ensure={(i, home.id) for i in bare})
+        locked.update(more)
     pods = stock.lock_pod(
         conn,
         tenant,
@@ -284,6 +299,7 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     for i, parts in granted.items():
         ttl = settings.reservation_ttl_seconds or jobs[i].default_ttl
         answers[i] = rows.add(tenant, jobs[i], qtys[i], parts, now, ttl)
+    _backorder(conn, tenant, granted, answers, now)
     outcome = stock.apply(
         conn,
         tenant,
@@ -303,6 +319,39 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
             record = idempotency.record(done[i], 201)
             idempotency.store(conn, tenant, SCOPE, key, jobs[i].digest, record)
     return done
+
+
+def _first_location(conn: Connection, tenant: str, places: dict[str, Location]) -> Location | None:
+    """The tenant's first location by priority, then code."""
+    every = places or catalog.locations_by_code(conn, tenant)
+    return min(every.values(), key=lambda p: (p.priority, p.code), default=None)
+
+
+def _backorder(
+    conn: Connection,
+    tenant: str,
+    granted: dict[int, list[Part]],
+    answers: list[Answer | None],
+    now: datetime,
+) -> None:
+    """Units held beyond stock become backorder lines (one per part), with their promised
+    dates; the hold's answer lists them. The stock already counts them as held."""
+    lines, owners = [], []
+    for i, parts in granted.items():
+        doc = answers[i]
+        assert isinstance(doc, dict)
+        for p in parts:
+            if p.short and p.location is not None:
+                origin = f"{ORIGIN}{doc['id']}"
+                lines.append((p.item, p.location, p.short, origin, p.parent_sku or p.item.sku))
+                owners.append(doc)
+    if not lines:
+        return
+    from ..fulfilment import backorders  # fulfilment builds on reservations, not the reverse
+
+    for doc, line in zip(owners, backorders.record(conn, tenant, lines, now), strict=True):
+        eta = line["eta"].isoformat() if line["eta"] else None
+        doc.setdefault("backorders", []).append(line | {"eta": eta})
 
 
 class _Rows:

@@ -15,7 +15,7 @@ from ..events import catalogue, outbox
 from ..stock.model import Change, Posting
 from ..tables import ledger as ledger_table
 from ..tables import reservation_lines, reservations
-from .granting import document
+from .granting import ORIGIN, document
 
 ENDED = ("released", "expired")
 
@@ -166,7 +166,29 @@ def release(
     lapsed = row["expires_at"] <= now
     reason = "expire" if lapsed else "release"
     _move_lines(conn, tenant, row, {"reserved": -1}, reason, actor, now)
+    _cancel_backorders(conn, tenant, [res_id], now)
     return _set_status(conn, tenant, row, "expired" if lapsed else "released", now)
+
+
+def _cancel_backorders(conn: Connection, tenant: str, res_ids: list[str], now: datetime) -> None:
+    """The backorder lines of holds that ended wait for nothing any more."""
+    from ..fulfilment import backorders  # fulfilment builds on reservations, not the reverse
+
+    backorders.cancel(conn, tenant, [ORIGIN + i for i in res_ids], now)
+
+
+def _open_backorders(conn: Connection, tenant: str, res_id: str) -> int:
+    from ..fulfilment.tables import backorders
+
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(
+                tenancy.of(tenant, backorders),
+                backorders.c.origin == ORIGIN + res_id,
+                backorders.c.status == "open",
+            )
+        ).scalar_one()
+    )
 
 
 def ship(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime) -> dict[str, Any]:
@@ -181,6 +203,12 @@ def ship(conn: Connection, tenant: str, res_id: str, actor: str, now: datetime) 
             f"Reservation {res_id} is {status}; only a committed sale can be shipped.",
             slug="reservation-not-committed",
             reservation_status=status,
+        )
+    if waiting := _open_backorders(conn, tenant, res_id):
+        raise Conflict(
+            f"Reservation {res_id} waits for stock on {waiting} backorder line(s); it ships "
+            "once they are allocated.",
+            slug="backorder-open",
         )
     shipped = conn.execute(
         sa.select(ledger_table.c.created_at)
@@ -306,6 +334,7 @@ def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: date
         .where(tenancy.of(tenant, reservations), reservations.c.id.in_(ids))
         .values(status="expired", updated_at=now)
     )
+    _cancel_backorders(conn, tenant, ids, now)
     outbox.record_many(
         conn,
         [
