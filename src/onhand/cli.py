@@ -78,11 +78,20 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Server processes (share the database)")
-    ] = 1,
+        str,
+        typer.Option(help="Server processes sharing the database: 1 to 64, or auto (one per CPU)"),
+    ] = "1",
 ) -> None:
     """Run the HTTP service and its background jobs (migrates first if needed)."""
-    serve_app(host, port, workers=workers)
+    serve_app(host, port, workers=worker_count(workers))
+
+
+def worker_count(text: str) -> int:
+    if text == "auto":
+        return max(1, min(os.cpu_count() or 1, 64))
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise typer.BadParameter(f"'{text}': give a number from 1 to 64, or auto.")
+    return int(text)
 
 
 @app.command()

@@ -1,0 +1,184 @@
+"""Hot-SKU holds over HTTP: onhand against a plain FastAPI + psycopg service, side by side.
+
+    python bench/http_holds.py --seconds 15 --connections 64 --json
+
+One PostgreSQL database holds both. wrk (apt-get install wrk) posts one-unit holds on one
+SKU for the same time with the same connections to, in turn: the reference service
+(bench/reference/app.py: one transaction per request, a conditional UPDATE and an INSERT),
+`onhand serve --workers 1` and `onhand serve --workers auto`. Afterwards nothing may be
+oversold: onhand's figures are checked by `onhand check` and against stock, the reference's
+reserved against its stock. Prints one JSON line with holds/s, p50/p99 and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from onhand import db, schema
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reservations import oversold, setup  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+SKU = "SKU-000000"
+
+
+def _database(url: str) -> None:
+    """Create the bench database if it is not there."""
+    target = sa.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}
+        ).first()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def _reference_tables(engine: sa.Engine, stock: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS ref_holds, ref_stock"))
+        conn.execute(
+            sa.text(
+                "CREATE TABLE ref_stock (sku text PRIMARY KEY, on_hand bigint NOT NULL, "
+                "reserved bigint NOT NULL DEFAULT 0)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "CREATE TABLE ref_holds (id uuid PRIMARY KEY, sku text NOT NULL, "
+                "qty bigint NOT NULL, created_at timestamptz NOT NULL)"
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO ref_stock (sku, on_hand) VALUES (:s, :q)"), {"s": SKU, "q": stock}
+        )
+
+
+def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    log = Path("/tmp") / f"bench-http-{port}.log"
+    proc = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit(f"server on {port} did not start; see {log}")
+
+
+def _wrk(port: int, tenant: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{args.seconds}s",
+            "--latency",
+            "-s",
+            str(HERE / "wrk_reserve.lua"),
+            f"http://127.0.0.1:{port}",
+        ],
+        env={**os.environ, "ONHAND_TOKEN": token, "ONHAND_TENANT": tenant, "ONHAND_SKUS": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
+    run = json.loads(line[4:])
+    return {
+        "holds_per_s": round(run["granted"] / run["seconds"], 1),
+        "refused_per_s": round(run["rejected"] / run["seconds"], 1),
+        "p50_ms": run["p50_ms"],
+        "p99_ms": run["p99_ms"],
+        "errors": run["errors"] + run["socket_errors"],  # neither 201 nor 409, or no answer
+        "granted": run["granted"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/onhand_http_bench",
+    )
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--stock", type=int, default=100_000_000)
+    parser.add_argument("--json", action="store_true", help="Print only the JSON line")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("needs wrk (apt-get install wrk)")
+
+    url = db.normalise_url(args.database_url)
+    _database(url)
+    engine = db.make_engine(url)
+    schema.upgrade(engine)
+    tenant, _, token = setup(engine, 1, args.stock)
+    _reference_tables(engine, args.stock)
+    load_before = os.getloadavg()[0]
+    env = {**os.environ, "ONHAND_DATABASE_URL": url, "ONHAND_LOG_LEVEL": "warning"}
+    libpq = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    targets = {
+        "reference": [
+            sys.executable, "-m", "uvicorn", "--app-dir", str(HERE / "reference"), "app:app",
+            "--log-level", "warning", "--no-access-log", "--loop", "uvloop", "--http", "httptools",
+        ],
+        "onhand_1": [sys.executable, "-m", "onhand.cli", "serve", "--workers", "1"],
+        "onhand_auto": [sys.executable, "-m", "onhand.cli", "serve", "--workers", "auto"],
+    }  # fmt: skip
+    runs: dict[str, dict[str, Any]] = {}
+    for name, command in targets.items():
+        port = 19000 + random.randrange(1000)
+        proc = _serve(
+            [*command, "--port", str(port)],
+            {**env, "ONHAND_REFERENCE_DSN": libpq},
+            port,
+        )
+        try:
+            runs[name] = _wrk(port, tenant, token, args)
+        finally:
+            proc.terminate()
+            proc.wait(15)
+    with engine.connect() as conn:
+        ref_over = conn.execute(
+            sa.text("SELECT count(*) FROM ref_stock WHERE reserved > on_hand")
+        ).scalar_one()
+        ref_holds = conn.execute(sa.text("SELECT coalesce(sum(qty), 0) FROM ref_holds")).scalar()
+        ref_reserved = conn.execute(sa.text("SELECT reserved FROM ref_stock")).scalar()
+    base = runs["reference"]["holds_per_s"] or 1.0
+    result = {
+        "benchmark": "http_holds",
+        "database": "postgresql",
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "cpus": os.cpu_count(),
+        "load_before": round(load_before, 2),
+        "runs": runs,
+        "ratio_onhand_1": round(runs["onhand_1"]["holds_per_s"] / base, 2),
+        "ratio_onhand_auto": round(runs["onhand_auto"]["holds_per_s"] / base, 2),
+        "oversold": {
+            "onhand": oversold(engine, tenant),
+            "reference": int(ref_over) + int(ref_holds != ref_reserved),
+        },
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
