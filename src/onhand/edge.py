@@ -131,15 +131,23 @@ class StrictJSONRequest(Request):
 
 
 def _nul_outside_body(request: Request) -> str | None:
-    """Where the request carries a NUL character outside its body, if anywhere."""
-    if "\x00" in request.url.path:
+    """Where the request carries a NUL character outside its body, if anywhere.
+
+    Read from the raw scope: building `request.url` (a full URL string) for every request
+    cost about 5 % of a hold's time over HTTP. A query decodes to a NUL only from a raw NUL or
+    `%00`, so it is parsed only when one of them is there.
+    """
+    scope = request.scope
+    if "\x00" in scope["path"]:
         return "the path"
-    for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
-            return f"the query parameter '{name.replace(chr(0), '')[:40]}'"
-    for name, value in request.headers.items():
-        if "\x00" in value:
-            return f"the header '{name[:40]}'"
+    query: bytes = scope.get("query_string", b"")
+    if b"\x00" in query or b"%00" in query:
+        for name, value in request.query_params.multi_items():
+            if "\x00" in name or "\x00" in value:
+                return f"the query parameter '{name.replace(chr(0), '')[:40]}'"
+    for name, value in scope["headers"]:
+        if b"\x00" in value:
+            return f"the header '{name.decode('latin-1')[:40]}'"
     return None
 
 
