@@ -22,8 +22,10 @@ once; per series the combination with the least in-sample one-step squared error
 Model choice: a rolling-origin backtest over the last K·h periods (K ≤ 3 origins, each
 forecasting h steps from the state at that origin, with parameters chosen on the data
 before the first origin only), scored by mean absolute error (mean squared error for
-intermittent series, since absolute error rewards forecasting zero). The winner is
-averaged with up to two runners-up within 1.5× its backtest error (``combine``).
+intermittent series, since absolute error rewards forecasting zero); models with a trend
+or drift have their error counted (1 + 12/T) times, T the observed periods, so on a short
+history they must clearly beat the level-only ones. The winner is averaged with up to
+two runners-up within 1.5× its backtest error (``combine``).
 
 Intervals: sd_j = σ·sqrt(1 + Σ_{i<j} c_i²) with σ the one-step residual standard deviation
 and c_i = α + β(φ + … + φⁱ) + γ·1[m | i] (exact for additive ETS; α alone for SES and the

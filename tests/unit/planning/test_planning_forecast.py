@@ -178,13 +178,15 @@ def test_forecasts_are_finite_ordered_and_never_negative(
     assert all(set(name.split("+")) <= set(MODELS) for name in result.model)
 
 
-def test_running_least_squares_slopes_match_a_fit_of_each_prefix() -> None:
+@pytest.mark.parametrize("series", [4, 300])  # running sums: np.cumsum, then row by row
+@pytest.mark.parametrize("gaps", [False, True])
+def test_running_least_squares_slopes_match_a_fit_of_each_prefix(series: int, gaps: bool) -> None:
     rng = np.random.default_rng(5)
-    y = np.cumsum(rng.normal(1, 3, (30, 4)), axis=0)
-    w = (rng.random((30, 4)) > 0.2).astype(float)
-    slopes = least_squares_slopes(y, w)
+    y = np.cumsum(rng.normal(1, 3, (30, series)), axis=0)
+    w = (rng.random((30, series)) > 0.2).astype(float) if gaps else np.ones((30, series))
+    slopes = least_squares_slopes(y, w if gaps else None)
     for t in range(30):
-        for col in range(4):
+        for col in range(0, series, 75):
             seen = np.flatnonzero(w[: t + 1, col])
             if seen.size < MIN_TREND_POINTS:
                 assert slopes[t, col] == 0
