@@ -15,10 +15,12 @@ from . import check as invariants
 from .cache.commands import reconcile_command
 from .channels.commands import channels_app, secrets_app
 from .cli_database import open_database
+from .counts.commands import counts_app
 from .errors import Invalid, NotFound
 from .fulfilment.commands import payouts_command
 from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
+from .returns.commands import rma_app
 from .settings import get_settings
 
 app = typer.Typer(
@@ -246,6 +248,8 @@ app.command("reconcile")(reconcile_command)
 app.command("payouts")(payouts_command)
 app.add_typer(channels_app, name="channels")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(counts_app, name="counts")
+app.add_typer(rma_app, name="rma")
 
 
 def main() -> None:

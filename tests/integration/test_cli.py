@@ -233,6 +233,8 @@ COMMANDS = [
     ("tokens", "revoke", "abc123"),
     ("plan", "--tenant", "acme"),
     ("reconcile",),
+    ("counts", "generate", "--tenant", "acme"),
+    ("rma", "list", "--tenant", "acme"),
 ]
 
 
@@ -316,3 +318,29 @@ def test_migrate_and_tokens_name_the_database(db_file):
     assert made.returncode == 0, made.stderr
     assert made.stderr.splitlines()[0] == f"database: sqlite:///{db_file}"
     assert made.stdout.strip().splitlines()[-1].startswith("onh_")
+
+
+def test_counts_and_returns_from_the_command_line(stocked_file, tmp_path):
+    db_file = copy_db(stocked_file, tmp_path / "onhand.db")
+    made = onhand(db_file, "counts", "generate", "--tenant", "acme", "--on", "2026-12-01")
+    assert made.returncode == 0, made.stderr
+    assert re.search(r"\d+ count tasks made for 1 tenant", made.stdout), made.stdout
+    listed = onhand(db_file, "counts", "tasks", "--tenant", "acme")
+    assert listed.returncode == 0, listed.stderr
+    created = int(re.search(r"(\d+) count tasks", made.stdout).group(1))
+    assert listed.stdout.count("BOOK-1") == created  # shown with no expected figure
+    assert onhand(db_file, "counts", "accuracy", "--tenant", "acme").returncode == 0
+    client = Client(db_file)
+    with db.write(client.engine) as conn:
+        token = auth.create_token(conn, "acme", ["admin"]).token
+    r = client.call(
+        "POST",
+        "/v1/acme/rma",
+        token,
+        json={"location": "WH1", "lines": [{"sku": "BOOK-1", "qty": 1, "reason": "torn"}]},
+    )
+    assert r.status_code == 201, r.text
+    client.close()
+    shown = onhand(db_file, "rma", "list", "--tenant", "acme")
+    assert shown.returncode == 0, shown.stderr
+    assert "BOOK-1" in shown.stdout and "requested" in shown.stdout
