@@ -6,7 +6,9 @@ what FastAPI cannot know added from the routes themselves:
 
 - a bearer security scheme, so "Authorize" in Swagger UI works, on every `/v1/…` operation;
 - the scope each operation needs, in its description;
-- the problem+json error answers an operation gives, each as a `Problem` document.
+- the problem+json error answers an operation gives, each as a `Problem` document;
+- the schema of each success answer, from the model a route names with `answers.answer()`
+  (the route's own dict is sent unchanged; the models only describe it), or CSV text.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
+from . import answers
 from .problems import MEDIA_TYPE
 
 VENDOR = "/dashboard/vendor"
@@ -57,6 +61,7 @@ STATUSES = {
     "413": "The body is larger than the server accepts",
     "422": "The request is not valid; `errors` names each field",
     "429": "Too many requests from this client; see Retry-After",
+    "502": "The store this calls refused the request or could not be reached",
     "503": "The database is unavailable; retry (writes with the same Idempotency-Key)",
 }
 
@@ -96,6 +101,8 @@ def _errors(path: str, method: str, operation: dict[str, Any], scope: str | None
     codes.append("422")
     if scope in ("public", "storefront"):
         codes.append("429")
+    if operation.pop(answers.UPSTREAM_KEY, False):
+        codes.append("502")
     codes.append("503")
     return codes
 
@@ -141,7 +148,44 @@ def build(app: FastAPI) -> dict[str, Any]:
                     "description": STATUSES[code],
                     "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
                 }
+    _answers(spec)
     return spec
+
+
+def _answers(spec: dict[str, Any]) -> None:
+    """Each success answer's schema: a `$ref` to its model (added to the components), or
+    CSV text; and the request example `answers.answer()` names. Its markers are removed."""
+    used: dict[str, type] = {}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            example = operation.pop(answers.EXAMPLE_KEY, None)
+            if example is not None:
+                body = operation["requestBody"]["content"]["application/json"]
+                body["example"] = answers.BODY_EXAMPLES[example]
+            name = operation.pop(answers.KEY, None)
+            if name is None:
+                continue
+            status = next(c for c in operation["responses"] if c.startswith("2"))
+            response = operation["responses"][status]
+            if name == "csv":
+                response["content"] = {"text/csv": {"schema": {"type": "string"}}}
+                continue
+            model = answers.REGISTRY[name]
+            used[name] = model
+            response["content"] = {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+            }
+    if not used:
+        return
+    _, schemas = models_json_schema(
+        [(m, "serialization") for m in used.values()],
+        ref_template="#/components/schemas/{model}",
+    )
+    components = spec["components"]["schemas"]
+    for name, schema in schemas.get("$defs", {}).items():
+        if name in components and components[name] != schema:
+            raise RuntimeError(f"two schemas are called {name}: rename the answer model")
+        components[name] = schema
 
 
 def install(app: FastAPI) -> None:

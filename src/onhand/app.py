@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
 from . import __version__, apidocs, db, logs, problems
+from .answers import Health, answer
 from .catalog.routes import router as catalog_router
 from .channels.routes import router as channels_router
 from .counts.routes import router as counts_router
@@ -88,7 +89,12 @@ def create_app(
     app.include_router(counts_router)
     app.include_router(web_router)
 
-    @app.get("/health", tags=["ops"], summary="Liveness and database reachability")
+    @app.get(
+        "/health",
+        tags=["ops"],
+        summary="Liveness and database reachability",
+        openapi_extra=answer(Health),
+    )
     def health() -> dict[str, Any]:
         with db.read(engine) as conn:
             conn.execute(sa.text("SELECT 1"))

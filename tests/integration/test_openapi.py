@@ -1,13 +1,18 @@
 """The API documentation: `/docs` and `/redoc` work offline, and the OpenAPI document says
-what a client needs (how to authenticate, the scope, every error as problem+json)."""
+what a client needs (how to authenticate, the scope, every error as problem+json, a schema for
+every success answer, and a request example for every body that the API accepts).
+test_openapi_answers.py checks the success schemas against real answers."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from channelkit import SECRET_KEY
 from fastapi.testclient import TestClient
+from shopify_fake import FakeShopify
 
+from conftest import Api, make_token
 from onhand.app import create_app
 from onhand.settings import Settings
 
@@ -80,12 +85,70 @@ def test_authorize_in_swagger_ui_is_kept_across_reloads(docs_client):
     assert '"persistAuthorization": true' in docs_client.get("/docs").text
 
 
-# The operations whose request examples are posted, in an order in which each one makes sense
-# (the item exists before it is received, the order exists before it is approved).
+def _resolve(spec: dict, schema: dict) -> dict:
+    ref = schema.get("$ref")
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else schema
+
+
+def test_every_success_answer_has_a_real_schema(docs_client):
+    spec = docs_client.get("/openapi.json").json()
+    checked = 0
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            where = f"{method.upper()} {path}"
+            successes = {s: r for s, r in op["responses"].items() if s.startswith("2")}
+            assert len(successes) == 1, (where, list(successes))
+            for content_type, media in next(iter(successes.values())).get("content", {}).items():
+                if content_type != "application/json":
+                    assert content_type in ("text/csv", "text/event-stream"), (where, content_type)
+                    continue
+                assert "$ref" in media["schema"], (where, media["schema"])
+                target = _resolve(spec, media["schema"])
+                # An object with named properties, or a choice of such objects.
+                choices = [_resolve(spec, c) for c in target.get("anyOf", [target])]
+                for choice in choices:
+                    assert choice.get("properties"), (where, choice)
+                    assert choice.get("additionalProperties") is not True, where
+                checked += 1
+            if path.endswith(".csv"):
+                assert list(next(iter(successes.values()))["content"]) == ["text/csv"], where
+    assert checked > 80
+
+
+def _example(spec: dict, method: str, path: str) -> dict:
+    """The request example of an operation: the operation's own, else its body model's."""
+    body = spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]
+    if "example" in body:
+        return body["example"]
+    ref = body["schema"].get("$ref") or next(
+        s["$ref"] for s in body["schema"].get("anyOf", []) if "$ref" in s
+    )
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert schema.get("examples"), f"{method} {path} has no request example"
+    return schema["examples"][0]
+
+
+def test_every_request_body_has_an_example(docs_client):
+    spec = docs_client.get("/openapi.json").json()
+    bodies = [
+        (method, path)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if "requestBody" in op
+    ]
+    assert len(bodies) > 20
+    for method, path in bodies:
+        assert isinstance(_example(spec, method, path), dict), (method, path)
+
+
+# Every operation with a body, in an order in which each example makes sense (the item exists
+# before it is received, the order before it is approved, the channel before its mappings).
 EXAMPLE_RUN = [
     ("POST", "/v1/{tenant}/locations"),
+    ("PATCH", "/v1/{tenant}/locations/{code}"),
     ("POST", "/v1/{tenant}/items"),
     ("PATCH", "/v1/{tenant}/items/{sku}"),
+    ("PATCH", "/v1/{tenant}/settings"),
     ("POST", "/v1/{tenant}/movements"),
     ("POST", "/v1/{tenant}/reservations"),
     ("POST", "/v1/{tenant}/reservations/{res_id}/extend"),
@@ -98,33 +161,84 @@ EXAMPLE_RUN = [
     ("POST", "/v1/{tenant}/purchase-orders"),
     ("PATCH", "/v1/{tenant}/purchase-orders/{po_id}"),
     ("POST", "/v1/{tenant}/purchase-orders/{po_id}/receipts"),
+    ("PUT", "/v1/{tenant}/policies/dispatch-preferences"),
+    ("POST", "/v1/{tenant}/consumption"),
+    ("POST", "/v1/{tenant}/waves"),
+    ("POST", "/v1/{tenant}/pick-tasks/{task_id}/confirm"),
+    ("PUT", "/v1/{tenant}/payouts/brackets"),
+    ("POST", "/v1/{tenant}/webhooks"),
+    ("POST", "/v1/{tenant}/channels"),
+    ("PATCH", "/v1/{tenant}/channels/{code}"),
+    ("POST", "/v1/{tenant}/channels/{code}/mappings"),
 ]
 
 
-def _example(spec: dict, method: str, path: str) -> dict:
-    body = spec["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]
-    ref = body["schema"].get("$ref") or next(
-        s["$ref"] for s in body["schema"].get("anyOf", []) if "$ref" in s
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeShopify()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def example_api(engine, tenant, fake):
+    """An admin of a fresh tenant on an app that stores channel credentials and may call the
+    fake Shopify on 127.0.0.1 (nothing leaves this machine)."""
+    settings = Settings(
+        database_url=str(engine.url),
+        run_jobs=False,
+        secret_key=SECRET_KEY,
+        allow_private_networks="127.0.0.0/8",
     )
-    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
-    assert schema.get("examples"), f"{method} {path} has no request example"
-    return schema["examples"][0]
+    with TestClient(create_app(settings, engine)) as client:
+        yield Api(client, tenant, make_token(engine, tenant, "admin"))
 
 
-def test_every_request_example_is_accepted(api):
+def test_every_request_example_is_accepted(example_api, fake):
+    api = example_api
     spec = api.client.get("/openapi.json").json()
+    with_bodies = {
+        (method.upper(), path)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if "requestBody" in op and path.startswith("/v1/")
+    }
+    # Shopify's signed webhooks take Shopify's own body (test_channels_webhooks.py).
+    assert with_bodies - set(EXAMPLE_RUN) == set()
     ids = {"tenant": api.tenant, "sku": "BOOK-1", "code": "ACME"}
     for method, template in EXAMPLE_RUN:
+        body = _example(spec, method, template)
+        if template.endswith("/locations/{code}"):
+            ids["code"] = body.get("code", "WH1")
         if template.endswith("/receipts"):  # a delivery is booked against a sent order
             for step in ("approve", "send"):
                 done = api.post(f"/purchase-orders/{ids['po_id']}/{step}")
                 assert done.status_code == 200, done.text
         if template.endswith("/plan/purchase-orders"):  # suggestions come from a plan run
             assert api.post("/plan").status_code == 200
+        if template.endswith("/dispatch-preferences"):  # the substitute is an item too
+            made = api.post("/items", json={"sku": "BOOK-2", "name": "Second book"})
+            assert made.status_code == 201, made.text
+        if template.endswith("/channels"):  # the example's shop, answered by the fake
+            store = fake.add_store(body["shop"].split(".")[0], token=body["access_token"])
+            body = {**body, "api_url": fake.url(store.name)}
+        if template.endswith("/mappings"):  # the example's variant exists in the store
+            for line in body["mappings"]:
+                made = store.add_variant(line["sku"], {})
+                store.variants[line["variant"]] = {
+                    **store.variants.pop(made["variant"]),
+                    "id": line["variant"],
+                }
+        if template.startswith("/v1/{tenant}/suppliers/") or template.endswith("/suppliers"):
+            ids["code"] = "ACME"
+        if template.startswith("/v1/{tenant}/channels/"):
+            ids["code"] = "occ"
         path = template.format(**ids)
-        r = api.request(method, path, json=_example(spec, method, template))
+        r = api.request(method, path, json=body)
         assert 200 <= r.status_code < 300, (method, template, r.status_code, r.text[:500])
         if template.endswith("/reservations"):
             ids["res_id"] = r.json()["id"]
         if template.endswith("/v1/{tenant}/purchase-orders"):
             ids["po_id"] = r.json()["id"]
+        if template.endswith("/waves"):
+            ids["task_id"] = r.json()["waves"][0]["lines"][0]["id"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import httpx
 import pytest
 import schemathesis
 from channelkit import SECRET_KEY
@@ -17,6 +18,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
 from conftest import make_token
+from onhand import netguard
 from onhand.app import create_app
 from onhand.settings import Settings
 
@@ -45,6 +47,39 @@ def _config(tenant: str, token: str, *, stateful: bool) -> SchemathesisConfig:
                 "stateful": {"enabled": stateful, "max-steps": 40},
             },
         }
+    )
+
+
+# What an empty Shopify store answers to any of the GraphQL reads a request makes.
+EMPTY_STORE = {
+    "data": {
+        "productVariants": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}},
+        "orders": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}},
+        "nodes": [],
+    },
+    # A cheap query and a full bucket: the client's rate limiter never waits.
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 1,
+            "actualQueryCost": 1,
+            "throttleStatus": {
+                "maximumAvailable": 2000,
+                "currentlyAvailable": 2000,
+                "restoreRate": 100,
+            },
+        }
+    },
+}
+
+
+@pytest.fixture(autouse=True)
+def empty_store(monkeypatch):
+    """Every outbound HTTP request (a store's API) is answered here, by an empty store:
+    nothing leaves this machine, and an operation that calls a store (e.g. mapping the
+    variants of a channel the run created from the documented example) answers at once."""
+    store = httpx.MockTransport(lambda request: httpx.Response(200, json=EMPTY_STORE))
+    monkeypatch.setattr(
+        netguard, "client", lambda allowed=(), **kw: httpx.AsyncClient(transport=store, **kw)
     )
 
 

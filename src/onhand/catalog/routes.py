@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from .. import db, tenants
+from ..answers import Item, Items, Location, LocationBalances, Locations, TenantSettings, answer
 from ..events import outbox
 from ..events.catalogue import LocationUpdated
 from ..http import Admin, EngineDep, Limit, api_router
@@ -16,19 +17,24 @@ from .schemas import MAX_ID, ItemIn, ItemPatch, Kind, LocationIn, LocationPatch
 router = api_router(prefix="/v1/{tenant}", tags=["catalogue"])
 
 
-@router.post("/locations", status_code=201, summary="Create a location (warehouse, zone or bin)")
+@router.post(
+    "/locations",
+    status_code=201,
+    summary="Create a location (warehouse, zone or bin)",
+    openapi_extra=answer(Location),
+)
 def create_location(body: LocationIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.write(engine) as conn:
         return service.create_location(conn, caller.tenant, body)
 
 
-@router.get("/locations", summary="All locations, by priority")
+@router.get("/locations", summary="All locations, by priority", openapi_extra=answer(Locations))
 def list_locations(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return {"locations": service.list_locations(conn, caller.tenant)}
 
 
-@router.get("/locations/{code}", summary="One location")
+@router.get("/locations/{code}", summary="One location", openapi_extra=answer(Location))
 def get_location(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return service.get_location(conn, caller.tenant, code)
@@ -42,6 +48,7 @@ def get_location(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     "makes it a warehouse; a location that does not exist, or one inside the moved location "
     "(a location cannot be its own ancestor), is a 422. `zone` may be cleared with `null`; "
     "`name` and `priority` may not. An empty body is a 422. Stock stays where it is.",
+    openapi_extra=answer(Location),
 )
 def update_location(
     code: str, body: LocationPatch, caller: Admin, engine: EngineDep
@@ -62,7 +69,11 @@ def update_location(
         return updated
 
 
-@router.get("/locations/{code}/balances", summary="Every item's figures at one location")
+@router.get(
+    "/locations/{code}/balances",
+    summary="Every item's figures at one location",
+    openapi_extra=answer(LocationBalances),
+)
 def location_balances(
     code: str,
     caller: Admin,
@@ -83,13 +94,15 @@ def location_balances(
     return {"location": code, "balances": rows, "next_cursor": cursor}
 
 
-@router.post("/items", status_code=201, summary="Create an item of any kind")
+@router.post(
+    "/items", status_code=201, summary="Create an item of any kind", openapi_extra=answer(Item)
+)
 def create_item(body: ItemIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.write(engine) as conn:
         return service.create_item(conn, caller.tenant, body)
 
 
-@router.get("/items", summary="Items with filters, paged by cursor")
+@router.get("/items", summary="Items with filters, paged by cursor", openapi_extra=answer(Items))
 def list_items(
     caller: Admin,
     engine: EngineDep,
@@ -116,25 +129,33 @@ def list_items(
     return {"items": page, "next_cursor": cursor}
 
 
-@router.get("/items/{sku}", summary="One item")
+@router.get("/items/{sku}", summary="One item", openapi_extra=answer(Item))
 def get_item(sku: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return service.get_item(conn, caller.tenant, sku)
 
 
-@router.patch("/items/{sku}", summary="Change an item's name, thresholds, backorders, …")
+@router.patch(
+    "/items/{sku}",
+    summary="Change an item's name, thresholds, backorders, …",
+    openapi_extra=answer(Item),
+)
 def update_item(sku: str, body: ItemPatch, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.write(engine) as conn:
         return service.update_item(conn, caller.tenant, sku, body)
 
 
-@router.get("/settings", summary="The tenant's settings")
+@router.get("/settings", summary="The tenant's settings", openapi_extra=answer(TenantSettings))
 def get_settings(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return tenants.load(conn, caller.tenant).__dict__
 
 
-@router.patch("/settings", summary="Change time zone, default hold lifetime, allocation")
+@router.patch(
+    "/settings",
+    summary="Change time zone, default hold lifetime, allocation",
+    openapi_extra=answer(TenantSettings, example="SettingsPatch"),
+)
 def patch_settings(body: tenants.SettingsPatch, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.write(engine) as conn:
         return tenants.update(conn, caller.tenant, body).__dict__

@@ -12,6 +12,17 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import db, tenancy
+from ..answers import (
+    Channel,
+    Channels,
+    Mappings,
+    MatchResult,
+    SyncRun,
+    SyncRunDetail,
+    SyncRuns,
+    WebhookReceipt,
+    answer,
+)
 from ..errors import Invalid, Unauthorized, UpstreamFailed
 from ..http import Admin, EngineDep, Sync, api_router
 from . import mappings, runs, sales, service, sync
@@ -36,7 +47,12 @@ def context(request: Request) -> sync.Context:
     return ctx
 
 
-@router.post("/channels", status_code=201, summary="Connect a Shopify store or partner store")
+@router.post(
+    "/channels",
+    status_code=201,
+    summary="Connect a Shopify store or partner store",
+    openapi_extra=answer(Channel, example="ChannelIn"),
+)
 def create_channel(body: ChannelIn, caller: Admin, engine: EngineDep, request: Request) -> Any:
     ctx = context(request)
     with db.write(engine) as conn:
@@ -49,19 +65,25 @@ def create_channel(body: ChannelIn, caller: Admin, engine: EngineDep, request: R
     return JSONResponse(jsonable(out), status_code=201)
 
 
-@router.get("/channels", summary="Channels with their status and last sync")
+@router.get(
+    "/channels", summary="Channels with their status and last sync", openapi_extra=answer(Channels)
+)
 def list_channels(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return {"channels": service.list_all(conn, caller.tenant)}
 
 
-@router.get("/channels/{code}", summary="One channel")
+@router.get("/channels/{code}", summary="One channel", openapi_extra=answer(Channel))
 def get_channel(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return service.get(conn, caller.tenant, code)
 
 
-@router.patch("/channels/{code}", summary="Change a channel (token, locations, schedule, …)")
+@router.patch(
+    "/channels/{code}",
+    summary="Change a channel (token, locations, schedule, …)",
+    openapi_extra=answer(Channel, example="ChannelPatch"),
+)
 def patch_channel(
     code: str, body: ChannelPatch, caller: Admin, engine: EngineDep, request: Request
 ) -> dict[str, Any]:
@@ -70,7 +92,12 @@ def patch_channel(
         return service.update(conn, caller.tenant, code, body, ctx.ring, ctx.allowed)
 
 
-@router.post("/channels/{code}/mappings", status_code=201, summary="Map SKUs to variants")
+@router.post(
+    "/channels/{code}/mappings",
+    status_code=201,
+    summary="Map SKUs to variants",
+    openapi_extra=answer(Mappings, example="MappingsIn", upstream=True),
+)
 async def add_mappings(
     code: str, body: MappingsIn, caller: Admin, engine: EngineDep, request: Request
 ) -> JSONResponse:
@@ -116,7 +143,11 @@ async def add_mappings(
     return JSONResponse({"mappings": await asyncio.to_thread(save)}, status_code=201)
 
 
-@router.post("/channels/{code}/mappings/match", summary="Map variants by SKU, then barcode")
+@router.post(
+    "/channels/{code}/mappings/match",
+    summary="Map variants by SKU, then barcode",
+    openapi_extra=answer(MatchResult, upstream=True),
+)
 async def match_mappings(
     code: str, caller: Admin, engine: EngineDep, request: Request
 ) -> dict[str, Any]:
@@ -140,14 +171,21 @@ async def match_mappings(
     return await asyncio.to_thread(save)
 
 
-@router.get("/channels/{code}/mappings", summary="The channel's mappings")
+@router.get(
+    "/channels/{code}/mappings", summary="The channel's mappings", openapi_extra=answer(Mappings)
+)
 def get_mappings(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         row = service.row_of(conn, caller.tenant, code)
         return {"mappings": mappings.list_mappings(conn, caller.tenant, row.id)}
 
 
-@router.post("/channels/{code}/sync", status_code=202, summary="Sync Now (one channel)")
+@router.post(
+    "/channels/{code}/sync",
+    status_code=202,
+    summary="Sync Now (one channel)",
+    openapi_extra=answer(SyncRun),
+)
 async def sync_channel(code: str, caller: Sync, engine: EngineDep, request: Request) -> Any:
     def rows() -> list[Any]:
         with db.read(engine) as conn:
@@ -157,7 +195,12 @@ async def sync_channel(code: str, caller: Sync, engine: EngineDep, request: Requ
     return JSONResponse(started[0], status_code=202)
 
 
-@router.post("/sync", status_code=202, summary="Sync Now (every enabled channel)")
+@router.post(
+    "/sync",
+    status_code=202,
+    summary="Sync Now (every enabled channel)",
+    openapi_extra=answer(SyncRuns),
+)
 async def sync_tenant(caller: Sync, engine: EngineDep, request: Request) -> Any:
     def rows() -> list[Any]:
         with db.read(engine) as conn:
@@ -188,7 +231,7 @@ async def _start(request: Request, tenant: str, rows: list[Any], trigger: str) -
     return [jsonable(runs.run_out(run, roles[run.channel_id][1])) for run, _ in started]
 
 
-@router.get("/sync-runs", summary="Sync history, newest first")
+@router.get("/sync-runs", summary="Sync history, newest first", openapi_extra=answer(SyncRuns))
 def list_sync_runs(
     caller: Sync,
     engine: EngineDep,
@@ -201,13 +244,21 @@ def list_sync_runs(
         return {"runs": runs.list_runs(conn, caller.tenant, channel, limit)}
 
 
-@router.get("/sync-runs/{run_id}", summary="One run with its items, failed first")
+@router.get(
+    "/sync-runs/{run_id}",
+    summary="One run with its items, failed first",
+    openapi_extra=answer(SyncRunDetail),
+)
 def get_sync_run(run_id: str, caller: Sync, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return runs.get_run(conn, caller.tenant, run_id)
 
 
-@router.post("/channels/{code}/webhooks", summary="Shopify webhooks (orders/create, cancelled)")
+@router.post(
+    "/channels/{code}/webhooks",
+    summary="Shopify webhooks (orders/create, cancelled)",
+    openapi_extra=answer(WebhookReceipt),
+)
 async def receive_webhook(tenant: str, code: str, request: Request) -> dict[str, Any]:
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request, Response
 
 from .. import db, netguard
+from ..answers import Deliveries, Delivery, Webhook, Webhooks, answer
 from ..http import Admin, EngineDep, Limit, api_router
 from ..inputs import MAX_ID, Digits
 from . import webhooks as service
@@ -15,7 +16,10 @@ router = api_router(prefix="/v1/{tenant}/webhooks", tags=["webhooks"])
 
 
 @router.post(
-    "", status_code=201, summary="Subscribe a URL to event types (the secret is shown once)"
+    "",
+    status_code=201,
+    summary="Subscribe a URL to event types (the secret is shown once)",
+    openapi_extra=answer(Webhook, example="WebhookIn"),
 )
 def create_webhook(
     body: service.WebhookIn, caller: Admin, engine: EngineDep, request: Request
@@ -25,7 +29,7 @@ def create_webhook(
         return service.create(conn, caller.tenant, body, allowed)
 
 
-@router.get("", summary="The tenant's webhooks")
+@router.get("", summary="The tenant's webhooks", openapi_extra=answer(Webhooks))
 def list_webhooks(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return {"webhooks": service.listing(conn, caller.tenant)}
@@ -40,7 +44,11 @@ def delete_webhook(webhook_id: str, caller: Admin, engine: EngineDep) -> Respons
     return Response(status_code=204)
 
 
-@router.get("/{webhook_id}/deliveries", summary="Delivery log, newest first")
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="Delivery log, newest first",
+    openapi_extra=answer(Deliveries),
+)
 def list_deliveries(
     webhook_id: str,
     caller: Admin,
@@ -60,6 +68,7 @@ def list_deliveries(
     "/{webhook_id}/deliveries/{delivery_id}/redeliver",
     status_code=202,
     summary="Send a delivery again (dead letters included)",
+    openapi_extra=answer(Delivery),
 )
 def redeliver(
     webhook_id: str,

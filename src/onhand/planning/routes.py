@@ -11,6 +11,23 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
+from ..answers import (
+    Abc,
+    ItemForecast,
+    PlannedOrders,
+    PlanRun,
+    PlanSettings,
+    PurchaseOrder,
+    PurchaseOrders,
+    SuggestionPage,
+    Supplier,
+    SupplierLink,
+    SupplierLinks,
+    SupplierPerformance,
+    Suppliers,
+    Valuation,
+    answer,
+)
 from ..catalog import service as catalog
 from ..errors import Invalid
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, api_router
@@ -56,25 +73,31 @@ def _once(
 # ---- suppliers -------------------------------------------------------------------------
 
 
-@router.post("/suppliers", status_code=201, summary="Create a supplier")
+@router.post(
+    "/suppliers", status_code=201, summary="Create a supplier", openapi_extra=answer(Supplier)
+)
 def create_supplier(body: SupplierIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.write(engine) as conn:
         return supplier_service.create(conn, caller.tenant, body)
 
 
-@router.get("/suppliers", summary="All suppliers, by code")
+@router.get("/suppliers", summary="All suppliers, by code", openapi_extra=answer(Suppliers))
 def list_suppliers(caller: Admin, engine: EngineDep, active: bool | None = None) -> dict[str, Any]:
     with db.read(engine) as conn:
         return {"suppliers": supplier_service.listing(conn, caller.tenant, active)}
 
 
-@router.get("/suppliers/{code}", summary="One supplier")
+@router.get("/suppliers/{code}", summary="One supplier", openapi_extra=answer(Supplier))
 def get_supplier(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return supplier_service.get(conn, caller.tenant, code)
 
 
-@router.patch("/suppliers/{code}", summary="Change a supplier's terms or contact")
+@router.patch(
+    "/suppliers/{code}",
+    summary="Change a supplier's terms or contact",
+    openapi_extra=answer(Supplier),
+)
 def patch_supplier(
     code: str, body: SupplierPatch, caller: Admin, engine: EngineDep
 ) -> dict[str, Any]:
@@ -89,7 +112,11 @@ def delete_supplier(code: str, caller: Admin, engine: EngineDep) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/suppliers/{code}/performance", summary="On-time rate, fill rate, lead time")
+@router.get(
+    "/suppliers/{code}/performance",
+    summary="On-time rate, fill rate, lead time",
+    openapi_extra=answer(SupplierPerformance),
+)
 def supplier_performance(code: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         sup = supplier_service.supplier(conn, caller.tenant, code)
@@ -102,19 +129,30 @@ def supplier_performance(code: str, caller: Admin, engine: EngineDep) -> dict[st
     }
 
 
-@router.get("/items/{sku}/suppliers", summary="Where an item is bought")
+@router.get(
+    "/items/{sku}/suppliers", summary="Where an item is bought", openapi_extra=answer(SupplierLinks)
+)
 def list_links(sku: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return {"sku": sku, "suppliers": supplier_service.links(conn, caller.tenant, sku)}
 
 
-@router.post("/items/{sku}/suppliers", status_code=201, summary="Link a supplier to an item")
+@router.post(
+    "/items/{sku}/suppliers",
+    status_code=201,
+    summary="Link a supplier to an item",
+    openapi_extra=answer(SupplierLink),
+)
 def create_link(sku: str, body: ItemSupplierIn, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.write(engine) as conn:
         return supplier_service.link(conn, caller.tenant, sku, body)
 
 
-@router.patch("/items/{sku}/suppliers/{code}", summary="Change price, pack size, MOQ, preference")
+@router.patch(
+    "/items/{sku}/suppliers/{code}",
+    summary="Change price, pack size, MOQ, preference",
+    openapi_extra=answer(SupplierLink),
+)
 def patch_link(
     sku: str, code: str, body: ItemSupplierPatch, caller: Admin, engine: EngineDep
 ) -> dict[str, Any]:
@@ -132,13 +170,19 @@ def delete_link(sku: str, code: str, caller: Admin, engine: EngineDep) -> Respon
 # ---- the plan --------------------------------------------------------------------------
 
 
-@router.get("/plan/settings", summary="Service level, ordering and holding cost, windows")
+@router.get(
+    "/plan/settings",
+    summary="Service level, ordering and holding cost, windows",
+    openapi_extra=answer(PlanSettings),
+)
 def get_plan_settings(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return plan_settings.load(conn, caller.tenant).document()
 
 
-@router.patch("/plan/settings", summary="Change the planning settings")
+@router.patch(
+    "/plan/settings", summary="Change the planning settings", openapi_extra=answer(PlanSettings)
+)
 def patch_plan_settings(
     body: PlanSettingsPatch, caller: Admin, engine: EngineDep
 ) -> dict[str, Any]:
@@ -146,18 +190,26 @@ def patch_plan_settings(
         return plan_settings.update(conn, caller.tenant, body).document()
 
 
-@router.post("/plan", summary="Run the plan now (one run at a time per tenant)")
+@router.post(
+    "/plan",
+    summary="Run the plan now (one run at a time per tenant)",
+    openapi_extra=answer(PlanRun),
+)
 def run_plan(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     return plan.run(engine, caller.tenant)
 
 
-@router.get("/plan", summary="The last plan run")
+@router.get("/plan", summary="The last plan run", openapi_extra=answer(PlanRun))
 def get_plan(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return plan.status(conn, caller.tenant)
 
 
-@router.get("/plan/suggestions", summary="Purchase suggestions grouped by supplier, paged")
+@router.get(
+    "/plan/suggestions",
+    summary="Purchase suggestions grouped by supplier, paged",
+    openapi_extra=answer(SuggestionPage),
+)
 def get_suggestions(
     caller: Admin,
     engine: EngineDep,
@@ -190,6 +242,7 @@ def get_suggestions(
     "empty shelf count as unknown), so it does not need a plan run. `actual` is that "
     "history: the units sold each day, and whether the shelf was empty at the day's end. A "
     "digital, print-on-demand or bundle item is a 422.",
+    openapi_extra=answer(ItemForecast),
 )
 def get_item_forecast(
     sku: str,
@@ -207,6 +260,7 @@ def get_item_forecast(
     "/plan/purchase-orders",
     status_code=201,
     summary="Turn the open suggestions into draft purchase orders",
+    openapi_extra=answer(PlannedOrders),
 )
 def plan_to_orders(
     caller: Admin,
@@ -237,7 +291,12 @@ def _statuses(status: str | None) -> tuple[str, ...] | None:
     return orders.OPEN if status == "open" else (status,)
 
 
-@router.post("/purchase-orders", status_code=201, summary="Create a draft purchase order")
+@router.post(
+    "/purchase-orders",
+    status_code=201,
+    summary="Create a draft purchase order",
+    openapi_extra=answer(PurchaseOrder),
+)
 def create_order(
     body: PurchaseOrderIn, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -252,7 +311,11 @@ def create_order(
     )
 
 
-@router.get("/purchase-orders", summary="Purchase orders by number, paged")
+@router.get(
+    "/purchase-orders",
+    summary="Purchase orders by number, paged",
+    openapi_extra=answer(PurchaseOrders),
+)
 def list_orders(
     caller: Admin,
     engine: EngineDep,
@@ -273,7 +336,11 @@ def list_orders(
     return {"purchase_orders": page, "next_after": nxt}
 
 
-@router.get("/purchase-orders.csv", summary="Every open purchase order as CSV, one row a line")
+@router.get(
+    "/purchase-orders.csv",
+    summary="Every open purchase order as CSV, one row a line",
+    openapi_extra=answer("csv"),
+)
 def orders_csv(caller: Admin, engine: EngineDep, status: Status = "open") -> Response:
     with db.read(engine) as conn:
         docs = orders.open_orders(conn, caller.tenant, _statuses(status) or orders.OPEN)
@@ -284,7 +351,11 @@ def orders_csv(caller: Admin, engine: EngineDep, status: Status = "open") -> Res
     )
 
 
-@router.get("/purchase-orders/{po_id:int}.csv", summary="One purchase order as CSV")
+@router.get(
+    "/purchase-orders/{po_id:int}.csv",
+    summary="One purchase order as CSV",
+    openapi_extra=answer("csv"),
+)
 def order_csv(po_id: OrderId, caller: Admin, engine: EngineDep) -> Response:
     with db.read(engine) as conn:
         doc = orders.get(conn, caller.tenant, po_id)
@@ -295,14 +366,20 @@ def order_csv(po_id: OrderId, caller: Admin, engine: EngineDep) -> Response:
     )
 
 
-@router.get("/purchase-orders/{po_id}", summary="One purchase order with lines and receipts")
+@router.get(
+    "/purchase-orders/{po_id}",
+    summary="One purchase order with lines and receipts",
+    openapi_extra=answer(PurchaseOrder),
+)
 def get_order(po_id: OrderId, caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return orders.get(conn, caller.tenant, po_id)
 
 
 @router.patch(
-    "/purchase-orders/{po_id}", summary="Change a draft's lines, or any open order's notes"
+    "/purchase-orders/{po_id}",
+    summary="Change a draft's lines, or any open order's notes",
+    openapi_extra=answer(PurchaseOrder),
 )
 def patch_order(
     po_id: OrderId,
@@ -339,7 +416,11 @@ def _transition_route(action: str, summary: str) -> None:
         )
 
     endpoint.__name__ = f"{action}_order"
-    router.post(f"/purchase-orders/{{po_id}}/{action}", summary=summary)(endpoint)
+    router.post(
+        f"/purchase-orders/{{po_id}}/{action}",
+        summary=summary,
+        openapi_extra=answer(PurchaseOrder),
+    )(endpoint)
 
 
 _transition_route("approve", "Approve a draft: raises incoming at the destination")
@@ -351,6 +432,7 @@ _transition_route("cancel", "Cancel an open order: removes its outstanding incom
     "/purchase-orders/{po_id}/receipts",
     status_code=201,
     summary="Book a delivery: incoming → on_hand at the order's unit price",
+    openapi_extra=answer(PurchaseOrder),
 )
 def receive_order(
     po_id: OrderId,
@@ -382,7 +464,11 @@ def _as_of(as_of: date | None) -> date:
     return as_of or today
 
 
-@router.get("/valuation", summary="Stock value per item and location (FIFO or average cost)")
+@router.get(
+    "/valuation",
+    summary="Stock value per item and location (FIFO or average cost)",
+    openapi_extra=answer(Valuation),
+)
 def get_valuation(
     caller: Admin,
     engine: EngineDep,
@@ -396,7 +482,7 @@ def get_valuation(
         return valuation.report(conn, caller.tenant, method, _as_of(as_of), location)
 
 
-@router.get("/valuation/abc", summary="ABC classes by stock value")
+@router.get("/valuation/abc", summary="ABC classes by stock value", openapi_extra=answer(Abc))
 def get_abc(
     caller: Admin,
     engine: EngineDep,

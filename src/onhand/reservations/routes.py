@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
+from ..answers import Reservation, Reservations, answer
 from ..errors import DomainError
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
 from ..inputs import MAX_ID, Digits
@@ -20,7 +21,12 @@ router = api_router(prefix="/v1/{tenant}/reservations", tags=["reservations"])
 Status = Literal["active", "committed", "released", "expired"]
 
 
-@router.post("", status_code=201, summary="Hold stock for a checkout (all lines or none)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Hold stock for a checkout (all lines or none)",
+    openapi_extra=answer(Reservation),
+)
 async def create(
     body: ReservationIn,
     caller: Storefront,
@@ -38,7 +44,11 @@ async def create(
     return JSONResponse(answer, status_code=201)
 
 
-@router.get("", summary="Reservations, newest first, with filters (admin)")
+@router.get(
+    "",
+    summary="Reservations, newest first, with filters (admin)",
+    openapi_extra=answer(Reservations),
+)
 def list_reservations(
     caller: Admin,
     engine: EngineDep,
@@ -55,7 +65,9 @@ def list_reservations(
         }
 
 
-@router.get("/{res_id}", summary="One reservation and its status")
+@router.get(
+    "/{res_id}", summary="One reservation and its status", openapi_extra=answer(Reservation)
+)
 def get_reservation(res_id: str, caller: Storefront, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return lifecycle.get(conn, caller.tenant, res_id)
@@ -76,7 +88,9 @@ def _once(
     return JSONResponse(answer, status_code=status)
 
 
-@router.post("/{res_id}/commit", summary="Turn the hold into a sale")
+@router.post(
+    "/{res_id}/commit", summary="Turn the hold into a sale", openapi_extra=answer(Reservation)
+)
 def commit(
     res_id: str, caller: Storefront, engine: EngineDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -90,7 +104,11 @@ def commit(
     )
 
 
-@router.post("/{res_id}/release", summary="Give the held stock back (harmless to repeat)")
+@router.post(
+    "/{res_id}/release",
+    summary="Give the held stock back (harmless to repeat)",
+    openapi_extra=answer(Reservation),
+)
 def release(
     res_id: str, caller: Storefront, engine: EngineDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -104,7 +122,11 @@ def release(
     )
 
 
-@router.post("/{res_id}/ship", summary="The committed goods leave the warehouse")
+@router.post(
+    "/{res_id}/ship",
+    summary="The committed goods leave the warehouse",
+    openapi_extra=answer(Reservation),
+)
 def ship(
     res_id: str, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -118,7 +140,11 @@ def ship(
     )
 
 
-@router.post("/{res_id}/extend", summary="Push expires_at forward while payment is in progress")
+@router.post(
+    "/{res_id}/extend",
+    summary="Push expires_at forward while payment is in progress",
+    openapi_extra=answer(Reservation),
+)
 def extend(
     res_id: str,
     body: ExtendIn,

@@ -6,6 +6,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from .. import db, idempotency, tenants
+from ..answers import Availability, AvailabilityAnswer, Ledger, Movement, answer
 from ..cache.lookup import cached_availability
 from ..catalog import service as catalog
 from ..catalog.schemas import MAX_ID
@@ -20,7 +21,10 @@ router = api_router(prefix="/v1/{tenant}", tags=["stock"])
 
 
 @router.post(
-    "/movements", status_code=201, summary="Receive, adjust, damage, ship, transfer, count …"
+    "/movements",
+    status_code=201,
+    summary="Receive, adjust, damage, ship, transfer, count …",
+    openapi_extra=answer(Movement),
 )
 def post_movement(
     body: MovementIn, caller: Admin, engine: EngineDep, idempotency_key: IdempotencyKey = None
@@ -42,7 +46,11 @@ def _availability(conn: Any, tenant: str, sku: str) -> dict[str, Any]:
     return availability(conn, tenant, item, now, day)
 
 
-@router.get("/availability/{sku}", summary="What can be sold now, in total and per location")
+@router.get(
+    "/availability/{sku}",
+    summary="What can be sold now, in total and per location",
+    openapi_extra=answer(Availability),
+)
 def get_availability(
     sku: str, caller: Public, engine: EngineDep, request: Request
 ) -> dict[str, Any]:
@@ -54,7 +62,11 @@ def get_availability(
         return _availability(conn, caller.tenant, sku)
 
 
-@router.get("/availability", summary="Availability of several SKUs at once")
+@router.get(
+    "/availability",
+    summary="Availability of several SKUs at once",
+    openapi_extra=answer(AvailabilityAnswer),
+)
 def list_availability(
     caller: Public,
     engine: EngineDep,
@@ -67,7 +79,7 @@ def list_availability(
         return {"availability": [_availability(conn, caller.tenant, s) for s in wanted]}
 
 
-@router.get("/ledger", summary="Ledger entries, newest first")
+@router.get("/ledger", summary="Ledger entries, newest first", openapi_extra=answer(Ledger))
 def get_ledger(
     caller: Admin,
     engine: EngineDep,

@@ -9,6 +9,17 @@ from fastapi import Query
 from fastapi.responses import Response
 
 from ... import db
+from ...answers import (
+    Alerts,
+    CoverTile,
+    History,
+    Holds,
+    LastPlan,
+    ReturnsTile,
+    StockSeries,
+    ValuationSeries,
+    answer,
+)
 from ...catalog import service as catalog
 from ...catalog.schemas import MAX_ID
 from ...errors import Invalid, NotFound
@@ -21,12 +32,20 @@ router = api_router(prefix="/v1/{tenant}/console", tags=["console"])
 State = Literal[STATES]  # type: ignore[valid-type]
 
 
-@router.get("/tiles/returns", summary="Returns of the last 30 days against the 30 before")
+@router.get(
+    "/tiles/returns",
+    summary="Returns of the last 30 days against the 30 before",
+    openapi_extra=answer(ReturnsTile),
+)
 def returns_tile(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     return tiles.tile(engine, caller.tenant, "returns")
 
 
-@router.get("/tiles/cover", summary="Days of cover by item and location against lead time")
+@router.get(
+    "/tiles/cover",
+    summary="Days of cover by item and location against lead time",
+    openapi_extra=answer(CoverTile),
+)
 def cover_tile(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     return tiles.tile(engine, caller.tenant, "cover")
 
@@ -73,7 +92,11 @@ def _history(
 Cursor = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Cursor from next_before")]
 
 
-@router.get("/history", summary="Ledger rows with the running balance, filtered, paged")
+@router.get(
+    "/history",
+    summary="Ledger rows with the running balance, filtered, paged",
+    openapi_extra=answer(History),
+)
 def get_history(
     caller: Admin,
     engine: EngineDep,
@@ -92,7 +115,11 @@ def get_history(
     return {"entries": entries, "next_before": cursor}
 
 
-@router.get("/history.csv", summary="The filtered ledger as CSV (up to 100,000 rows)")
+@router.get(
+    "/history.csv",
+    summary="The filtered ledger as CSV (up to 100,000 rows)",
+    openapi_extra=answer("csv"),
+)
 def get_history_csv(
     caller: Admin,
     engine: EngineDep,
@@ -119,7 +146,11 @@ def get_history_csv(
     )
 
 
-@router.get("/holds", summary="Active holds with the seconds left, soonest first")
+@router.get(
+    "/holds",
+    summary="Active holds with the seconds left, soonest first",
+    openapi_extra=answer(Holds),
+)
 def get_holds(
     caller: Admin,
     engine: EngineDep,
@@ -130,7 +161,11 @@ def get_holds(
         return {"holds": holds.active(conn, caller.tenant, db.utcnow(), sku=sku, limit=limit)}
 
 
-@router.get("/items/{sku}/series", summary="On hand per day and location, and units sold")
+@router.get(
+    "/items/{sku}/series",
+    summary="On hand per day and location, and units sold",
+    openapi_extra=answer(StockSeries),
+)
 def get_series(
     sku: str,
     caller: Admin,
@@ -145,7 +180,11 @@ def get_series(
         }
 
 
-@router.get("/valuation/series", summary="Stock value at the end of each of the last months")
+@router.get(
+    "/valuation/series",
+    summary="Stock value at the end of each of the last months",
+    openapi_extra=answer(ValuationSeries),
+)
 def get_valuation_series(
     caller: Admin,
     engine: EngineDep,
@@ -160,13 +199,19 @@ def get_valuation_series(
     return {"method": method, "points": points}
 
 
-@router.get("/alerts", summary="Items out, low or below their reorder point; latest alerts")
+@router.get(
+    "/alerts",
+    summary="Items out, low or below their reorder point; latest alerts",
+    openapi_extra=answer(Alerts),
+)
 def get_alerts(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     with db.read(engine) as conn:
         return alerts.alerts(conn, caller.tenant)
 
 
-@router.get("/plan", summary="The last plan run, or null when none ran yet")
+@router.get(
+    "/plan", summary="The last plan run, or null when none ran yet", openapi_extra=answer(LastPlan)
+)
 def get_last_plan(caller: Admin, engine: EngineDep) -> dict[str, Any]:
     # The console asks before it reads suggestions, so a new tenant causes no 404s.
     with db.read(engine) as conn:
