@@ -518,12 +518,16 @@ class ValuationLine(Doc):
     qty: int
     unit_cost: Decimal | None
     value: Decimal
+    purchase_value: Decimal = Field(description="The part of `value` paid to the supplier")
+    landed_value: Decimal = Field(description="The part from freight, duty, insurance, …")
     uncosted_qty: int = Field(description="Units with no known cost (valued at 0)")
 
 
 class ValuationTotals(Doc):
     qty: int
     value: Decimal
+    purchase_value: Decimal
+    landed_value: Decimal
     lines: int
 
 

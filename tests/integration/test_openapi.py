@@ -6,6 +6,7 @@ test_openapi_answers.py checks the success schemas against real answers."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from channelkit import SECRET_KEY
@@ -160,7 +161,15 @@ EXAMPLE_RUN = [
     ("POST", "/v1/{tenant}/plan/purchase-orders"),
     ("POST", "/v1/{tenant}/purchase-orders"),
     ("PATCH", "/v1/{tenant}/purchase-orders/{po_id}"),
+    ("POST", "/v1/{tenant}/purchase-orders/{po_id}/charges"),
     ("POST", "/v1/{tenant}/purchase-orders/{po_id}/receipts"),
+    ("POST", "/v1/{tenant}/movements/{movement_id}/charges"),
+    ("POST", "/v1/{tenant}/rma"),
+    ("POST", "/v1/{tenant}/rma/{rma_id}/receive"),
+    ("POST", "/v1/{tenant}/rma/{rma_id}/inspect"),
+    ("POST", "/v1/{tenant}/rma/{rma_id}/refuse"),
+    ("PUT", "/v1/{tenant}/counts/programme"),
+    ("POST", "/v1/{tenant}/counts/tasks/{task_id}/count"),
     ("PUT", "/v1/{tenant}/policies/dispatch-preferences"),
     ("POST", "/v1/{tenant}/consumption"),
     ("POST", "/v1/{tenant}/waves"),
@@ -229,6 +238,24 @@ def test_every_request_example_is_accepted(example_api, fake):
                     **store.variants.pop(made["variant"]),
                     "id": line["variant"],
                 }
+        if template.endswith("/rma/{rma_id}/receive"):  # goods come back once approved
+            done = api.post(f"/rma/{ids['rma_id']}/approve")
+            assert done.status_code == 200, done.text
+        if template.endswith("/refuse"):  # another request, the one that is refused
+            again = api.post("/rma", json=_example(spec, "POST", "/v1/{tenant}/rma"))
+            assert again.status_code == 201, again.text
+            ids["rma_id"] = again.json()["id"]
+        if template.endswith("/counts/tasks/{task_id}/count"):
+            # First counts are spread over the class's interval: the first day one is due.
+            today = datetime.now(UTC).date()
+            for ahead in range(366):
+                on = (today + timedelta(days=ahead)).isoformat()
+                made = api.post("/counts/tasks/generate", params={"on": on})
+                assert made.status_code in (200, 201), made.text
+                tasks = api.get("/counts/tasks").json()["tasks"]
+                if tasks:
+                    break
+            ids["task_id"] = tasks[0]["id"]
         if template.startswith("/v1/{tenant}/suppliers/") or template.endswith("/suppliers"):
             ids["code"] = "ACME"
         if template.startswith("/v1/{tenant}/channels/"):
@@ -238,6 +265,10 @@ def test_every_request_example_is_accepted(example_api, fake):
         assert 200 <= r.status_code < 300, (method, template, r.status_code, r.text[:500])
         if template.endswith("/reservations"):
             ids["res_id"] = r.json()["id"]
+        if template.endswith("/v1/{tenant}/movements"):
+            ids["movement_id"] = r.json()["id"]
+        if template.endswith("/v1/{tenant}/rma"):
+            ids["rma_id"] = r.json()["id"]
         if template.endswith("/v1/{tenant}/purchase-orders"):
             ids["po_id"] = r.json()["id"]
         if template.endswith("/waves"):
