@@ -150,6 +150,69 @@ def test_a_rolled_back_id_is_skipped_quickly(postgres_url, migrated_engine_for):
     assert [e.type for e in got] == ["test.event"]
 
 
+class _Statements:
+    """Counts the SQL statements an engine runs while active."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine, self.count = engine, 0
+
+    def _seen(self, *_: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _Statements:
+        sa.event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def test_a_tail_behind_another_is_served_from_memory(engine):
+    tenant = f"t{uuid.uuid4().hex[:12]}"
+    with db.read(engine) as conn:
+        start = int(conn.execute(sa.select(sa.func.max(outbox_table.c.id))).scalar() or 0)
+    write_events(engine, tenant, 30)
+    ahead, behind = OutboxTail(engine, start, batch=20), OutboxTail(engine, start, batch=20)
+    first, _ = ahead.poll()
+    ahead.advance(first[-1].id)
+    with _Statements(engine) as seen:
+        served, stalled = behind.poll()
+    assert seen.count == 0 and not stalled
+    assert [e.id for e in served] == [e.id for e in first]
+    behind.advance(served[-1].id)
+    with _Statements(engine) as seen:  # past what was delivered: the database again
+        rest, _ = behind.poll()
+    assert seen.count > 0
+    assert len([e for e in first + rest if e.tenant == tenant]) == 30
+
+
+@pytest.mark.postgres
+def test_a_shared_window_never_hides_a_row_that_committed_late(postgres_url, migrated_engine_for):
+    engine = migrated_engine_for(postgres_url)
+    tenant = f"t{uuid.uuid4().hex[:12]}"
+    with db.read(engine) as conn:
+        start = int(conn.execute(sa.select(sa.func.max(outbox_table.c.id))).scalar() or 0)
+    slow = engine.connect()
+    slow_tx = slow.begin()
+    outbox.record(slow, tenant, "test.slow", db.utcnow())  # an id taken, not committed yet
+    write_events(engine, tenant, 1)
+    ahead = OutboxTail(engine, start, gap_min_age=0.05)
+    behind = OutboxTail(engine, start, gap_min_age=0.05)
+    mine = lambda evs: [e.type for e in evs if e.tenant == tenant]  # noqa: E731
+    try:
+        assert mine(ahead.poll()[0]) == [] and mine(behind.poll()[0]) == []  # both wait
+        slow_tx.commit()
+        got: list[Event] = []
+        eventually(lambda: got.extend(ahead.poll()[0]) or "test.event" in mine(got), timeout=5)
+        ahead.advance(got[-1].id)
+        assert mine(got) == ["test.slow", "test.event"]
+        with _Statements(engine) as seen:
+            served, _ = behind.poll()
+        assert seen.count == 0 and mine(served) == ["test.slow", "test.event"]
+    finally:
+        slow.close()
+
+
 async def _stream_ids(url: str, prefix: str, tenant: str) -> dict[int, list[int]]:
     """Per event id, the Nats-Msg-Id of every copy in the stream."""
     nc = await nats.connect(url)

@@ -18,6 +18,13 @@ not "a few seconds", while a long transaction that wrote events early is still w
 
 On SQLite writers are serialised (one write transaction at a time) and a rolled-back rowid is
 reused, so rows appear in id order and a gap never needs waiting for.
+
+One read for all: a process follows the outbox with several tails (one per sink it leads, and
+the live hub's), which used to read every event once each. The tails of one engine share a
+window of recent events (`Recent`): what one tail read is kept, and a tail behind it is served
+from memory up to the highest id any tail has delivered past. Below that id every gap is final
+(a tail only passes a gap once it is known to be final), and every event there was read by
+the tail that passed it, so memory holds all there is.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -44,6 +53,67 @@ class Gap:
     cover: int  # every missing id below this was allocated before the read that saw the gap
     seen: float  # monotonic time the gap was first seen
     xmax: int  # xmax of the snapshot taken just after that read
+
+
+@dataclass
+class Recent:
+    """Events lately read from one database's outbox, shared by its tails in this process.
+
+    Holds every event with lo < id <= hi as some tail read them; `final` is the highest id any
+    tail delivered past, below which no event can still appear.
+    """
+
+    capacity: int = 10_000
+    events: dict[int, Event] = field(default_factory=dict)
+    lo: int = -1
+    hi: int = -1
+    final: int = -1
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def serve(self, after: int, limit: int) -> list[Event]:
+        """The events after `after` that are final and held here (none: read the database)."""
+        with self.lock:
+            top = min(self.hi, self.final)
+            if after < self.lo or after >= top:
+                return []
+            out = []
+            for i in range(after + 1, top + 1):
+                if i in self.events:
+                    out.append(self.events[i])
+                    if len(out) == limit:
+                        break
+            return out
+
+    def store(self, after: int, rows: list[Event]) -> None:
+        """Keep what a read of the rows after `after` returned (all visible ones, in order)."""
+        if not rows:
+            return
+        with self.lock:
+            if after > self.hi or rows[-1].id < self.lo:  # not joined to what is held
+                self.events, self.lo, self.hi = {}, after, after
+            self.lo = min(self.lo, after)
+            self.hi = max(self.hi, rows[-1].id)
+            for ev in rows:
+                self.events[ev.id] = ev
+            if len(self.events) > 2 * self.capacity:  # trim now and then, not every read
+                ids = sorted(self.events)
+                self.lo = max(self.lo, ids[-self.capacity - 1])
+                self.events = {i: self.events[i] for i in ids[-self.capacity :]}
+
+    def delivered(self, last: int) -> None:
+        with self.lock:
+            self.final = max(self.final, last)
+
+
+_recent: weakref.WeakKeyDictionary[Engine, Recent] = weakref.WeakKeyDictionary()
+
+
+def recent(engine: Engine) -> Recent:
+    with _guard:
+        return _recent.setdefault(engine, Recent())
+
+
+_guard = threading.Lock()
 
 
 class OutboxTail:
@@ -65,12 +135,16 @@ class OutboxTail:
         self.gap_max_age = gap_max_age
         self.gap: Gap | None = None
         self.sqlite = db.is_sqlite(engine)
+        self.recent = recent(engine)
 
     def poll(self) -> tuple[list[Event], bool]:
         """(events, stalled): stalled means a gap holds back rows and is worth re-checking soon."""
+        if served := self.recent.serve(self.cursor, self.batch):
+            return served, False
         with db.read(self.engine) as conn:
             horizon = self._horizon_passed(conn)
             rows = read_after(conn, self.cursor, self.batch)
+            self.recent.store(self.cursor, rows)
             out: list[Event] = []
             expected = self.cursor + 1
             for ev in rows:
@@ -82,7 +156,9 @@ class OutboxTail:
         return out, False
 
     def advance(self, last: int) -> None:
+        """The events up to `last` were delivered: every id up to it is final."""
         self.cursor = max(self.cursor, last)
+        self.recent.delivered(last)
         if self.gap and self.cursor >= self.gap.cover:
             self.gap = None
 
