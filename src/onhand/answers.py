@@ -895,7 +895,9 @@ class SyncItem(Doc):
     after: int | None
     status: str
     error: str | None
-    offer: int | None
+    offer: dict[str, Any] | None = Field(
+        description="How the quantity offered to the store was made (available, buffer, share)"
+    )
 
 
 class SyncRunDetail(SyncRun):
