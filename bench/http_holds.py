@@ -120,6 +120,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--stock", type=int, default=100_000_000)
+    parser.add_argument(
+        "--baseline",
+        help="The src/ folder of another onhand checkout: its `serve --workers 1` runs too",
+    )
     parser.add_argument("--json", action="store_true", help="Print only the JSON line")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -142,12 +146,16 @@ def main() -> None:
         "onhand_1": [sys.executable, "-m", "onhand.cli", "serve", "--workers", "1"],
         "onhand_auto": [sys.executable, "-m", "onhand.cli", "serve", "--workers", "auto"],
     }  # fmt: skip
+    extra: dict[str, dict[str, str]] = {}
+    if args.baseline:  # the same command, importing onhand from the other checkout
+        targets["baseline_1"] = targets["onhand_1"]
+        extra["baseline_1"] = {"PYTHONPATH": str(Path(args.baseline).resolve())}
     runs: dict[str, dict[str, Any]] = {}
     for name, command in targets.items():
         port = 19000 + random.randrange(1000)
         proc = _serve(
             [*command, "--port", str(port)],
-            {**env, "ONHAND_REFERENCE_DSN": libpq},
+            {**env, "ONHAND_REFERENCE_DSN": libpq, **extra.get(name, {})},
             port,
         )
         try:
@@ -172,6 +180,11 @@ def main() -> None:
         "runs": runs,
         "ratio_onhand_1": round(runs["onhand_1"]["holds_per_s"] / base, 2),
         "ratio_onhand_auto": round(runs["onhand_auto"]["holds_per_s"] / base, 2),
+        **(
+            {"ratio_baseline_1": round(runs["baseline_1"]["holds_per_s"] / base, 2)}
+            if "baseline_1" in runs
+            else {}
+        ),
         "oversold": {
             "onhand": oversold(engine, tenant),
             "reference": int(ref_over) + int(ref_holds != ref_reserved),
