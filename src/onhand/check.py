@@ -4,19 +4,24 @@
 2. Balances and print-on-demand bookings equal the sum of the ledger; reserved equals the sum
    of active reservation lines and channel allocation holds.
 5. No row refers to a row of another tenant.
+
+For lot-tracked items also: each lot state of a balance row is the sum of its lot rows, lot
+rows equal the ledger's per-lot sums and their `reserved` the active hold lines on the lot
+(invariant 2), and no lot was held or shipped after its expiry date (invariant 6).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
 from .channels.tables import channel_allocations
-from .stock.model import POD_STATES, STATES
+from .stock.model import LOT_STATES, POD_STATES, STATES
 from .stock.sql import available_expr
 from .tables import (
     balances,
@@ -24,6 +29,8 @@ from .tables import (
     items,
     ledger,
     locations,
+    lot_balances,
+    lots,
     pod_bookings,
     reservation_lines,
     tenants,
@@ -290,8 +297,132 @@ def _cross_tenant(conn: Connection) -> list[Finding]:
     return out
 
 
+def _lots_add_up(conn: Connection) -> list[Finding]:
+    """A lot item's balance row is the sum of its lot rows; lot rows are the ledger's sums per
+    lot; a lot row's `reserved` is the sum of the active hold lines on that lot."""
+    lb = lot_balances
+    out = []
+    key = (lb.c.tenant_id, lb.c.item_id, lb.c.location_id)
+    summed = {
+        tuple(r[:3]): dict(zip(LOT_STATES, map(int, r[3:]), strict=True))
+        for r in conn.execute(
+            sa.select(*key, *(sa.func.sum(lb.c[s]) for s in LOT_STATES)).group_by(*key)
+        )
+    }
+    tracked = conn.execute(
+        sa.select(balances)
+        .join(items, items.c.id == balances.c.item_id)
+        .where(items.c.tenant_id == balances.c.tenant_id, items.c.tracking == "lot")
+    )
+    for r in tracked:
+        none = dict.fromkeys(LOT_STATES, 0)
+        lots_here = summed.pop((r.tenant_id, r.item_id, r.location_id), none)
+        for s in LOT_STATES:
+            if getattr(r, s) != lots_here[s]:
+                out.append(
+                    Finding(
+                        2,
+                        f"tenant {r.tenant_id} item {r.item_id} location {r.location_id}: "
+                        f"{s} is {getattr(r, s)}, its lots add up to {lots_here[s]}",
+                    )
+                )
+    for (t, i, loc), figures in summed.items():
+        if any(figures.values()):
+            out.append(Finding(2, f"tenant {t} item {i} location {loc}: lots but no balance row"))
+    lkey = (ledger.c.tenant_id, ledger.c.item_id, ledger.c.location_id, ledger.c.lot_id)
+    booked = {
+        (*r[:4], r[4]): int(r[5])
+        for r in conn.execute(
+            sa.select(*lkey, ledger.c.state, sa.func.sum(ledger.c.delta))
+            .where(ledger.c.lot_id.is_not(None))
+            .group_by(*lkey, ledger.c.state)
+        )
+    }
+    rl = reservation_lines
+    hkey = (rl.c.tenant_id, rl.c.item_id, rl.c.location_id, rl.c.lot_id)
+    held = {
+        tuple(r[:4]): int(r[4])
+        for r in conn.execute(
+            sa.select(*hkey, sa.func.sum(rl.c.qty))
+            .where(rl.c.active, rl.c.lot_id.is_not(None))
+            .group_by(*hkey)
+        )
+    }
+    for r in conn.execute(sa.select(lb)):
+        row = (r.tenant_id, r.item_id, r.location_id, r.lot_id)
+        where = f"tenant {r.tenant_id} item {r.item_id} location {r.location_id} lot {r.lot_id}"
+        for s in STATES:
+            total = booked.pop((*row, s), 0)
+            if getattr(r, s) != total:
+                out.append(Finding(2, f"{where}: {s} is {getattr(r, s)}, ledger sums to {total}"))
+        if r.reserved != (want := held.pop(row, 0)):
+            out.append(Finding(2, f"{where}: reserved is {r.reserved}, active holds hold {want}"))
+    for (t, i, loc, lot, s), total in booked.items():
+        if total != 0:
+            out.append(
+                Finding(
+                    2,
+                    f"tenant {t} item {i} location {loc} lot {lot}: ledger sums {s} to "
+                    f"{total} but there is no lot row",
+                )
+            )
+    for (t, i, loc, lot), want in held.items():
+        out.append(
+            Finding(
+                2,
+                f"tenant {t} item {i} location {loc} lot {lot}: active holds of {want} "
+                "but no lot row",
+            )
+        )
+    return out
+
+
+def _no_expired_lot_sold(conn: Connection) -> list[Finding]:
+    """No lot was held or shipped after its expiry date (the guard decides by the tenant's
+    day; this looks for any hold or shipment dated two or more UTC days past expiry, or one
+    on a recalled lot after the recall)."""
+    rows = conn.execute(
+        sa.select(
+            ledger.c.tenant_id,
+            ledger.c.id,
+            ledger.c.reason,
+            ledger.c.created_at,
+            lots.c.code,
+            lots.c.expires_on,
+            lots.c.recalled_at,
+        )
+        .join(lots, lots.c.id == ledger.c.lot_id)
+        .where(
+            lots.c.tenant_id == ledger.c.tenant_id,
+            ledger.c.reason.in_(("reserve", "ship")),
+            ledger.c.state.in_(("reserved", "on_hand")),
+            ledger.c.delta != 0,
+            sa.or_(lots.c.expires_on.is_not(None), lots.c.recalled_at.is_not(None)),
+        )
+    )
+    out = []
+    for r in rows:
+        day = r.created_at.astimezone(UTC).date()
+        late = r.expires_on is not None and day > r.expires_on + timedelta(days=1)
+        recalled = (
+            r.reason == "reserve" and r.recalled_at is not None and r.created_at > r.recalled_at
+        )
+        if late or recalled:
+            why = f"expired {r.expires_on}" if late else "recalled"
+            out.append(
+                Finding(
+                    6,
+                    f"tenant {r.tenant_id} lot {r.code}: ledger row {r.id} ({r.reason}, "
+                    f"{r.created_at:%Y-%m-%d}) took units of a lot that {why}",
+                )
+            )
+    return out
+
+
 def run(conn: Connection) -> list[Finding]:
     return [
+        *_lots_add_up(conn),
+        *_no_expired_lot_sold(conn),
         *_negative_states(conn),
         *_ledger_matches_balances(conn),
         *_ledger_matches_pod_bookings(conn),

@@ -107,9 +107,16 @@ items = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
+    # none: stock per (item, location) only; lot: also per lot (batch) with its expiry date.
+    sa.Column("tracking", sa.String(8), nullable=False, server_default="none"),
+    # Never sell (hold or ship) a lot with fewer days left than this before it expires.
+    sa.Column("min_shelf_life_days", sa.Integer),
+    # Announce `lot.expiring` this many days before a lot's expiry date (null: 3).
+    sa.Column("expiry_warning_days", sa.Integer),
     sa.UniqueConstraint("tenant_id", "sku"),
     sa.Index(None, "tenant_id", "barcode"),
     sa.CheckConstraint("kind IN ('physical', 'digital', 'licensed', 'pod', 'bundle')", name="kind"),
+    sa.CheckConstraint("tracking IN ('none', 'lot', 'serial')", name="tracking"),
 )
 
 bundle_components = sa.Table(
@@ -133,6 +140,48 @@ balances = sa.Table(
     sa.CheckConstraint(" AND ".join(f"{s} >= 0" for s in STATES), name="states_not_negative"),
     # Also unique per row, so a planner with stale statistics cannot pick it for a range scan.
     sa.Index(None, "tenant_id", "location_id", "item_id"),
+)
+
+# A lot (batch) of a lot-tracked item: its code, dates, and where it came from.
+lots = sa.Table(
+    "lots",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("code", sa.String(64), nullable=False),
+    # The last day it may be sold or used ("use by"); null: it does not expire.
+    sa.Column("expires_on", sa.Date),
+    sa.Column("best_before", sa.Date),
+    sa.Column("manufactured_on", sa.Date),
+    sa.Column("supplier", sa.String(64)),
+    # The receipt it came in: the movement, and its reference (a purchase order number).
+    sa.Column("movement_id", sa.String(36)),
+    sa.Column("reference", sa.String(200)),
+    # When `lot.expiring` was announced, when the expiry job moved it to quality_control,
+    # and when it was recalled.
+    sa.Column("warned_at", Time),
+    sa.Column("expired_at", Time),
+    sa.Column("recalled_at", Time),
+    sa.Column("created_at", Time, nullable=False),
+    sa.UniqueConstraint("tenant_id", "item_id", "code"),
+    sa.Index(None, "tenant_id", "item_id", "expires_on"),
+    sa.Index(None, "tenant_id", "expires_on"),
+)
+
+# Per lot, the same states as `balances`: a lot-tracked item's balance row at a location is
+# the sum of its lot rows there (safety_stock and incoming stay on the balance row only).
+lot_balances = sa.Table(
+    "lot_balances",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id"), primary_key=True),
+    sa.Column("lot_id", Id, sa.ForeignKey("lots.id"), primary_key=True),
+    *(sa.Column(state, Qty, nullable=False, server_default="0") for state in STATES),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.CheckConstraint(" AND ".join(f"{s} >= 0" for s in STATES), name="states_not_negative"),
+    sa.Index(None, "tenant_id", "lot_id", "location_id"),
 )
 
 movements = sa.Table(
@@ -165,11 +214,22 @@ ledger = sa.Table(
     sa.Column("actor", sa.String(200)),
     sa.Column("unit_cost", sa.Numeric(18, 6)),
     sa.Column("created_at", Time, nullable=False),
+    # The lot the change is of (lot-tracked items only).
+    sa.Column("lot_id", Id, sa.ForeignKey("lots.id")),
     sa.Index(None, "tenant_id", "item_id", "id"),
     sa.Index(None, "tenant_id", "location_id", "id"),
     sa.Index(None, "tenant_id", "created_at"),
     sa.Index(None, "tenant_id", "movement_id"),
     sa.Index(None, "tenant_id", "reservation_id"),
+    # A lot's trace reads its rows in order; only lot-tracked rows carry one.
+    sa.Index(
+        None,
+        "tenant_id",
+        "lot_id",
+        "id",
+        sqlite_where=sa.text("lot_id IS NOT NULL"),
+        postgresql_where=sa.text("lot_id IS NOT NULL"),
+    ),
 )
 
 reservations = sa.Table(
@@ -208,6 +268,8 @@ reservation_lines = sa.Table(
     sa.Column("parent_sku", sa.String(128)),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("expires_at", Time, nullable=False),
+    # The lot the part holds (lot-tracked items only).
+    sa.Column("lot_id", Id, sa.ForeignKey("lots.id")),
     sa.Index(
         "ix_reservation_lines_active",
         "tenant_id",

@@ -1,4 +1,4 @@
-"""Only stock/ writes balances, print-on-demand bookings and the ledger (DESIGN.md §5)."""
+"""Only stock/ writes balances, lot balances, pod bookings and the ledger (DESIGN.md §5)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "onhand"
-TABLES = r"(?:balances|pod_bookings|ledger)"
+TABLES = r"(?:balances|lot_balances|pod_bookings|ledger)"
 WRITES = re.compile(
     rf"\b{TABLES}\.(?:update|insert|delete)\(|"
     rf"(?:insert|bulk_insert)\(\s*conn,\s*{TABLES}\b|"

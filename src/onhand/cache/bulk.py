@@ -40,8 +40,9 @@ assert FIGURES == (
 def bulk_entries(
     conn: Connection, tenant: str, rows: Sequence[Any], now: datetime
 ) -> dict[str, str]:
-    """Encoded entries for a page of item rows (id, sku, kind), ordered by id."""
-    simple = [r for r in rows if r.kind in SIMPLE_KINDS]
+    """Encoded entries for a page of item rows (id, sku, kind, tracking), ordered by id."""
+    # Lot-tracked items are not cached: what they can sell changes with the date (expiry).
+    simple = [r for r in rows if r.kind in SIMPLE_KINDS and r.tracking == "none"]
     out: dict[str, str] = {}
     if simple:
         build = _python_entries if db.is_sqlite(conn) else _sql_entries

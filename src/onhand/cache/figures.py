@@ -65,9 +65,10 @@ def decode(raw: bytes | str, now: datetime) -> dict[str, Any] | None:
 
 
 def cacheable(item: Item) -> bool:
+    """Lot-tracked items (and bundles of them) are not: expiry makes them depend on the date."""
     if item.kind == "bundle":
-        return all(part.kind in SIMPLE_KINDS for part, _ in item.components)
-    return item.kind in SIMPLE_KINDS
+        return all(part.kind in SIMPLE_KINDS and not part.lots for part, _ in item.components)
+    return item.kind in SIMPLE_KINDS and not item.lots
 
 
 def next_lapse(

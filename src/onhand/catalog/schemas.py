@@ -12,6 +12,8 @@ from ..inputs import Flag, PlainDecimal, Whole
 from ..quantities import MAX_QTY
 
 Kind = Literal["physical", "digital", "licensed", "pod", "bundle"]
+Tracking = Literal["none", "lot", "serial"]
+ShelfLifeDays = Annotated[Whole, Field(ge=0, le=3650)]
 # Codes name locations and suppliers in URLs: letters, digits, '_', ':' and '-', in parts
 # joined by single dots. No '/', and no '..' that a client would resolve away.
 Code = Field(
@@ -142,6 +144,15 @@ class ItemIn(Body):
     capacity_per_day: PositiveInt | None = None
     components: list[ComponentIn] | None = None
     unit_cost: Money | None = None
+    tracking: Tracking = Field(
+        default="none", description="lot: stock is kept per lot (batch) with an expiry date"
+    )
+    min_shelf_life_days: ShelfLifeDays | None = Field(
+        default=None, description="Lot items: never hold or ship a lot with fewer days left"
+    )
+    expiry_warning_days: ShelfLifeDays | None = Field(
+        default=None, description="Lot items: announce lot.expiring this many days ahead (3)"
+    )
 
 
 class ItemPatch(Body):
@@ -158,6 +169,8 @@ class ItemPatch(Body):
     capacity_per_day: PositiveInt | None = None
     unit_cost: Money | None = None
     active: Flag | None = None
+    min_shelf_life_days: ShelfLifeDays | None = None
+    expiry_warning_days: ShelfLifeDays | None = None
 
     @model_validator(mode="after")
     def _kept_fields_stay_set(self) -> ItemPatch:

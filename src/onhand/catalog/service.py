@@ -158,6 +158,18 @@ def _validate_kind(body: ItemIn) -> None:
         body.components or []
     ):
         raise Invalid("A bundle lists each component SKU once; add up the quantities instead.")
+    if body.tracking == "serial":
+        raise Invalid(
+            "Serial-number tracking is not available yet; use tracking 'lot' or 'none'.",
+            slug="tracking-unsupported",
+        )
+    if body.tracking != "none" and body.kind != "physical":
+        raise Invalid(f"Only physical items can be tracked by lot, not {body.kind} items.")
+    if body.tracking != "none" and body.allow_backorder:
+        raise Invalid("A lot-tracked item cannot allow backorders: a lot holds what it holds.")
+    for name in ("min_shelf_life_days", "expiry_warning_days"):
+        if getattr(body, name) is not None and body.tracking == "none":
+            raise Invalid(f"{name} applies to lot-tracked items (tracking 'lot').")
 
 
 def create_item(conn: Connection, tenant: str, body: ItemIn) -> dict[str, Any]:
@@ -204,6 +216,11 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
         raise Invalid("capacity_per_day only applies to print-on-demand ('pod') items.")
     if values.get("allow_backorder") is False and current.allow_backorder:
         _refuse_if_backordered(conn, tenant, current)
+    if values.get("allow_backorder") and current.lots:
+        raise Invalid("A lot-tracked item cannot allow backorders: a lot holds what it holds.")
+    for name in ("min_shelf_life_days", "expiry_warning_days"):
+        if values.get(name) is not None and not current.lots:
+            raise Invalid(f"{name} applies to lot-tracked items (tracking 'lot').")
     if values:
         conn.execute(
             tenancy.update(tenant, items)
@@ -256,6 +273,8 @@ def _item_from_row(row: Any, parts: list[Any]) -> Item:
         bool(row.allow_backorder),
         row.capacity_per_day,
         components,
+        row.tracking,
+        row.min_shelf_life_days,
     )
 
 
@@ -288,6 +307,9 @@ def _item_out(row: Any, parts: list[Any]) -> dict[str, Any]:
             "active",
             "created_at",
             "updated_at",
+            "tracking",
+            "min_shelf_life_days",
+            "expiry_warning_days",
         )
     }
     out["unit_cost"] = str(row.unit_cost) if row.unit_cost is not None else None

@@ -22,6 +22,8 @@ from ..errors import DomainError, InsufficientStock, Invalid, NotFound
 from ..events import catalogue, outbox
 from ..quantities import MAX_QTY, to_base_units
 from ..settings import DEFAULT_RESERVATION_TTL_SECONDS
+from ..stock import lots, model
+from ..stock.lots import LotFree
 from ..stock.model import Change, Free, Item, Location, Need, Posting
 from ..tables import reservation_lines, reservations
 from . import allocation
@@ -61,6 +63,7 @@ class Part:
     parent_sku: str | None
     # Units held beyond the stock there (an item that allows backorders): a backorder line.
     short: int = 0
+    lot: lots.Lot | None = None
 
     @property
     def location(self) -> Location | None:
@@ -69,7 +72,11 @@ class Part:
 
 
 def _needs(
-    body: ReservationIn, items: dict[str, Item], places: dict[str, Location]
+    conn: Connection,
+    tenant: str,
+    body: ReservationIn,
+    items: dict[str, Item],
+    places: dict[str, Location],
 ) -> tuple[list[Need], list[int]]:
     """What each line takes from stock (bundles become components), and each line's quantity."""
     needs, qtys = [], []
@@ -92,6 +99,11 @@ def _needs(
                     location=line.location,
                 )
         qtys.append(qty)
+        if line.lot is not None and not item.lots:
+            raise Invalid(
+                f"lines.{n}.lot: {item.sku} does not track lots; leave the lot out.",
+                slug="not-lot-tracked",
+            )
         if item.kind == "bundle":
             for part, per_kit in item.components:
                 if qty * per_kit > MAX_QTY:
@@ -101,8 +113,29 @@ def _needs(
                     )
                 needs.append(Need(n, part, qty * per_kit, loc, item.sku))
         else:
-            needs.append(Need(n, item, qty, loc, None))
+            lot = lots.find(conn, tenant, item, line.lot).id if line.lot else None
+            needs.append(Need(n, item, qty, loc, None, lot))
     return needs, qtys
+
+
+@dataclass
+class LotStock:
+    """The sellable lots of a batch's lot-tracked items at each location, FEFO, decremented as
+    holds are granted; a location gives a lot item no more than its sellable lots hold."""
+
+    free: dict[tuple[int, int], list[LotFree]]
+    sell_by: dict[int, date]
+
+    def candidates(self, item: Item, location_id: int, lot: int | None) -> list[LotFree]:
+        return lots.sellable(self.free.get((item.id, location_id), []), self.sell_by[item.id], lot)
+
+    def views(self, item: Item, places: list[Free], lot: int | None) -> list[Free]:
+        """The places as a lot item's need sees them: at most what their sellable lots hold."""
+        out = []
+        for p in places:
+            held = sum(c.available for c in self.candidates(item, p.location_id, lot))
+            out.append(Free(p.location_id, p.code, p.zone, p.priority, min(p.available, held)))
+        return out
 
 
 class _Short(Exception):
@@ -116,6 +149,7 @@ def _shortage(
     free: dict[int, list[Free]],
     pod_free: dict[tuple[int, date], int],
     day: date,
+    lot_stock: LotStock | None = None,
 ) -> InsufficientStock:
     """The refusal, stated for everything this request wanted of the short item."""
     item, loc = need.item, need.location
@@ -124,6 +158,8 @@ def _shortage(
         available = pod_free[(item.id, day)]
     else:
         places = [p for p in free.get(item.id, []) if not loc or p.location_id == loc.id]
+        if item.lots and lot_stock is not None:
+            places = lot_stock.views(item, places, need.lot)
         available = sum(max(p.available, 0) for p in places)
     problem = InsufficientStock(
         item.sku, sum(n.qty for n in same), max(available, 0), loc.code if loc else None
@@ -141,10 +177,12 @@ def _allocate(
     strategy: str,
     zone: str | None,
     near: allocation.ZoneRank | None = None,
+    lot_stock: LotStock | None = None,
 ) -> list[Part]:
     """Take every need from the in-memory figures, or put everything back and refuse."""
     parts: list[Part] = []
     pods: list[tuple[tuple[int, date], int]] = []
+    taken: list[tuple[LotFree, int]] = []
     try:
         for need in needs:
             item = need.item
@@ -157,6 +195,15 @@ def _allocate(
                 pod_free[key] -= need.qty
                 pods.append((key, need.qty))
                 parts.append(Part(need.line, item, need.qty, None, day, need.parent_sku))
+            elif item.lots and lot_stock is not None:
+                got = _lot_parts(need, free.get(item.id, []), lot_stock, strategy, zone, near)
+                for place, lot_free, qty in got:
+                    place.available -= qty
+                    lot_free.available -= qty
+                    taken.append((lot_free, qty))
+                    parts.append(
+                        Part(need.line, item, qty, place, None, need.parent_sku, lot=lot_free.lot)
+                    )
             else:
                 places = free.get(item.id, [])
                 if need.location:
@@ -179,8 +226,46 @@ def _allocate(
                 part.place.available += part.qty
         for key, qty in pods:
             pod_free[key] += qty
-        raise _shortage(short.need, needs, free, pod_free, day) from None
+        for lot_free, qty in taken:
+            lot_free.available += qty
+        raise _shortage(short.need, needs, free, pod_free, day, lot_stock) from None
     return parts
+
+
+def _lot_parts(
+    need: Need,
+    places: list[Free],
+    lot_stock: LotStock,
+    strategy: str,
+    zone: str | None,
+    near: allocation.ZoneRank | None,
+) -> list[tuple[Free, LotFree, int]]:
+    """A lot item's need: locations chosen as for any item, but each giving at most what its
+    sellable lots hold, and within a location the lot that expires first (or the one asked
+    for). Nothing is decremented here; _Short when it does not fit."""
+    item = need.item
+    if need.location:
+        places = [p for p in places if p.location_id == need.location.id]
+    views = lot_stock.views(item, places, need.lot)
+    if need.location:
+        split = [(views[0], need.qty)] if views and views[0].available >= need.qty else None
+    else:
+        split = allocation.split(need.qty, views, strategy, zone, False, near)
+    if split is None:
+        raise _Short(need)
+    real = {p.location_id: p for p in places}
+    out = []
+    for view, qty in split:
+        left = qty
+        for candidate in lot_stock.candidates(item, view.location_id, need.lot):
+            n = min(left, candidate.available)
+            if n > 0:
+                out.append((real[view.location_id], candidate, n))
+                left -= n
+            if left == 0:
+                break
+        assert left == 0, "a view never shows more than its lots hold"
+    return out
 
 
 def _lines_doc(body: ReservationIn, qtys: list[int], parts: list[Part]) -> list[dict[str, Any]]:
@@ -195,7 +280,12 @@ def _lines_doc(body: ReservationIn, qtys: list[int], parts: list[Part]) -> list[
                 "qty": qty,
                 "location": location,
                 "allocations": [
-                    {"sku": p.item.sku, "location": p.place.code if p.place else None, "qty": p.qty}
+                    {
+                        "sku": p.item.sku,
+                        "location": p.place.code if p.place else None,
+                        "qty": p.qty,
+                        **({"lot": p.lot.code} if p.lot else {}),
+                    }
                     | ({"backordered": p.short} if p.short else {})
                     for p in mine
                 ],
@@ -246,7 +336,7 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     for i in open_jobs:
         try:
             settings.check_ttl(jobs[i].body.ttl_seconds)
-            needs[i], qtys[i] = _needs(jobs[i].body, items, places)
+            needs[i], qtys[i] = _needs(conn, tenant, jobs[i].body, items, places)
         except DomainError as error:
             answers[i] = error
     all_needs = [n for ns in needs.values() for n in ns]
@@ -282,6 +372,14 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         for item_id, rows in locked.items()
     }
     pod_free = {key: p.available for key, p in pods.items()}
+    lot_items = {n.item.id: n.item for n in all_needs if n.item.lots}
+    lot_stock = None
+    if lot_items:
+        # Read after stock.lock took the items' balance rows: every lot writer holds them.
+        lot_stock = LotStock(
+            lots.free_at(conn, tenant, set(lot_items), now),
+            {i: model.sell_by(day, it.min_shelf_life_days) for i, it in lot_items.items()},
+        )
     granted: dict[int, list[Part]] = {}
     strategies = {i: jobs[i].body.allocation or settings.allocation for i in needs}
     near = None
@@ -292,7 +390,9 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
     for i in sorted(needs):
         body = jobs[i].body
         try:
-            granted[i] = _allocate(needs[i], free, pod_free, day, strategies[i], body.zone, near)
+            granted[i] = _allocate(
+                needs[i], free, pod_free, day, strategies[i], body.zone, near, lot_stock
+            )
         except DomainError as error:
             answers[i] = error
     rows = _Rows()
@@ -398,6 +498,7 @@ class _Rows:
                 "parent_sku": p.parent_sku,
                 "active": True,
                 "expires_at": expires,
+                "lot_id": p.lot.id if p.lot else None,
             }
             for n, p in enumerate(parts)
         ]
@@ -411,6 +512,8 @@ class _Rows:
                 location=p.location,
                 day=p.day,
                 posting=posting,
+                lot=p.lot.id if p.lot else None,
+                sale=p.lot is not None,
             )
             for p in parts
             if p.location or p.day

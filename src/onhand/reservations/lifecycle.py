@@ -100,6 +100,7 @@ def _move_lines(
             day=ln.day,
             sells=False,
             lapsed=ln.active and ln.expires_at <= now,
+            lot=ln.lot_id,
         )
         for ln in lines
         if ln.location_id is not None or ln.day is not None
@@ -313,6 +314,7 @@ def _expire(conn: Connection, tenant: str, rows: list[dict[str, Any]], now: date
             day=ln.day,
             sells=False,
             lapsed=ln.expires_at <= now,
+            lot=ln.lot_id,
             posting=Posting(
                 reason="expire",
                 actor="sweeper",

@@ -20,6 +20,12 @@ class HoldLineIn(Body):
     location: str | None = Field(
         default=None, max_length=64, description="Hold at this location; null lets onhand allocate"
     )
+    lot: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Lot-tracked items: hold this lot; null takes the lot that expires first",
+    )
 
 
 LineIn = HoldLineIn  # the name other modules import

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import tenancy
+from .. import tenancy, tenants
 from ..tables import balances, locations, pod_bookings, reservation_lines
 from . import model
 from .model import HELD, Item
@@ -69,6 +69,47 @@ def location_figures(
     return out
 
 
+LOT_FIGURES = ("on_hand", "available", "reserved", "committed", "damaged", "quality_control")
+
+
+def _lots(
+    conn: Connection, tenant: str, item: Item, rows: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """A lot item's breakdown per lot (FEFO order), and its locations' `available` less the
+    units of lots that may not be sold today (expired, too close to expiry, recalled), which
+    count as available nowhere, whether or not the expiry job has moved them yet."""
+    from . import lots  # lots imports the model only; kept local as the kernel's lots are
+
+    sell_by = model.sell_by(tenants.load(conn, tenant).day(now), item.min_shelf_life_days)
+    lot_rows = lots.rows(conn, tenant, {item.id}, now)
+    blocked = lots.unsellable(lot_rows, sell_by)
+    for r in rows:
+        if held_back := blocked.get((item.id, r["location_id"]), 0):
+            r["available"] = max(r["available"] - held_back, 0)
+    codes = {r["location_id"]: r["location"] for r in rows}
+    out: dict[int, dict[str, Any]] = {}
+    for lr in sorted(lot_rows, key=lambda x: lots.fefo_key(x.lot)):
+        if all(v == 0 for v in lr.states.values()):
+            continue
+        sellable = lr.lot.sellable(sell_by)
+        figures = {s: lr.states[s] for s in LOT_FIGURES if s != "available"}
+        figures["available"] = max(lr.available, 0) if sellable else 0
+        doc = out.setdefault(
+            lr.lot.id,
+            {
+                "lot": lr.lot.code,
+                **{k: v for k, v in lr.lot.doc().items() if k != "code"},
+                "sellable": sellable,
+                **{s: 0 for s in LOT_FIGURES},
+                "locations": [],
+            },
+        )
+        for s in LOT_FIGURES:
+            doc[s] += figures[s]
+        doc["locations"].append({"location": codes.get(lr.location_id), **figures})
+    return list(out.values())
+
+
 def _totals(sku: str, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     total = {s: sum(r[s] for r in rows) for s in (*FIGURES, "available")}
     public_rows = [{k: v for k, v in r.items() if k != "location_id"} for r in rows]
@@ -103,7 +144,10 @@ def availability(
     if item.kind == "bundle":
         return bundle_availability(conn, tenant, item, now, pod_day)
     rows = location_figures(conn, tenant, [item.id], now)[item.id]
+    breakdown = _lots(conn, tenant, item, rows, now) if item.lots else None
     doc = _totals(item.sku, item.kind, rows)
+    if breakdown is not None:
+        doc["lots"] = breakdown
     if item.kind == "digital":
         doc["available"] = None
     elif item.kind == "pod":

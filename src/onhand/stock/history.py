@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import tenancy
-from ..tables import items, ledger, locations
+from ..tables import items, ledger, locations, lots
 
 
 def entries(
@@ -25,9 +25,10 @@ def entries(
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of ledger entries and the `before` cursor of the next (older) page."""
     stmt = (
-        sa.select(ledger, items.c.sku, locations.c.code.label("location"))
+        sa.select(ledger, items.c.sku, locations.c.code.label("location"), lots.c.code.label("lot"))
         .join(items, tenancy.on(tenant, items, items.c.id == ledger.c.item_id))
         .outerjoin(locations, tenancy.on(tenant, locations, locations.c.id == ledger.c.location_id))
+        .outerjoin(lots, tenancy.on(tenant, lots, lots.c.id == ledger.c.lot_id))
         .where(tenancy.of(tenant, ledger))
     )
     for column, value in (
@@ -58,6 +59,8 @@ def entries(
             "created_at": r.created_at,
             # A print-on-demand booking has no location; it names its day.
             **({"day": r.day.isoformat()} if r.location_id is None else {}),
+            # A lot-tracked item's entry names its lot.
+            **({"lot": r.lot} if r.lot_id is not None else {}),
         }
         for r in rows[:limit]
     ]

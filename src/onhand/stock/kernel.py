@@ -27,10 +27,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-from .. import db, tenancy
-from ..errors import InsufficientStock
+from .. import db, tenancy, tenants
+from ..errors import InsufficientStock, Invalid
 from ..events import catalogue, outbox
-from ..tables import balances, ledger, locations, pod_bookings, reservation_lines
+from ..tables import (
+    balances,
+    ledger,
+    locations,
+    lot_balances,
+    lots,
+    pod_bookings,
+    reservation_lines,
+)
 from . import model, sql
 from .model import Change, Figures, Outcome, PodFigures, Posting
 
@@ -279,6 +287,8 @@ def apply(
         pods = lock_pod(conn, tenant, {c.key: c.item.capacity_per_day or 0 for c in pod}, now)  # type: ignore[misc]
     outcome = Outcome()
     _write_rows(conn, tenant, stock, locked, outcome, now)
+    if any(c.lot is not None or c.item.tracking != "none" for c in stock):
+        _write_lots(conn, tenant, stock, now)
     if partial := getattr(locked, "partial", set()) & {c.item.id for c in stock}:
         outcome.totals = item_totals(conn, tenant, partial, now)
     _write_pods(conn, tenant, pod, pods, outcome, now)
@@ -380,6 +390,154 @@ def _write_pods(
             raise InsufficientStock(c.item.sku, -model.net(deltas, _pod_net), max(row.available, 0))
 
 
+# ---- per-lot rows ---------------------------------------------------------------------------
+
+LotKey = tuple[int, int, int]  # (item, location, lot)
+
+
+def _lot_changes(changes: Sequence[Change]) -> dict[LotKey, tuple[Change, dict[str, int], bool]]:
+    """Per lot row: a change of it, the summed deltas of its lot states, and whether any is a
+    sale. A lot-tracked item's change of a lot state must name its lot, and only such an item's
+    may."""
+    out: dict[LotKey, tuple[Change, dict[str, int], bool]] = {}
+    for c in changes:
+        assert c.location is not None
+        if not c.item.lots:
+            if c.lot is not None:
+                raise Invalid(
+                    f"{c.item.sku} does not track lots; leave the lot out.", slug="not-lot-tracked"
+                )
+            continue
+        moved = {s: d for s, d in c.deltas.items() if d and s in model.LOT_STATES}
+        if c.lot is None:
+            if moved:
+                raise Invalid(
+                    f"{c.item.sku} is lot-tracked: name the lot ({', '.join(sorted(moved))}).",
+                    slug="lot-required",
+                    sku=c.item.sku,
+                )
+            continue
+        key = (c.item.id, c.location.id, c.lot)
+        first, deltas, sale = out.get(key, (c, {}, False))
+        for st, d in moved.items():
+            deltas[st] = deltas.get(st, 0) + d
+        out[key] = (first, deltas, sale or c.sale)
+    return dict(sorted(out.items()))
+
+
+def _write_lots(conn: Connection, tenant: str, changes: Sequence[Change], now: datetime) -> None:
+    """The lot rows of lot-tracked items, each with its own guard, after their balance rows
+    (whose locks, already held, order every writer of an item's lots)."""
+    summed = _lot_changes(changes)
+    for (item_id, location_id, lot_id), (_c, deltas, _sale) in summed.items():
+        if deltas and all(d > 0 for d in deltas.values()):
+            conn.execute(
+                db.insert(conn, lot_balances)
+                .values(
+                    tenant_id=tenant,
+                    item_id=item_id,
+                    location_id=location_id,
+                    lot_id=lot_id,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+    today = tenants.load(conn, tenant).day(now) if any(v[2] for v in summed.values()) else None
+    by_shape: dict[tuple[tuple[str, ...], model.Guard, bool], list[dict[str, Any]]] = {}
+    for (item_id, location_id, lot_id), (c, deltas, sale) in summed.items():
+        deltas = {st: d for st, d in deltas.items() if d}
+        if not deltas:
+            continue
+        g = model.guard(deltas, False, c.sells)
+        params = {"t": tenant, "i": item_id, "l": location_id, "lot": lot_id, "now": now}
+        params |= {f"d_{st}": d for st, d in deltas.items()}
+        if sale:
+            assert today is not None
+            params["sell_by"] = model.sell_by(today, c.item.min_shelf_life_days)
+        by_shape.setdefault((tuple(sorted(deltas)), g, sale), []).append(params)
+    for (states, g, sale), rows in by_shape.items():
+        done = conn.execute(sql.lot_guarded_update(states, g, sale), rows)
+        if done.rowcount != len(rows):
+            _lot_refused(conn, tenant, summed, rows, g, now)
+
+
+def _lot_refused(
+    conn: Connection,
+    tenant: str,
+    summed: dict[LotKey, tuple[Change, dict[str, int], bool]],
+    rows: list[dict[str, Any]],
+    g: model.Guard,
+    now: datetime,
+) -> None:
+    """Explain which lot row the guard refused: too little in it, or past its sell-by day."""
+    lb = lot_balances
+    for params in rows:
+        key = (params["i"], params["l"], params["lot"])
+        c, deltas, _sale = summed[key]
+        assert c.location is not None
+        lot = conn.execute(
+            sa.select(lots.c.code, lots.c.expires_on, lots.c.recalled_at).where(
+                tenancy.of(tenant, lots), lots.c.id == key[2]
+            )
+        ).one()
+        if "sell_by" in params and (
+            lot.recalled_at is not None
+            or (lot.expires_on is not None and lot.expires_on < params["sell_by"])
+        ):
+            why = (
+                "was recalled"
+                if lot.recalled_at is not None
+                else f"expires on {lot.expires_on.isoformat()}"
+            )
+            problem = InsufficientStock(
+                c.item.sku, -model.net(deltas, model.available), 0, c.location.code
+            )
+            problem.detail = (
+                f"{c.item.sku} lot {lot.code} {why}: it may not be sold "
+                f"(sellable lots expire on {params['sell_by'].isoformat()} or later)."
+            )
+            problem.extra |= {"lot": lot.code, "lot_sellable": False}
+            raise problem
+        row = conn.execute(
+            sa.select(lb, sql.lot_lapsed_reserved(now).label("lapsed")).where(
+                tenancy.of(tenant, lb),
+                lb.c.item_id == key[0],
+                lb.c.location_id == key[1],
+                lb.c.lot_id == key[2],
+            )
+        ).first()
+        states = {st: 0 for st in model.STATES}
+        lapsed = 0
+        if row is not None:
+            states = {st: int(getattr(row, st)) for st in model.STATES}
+            lapsed = int(row.lapsed)
+        if row is not None and model.admits(g, states, deltas, lapsed=lapsed):
+            continue
+        for state in g.floors:
+            if state != "on_hand" and states[state] < -deltas[state]:
+                problem = InsufficientStock(
+                    c.item.sku, -deltas[state], states[state], c.location.code
+                )
+                problem.detail = (
+                    f"{c.item.sku} lot {lot.code} at {c.location.code}: {-deltas[state]} "
+                    f"requested from {state}, which holds only {states[state]}."
+                )
+                problem.extra |= {"state": state, "lot": lot.code}
+                raise problem
+        free = int(model.available(states.__getitem__)) + lapsed
+        problem = InsufficientStock(
+            c.item.sku, -model.net(deltas, model.available), max(free, 0), c.location.code
+        )
+        problem.detail = (
+            f"{c.item.sku} lot {lot.code} at {c.location.code}: "
+            f"{-model.net(deltas, model.available)} requested, but only {max(free, 0)} of the "
+            "lot available."
+        )
+        problem.extra["lot"] = lot.code
+        raise problem
+    raise GrantRefused(f"{len(rows)} lot rows: the guard refused what their figures admit")
+
+
 def _pod_net(value: model.Getter) -> Any:
     return model.pod_available(0, value)
 
@@ -450,6 +608,7 @@ def ledger_rows(
             "actor": p.actor,
             "unit_cost": p.unit_cost,
             "created_at": now,
+            "lot_id": change.lot,
         }
         for state, delta in deltas
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,9 @@ SET_ASIDE = ("damaged", "quality_control")
 POD_STATES = ("reserved", "committed")
 
 STOCKED_KINDS = ("physical", "licensed")
+# The states a lot-tracked item keeps per lot as well (lot_balances); safety stock and incoming
+# belong to the item at a location, not to a lot.
+LOT_STATES = ("on_hand", "reserved", "committed", "damaged", "quality_control", "in_transit")
 
 Getter = Callable[[str], Any]
 
@@ -140,11 +143,24 @@ class Item:
     allow_backorder: bool
     capacity_per_day: int | None
     components: tuple[tuple[Item, int], ...] = ()
+    tracking: str = "none"
+    min_shelf_life_days: int | None = None
 
     @property
     def stocked(self) -> bool:
         """Physical items and licence seats are counted per location."""
         return self.kind in STOCKED_KINDS
+
+    @property
+    def lots(self) -> bool:
+        """Stock is also kept per lot (batch), each with its expiry date."""
+        return self.tracking == "lot"
+
+
+def sell_by(today: date, min_shelf_life_days: int | None) -> date:
+    """The earliest expiry date a lot may have to be sold on `today`: a lot expires at the end
+    of its `expires_on`, and an item may ask for days of shelf life left on top."""
+    return today + timedelta(days=min_shelf_life_days or 0)
 
 
 @dataclass(frozen=True)
@@ -214,6 +230,7 @@ class Need:
     qty: int
     location: Location | None
     parent_sku: str | None
+    lot: int | None = None  # a lot asked for by the line (its id)
 
 
 @dataclass(frozen=True)
@@ -234,7 +251,8 @@ class Change:
 
     `sells`: whether it may take from availability (see `guard`); `lapsed`: the units it
     retires belonged to a hold that has lapsed (already counted free); `posting` overrides the
-    call's posting for this change's ledger rows (one per hold in a batch).
+    call's posting for this change's ledger rows (one per hold in a batch). A lot-tracked
+    item's change of a LOT_STATE names its `lot`; `sale` refuses a lot past its sell-by day.
     """
 
     item: Item
@@ -245,6 +263,10 @@ class Change:
     lapsed: bool = False
     posting: Posting | None = None
     record_zero: bool = False
+    # A lot-tracked item's lot (its id): the lot's row moves with the item's.
+    lot: int | None = None
+    # The units go to a buyer (a hold, a shipment): the lot must still be sellable that day.
+    sale: bool = False
 
     @property
     def key(self) -> tuple[int, int | date]:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from .. import tenants
 from ..catalog import service as catalog
 from ..errors import Invalid
 from ..quantities import to_base_units
 from ..tables import movements
-from . import history, kernel
+from . import history, kernel, lots, model
 from .availability import location_figures
 from .model import STATES, Change, Figures, Item, Location, Outcome, Posting
 from .schemas import MovementIn
@@ -118,9 +120,21 @@ def post(
         if body.counted is None
         else to_base_units(body.counted, item.unit, item.units, field="counted")
     )
-    # Counts and safety stock set a level: read it under the lock the change will hold.
-    locked = kernel.lock(conn, tenant, [item.id], now) if body.type in SETS_LEVEL else None
+    if body.lot is not None and not item.lots:
+        raise Invalid(f"{item.sku} does not track lots; leave the lot out.", slug="not-lot-tracked")
+    # Counts and safety stock set a level, and a lot item's lots are chosen from their
+    # figures: read them under the lock the change will hold.
+    locked = (
+        kernel.lock(conn, tenant, [item.id], now) if body.type in SETS_LEVEL or item.lots else None
+    )
+    lot = None
+    if item.lots and body.type != "receipt":
+        lot = lots.named(conn, tenant, item, body.lot)
     steps = plan(conn, tenant, item, loc, body, qty, counted, locked or {})
+    if lot is not None and body.type == "count":  # a lot is counted against its own level
+        level = lots.free_at(conn, tenant, {item.id}, now, "on_hand").get((item.id, loc.id), [])
+        here = next((f.available for f in level if f.lot.id == lot.id), 0)
+        steps = [(loc, {"on_hand": (counted or 0) - here})]
     movement_id = str(uuid.uuid4())
     conn.execute(
         movements.insert().values(
@@ -144,6 +158,18 @@ def post(
         Change(item, deltas, location=step_loc, record_zero=body.type == "count")
         for step_loc, deltas in steps
     ]
+    if item.lots:
+        if body.type == "receipt":
+            lot = lots.receive(
+                conn,
+                tenant,
+                item,
+                lots.lot_spec(body.lot),
+                movement_id=movement_id,
+                reference=body.reference,
+                now=now,
+            )
+        changes = _by_lot(conn, tenant, item, body.type, changes, lot, now)
     kernel.apply(
         conn, tenant, changes, posting, now, locked=locked, event={"movement_id": movement_id}
     )
@@ -161,6 +187,61 @@ def post(
         "created_at": now,
         "entries": history.entries(conn, tenant, movement_id=movement_id, limit=100)[0],
     }
+
+
+# Movements whose lot, when none is named, is chosen first expired, first out (sellable lots
+# only), and the state the units are taken from.
+CHOSEN = {"ship": None, "transfer": None, "transfer_receive": "in_transit"}
+
+
+def _by_lot(
+    conn: Connection,
+    tenant: str,
+    item: Item,
+    kind: str,
+    changes: list[Change],
+    lot: lots.Lot | None,
+    now: datetime,
+) -> list[Change]:
+    """A lot item's movement as changes of its lots: the lot named, or (ship, transfer) the
+    sellable lots that expire first. A shipment is a sale: the kernel refuses a lot past its
+    sell-by day even when it is named."""
+    if kind == "safety_stock":
+        if lot is not None:
+            raise Invalid("Safety stock is kept per item and location, not per lot.")
+        return changes
+    sale = kind == "ship"
+    if kind not in CHOSEN:
+        if lot is None:
+            raise Invalid(
+                f"{item.sku} is lot-tracked: name the lot of this {kind}.",
+                slug="lot-required",
+                sku=item.sku,
+            )
+        return [replace(c, lot=lot.id) for c in changes]
+    source = changes[0]
+    assert source.location is not None
+    moved = -sum(d for d in source.deltas.values() if d < 0)
+    sell_by = None
+    if CHOSEN[kind] is None and lot is None:
+        sell_by = model.sell_by(tenants.load(conn, tenant).day(now), item.min_shelf_life_days)
+    parts = lots.split_at(
+        conn,
+        tenant,
+        item,
+        source.location.id,
+        source.location.code,
+        moved,
+        now,
+        lot=lot,
+        sell_by=sell_by,
+        state=CHOSEN[kind],
+    )
+    return [
+        replace(c, deltas={s: d // moved * n for s, d in c.deltas.items()}, lot=part.id, sale=sale)
+        for part, n in parts
+        for c in changes
+    ]
 
 
 def publish_changes(

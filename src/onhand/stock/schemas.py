@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -28,6 +29,25 @@ StockState = Literal["available", "quality_control", "damaged"]
 
 # What each type needs besides sku and location, for a clear message when it is missing.
 NEEDS = {"transfer": ("to", "qty"), "count": ("counted",), "safety_stock": ("qty",)}
+
+
+# Lot codes name lots in URLs (…/lots/{sku}/{lot}): the same alphabet as location codes.
+LotCode = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]*(\.[A-Za-z0-9_:-]+)*$"),
+]
+
+
+class LotIn(Body):
+    """A lot (batch) as a receipt names it; other movements name a lot by its code alone."""
+
+    code: LotCode | None = Field(
+        default=None, description="The lot code; a receipt without one gets a generated code"
+    )
+    expires_on: date | None = Field(default=None, description="Use by: the last day it is sold")
+    best_before: date | None = None
+    manufactured_on: date | None = None
+    supplier: str | None = Field(default=None, max_length=64)
 
 
 class MovementIn(Body):
@@ -58,6 +78,10 @@ class MovementIn(Body):
     to_state: StockState | None = None
     in_transit: Flag = Field(default=False, description="Transfer: arrive later (transfer_receive)")
     unit_cost: Money | None = None
+    lot: LotIn | LotCode | None = Field(
+        default=None,
+        description="Lot-tracked items: the lot (a code, or for a receipt its details)",
+    )
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
 

@@ -6,13 +6,13 @@ that checks and changes in one statement (DESIGN.md §3); both use the same laps
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..tables import balances, reservation_lines
+from ..tables import balances, lot_balances, lots, reservation_lines
 from . import model
 
 Now = datetime | sa.BindParameter[datetime]
@@ -90,3 +90,76 @@ def _guarded_update(
     if table is balances:
         values["updated_at"] = now
     return table.update().where(*where).values(**values)
+
+
+# ---- per-lot rows (lot-tracked items) -----------------------------------------------------
+
+
+def lot_lapsed_reserved(now: Now) -> sa.ScalarSelect:
+    """Units of lapsed holds still counted in a lot row's `reserved` (correlated to it)."""
+    rl, lb = reservation_lines, lot_balances
+    return (
+        sa.select(sa.cast(sa.func.coalesce(sa.func.sum(rl.c.qty), 0), sa.BigInteger))
+        .where(
+            rl.c.tenant_id == lb.c.tenant_id,
+            rl.c.item_id == lb.c.item_id,
+            rl.c.location_id == lb.c.location_id,
+            rl.c.active,
+            rl.c.expires_at <= now,
+            rl.c.lot_id == lb.c.lot_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def lot_sellable(sell_by: date | sa.BindParameter[date]) -> sa.ColumnElement[bool]:
+    """The lot row's lot may still be sold: not recalled, and expiring on `sell_by` or later."""
+    return sa.exists().where(
+        lots.c.tenant_id == lot_balances.c.tenant_id,
+        lots.c.id == lot_balances.c.lot_id,
+        lots.c.recalled_at.is_(None),
+        sa.or_(lots.c.expires_on.is_(None), lots.c.expires_on >= sell_by),
+    )
+
+
+def lot_available_expr(now: datetime) -> sa.ColumnElement:
+    """A lot row's `available` (what it could give a buyer), lapsed holds counted free."""
+    lapsed = lot_lapsed_reserved(now)
+    return model.available(
+        lambda s: lot_balances.c[s] - lapsed if s == "reserved" else lot_balances.c[s]
+    )
+
+
+def lot_guarded_update(states: tuple[str, ...], g: model.Guard, sale: bool) -> sa.Update:
+    """The guarded UPDATE of lot rows (bind parameters `t`, `i`, `l`, `lot`, `d_<state>`,
+    `now`, and `sell_by` for a sale): states it lowers stay >= 0, a change that lowers the
+    lot's availability keeps it >= 0 (a lot never backorders), and a sale needs the lot to be
+    sellable on the day. Built once per shape."""
+    return _lot_guarded_update(states, g, sale)
+
+
+@lru_cache(maxsize=256)
+def _lot_guarded_update(states: tuple[str, ...], g: model.Guard, sale: bool) -> sa.Update:
+    lb = lot_balances
+    now = sa.bindparam("now", type_=lb.c.updated_at.type)
+
+    def after(s: str) -> Any:
+        return lb.c[s] + delta_param(s) if s in states else lb.c[s]
+
+    lapsed = lot_lapsed_reserved(now)
+
+    def free_after(s: str) -> Any:
+        return after(s) - lapsed if s == "reserved" else after(s)
+
+    where = [
+        lb.c.tenant_id == sa.bindparam("t"),
+        lb.c.item_id == sa.bindparam("i"),
+        lb.c.location_id == sa.bindparam("l"),
+        lb.c.lot_id == sa.bindparam("lot"),
+        *model.conditions(g, after, free_after),
+    ]
+    if sale:
+        where.append(lot_sellable(sa.bindparam("sell_by", type_=lots.c.expires_on.type)))
+    values: dict[str, Any] = {s: after(s) for s in states}
+    values["updated_at"] = now
+    return lb.update().where(*where).values(**values)
