@@ -36,6 +36,7 @@ CROSS_TENANT: dict[str, str] = {
     "events/webhook_delivery.py": "the webhook sender works through every tenant's queue",
     "reservations/sweeper.py": "the expiry sweeper releases lapsed holds of every tenant",
     "reservations/lifecycle.py:expire_due": "the sweeper's query: lapsed holds of every tenant",
+    "stock/recall.py:expire_due": "the lot expiry job finds the tenants with lots to announce",
     "fulfilment/backorders.py:tenants_with_open": "the backorder job finds the tenants to serve",
     "cache/reconcile.py": "reconciliation walks every tenant, then each tenant's items",
     "auth.py:verify": "a bearer token is found by its id before its tenant is known; the route"

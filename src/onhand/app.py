@@ -27,6 +27,7 @@ from .reservations.batcher import GroupCommit
 from .reservations.routes import router as reservations_router
 from .returns.routes import router as returns_router
 from .settings import Settings, get_settings
+from .stock.lot_routes import router as lots_router
 from .stock.routes import router as stock_router
 from .web.reports.routes import router as console_router
 from .web.routes import router as web_router
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(catalog_router)
     app.include_router(fulfilment_router)  # before stock: it serves GET /availability
     app.include_router(stock_router)
+    app.include_router(lots_router)
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
     app.include_router(reservations_router)
     app.include_router(planning_router)

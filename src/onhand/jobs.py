@@ -31,6 +31,7 @@ class Jobs:
         from .events.leader import Leader
         from .fulfilment.jobs import allocate_forever
         from .reservations.sweeper import sweep_forever
+        from .stock.recall import expire_forever
         from .web.reports.tiles import refresh_forever
 
         def seed() -> None:
@@ -58,6 +59,12 @@ class Jobs:
         self.tasks.append(
             asyncio.create_task(
                 allocator.run(lambda: allocate_forever(self.engine)), name="backorder-allocator"
+            )
+        )
+        lot_expiry = Leader(self.engine, "lot-expiry", self.settings.leader_lease_seconds)
+        self.tasks.append(
+            asyncio.create_task(
+                lot_expiry.run(lambda: expire_forever(self.engine)), name="lot-expiry"
             )
         )
         await self.events.start()

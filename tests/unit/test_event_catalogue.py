@@ -23,7 +23,7 @@ def test_every_event_type_named_in_the_code_is_in_the_catalogue():
         text = path.read_text()
         named |= set(
             re.findall(
-                r"\"((?:stock|reservation|backorder|wave|pick|channel|location|rma)\.[a-z_]+)\"",
+                r"\"((?:stock|reservation|backorder|wave|pick|channel|location|rma|lot|inventory\.recall)\.[a-z_]+)\"",
                 text,
             )
         )

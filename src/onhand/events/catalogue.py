@@ -285,6 +285,41 @@ class RmaInspected(_Rma):
     when = "lines of a return were inspected (restocked, damaged, scrapped or sent to the vendor)"
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Lot(Event):
+    sku: str
+    location: None = None
+    lot: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LotExpiring(_Lot):
+    type = "lot.expiring"
+    when = "a lot with stock comes within the item's expiry_warning_days (3) of its expiry date"
+    expires_on: str
+    days_left: int
+    on_hand: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LotExpired(_Lot):
+    type = "lot.expired"
+    when = "the expiry job moved a lot past its expiry date into quality_control (reason expired)"
+    expires_on: str
+    quality_control: int  # units moved
+    locations: list[dict[str, Any]]  # [{"location", "qty"}]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecallInitiated(_Lot):
+    type = "inventory.recall.initiated"
+    when = "a lot was recalled: off sale everywhere, its free units quality-held, holds moved"
+    reason: str | None = None
+    quality_control: int  # units moved into quality_control
+    holds_moved: list[dict[str, Any]]  # [{"reservation_id", "location", "lot", "qty"}]
+    holds_released: list[str]  # reservation ids
+
+
 CATALOGUE: tuple[type[Event], ...] = (
     StockChanged,
     ReservationCreated,
@@ -310,6 +345,9 @@ CATALOGUE: tuple[type[Event], ...] = (
     RmaRefused,
     RmaReceived,
     RmaInspected,
+    LotExpiring,
+    LotExpired,
+    RecallInitiated,
 )
 BY_TYPE = {e.type: e for e in CATALOGUE}
 RMA_STEP: dict[str, type[_Rma]] = {

@@ -1,0 +1,63 @@
+"""HTTP: lots of lot-tracked items: the recall, the trace, and lots expiring soon."""
+
+from typing import Annotated, Any
+
+from fastapi import Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from .. import db, idempotency
+from ..catalog.schemas import Body
+from ..http import Admin, EngineDep, IdempotencyKey, api_router
+from ..inputs import Digits
+from . import recall
+
+router = api_router(prefix="/v1/{tenant}/lots", tags=["lots"])
+
+
+class RecallIn(Body):
+    reason: str | None = Field(default=None, max_length=200, examples=["supplier recall R-2026-14"])
+
+
+@router.post(
+    "/{sku}/{lot}/recall",
+    summary="Recall a lot: off sale everywhere, free units quality-held, holds moved or released",
+)
+def post_recall(
+    sku: str,
+    lot: str,
+    caller: Admin,
+    engine: EngineDep,
+    body: RecallIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    reason = body.reason if body else None
+
+    def write(conn: Any) -> idempotency.Answer:
+        return 200, recall.recall(conn, caller.tenant, sku, lot, caller.actor, db.utcnow(), reason)
+
+    status, answer = idempotency.run(
+        engine,
+        caller.tenant,
+        "lots.recall",
+        idempotency_key,
+        {"sku": sku, "lot": lot, "reason": reason},
+        write,
+    )
+    return JSONResponse(answer, status_code=status)
+
+
+@router.get("/{sku}/{lot}/trace", summary="Where a lot came from, where it is, who took it")
+def get_trace(sku: str, lot: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return recall.trace(conn, caller.tenant, sku, lot)
+
+
+@router.get("/expiring", summary="Lots with stock that expire within `days` (or have expired)")
+def get_expiring(
+    caller: Admin,
+    engine: EngineDep,
+    days: Annotated[int, Digits, Query(ge=0, le=3650, description="Days ahead")] = 7,
+) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        return {"lots": recall.expiring(conn, caller.tenant, days, db.utcnow())}
