@@ -7,7 +7,8 @@
 
 For lot-tracked items also: each lot state of a balance row is the sum of its lot rows, lot
 rows equal the ledger's per-lot sums and their `reserved` the active hold lines on the lot
-(invariant 2), and no lot was held or shipped after its expiry date (invariant 6).
+(invariant 2); no lot was held or shipped after its expiry date or its recall, and no lot
+that may not be sold today counts as available (invariant 6).
 """
 
 from __future__ import annotations
@@ -419,8 +420,52 @@ def _no_expired_lot_sold(conn: Connection) -> list[Finding]:
     return out
 
 
+def _no_expired_lot_available(conn: Connection) -> list[Finding]:
+    """What availability answers for a lot-tracked item never counts a lot that may not be
+    sold today (expired, within the item's minimum shelf life, recalled): at each location it
+    is at most what the sellable lots there hold."""
+    from . import tenants as tenant_settings
+    from .catalog import service as catalog
+    from .stock import lots as lot_rows
+    from .stock import model
+    from .stock.availability import availability
+
+    now = db.utcnow()
+    out = []
+    found = conn.execute(
+        sa.select(items.c.tenant_id, items.c.sku).where(items.c.tracking == "lot")
+    ).all()
+    for tenant, sku in found:
+        item = catalog.item(conn, tenant, sku)
+        sell_by = model.sell_by(
+            tenant_settings.load(conn, tenant).day(now), item.min_shelf_life_days
+        )
+        sellable: dict[str, int] = defaultdict(int)
+        codes = {loc.id: loc.code for loc in catalog.locations_by_id(conn, tenant).values()}
+        for r in lot_rows.rows(conn, tenant, {item.id}, now):
+            if r.lot.sellable(sell_by):
+                sellable[codes[r.location_id]] += max(r.available, 0)
+        doc = availability(conn, tenant, item, now)
+        for row in doc["locations"]:
+            if row["available"] > sellable[row["location"]]:
+                out.append(
+                    Finding(
+                        6,
+                        f"tenant {tenant} {sku} at {row['location']}: available is "
+                        f"{row['available']}, its sellable lots hold {sellable[row['location']]}",
+                    )
+                )
+        for lot in doc.get("lots", []):
+            if not lot["sellable"] and lot["available"] != 0:
+                out.append(
+                    Finding(6, f"tenant {tenant} {sku} lot {lot['lot']}: unsellable but available")
+                )
+    return out
+
+
 def run(conn: Connection) -> list[Finding]:
     return [
+        *_no_expired_lot_available(conn),
         *_lots_add_up(conn),
         *_no_expired_lot_sold(conn),
         *_negative_states(conn),

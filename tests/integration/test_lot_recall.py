@@ -115,9 +115,7 @@ def test_a_recall_blocks_the_lot_moves_holds_and_returns_the_trace(kitchen, engi
         )
     )
     big = ok(
-        kitchen.post(
-            "/reservations", json={"lines": [{"sku": "MILK", "qty": 4, "location": WH2}]}
-        )
+        kitchen.post("/reservations", json={"lines": [{"sku": "MILK", "qty": 4, "location": WH2}]})
     )
     assert {a["lot"] for a in held["lines"][0]["allocations"]} == {"BAD"}
     doc = ok(kitchen.post("/lots/MILK/BAD/recall", json={"reason": "supplier notice"}), 200)
@@ -170,6 +168,11 @@ def test_a_recall_blocks_the_lot_moves_holds_and_returns_the_trace(kitchen, engi
     assert [(e["lot"], e["quality_control"], e["holds_released"]) for e in initiated] == [
         ("BAD", 11, [big["id"]])
     ]
+    good = {
+        h["reservation_id"]: h
+        for h in ok(kitchen.get("/lots/MILK/GOOD/trace"), 200)["reservations"]
+    }
+    assert (good[held["id"]]["held"], good[held["id"]]["given_back"]) == (3, 0)
     # A second recall is refused and changes nothing; the trace reads the same.
     r = kitchen.post("/lots/MILK/BAD/recall")
     assert r.status_code == 409 and r.json()["type"].endswith("/lot-recalled")
@@ -184,3 +187,23 @@ def test_recall_and_trace_of_unknown_lots_are_404(kitchen):
     r = kitchen.post("/lots/MILK/NOPE/recall")
     assert r.status_code == 404 and r.json()["type"].endswith("/unknown-lot")
     assert lots_doc(kitchen)["A"]["sellable"] is True
+
+
+def test_a_purchase_order_receipt_brings_a_lot_of_its_supplier(kitchen):
+    ok(
+        kitchen.post(
+            "/suppliers",
+            json={"code": "DALE", "name": "Dale Dairy", "lead_time_days": 1, "default_price": "1"},
+        )
+    )
+    body = {"supplier": "DALE", "location": WH1, "lines": [{"sku": "MILK", "qty": 12}]}
+    po = ok(kitchen.post("/purchase-orders", json=body))
+    for action in ("approve", "send"):
+        ok(kitchen.post(f"/purchase-orders/{po['id']}/{action}"), 200)
+    receipt = {"lines": [{"sku": "MILK", "qty": 12, "lot": {"code": "P1", "expires_on": day(5)}}]}
+    ok(kitchen.post(f"/purchase-orders/{po['id']}/receipts", json=receipt))
+    lot = lots_doc(kitchen)["P1"]
+    assert (lot["on_hand"], lot["supplier"], lot["expires_on"]) == (12, "DALE", day(5))
+    origin = ok(kitchen.get("/lots/MILK/P1/trace"), 200)["origin"]
+    assert (origin["supplier"], origin["reference"]) == ("DALE", po["number"])
+    assert [(x["qty"], x["reference"]) for x in origin["receipts"]] == [(12, po["number"])]

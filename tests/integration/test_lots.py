@@ -316,3 +316,18 @@ def test_check_finds_a_lot_row_that_disagrees_with_its_balance(kitchen, engine, 
             .where(lot_balances.c.tenant_id == tenant, lot_balances.c.item_id == item_id)
             .values(on_hand=5)
         )
+
+
+def test_check_finds_an_expired_lot_counted_as_available(kitchen, engine, tenant, monkeypatch):
+    receive(kitchen, "OLD", 5, -1)
+    receive(kitchen, "NEW", 2, 4)
+    with db.read(engine) as conn:
+        assert [f for f in check.run(conn) if f"tenant {tenant} " in f.what] == []
+    # An availability read that forgot expiry would count OLD; the check notices.
+    from onhand.stock import lots as lot_module
+
+    monkeypatch.setattr(lot_module, "unsellable", lambda rows, sell_by: {})
+    with db.read(engine) as conn:
+        found = [f.what for f in check.run(conn) if f"tenant {tenant} " in f.what]
+    assert any("available is 7, its sellable lots hold 2" in f for f in found), found
+    monkeypatch.undo()

@@ -20,7 +20,7 @@ from .. import db, tenancy
 from ..catalog import service as catalog
 from ..stock import model
 from ..stock.availability import FIGURES
-from ..tables import balances, locations, reservation_lines
+from ..tables import balances, items, locations, reservation_lines
 from .figures import SIMPLE_KINDS, encode, entry_for
 
 TOTALS = (*FIGURES, "available")
@@ -40,9 +40,17 @@ assert FIGURES == (
 def bulk_entries(
     conn: Connection, tenant: str, rows: Sequence[Any], now: datetime
 ) -> dict[str, str]:
-    """Encoded entries for a page of item rows (id, sku, kind, tracking), ordered by id."""
-    # Lot-tracked items are not cached: what they can sell changes with the date (expiry).
-    simple = [r for r in rows if r.kind in SIMPLE_KINDS and r.tracking == "none"]
+    """Encoded entries for a page of item rows (id, sku, kind), ordered by id."""
+    simple = [r for r in rows if r.kind in SIMPLE_KINDS]
+    if simple:  # lot-tracked items are not cached: what they can sell changes with the date
+        tracked = set(
+            conn.execute(
+                tenancy.select(tenant, items, items.c.id).where(
+                    items.c.id.in_([r.id for r in simple]), items.c.tracking != "none"
+                )
+            ).scalars()
+        )
+        simple = [r for r in simple if r.id not in tracked]
     out: dict[str, str] = {}
     if simple:
         build = _python_entries if db.is_sqlite(conn) else _sql_entries

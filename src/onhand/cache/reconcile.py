@@ -73,9 +73,7 @@ def _pages(engine: Engine, tenant: str) -> Iterator[Sequence[Any]]:
     while True:
         with db.read(engine) as conn:
             rows = conn.execute(
-                tenancy.select(
-                    tenant, items, items.c.id, items.c.sku, items.c.kind, items.c.tracking
-                )
+                tenancy.select(tenant, items, items.c.id, items.c.sku, items.c.kind)
                 .where(items.c.id > after)
                 .order_by(items.c.id)
                 .limit(PAGE)

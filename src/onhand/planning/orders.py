@@ -29,7 +29,7 @@ from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..errors import Conflict, Invalid, NotFound
 from ..quantities import to_base_units
-from ..stock import Change, Posting
+from ..stock import Change, Posting, lots
 from ..tables import items, locations
 from . import settings
 from . import suppliers as supplier_service
@@ -361,14 +361,28 @@ def receive(
         ).scalar()
         or 0
     )
+    specs = {got.sku: got.lot for got in body.lines}
     for ln, item, qty, from_incoming in booked:
         posting = Posting(
             reason="po_receipt", actor=actor, reference=number(po_id), unit_cost=ln.unit_price
         )
+        lot_id = None
+        if item.lots:  # the delivery is a lot of the order's supplier
+            given = specs[item.sku]
+            spec = given.model_dump() if given is not None else {}
+            spec["supplier"] = spec.get("supplier") or _supplier_code(conn, tenant, row.supplier_id)
+            lot = lots.receive(
+                conn, tenant, item, spec, movement_id=None, reference=number(po_id), now=now
+            )
+            lot_id = lot.id
+        elif specs[item.sku] is not None:
+            raise Invalid(
+                f"{item.sku} does not track lots; leave the lot out.", slug="not-lot-tracked"
+            )
         stock.apply(
             conn,
             tenant,
-            [Change(item, {"incoming": -from_incoming, "on_hand": qty}, location=loc)],
+            [Change(item, {"incoming": -from_incoming, "on_hand": qty}, location=loc, lot=lot_id)],
             posting,
             now,
             event={"purchase_order": number(po_id)},

@@ -7,6 +7,7 @@ from pydantic import ConfigDict, Field
 from ..catalog.schemas import Body, Code, NonNegativeInt, PositiveInt, Sku
 from ..inputs import Day, Flag, Number, PlainDecimal, Whole
 from ..quantities import QtyInput
+from ..stock.schemas import LotIn
 
 Currency = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
 Price = Field(default=None, ge=0, max_digits=18, decimal_places=6)
@@ -164,6 +165,10 @@ class PurchaseOrderPatch(Body):
 class ReceiptLineIn(Body):
     sku: str = Sku
     qty: QtyInput
+    lot: LotIn | None = Field(
+        default=None,
+        description="Lot-tracked items: the delivered lot (code, expires_on…); generated if absent",
+    )
 
 
 class ReceiptIn(Body):

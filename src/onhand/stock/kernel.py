@@ -590,6 +590,7 @@ def ledger_rows(
 ) -> list[dict[str, Any]]:
     """The ledger rows of one change: one per state it moves (a count of no change keeps one)."""
     p = change.posting or posting
+    lot = change.lot
     deltas = [(s, d) for s, d in change.deltas.items() if d]
     if not deltas and change.record_zero:
         deltas = [("on_hand", 0)]
@@ -608,7 +609,8 @@ def ledger_rows(
             "actor": p.actor,
             "unit_cost": p.unit_cost,
             "created_at": now,
-            "lot_id": change.lot,
+            # Only the lot's own states carry the lot (incoming and safety stock are the item's).
+            "lot_id": None if lot is None or state not in model.LOT_STATES else lot,
         }
         for state, delta in deltas
     ]

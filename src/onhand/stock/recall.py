@@ -200,7 +200,20 @@ def recall(
         raise Conflict(
             f"{sku} lot {code} was recalled already.", slug="lot-recalled", sku=sku, lot=code
         )
-    # Lock the item's stock before anything changes (the fixed order: balance rows first).
+    # Lock as a commit or release does: the holds on the lot first (in id order), then the
+    # item's balance rows; only then does anything change.
+    rl = reservation_lines
+    held_on_it = sa.select(rl.c.reservation_id).where(
+        tenancy.of(tenant, rl), rl.c.lot_id == lot.id, rl.c.active
+    )
+    conn.execute(
+        db.for_update(
+            conn,
+            tenancy.select(tenant, reservations, reservations.c.id)
+            .where(reservations.c.id.in_(held_on_it))
+            .order_by(reservations.c.id),
+        )
+    ).all()
     kernel.lock(conn, tenant, {item.id}, now)
     conn.execute(tenancy.update(tenant, lots).where(lots.c.id == lot.id).values(recalled_at=now))
     moved, released = _rehome_holds(conn, tenant, item, lot, actor, now)
@@ -447,6 +460,8 @@ def trace(
                 hold["committed"] += total
             elif reason == "ship" and state == "on_hand":
                 hold["shipped"] -= total
+            elif reason == "recall" and state == "reserved" and total > 0:
+                hold["held"] += total  # a recall moved the hold onto this lot
             elif reason in ("release", "expire", "recall") and state == "reserved":
                 hold["given_back"] -= total
         elif reason == "ship" and state == "on_hand":
