@@ -48,9 +48,11 @@ def post_recall(
 
 
 @router.get("/{sku}/{lot}/trace", summary="Where a lot came from, where it is, who took it")
-def get_trace(sku: str, lot: str, caller: Admin, engine: EngineDep) -> dict[str, Any]:
+def get_trace(sku: str, lot: str, caller: Admin, engine: EngineDep) -> JSONResponse:
+    # Plain JSON values throughout: answered as they are (a busy lot's trace is large, and
+    # FastAPI's encoder would walk every entry again).
     with db.read(engine) as conn:
-        return recall.trace(conn, caller.tenant, sku, lot)
+        return JSONResponse(recall.trace(conn, caller.tenant, sku, lot))
 
 
 @router.get("/expiring", summary="Lots with stock that expire within `days` (or have expired)")

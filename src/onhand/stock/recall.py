@@ -393,89 +393,94 @@ def trace(
     meta = conn.execute(tenancy.select(tenant, lots).where(lots.c.id == lot.id)).one()
     codes = {loc.id: loc.code for loc in catalog.locations_by_id(conn, tenant).values()}
     lg = ledger
+    hold = lg.c.reservation_id.is_not(None)
+
+    def loose(column: Any) -> Any:
+        """A column kept apart only for rows of no hold (a hold's rows are summed whole)."""
+        return sa.case((hold, None), else_=column)
+
+    def units(condition: Any, sign: int = 1) -> Any:
+        return sa.func.sum(sa.case((condition, sign * lg.c.delta), else_=0))
+
+    reserved, back = lg.c.state == "reserved", lg.c.reason.in_(("release", "expire", "recall"))
+    keys = (
+        lg.c.reservation_id,
+        lg.c.location_id,
+        loose(lg.c.reason),
+        loose(lg.c.state),
+        loose(lg.c.movement_id),
+        loose(lg.c.reference),
+    )
+    # One pass over the lot's rows (one index range): per hold and location its figures, and
+    # for rows of no hold one group per reason, state, movement and reference.
     groups = conn.execute(
         tenancy.select(
             tenant,
             lg,
-            lg.c.reason,
-            lg.c.state,
-            lg.c.location_id,
-            lg.c.reservation_id,
-            lg.c.movement_id,
-            lg.c.reference,
+            *keys,
+            sa.func.max(lg.c.reference),
             sa.func.sum(lg.c.delta),
-            sa.func.min(lg.c.created_at),
-            sa.func.max(lg.c.created_at),
+            units(sa.and_(lg.c.reason == "reserve", reserved)),
+            units(sa.and_(lg.c.reason == "recall", reserved, lg.c.delta > 0)),
+            units(sa.and_(lg.c.reason == "commit", lg.c.state == "committed")),
+            units(sa.and_(lg.c.reason == "ship", lg.c.state == "on_hand"), -1),
+            units(sa.and_(back, reserved, lg.c.delta < 0), -1),
+            _instant_text(conn, sa.func.min(lg.c.created_at)),
+            _instant_text(conn, sa.func.max(lg.c.created_at)),
         )
         .where(lg.c.lot_id == lot.id)
-        .group_by(
-            lg.c.reason,
-            lg.c.state,
-            lg.c.location_id,
-            lg.c.reservation_id,
-            lg.c.movement_id,
-            lg.c.reference,
-        )
+        .group_by(*keys)
     ).all()
     receipts: list[dict[str, Any]] = []
     holds: dict[str, dict[str, Any]] = {}
     shipments: list[dict[str, Any]] = []
     other: dict[tuple[str, str], int] = defaultdict(int)
-    for reason, state, loc_id, res_id, mov_id, ref, total, first, last in groups:
-        total = int(total)
+    for res_id, loc_id, reason, state, mov_id, _r, ref, total, *figures, first, last in groups:
         where = codes.get(loc_id)
-        if reason in ("receipt", "po_receipt") and state == "on_hand":
-            receipts.append(
-                {
-                    "location": where,
-                    "qty": total,
-                    "reference": ref,
-                    "movement_id": mov_id,
-                    "at": db.iso(first),
-                }
-            )
-        elif res_id is not None:
-            hold = holds.setdefault(
-                res_id,
-                {
+        if res_id is not None:
+            h = holds.get(res_id)
+            if h is None:
+                h = holds[res_id] = {
                     "reservation_id": res_id,
                     "reference": ref,
                     "held": 0,
                     "committed": 0,
                     "shipped": 0,
                     "given_back": 0,
-                    "locations": set(),
+                    "locations": [],
                     "first_at": first,
                     "last_at": last,
-                },
+                }
+            else:
+                h["first_at"], h["last_at"] = min(h["first_at"], first), max(h["last_at"], last)
+            held, moved_in, committed, shipped, given_back = map(int, figures)
+            h["held"] += held + moved_in
+            h["committed"] += committed
+            h["shipped"] += shipped
+            h["given_back"] += given_back
+            h["locations"].append(where)
+        elif reason in ("receipt", "po_receipt") and state == "on_hand":
+            receipts.append(
+                {
+                    "location": where,
+                    "qty": int(total),
+                    "reference": ref,
+                    "movement_id": mov_id,
+                    "at": first,
+                }
             )
-            hold["locations"].add(where)
-            hold["first_at"], hold["last_at"] = (
-                min(hold["first_at"], first),
-                max(hold["last_at"], last),
-            )
-            if reason == "reserve" and state == "reserved":
-                hold["held"] += total
-            elif reason == "commit" and state == "committed":
-                hold["committed"] += total
-            elif reason == "ship" and state == "on_hand":
-                hold["shipped"] -= total
-            elif reason == "recall" and state == "reserved" and total > 0:
-                hold["held"] += total  # a recall moved the hold onto this lot
-            elif reason in ("release", "expire", "recall") and state == "reserved":
-                hold["given_back"] -= total
         elif reason == "ship" and state == "on_hand":
             shipments.append(
                 {
                     "location": where,
-                    "qty": -total,
+                    "qty": -int(total),
                     "reference": ref,
                     "movement_id": mov_id,
-                    "at": db.iso(last),
+                    "at": last,
                 }
             )
         else:
-            other[(reason, state)] += total
+            other[(reason, state)] += int(total)
     figures = lot_rows.rows(conn, tenant, {item.id}, now)
     here = [
         {"location": codes.get(r.location_id), **{s: r.states[s] for s in model.LOT_STATES}}
@@ -485,7 +490,6 @@ def trace(
     taken = sorted(holds.values(), key=lambda h: (h["first_at"], h["reservation_id"]))
     for h in taken:
         h["locations"] = sorted(x for x in h["locations"] if x)
-        h["first_at"], h["last_at"] = db.iso(h["first_at"]), db.iso(h["last_at"])
     receipts.sort(key=lambda r: r["at"])
     shipments.sort(key=lambda r: r["at"])
     return {
@@ -511,6 +515,17 @@ def trace(
             if total
         ],
     }
+
+
+def _instant_text(conn: Connection, moment: Any) -> Any:
+    """An instant as ISO 8601 text in UTC, formatted by the database (a trace prints tens of
+    thousands; converting each in Python costs more than the query). Both spell it as db.iso
+    does, to the microsecond."""
+    if db.is_sqlite(conn):  # stored as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return sa.func.replace(sa.type_coerce(moment, sa.String), " ", "T") + "Z"
+    return sa.func.to_char(
+        sa.func.timezone("UTC", moment), sa.literal('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    )
 
 
 def expiring(conn: Connection, tenant: str, days: int, now: datetime) -> list[dict[str, Any]]:
