@@ -1,7 +1,7 @@
 """lots: items get `tracking`; lots, per-lot balances, and the lot of ledger and hold rows
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -21,8 +21,8 @@ STATES = (
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Time = sa.DateTime(timezone=True)
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
