@@ -139,6 +139,11 @@ class Item(Doc):
     created_at: dt.datetime
     updated_at: dt.datetime
     components: list[Component] | None = Field(default=None, description="Bundles only")
+    tracking: Literal["none", "lot", "serial"] = Field(
+        description="lot: stock is also kept per lot, each with its expiry date"
+    )
+    min_shelf_life_days: int | None = Field(description="Lot items: days left needed to sell")
+    expiry_warning_days: int | None = Field(description="Lot items: lot.expiring this early")
 
 
 class Items(Doc):
@@ -191,6 +196,29 @@ class KitPart(Doc):
     available: int | None
 
 
+class LotStates(Doc):
+    on_hand: int
+    available: int = Field(description="0 while the lot may not be sold")
+    reserved: int
+    committed: int
+    damaged: int
+    quality_control: int
+
+
+class LotAtLocation(LotStates):
+    location: str | None
+
+
+class LotFigures(LotStates):
+    lot: str
+    expires_on: dt.date | None = Field(description="Use by: the last day it is sold")
+    best_before: dt.date | None
+    manufactured_on: dt.date | None
+    supplier: str | None
+    sellable: bool = Field(description="false: expired, too close to expiry, or recalled")
+    locations: list[LotAtLocation]
+
+
 class Availability(Doc):
     """A physical, licensed or digital item; a bundle has fewer states and its components;
     a print-on-demand item its capacity left today."""
@@ -210,6 +238,9 @@ class Availability(Doc):
     components: list[KitPart] | None = Field(default=None, description="Bundles only")
     capacity_per_day: int | None = Field(default=None, description="Print on demand only")
     day: dt.date | None = Field(default=None, description="Print on demand: today, locally")
+    lots: list[LotFigures] | None = Field(
+        default=None, description="Lot items: each lot with stock, first to expire first"
+    )
 
 
 class LedgerEntry(Doc):
@@ -226,6 +257,7 @@ class LedgerEntry(Doc):
     unit_cost: Decimal | None
     created_at: dt.datetime
     day: dt.date | None = Field(default=None, description="Print on demand: the booked day")
+    lot: str | None = Field(default=None, description="Lot items: the lot's code")
 
 
 class Ledger(Doc):
@@ -256,6 +288,7 @@ class Allocation(Doc):
     location: str | None
     qty: int
     day: dt.date | None = Field(default=None, description="Print on demand: the booked day")
+    lot: str | None = Field(default=None, description="Lot items: the lot held")
 
 
 class HoldLine(Doc):
@@ -277,6 +310,124 @@ class Reservation(Doc):
 
 class Reservations(Doc):
     reservations: list[Reservation]
+
+
+# ---- lots ---------------------------------------------------------------------------------
+
+
+class LotReceipt(Doc):
+    location: str | None
+    qty: int
+    reference: str | None
+    movement_id: str | None
+    at: dt.datetime
+
+
+class LotOrigin(Doc):
+    supplier: str | None
+    reference: str | None = Field(description="The purchase order or delivery reference")
+    movement_id: str | None = Field(description="The receipt that created the lot")
+    received_at: dt.datetime
+    receipts: list[LotReceipt]
+
+
+class LotHere(Doc):
+    location: str | None
+    on_hand: int
+    reserved: int
+    committed: int
+    damaged: int
+    quality_control: int
+    in_transit: int
+
+
+class LotTotals(Doc):
+    on_hand: int
+    reserved: int
+    committed: int
+    damaged: int
+    quality_control: int
+    in_transit: int
+
+
+class LotTaker(Doc):
+    reservation_id: str
+    reference: str | None = Field(description="The hold's reference (cart or order)")
+    held: int
+    committed: int
+    shipped: int
+    given_back: int = Field(description="Released, lapsed or moved to another lot by a recall")
+    locations: list[str]
+    first_at: dt.datetime
+    last_at: dt.datetime
+
+
+class LotShipment(Doc):
+    location: str | None
+    qty: int
+    reference: str | None
+    movement_id: str | None
+    at: dt.datetime
+
+
+class LotOther(Doc):
+    reason: str
+    state: str
+    delta: int
+
+
+class LotTrace(Doc):
+    sku: str
+    lot: str
+    expires_on: dt.date | None
+    best_before: dt.date | None
+    manufactured_on: dt.date | None
+    supplier: str | None
+    recalled_at: dt.datetime | None
+    expired_at: dt.datetime | None = Field(description="When the expiry job moved it aside")
+    origin: LotOrigin
+    now: list[LotHere] = Field(description="Where every unit of the lot is, per location")
+    totals: LotTotals
+    reservations: list[LotTaker]
+    shipments: list[LotShipment] = Field(description="Shipped without a hold")
+    other: list[LotOther] = Field(description="Other changes, summed per reason and state")
+
+
+class HoldMoved(Doc):
+    reservation_id: str
+    location: str
+    lot: str
+    qty: int
+
+
+class LotQualityHeld(Doc):
+    location: str
+    qty: int
+
+
+class RecallDone(Doc):
+    at: dt.datetime
+    reason: str | None
+    quality_control: list[LotQualityHeld]
+    holds_moved: list[HoldMoved]
+    holds_released: list[str]
+
+
+class LotRecall(LotTrace):
+    recall: RecallDone
+
+
+class ExpiringLot(Doc):
+    sku: str
+    lot: str
+    expires_on: dt.date
+    days_left: int = Field(description="Negative: expired that many days ago")
+    on_hand: int
+    recalled: bool
+
+
+class ExpiringLots(Doc):
+    lots: list[ExpiringLot]
 
 
 # ---- planning -----------------------------------------------------------------------------

@@ -181,6 +181,7 @@ EXAMPLE_RUN = [
     ("POST", "/v1/{tenant}/channels"),
     ("PATCH", "/v1/{tenant}/channels/{code}"),
     ("POST", "/v1/{tenant}/channels/{code}/mappings"),
+    ("POST", "/v1/{tenant}/lots/{sku}/{lot}/recall"),
 ]
 
 
@@ -258,6 +259,12 @@ def test_every_request_example_is_accepted(example_api, fake):
                 if tasks:
                     break
             ids["task_id"] = tasks[0]["id"]
+        if template.endswith("/recall"):  # a lot of a lot-tracked item, received
+            made = api.post("/items", json={"sku": "MILK", "name": "Milk", "tracking": "lot"})
+            assert made.status_code == 201, made.text
+            receipt = {"type": "receipt", "sku": "MILK", "location": "WH1", "qty": 3, "lot": "L1"}
+            assert api.post("/movements", json=receipt).status_code == 201
+            ids |= {"sku": "MILK", "lot": "L1"}
         if template.startswith("/v1/{tenant}/suppliers/") or template.endswith("/suppliers"):
             ids["code"] = "ACME"
         if template.startswith("/v1/{tenant}/channels/"):

@@ -254,6 +254,22 @@ def run_scenario(call: Recorder, engine: Any, tenant: str, fake: FakeShopify) ->
     assert r.status_code == 200, r.text
     call.seen.append(("post", "/v1/{tenant}/channels/{code}/webhooks", 200, r.json()))
 
+    # A lot-tracked item: lots on receipt, FEFO holds, the per-lot breakdown, a recall.
+    milk = {"sku": "MILK", "name": "Milk", "tracking": "lot", "min_shelf_life_days": 1}
+    call("post", "/items", 201, json=milk)
+    soon = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    for code, qty in (("L1", 6), ("L2", 4)):
+        lot = {"code": code, "expires_on": soon, "supplier": "DAIRY"}
+        move = {"type": "receipt", "sku": "MILK", "location": "A-01", "qty": qty, "lot": lot}
+        call("post", "/movements", 201, json=move)
+    held = call("post", "/reservations", 201, json={"lines": [{"sku": "MILK", "qty": 2}]})
+    call("get", "/reservations/{res_id}", ids={"res_id": held["id"]})
+    call("get", "/availability/{sku}", ids={"sku": "MILK"})
+    call("get", "/lots/expiring", params={"days": 7})
+    call("post", "/lots/{sku}/{lot}/recall", 200, ids={"sku": "MILK", "lot": "L1"}, json={})
+    call("get", "/lots/{sku}/{lot}/trace", ids={"sku": "MILK", "lot": "L2"})
+    call("get", "/ledger", params={"sku": "MILK"})
+
     call("get", "/console/tiles/returns")
     call("get", "/console/tiles/cover")
     call("get", "/console/history", params={"sku": "BOOK", "limit": 5})
