@@ -273,6 +273,9 @@ class Movement(Doc):
     to: str | None
     qty: int
     counted: int | None
+    serials: list[str] | None = Field(
+        default=None, description="Serial-tracked items: the units this movement moved"
+    )
     reference: str | None
     note: str | None
     actor: str | None

@@ -34,6 +34,7 @@ from .tables import (
     lots,
     pod_bookings,
     reservation_lines,
+    serial_numbers,
     tenants,
     tokens,
 )
@@ -298,6 +299,49 @@ def _cross_tenant(conn: Connection) -> list[Finding]:
     return out
 
 
+def _serials_add_up(conn: Connection) -> list[Finding]:
+    """A serial-tracked item's units in stock at a location are as many as its on_hand there
+    (a serial is one row, so it is never in two places)."""
+    s = serial_numbers
+    counted = {
+        (r[0], r[1], r[2]): int(r[3])
+        for r in conn.execute(
+            sa.select(s.c.tenant_id, s.c.item_id, s.c.location_id, sa.func.count())
+            .where(s.c.status == "in_stock")
+            .group_by(s.c.tenant_id, s.c.item_id, s.c.location_id)
+        )
+    }
+    out = []
+    rows = conn.execute(
+        sa.select(
+            balances.c.tenant_id, balances.c.item_id, balances.c.location_id, balances.c.on_hand
+        )
+        .join(
+            items, (items.c.id == balances.c.item_id) & (items.c.tenant_id == balances.c.tenant_id)
+        )
+        .where(items.c.tracking == "serial")
+    )
+    for r in rows:
+        units = counted.pop((r.tenant_id, r.item_id, r.location_id), 0)
+        if units != r.on_hand:
+            out.append(
+                Finding(
+                    2,
+                    f"tenant {r.tenant_id} item {r.item_id} location {r.location_id}: on_hand is "
+                    f"{r.on_hand}, units in stock by serial {units}",
+                )
+            )
+    for (tenant, item, loc), units in counted.items():
+        out.append(
+            Finding(
+                2,
+                f"tenant {tenant} item {item} location {loc}: {units} serials in "
+                "stock but no balance row",
+            )
+        )
+    return out
+
+
 def _lots_add_up(conn: Connection) -> list[Finding]:
     """A lot item's balance row is the sum of its lot rows; lot rows are the ledger's sums per
     lot; a lot row's `reserved` is the sum of the active hold lines on that lot."""
@@ -467,6 +511,7 @@ def run(conn: Connection) -> list[Finding]:
     return [
         *_no_expired_lot_available(conn),
         *_lots_add_up(conn),
+        *_serials_add_up(conn),
         *_no_expired_lot_sold(conn),
         *_negative_states(conn),
         *_ledger_matches_balances(conn),

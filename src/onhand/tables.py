@@ -184,6 +184,29 @@ lot_balances = sa.Table(
     sa.Index(None, "tenant_id", "lot_id", "location_id"),
 )
 
+# Every unit of a serial-tracked item, one row per serial number (so never in two places):
+# where it is and what became of it. Written with the movement that moved it.
+serial_numbers = sa.Table(
+    "serial_numbers",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("item_id", Id, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("serial", sa.String(128), primary_key=True),
+    # in_stock | in_transit (on its way to location_id) | shipped | written_off
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("location_id", Id, sa.ForeignKey("locations.id")),
+    sa.Column("received_movement_id", sa.String(36), nullable=False),
+    sa.Column("last_movement_id", sa.String(36), nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.CheckConstraint(
+        "status IN ('in_stock', 'in_transit', 'shipped', 'written_off')", name="status"
+    ),
+    sa.CheckConstraint(
+        "(location_id IS NULL) = (status IN ('shipped', 'written_off'))", name="placed"
+    ),
+    sa.Index(None, "tenant_id", "item_id", "location_id", "status"),
+)
+
 movements = sa.Table(
     "movements",
     metadata,

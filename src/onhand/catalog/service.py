@@ -158,17 +158,17 @@ def _validate_kind(body: ItemIn) -> None:
         body.components or []
     ):
         raise Invalid("A bundle lists each component SKU once; add up the quantities instead.")
-    if body.tracking == "serial":
-        raise Invalid(
-            "Serial-number tracking is not available yet; use tracking 'lot' or 'none'.",
-            slug="tracking-unsupported",
-        )
     if body.tracking != "none" and body.kind != "physical":
-        raise Invalid(f"Only physical items can be tracked by lot, not {body.kind} items.")
+        raise Invalid(
+            f"Only physical items can be tracked by {body.tracking}, not {body.kind} items."
+        )
     if body.tracking != "none" and body.allow_backorder:
-        raise Invalid("A lot-tracked item cannot allow backorders: a lot holds what it holds.")
+        raise Invalid(
+            f"A {body.tracking}-tracked item cannot allow backorders: "
+            "units that do not exist have no lot or serial number."
+        )
     for name in ("min_shelf_life_days", "expiry_warning_days"):
-        if getattr(body, name) is not None and body.tracking == "none":
+        if getattr(body, name) is not None and body.tracking != "lot":
             raise Invalid(f"{name} applies to lot-tracked items (tracking 'lot').")
 
 
@@ -216,8 +216,11 @@ def update_item(conn: Connection, tenant: str, sku: str, patch: ItemPatch) -> di
         raise Invalid("capacity_per_day only applies to print-on-demand ('pod') items.")
     if values.get("allow_backorder") is False and current.allow_backorder:
         _refuse_if_backordered(conn, tenant, current)
-    if values.get("allow_backorder") and current.lots:
-        raise Invalid("A lot-tracked item cannot allow backorders: a lot holds what it holds.")
+    if values.get("allow_backorder") and current.tracking != "none":
+        raise Invalid(
+            f"A {current.tracking}-tracked item cannot allow backorders: "
+            "units that do not exist have no lot or serial number."
+        )
     for name in ("min_shelf_life_days", "expiry_warning_days"):
         if values.get(name) is not None and not current.lots:
             raise Invalid(f"{name} applies to lot-tracked items (tracking 'lot').")

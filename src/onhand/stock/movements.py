@@ -14,7 +14,7 @@ from ..catalog import service as catalog
 from ..errors import Invalid
 from ..quantities import to_base_units
 from ..tables import movements
-from . import history, kernel, lots, model
+from . import history, kernel, lots, model, serials
 from .availability import location_figures
 from .model import STATES, Change, Figures, Item, Location, Outcome, Posting
 from .schemas import MovementIn
@@ -122,6 +122,7 @@ def post(
     )
     if body.lot is not None and not item.lots:
         raise Invalid(f"{item.sku} does not track lots; leave the lot out.", slug="not-lot-tracked")
+    qty = serials.quantity(item, body, qty)
     # Counts and safety stock set a level, and a lot item's lots are chosen from their
     # figures: read them under the lock the change will hold.
     locked = (
@@ -147,6 +148,8 @@ def post(
             created_at=now,
         )
     )
+    dest = catalog.location(conn, tenant, body.to) if body.type == "transfer" and body.to else None
+    serials.record(conn, tenant, item, loc, body, movement_id, now, dest)
     posting = Posting(
         reason=body.type,
         actor=actor,
@@ -181,6 +184,7 @@ def post(
         "to": body.to,
         "qty": qty,
         "counted": counted,
+        "serials": list(body.serials) if body.serials else None,
         "reference": body.reference,
         "note": body.note,
         "actor": actor,

@@ -38,6 +38,9 @@ LotCode = Annotated[
 ]
 
 
+Serial = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\s/]+$")]
+
+
 class LotIn(Body):
     """A lot (batch) as a receipt names it; other movements name a lot by its code alone."""
 
@@ -82,12 +85,20 @@ class MovementIn(Body):
         default=None,
         description="Lot-tracked items: the lot (a code, or for a receipt its details)",
     )
+    serials: list[Serial] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Serial-tracked items: the serial number of each unit moved (qty may be "
+        "left out: it is their count)",
+    )
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> MovementIn:
         for field in NEEDS.get(self.type, ("qty",)):
-            if getattr(self, field) is None:
+            if getattr(self, field) is None and not (field == "qty" and self.serials):
                 raise ValueError(f"a {self.type} needs '{field}'")
+        if self.serials is not None and len(set(self.serials)) != len(self.serials):
+            raise ValueError("serials: each serial number once")
         return self
