@@ -78,11 +78,11 @@ def lot_rows(engine, tenant: str) -> dict[tuple[str, str], int]:
 # ---- items and lots ---------------------------------------------------------------------------
 
 
-def test_an_item_is_untracked_unless_asked_and_serials_are_refused(kitchen):
+def test_an_item_is_untracked_unless_asked(kitchen):
     assert kitchen.get("/items/BOOK").json()["tracking"] == "none"
     assert kitchen.get("/items/MILK").json()["tracking"] == "lot"
     r = kitchen.post("/items", json={"sku": "PHONE", "name": "Phone", "tracking": "serial"})
-    assert r.status_code == 422 and r.json()["type"].endswith("/tracking-unsupported")
+    assert r.status_code == 201 and r.json()["tracking"] == "serial"  # see test_serials.py
     r = kitchen.post(
         "/items", json={"sku": "X", "name": "X", "tracking": "lot", "allow_backorder": True}
     )

@@ -147,3 +147,40 @@ def test_racing_movements_cannot_take_one_serial_twice(api, engine, tenant, kind
     else:
         assert sum(_on_hand(api, c) for c in ("WH1", "WH2")) == 3  # SN-NEW counted once
     _clean(engine, tenant)
+
+
+def test_no_other_path_moves_serial_units_unnamed(api, engine, tenant, tenant_state):
+    _setup(api)
+    assert _move(api, type="receipt", serials=["SN-1"]).status_code == 201
+    hold = api.post("/reservations", json={"lines": [{"sku": "CAM", "qty": 1}]})
+    assert hold.status_code == 201, hold.text  # a hold counts units, it does not move them
+    assert api.post(f"/reservations/{hold.json()['id']}/commit").status_code == 200
+    before = tenant_state()
+    shipped = api.post(f"/reservations/{hold.json()['id']}/ship")
+    assert_problem(shipped, 422, "serial-required")
+    assert tenant_state() == before
+    _clean(engine, tenant)
+
+
+def test_a_returned_unit_comes_back_by_its_serial(api, engine, tenant):
+    _setup(api)
+    assert _move(api, type="receipt", serials=["SN-1", "SN-2"]).status_code == 201
+    assert _move(api, type="ship", serials=["SN-1"]).status_code == 201
+    lines = [{"sku": "CAM", "qty": 2, "reason": "faulty"}]
+    assert_problem(api.post("/rma", json={"location": "WH1", "lines": lines}), 422)
+    rma = api.post(
+        "/rma",
+        json={
+            "location": "WH1",
+            "lines": [{"sku": "CAM", "qty": 1, "serial": "SN-1", "reason": "faulty"}],
+        },
+    ).json()
+    assert api.post(f"/rma/{rma['id']}/approve").status_code == 200
+    assert api.post(f"/rma/{rma['id']}/receive", json={}).status_code == 200
+    assert _units(engine, tenant)["SN-1"][0] == "in_stock"
+    done = api.post(
+        f"/rma/{rma['id']}/inspect", json={"lines": [{"line": 1, "disposition": "scrap"}]}
+    )
+    assert done.status_code == 200, done.text
+    assert _units(engine, tenant)["SN-1"] == ("written_off", None)
+    _clean(engine, tenant)

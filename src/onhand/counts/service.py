@@ -86,7 +86,12 @@ def generate(conn: Connection, tenant: str, on: date, now: datetime) -> dict[str
     pairs = conn.execute(
         sa.select(balances.c.item_id, balances.c.location_id, items.c.sku)
         .join(items, tenancy.on(tenant, items, items.c.id == balances.c.item_id))
-        .where(tenancy.of(tenant, balances), items.c.kind.in_(STOCKED_KINDS))
+        # Serial-tracked units are counted by scanning their serials, not by number.
+        .where(
+            tenancy.of(tenant, balances),
+            items.c.kind.in_(STOCKED_KINDS),
+            items.c.tracking != "serial",
+        )
         .order_by(balances.c.item_id, balances.c.location_id)
     ).all()
     last = _last_counted(conn, tenant)

@@ -51,6 +51,11 @@ def create(conn: Connection, tenant: str, body: RmaIn, actor: str, now: datetime
                 f"Line {n}: {item.sku} is a {item.kind} item; only physical items and licence "
                 "seats come back as stock (a bundle comes back as its components)."
             )
+        if item.tracking == "serial" and (line.qty != 1 or not line.serial):
+            raise Invalid(
+                f"Line {n}: {item.sku} is tracked by serial number: one line per unit, qty 1, "
+                "naming its serial."
+            )
         lines.append(
             {
                 "tenant_id": tenant,
@@ -307,6 +312,8 @@ def _post(
             "to_state": dst,
             "reference": f"{what}: {disposition.replace('_', ' ')}" if disposition else what,
             "note": line["reason"],
+            # A serial-tracked unit comes back (and goes) by its serial number.
+            **({"serials": [line["serial"]]} if line["serial"] else {}),
         }
     )
     movements.post(conn, tenant, body, actor, now)

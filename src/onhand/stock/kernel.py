@@ -270,6 +270,14 @@ def apply(
         unknown = set(c.deltas) - set(model.STATES if c.location else model.POD_STATES)
         if unknown:
             raise ValueError(f"unknown states {sorted(unknown)}")
+        if c.item.tracking == "serial" and not c.serials and _moves_units(c):
+            raise Invalid(
+                f"{c.item.sku} is tracked by serial number: its units come and go only with a "
+                "movement that names them (receipt, ship, transfer, return, write_off with "
+                "'serials').",
+                slug="serial-required",
+                sku=c.item.sku,
+            )
     stock = [c for c in changes if c.location is not None]
     pod = [c for c in changes if c.location is None]
     adds = {c.key for c in stock if _adds(c)}
@@ -296,6 +304,10 @@ def apply(
     if announce:
         emit_changed(conn, tenant, outcome, now, posting.reason, event or {})
     return outcome
+
+
+def _moves_units(c: Change) -> bool:
+    return bool(c.deltas.get("on_hand") or c.deltas.get("in_transit"))
 
 
 def _adds(c: Change) -> bool:

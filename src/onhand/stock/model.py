@@ -267,6 +267,9 @@ class Change:
     lot: int | None = None
     # The units go to a buyer (a hold, a shipment): the lot must still be sellable that day.
     sale: bool = False
+    # A serial-tracked item's units are named (stock/serials.py moved them): only such a
+    # change may bring them in or take them out.
+    serials: bool = False
 
     @property
     def key(self) -> tuple[int, int | date]:

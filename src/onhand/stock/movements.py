@@ -157,8 +157,9 @@ def post(
         movement_id=movement_id,
         unit_cost=body.unit_cost,
     )
+    named = bool(body.serials)  # serials.record moved the units this change counts
     changes = [
-        Change(item, deltas, location=step_loc, record_zero=body.type == "count")
+        Change(item, deltas, location=step_loc, record_zero=body.type == "count", serials=named)
         for step_loc, deltas in steps
     ]
     if item.lots:
