@@ -17,7 +17,7 @@ function query(params) {
   return text ? `?${text}` : "";
 }
 
-/** api.get/post/patch/del(path) with `path` relative to /v1/{tenant}; reject with ApiError. */
+/** api.get/post/put/patch/del(path) with `path` relative to /v1/{tenant}; reject with ApiError. */
 export function makeApi(tenant, token) {
   const base = `/v1/${encodeURIComponent(tenant)}`;
   async function call(method, path, body, headers = {}) {
@@ -42,6 +42,7 @@ export function makeApi(tenant, token) {
     get: (path, params) => call("GET", path + query(params)),
     post: (path, body, headers) => call("POST", path, body ?? {}, headers),
     patch: (path, body) => call("PATCH", path, body ?? {}),
+    put: (path, body) => call("PUT", path, body ?? {}),
     del: (path) => call("DELETE", path),
     /** Text answers (CSV). */
     text: (path, params) => call("GET", path + query(params), undefined, { Accept: "text/csv" }),

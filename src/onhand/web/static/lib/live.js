@@ -2,7 +2,10 @@
 
 const EVENT_NAMES = ["stock.changed", "stock.low", "stock.out", "stock.back_in", "availability",
   "reservation.created", "reservation.committed", "reservation.released", "reservation.expired",
-  "reservation.extended", "reservation.shipped"];
+  "reservation.extended", "reservation.shipped",
+  "backorder.created", "backorder.allocated", "backorder.eta_changed", "backorder.cancelled",
+  "wave.created", "wave.shipped", "pick.confirmed",
+  "rma.requested", "rma.approved", "rma.refused", "rma.received", "rma.inspected"];
 
 export function makeLive(tenant, token, setStatus) {
   const handlers = new Set();

@@ -10,6 +10,8 @@ export const views = [
   { name: "waves", title: "Waves", more: true },
   { name: "pick", title: "Pick", more: true },
   { name: "backorders", title: "Backorders", more: true },
+  { name: "returns", title: "Returns", more: true },
+  { name: "counts", title: "Counts", more: true },
   { name: "payouts", title: "Payouts", more: true },
   { name: "history", title: "History" },
   { name: "valuation", title: "Valuation" },
