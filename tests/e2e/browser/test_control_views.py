@@ -200,7 +200,7 @@ def test_count_tasks_are_made_counted_blind_reviewed_and_approved(console, shoot
     size = entry.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")
     assert box["height"] >= 44 and size >= 20, (box, size)  # big enough for a thumb
     assert console.overflow() == 0
-    shoot(console, "counts-phone")
+    shoot(console, "counts-entry-phone")
     console.width("desktop")
 
     first, second, third = cards[:3]
@@ -263,4 +263,4 @@ def test_count_tasks_are_made_counted_blind_reviewed_and_approved(console, shoot
         console.width(width)
         page.wait_for_timeout(150)
         assert console.overflow() == 0, width
-    shoot(console, "counts-desktop-done")
+    shoot(console, "counts-approved")
