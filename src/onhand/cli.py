@@ -231,7 +231,8 @@ def check() -> None:
     if not findings:
         out.print(
             "[green]all invariants hold[/]: no negative state, balances = ledger, "
-            "reserved = active holds, no cross-tenant rows"
+            "reserved = active holds, lots add up and no expired or recalled lot sold or "
+            "available, no cross-tenant rows"
         )
         return
     table = Table("invariant", "finding", title=f"{len(findings)} problems found")
