@@ -207,3 +207,29 @@ def test_a_purchase_order_receipt_brings_a_lot_of_its_supplier(kitchen):
     origin = ok(kitchen.get("/lots/MILK/P1/trace"), 200)["origin"]
     assert (origin["supplier"], origin["reference"]) == ("DALE", po["number"])
     assert [(x["qty"], x["reference"]) for x in origin["receipts"]] == [(12, po["number"])]
+
+
+def test_metrics_count_expiring_lots_and_units_left_in_expired_or_recalled_ones(
+    kitchen, engine, tenant
+):
+    from onhand.events.metrics import DatabaseCollector
+
+    receive(kitchen, "OLD", 5, -1)
+    receive(kitchen, "SOON", 4, 2)
+    receive(kitchen, "LATER", 6, 9)
+    receive(kitchen, "BAD", 3, 9)
+    ok(kitchen.post("/lots/MILK/BAD/recall"), 200)
+    collector = DatabaseCollector()
+    collector.engine = engine
+    samples = {
+        m.name: s.value
+        for m in collector.collect()
+        if m.name.startswith("onhand_lots_")
+        for s in m.samples
+        if s.labels.get("tenant") == tenant
+    }
+    assert samples == {
+        "onhand_lots_expiring": 1,
+        "onhand_lots_expired_units": 5,
+        "onhand_lots_recalled_units": 3,
+    }

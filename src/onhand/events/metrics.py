@@ -6,8 +6,10 @@ tenant, dead letters per tenant); it never scans balances.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -75,6 +77,14 @@ class DatabaseCollector:
                 ("below_reorder_point", "Items at or below their reorder point"),
             )
         }
+        lots_of = {
+            name: GaugeMetricFamily(f"onhand_lots_{name}", help_, labels=["tenant"])
+            for name, help_ in (
+                ("expiring", "Lots with stock within their item's expiry warning (UTC day)"),
+                ("expired_units", "Units on hand in lots past their expiry date (UTC day)"),
+                ("recalled_units", "Units on hand in recalled lots"),
+            )
+        }
         dead = GaugeMetricFamily(
             "onhand_webhook_dead_letters",
             "Webhook deliveries in the dead-letter state",
@@ -111,7 +121,58 @@ class DatabaseCollector:
                 .group_by(d.c.tenant_id)
             ):
                 dead.add_metric([tenant], int(count))
-        yield from (lag_rows, lag_age, *items.values(), dead)
+            self._lots(conn, now.date(), lots_of)
+        yield from (lag_rows, lag_age, *items.values(), *lots_of.values(), dead)
+
+    @staticmethod
+    def _lots(conn: Any, today: dt.date, gauges: dict[str, GaugeMetricFamily]) -> None:
+        """Per tenant: lots about to expire, and units still on hand in expired or recalled
+        lots (to be written off or returned)."""
+        from ..stock.recall import DEFAULT_WARNING_DAYS
+        from ..tables import items, lot_balances, lots
+
+        rows = conn.execute(
+            sa.select(
+                lots.c.tenant_id,
+                lots.c.expires_on,
+                lots.c.recalled_at,
+                items.c.expiry_warning_days,
+                sa.func.sum(lot_balances.c.on_hand),
+            )
+            .join(
+                lot_balances,
+                sa.and_(
+                    lot_balances.c.tenant_id == lots.c.tenant_id,
+                    lot_balances.c.lot_id == lots.c.id,
+                ),
+            )
+            .join(
+                items,
+                sa.and_(items.c.tenant_id == lots.c.tenant_id, items.c.id == lots.c.item_id),
+            )
+            .group_by(
+                lots.c.tenant_id,
+                lots.c.id,
+                lots.c.expires_on,
+                lots.c.recalled_at,
+                items.c.expiry_warning_days,
+            )
+            .having(sa.func.sum(lot_balances.c.on_hand) > 0)
+        )
+        totals: dict[str, dict[str, int]] = {}
+        for tenant, expires_on, recalled_at, warn, units in rows:
+            t = totals.setdefault(tenant, dict.fromkeys(gauges, 0))
+            if recalled_at is not None:
+                t["recalled_units"] += int(units)
+            elif expires_on is not None and expires_on < today:
+                t["expired_units"] += int(units)
+            elif expires_on is not None and (expires_on - today).days <= (
+                DEFAULT_WARNING_DAYS if warn is None else warn
+            ):
+                t["expiring"] += 1
+        for tenant, figures in sorted(totals.items()):
+            for name, value in figures.items():
+                gauges[name].add_metric([tenant], value)
 
 
 COLLECTOR = DatabaseCollector()
