@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
 
 import httpx
 
@@ -264,3 +265,123 @@ def test_count_tasks_are_made_counted_blind_reviewed_and_approved(console, shoot
         page.wait_for_timeout(150)
         assert console.overflow() == 0, width
     shoot(console, "counts-approved")
+
+
+def test_lots_by_item_expiring_soon_and_a_recall_confirmed_then_traced(console, shoot):
+    page = console.page
+    tag = uuid.uuid4().hex[:6].upper()
+    sku, first, second = f"MILK-{tag}", f"A{tag}", f"B{tag}"
+    soon = (date.today() + timedelta(days=4)).isoformat()
+    later = (date.today() + timedelta(days=9)).isoformat()
+    with console.server.client() as api:
+        r = api.post(
+            "/items",
+            json={
+                "sku": sku,
+                "name": "Whole milk 1 l",
+                "tracking": "lot",
+                "expiry_warning_days": 2,
+            },
+        )
+        assert r.status_code == 201, r.text
+        for code, where, qty, lot in (
+            ("NORTH-A1", "NORTH-A1", 24, {"code": first, "expires_on": soon}),
+            (
+                "NORTH-A1",
+                "NORTH-A1",
+                10,
+                {"code": second, "expires_on": later, "supplier": "HARBOUR"},
+            ),
+            ("NORTH-A2", "NORTH-A2", 5, {"code": second, "expires_on": later}),
+        ):
+            r = api.post(
+                "/movements",
+                json={
+                    "type": "receipt",
+                    "sku": sku,
+                    "location": where,
+                    "qty": qty,
+                    "reference": f"PO-{tag}",
+                    "lot": lot,
+                },
+            )
+            assert r.status_code == 201, (code, r.text)
+        # A checkout asks for the later lot by name.
+        r = api.post(
+            "/reservations",
+            json={
+                "lines": [{"sku": sku, "qty": 6, "lot": second}],
+                "reference": f"order-{tag}",
+                "ttl_seconds": 3600,
+            },
+        )
+        assert r.status_code == 201, r.text
+        hold = r.json()["id"]
+        doc = api.get(f"/availability/{sku}").json()
+    assert [lot["lot"] for lot in doc["lots"]] == [first, second]
+
+    # The item's detail breaks its stock down by lot, first to expire first.
+    console.open("stock", f"item={sku}")
+    page.wait_for_selector(f'.detail-card a[data-lot="{second}"]')
+    shown = page.locator("table.lots a[data-lot]").evaluate_all("as => as.map(a => a.dataset.lot)")
+    assert shown == [first, second]
+    for lot in doc["lots"]:
+        for key in ("available", "on_hand", "quality_control"):
+            cell = page.inner_text(f'[data-figure="lot/{lot["lot"]}/{key}"]')
+            assert int(cell.replace(",", "")) == lot[key], (lot["lot"], key)
+    shoot(console, "stock-lots")
+
+    # Expiring soon: within 7 days only the first lot; within 14 both. A lot opens its trace.
+    page.click(f'.detail-card a[data-lot="{first}"]')
+    console.ready("lots")
+    assert f"sku={sku}" in page.url and f"lot={first}" in page.url
+    page.wait_for_selector(f'[data-lot="{sku}/{first}"]')
+    assert page.locator(f'[data-lot="{sku}/{second}"]').count() == 0
+    page.select_option('select[name="days"]', "14")
+    page.wait_for_selector(f'[data-lot="{sku}/{second}"]')
+    page.click(f'[data-lot="{sku}/{second}"]')
+    head = page.locator(".detail-card h2", has_text=f"lot {second}")
+    head.wait_for()
+    body = page.inner_text(".detail-card")
+    assert "HARBOUR" in body and f"PO-{tag}" in body and f"order-{tag}" in body
+
+    # Recall asks first: nothing happens until it is confirmed.
+    page.click('button[data-action="recall"]')
+    confirm = page.locator('form[data-form="recall"]')
+    confirm.wait_for()
+    assert (
+        "1 open hold" in confirm.inner_text() and "15 units on the shelves" in confirm.inner_text()
+    )
+    with console.server.client() as api:
+        lots = api.get(f"/availability/{sku}").json()["lots"]
+        assert all(lot["sellable"] for lot in lots)
+    confirm.locator("input[name=reason]").fill(f"dairy notice {tag}")
+    shoot(console, "lots-recall-confirm")
+    confirm.locator('button[data-action="confirm-recall"]').click()
+    page.wait_for_selector('.detail-card [data-state="recalled"]')
+    summary = page.inner_text('[data-recall="done"]')
+    assert f"dairy notice {tag}" in summary and "1 hold moved" in summary, summary
+    with console.server.client() as api:
+        after = {lot["lot"]: lot for lot in api.get(f"/availability/{sku}").json()["lots"]}
+        held = api.get(f"/reservations/{hold}").json()
+        trace = api.get(f"/lots/{sku}/{second}/trace").json()
+    assert after[second]["sellable"] is False and after[second]["available"] == 0
+    assert after[second]["quality_control"] == 15  # the hold moved off it first
+    assert [(a["lot"], a["qty"]) for a in held["lines"][0]["allocations"]] == [(first, 6)]
+    assert held["status"] == "active"
+    # The trace on screen is the API's.
+    for here in trace["now"]:
+        for key in ("on_hand", "quality_control"):
+            cell = page.inner_text(f'[data-figure="{here["location"]}/{key}"]')
+            assert int(cell) == here[key], (here["location"], key)
+    assert page.locator('button[data-action="recall"]').count() == 0
+    for width in ("phone", "desktop"):
+        console.width(width)
+        page.wait_for_timeout(150)
+        assert console.overflow() == 0, width
+    shoot(console, "lots-recalled")
+
+    # Back on the item, the recalled lot is marked not for sale.
+    console.open("stock", f"item={sku}")
+    row = page.locator("table.lots tr", has=page.locator(f'a[data-lot="{second}"]'))
+    row.locator(".pill.bad", has_text="not for sale").wait_for()

@@ -5,7 +5,8 @@ const EVENT_NAMES = ["stock.changed", "stock.low", "stock.out", "stock.back_in",
   "reservation.extended", "reservation.shipped",
   "backorder.created", "backorder.allocated", "backorder.eta_changed", "backorder.cancelled",
   "wave.created", "wave.shipped", "pick.confirmed",
-  "rma.requested", "rma.approved", "rma.refused", "rma.received", "rma.inspected"];
+  "rma.requested", "rma.approved", "rma.refused", "rma.received", "rma.inspected",
+  "lot.expiring", "lot.expired", "inventory.recall.initiated"];
 
 export function makeLive(tenant, token, setStatus) {
   const handlers = new Set();

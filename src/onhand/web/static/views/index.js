@@ -12,6 +12,7 @@ export const views = [
   { name: "backorders", title: "Backorders", more: true },
   { name: "returns", title: "Returns", more: true },
   { name: "counts", title: "Counts", more: true },
+  { name: "lots", title: "Lots", more: true },
   { name: "payouts", title: "Payouts", more: true },
   { name: "history", title: "History" },
   { name: "valuation", title: "Valuation" },

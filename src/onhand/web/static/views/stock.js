@@ -3,7 +3,7 @@
 
 import { allItems, figuresOf, stockable, stockLevel, stocked } from "../lib/catalog.js";
 import { lineChart } from "../lib/chart.js";
-import { dataTable, debounce, empty, field, fmt, h, newKey, problemBox, toast, when, words } from "../lib/dom.js";
+import { dataTable, day, debounce, empty, field, fmt, h, newKey, problemBox, toast, when, words } from "../lib/dom.js";
 
 export const title = "Stock";
 
@@ -181,11 +181,12 @@ export async function render(root, ctx) {
           h("div", { class: "tile" }, h("span", { class: "label" }, "On hand"), h("span", { class: "value", "data-figure": "on_hand" }, item.kind === "digital" ? "—" : fmt(f.on_hand, unit))),
           h("div", { class: "tile" }, h("span", { class: "label" }, "Incoming"), h("span", { class: "value" }, fmt(f.incoming ?? 0, unit))),
           h("div", { class: "tile" }, h("span", { class: "label" }, "Reserved"), h("span", { class: "value" }, fmt(f.reserved ?? 0, unit)))),
-        notes.length ? h("p", { class: "muted small notes" }, notes.join(" · ")) : null,
+        ...(notes.length ? [h("p", { class: "muted small notes" }, notes.join(" · "))] : []),
         h("h3", {}, "By location"),
         (f.locations || []).length
           ? dataTable([{ label: "Location", key: "location" }, ...STATES.map((s) => ({ label: label(s), num: true, opt: OPTIONAL.has(s) && s !== "reserved", cell: (r) => fmt(r[s] ?? 0, unit) }))], f.locations, { cls: "compact" })
           : h("div", { class: "empty small" }, item.kind === "bundle" ? "A bundle has no stock of its own." : "No stock anywhere yet."),
+        ...(item.tracking === "lot" || f.lots ? lotBreakdown(item, f.lots || []) : []),
         h("h3", {}, "Latest ledger entries"),
         ledger.entries.length
           ? dataTable([
@@ -203,6 +204,25 @@ export async function render(root, ctx) {
     } catch (err) {
       if (state.selected === sku) detail.replaceChildren(empty(err.status === 404 ? `There is no item ${sku}` : "The item could not be loaded", err.message));
     }
+  }
+
+  /** Each lot with stock, first to expire first; a lot opens its trace in the Lots view. */
+  function lotBreakdown(item, lots) {
+    const unit = item.unit;
+    const open = (l) => (e) => { e.preventDefault(); ctx.navigate("lots", { sku: item.sku, lot: l.lot }); };
+    return [h("h3", {}, "By lot"), lots.length
+      ? dataTable([
+        { label: "Lot", cell: (l) => h("span", { class: "lot" },
+          h("a", { href: `/dashboard/lots?sku=${encodeURIComponent(item.sku)}&lot=${encodeURIComponent(l.lot)}`, onclick: open(l), dataset: { lot: l.lot } }, l.lot),
+          l.sellable ? null : h("span", { class: "pill bad" }, "not for sale"),
+          h("span", { class: "where" }, l.expires_on ? `use by ${day(l.expires_on)}` : "no use-by date"),
+          h("span", { class: "where", title: l.locations.map((p) => `${p.location} ${fmt(p.on_hand, unit)}`).join(", ") },
+            "on hand ", h("span", { dataset: { figure: `lot/${l.lot}/on_hand` } }, fmt(l.on_hand, unit)),
+            l.locations.length ? `: ${l.locations.map((p) => `${p.location} ${fmt(p.on_hand, unit)}`).join(" · ")}` : "")) },
+        { label: "Available", num: true, cell: (l) => h("span", { dataset: { figure: `lot/${l.lot}/available` } }, fmt(l.available, unit)) },
+        { label: "In QC", num: true, cell: (l) => h("span", { dataset: { figure: `lot/${l.lot}/quality_control` } }, fmt(l.quality_control, unit)) },
+      ], lots, { cls: "compact lots" })
+      : h("div", { class: "empty small" }, "No lot of this item is in stock.")];
   }
 
   // ---- charts ----
