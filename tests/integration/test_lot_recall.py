@@ -233,3 +233,36 @@ def test_metrics_count_expiring_lots_and_units_left_in_expired_or_recalled_ones(
         "onhand_lots_expired_units": 5,
         "onhand_lots_recalled_units": 3,
     }
+
+
+def test_the_expiry_job_moves_open_holds_off_an_expired_lot(kitchen, engine, tenant):
+    from datetime import UTC, datetime, time
+
+    receive(kitchen, "TODAY", 4, 0)
+    receive(kitchen, "LATER", 1, 9)
+    a_day = 24 * 3600
+    small = ok(
+        kitchen.post(
+            "/reservations", json={"lines": [{"sku": "MILK", "qty": 1}], "ttl_seconds": a_day}
+        )
+    )
+    big = ok(
+        kitchen.post(
+            "/reservations", json={"lines": [{"sku": "MILK", "qty": 3}], "ttl_seconds": a_day}
+        )
+    )
+    assert small["lines"][0]["allocations"][0]["lot"] == "TODAY"
+    # Just after midnight (the tenant's day is UTC): TODAY is past, the holds still run.
+    tomorrow = datetime.combine(TODAY + timedelta(days=1), time(0, 1), UTC)
+    assert recall.expire_due(engine, now=tomorrow) >= 1  # every tenant of the database
+    (expired,) = events(engine, tenant, "lot.expired")
+    assert expired["holds_moved"] == [
+        {"reservation_id": small["id"], "location": WH1, "lot": "LATER", "qty": 1}
+    ]
+    assert expired["holds_released"] == [big["id"]], "LATER has no room for 3 more"
+    assert ok(kitchen.get(f"/reservations/{big['id']}"), 200)["status"] == "released"
+    moved = ok(kitchen.get(f"/reservations/{small['id']}"), 200)
+    assert moved["lines"][0]["allocations"] == [
+        {"sku": "MILK", "location": WH1, "qty": 1, "lot": "LATER"}
+    ]
+    assert expired["quality_control"] == 4

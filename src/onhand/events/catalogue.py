@@ -308,6 +308,8 @@ class LotExpired(_Lot):
     expires_on: str
     quality_control: int  # units moved
     locations: list[dict[str, Any]]  # [{"location", "qty"}]
+    holds_moved: list[dict[str, Any]]  # open holds moved to a fresher lot
+    holds_released: list[str]  # open holds released (no fresher lot had room)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -144,6 +144,9 @@ def expire_tenant(conn: Connection, tenant: str, now: datetime) -> int:
         if r.expired_at is None and days_left < 0:
             item = catalog.items_by_id(conn, tenant, {r.item_id})[r.item_id]
             lot = lot_rows.by_id(conn, tenant, {r.id})[r.id]
+            _lock_holds_then_stock(conn, tenant, item, lot, now)
+            # Open holds on it can no longer become sales: onto a fresher lot, or released.
+            rehomed, released = _rehome_holds(conn, tenant, item, lot, "expiry-job", now)
             moved = _hold_free_units(conn, tenant, item, lot, "expired", "expiry-job", now)
             _mark(conn, tenant, r.id, expired_at=now)
             events.append(
@@ -153,6 +156,8 @@ def expire_tenant(conn: Connection, tenant: str, now: datetime) -> int:
                     expires_on=r.expires_on.isoformat(),
                     quality_control=sum(moved.values()),
                     locations=[{"location": c, "qty": n} for c, n in moved.items()],
+                    holds_moved=rehomed,
+                    holds_released=released,
                 ).row(tenant, now)
             )
             expired += 1
@@ -200,21 +205,7 @@ def recall(
         raise Conflict(
             f"{sku} lot {code} was recalled already.", slug="lot-recalled", sku=sku, lot=code
         )
-    # Lock as a commit or release does: the holds on the lot first (in id order), then the
-    # item's balance rows; only then does anything change.
-    rl = reservation_lines
-    held_on_it = sa.select(rl.c.reservation_id).where(
-        tenancy.of(tenant, rl), rl.c.lot_id == lot.id, rl.c.active
-    )
-    conn.execute(
-        db.for_update(
-            conn,
-            tenancy.select(tenant, reservations, reservations.c.id)
-            .where(reservations.c.id.in_(held_on_it))
-            .order_by(reservations.c.id),
-        )
-    ).all()
-    kernel.lock(conn, tenant, {item.id}, now)
+    _lock_holds_then_stock(conn, tenant, item, lot, now)
     conn.execute(tenancy.update(tenant, lots).where(lots.c.id == lot.id).values(recalled_at=now))
     moved, released = _rehome_holds(conn, tenant, item, lot, actor, now)
     held = _hold_free_units(conn, tenant, item, lot, "recall", actor, now, reference=reason)
@@ -241,6 +232,26 @@ def recall(
             "holds_released": released,
         }
     }
+
+
+def _lock_holds_then_stock(
+    conn: Connection, tenant: str, item: Item, lot: lot_rows.Lot, now: datetime
+) -> None:
+    """Lock as a commit or release does: the holds on the lot first (in id order), then the
+    item's balance rows; only then does anything change."""
+    rl = reservation_lines
+    held_on_it = sa.select(rl.c.reservation_id).where(
+        tenancy.of(tenant, rl), rl.c.lot_id == lot.id, rl.c.active
+    )
+    conn.execute(
+        db.for_update(
+            conn,
+            tenancy.select(tenant, reservations, reservations.c.id)
+            .where(reservations.c.id.in_(held_on_it))
+            .order_by(reservations.c.id),
+        )
+    ).all()
+    kernel.lock(conn, tenant, {item.id}, now)
 
 
 def _rehome_holds(
