@@ -121,3 +121,35 @@ def test_the_nearest_zone_reservation_strategy_follows_the_distance_table(api):
     assert r.status_code == 201, r.text
     taken = {a["location"]: a["qty"] for a in r.json()["lines"][0]["allocations"]}
     assert taken == {"S-1": 3, "S-2": 4, "W-1": 3}
+
+
+def test_the_nearest_zone_reservation_strategy_keeps_the_inter_zone_rules(api):
+    _network(api)
+    body = {"lines": [{"sku": "MUG", "qty": 10}], "allocation": "nearest_zone", "zone": "south"}
+    closed = PREFS | {"inter_zone": {"allowed": False, "max_distance": None}}
+    assert put(api, "/policies/dispatch-preferences", json=closed).status_code == 200
+    # South holds 7: no other zone may give the rest.
+    r = api.post("/reservations", json=body)
+    assert r.status_code == 409, r.text
+    assert (r.json()["requested"], r.json()["available"]) == (10, 7)
+    # Up to distance 1 from south: east (10) may, north (2) and west (3) may not.
+    near = PREFS | {"inter_zone": {"allowed": True, "max_distance": 1}}
+    assert put(api, "/policies/dispatch-preferences", json=near).status_code == 200
+    r = api.post("/reservations", json=body)
+    assert r.status_code == 201, r.text
+    taken = {a["location"]: a["qty"] for a in r.json()["lines"][0]["allocations"]}
+    assert taken == {"S-1": 3, "S-2": 4, "E-1": 3}
+    r = api.post("/reservations", json=body | {"lines": [{"sku": "MUG", "qty": 8}]})
+    assert r.status_code == 409 and r.json()["available"] == 7
+    r = api.post("/reservations", json=body | {"lines": [{"sku": "MUG", "qty": 7}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["lines"][0]["allocations"] == [{"sku": "MUG", "location": "E-1", "qty": 7}]
+
+
+def test_a_nearest_zone_hold_never_crosses_zones_when_the_zone_has_enough(api):
+    _network(api)
+    body = {"lines": [{"sku": "MUG", "qty": 7}], "allocation": "nearest_zone", "zone": "south"}
+    r = api.post("/reservations", json=body)
+    assert r.status_code == 201, r.text
+    taken = {a["location"]: a["qty"] for a in r.json()["lines"][0]["allocations"]}
+    assert taken == {"S-1": 3, "S-2": 4}

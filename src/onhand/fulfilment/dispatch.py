@@ -105,6 +105,23 @@ def zone_rank(conn: Connection, tenant: str) -> Callable[[str, str | None], tupl
     return key
 
 
+def zone_reach(conn: Connection, tenant: str) -> Callable[[str, str | None], bool]:
+    """For the nearest_zone reservation strategy: whether a hold asked for in zone a may take
+    stock in zone b under the inter-zone rules (never, or up to `max_distance`). Without a
+    limit a zone missing from the distance table may be used (after every known one)."""
+    rules = load(conn, tenant)
+
+    def reach(a: str, b: str | None) -> bool:
+        if a == b:
+            return True
+        if not rules.inter_zone.allowed:
+            return False
+        limit = rules.inter_zone.max_distance
+        return limit is None or _within(rules.distance(a, b), limit)
+
+    return reach
+
+
 def rank(
     rows: list[dict[str, Any]], zone: str | None, prefs: Preferences
 ) -> list[tuple[dict[str, Any], int | None]]:

@@ -8,6 +8,8 @@ from ..stock.model import Free
 
 # How near a zone is to the asked one (the tenant's dispatch preferences: distance, priority).
 ZoneRank = Callable[[str, str | None], tuple[int, int]]
+# Whether a hold asked for in one zone may take stock in another (inter-zone rules).
+ZoneReach = Callable[[str, str | None], bool]
 
 
 def order(
@@ -35,13 +37,17 @@ def split(
     zone: str | None,
     backorder: bool,
     near: ZoneRank | None = None,
+    reach: ZoneReach | None = None,
 ) -> list[tuple[Free, int]] | None:
     """Take `qty` from places in the strategy's order; None when it does not fit.
 
-    A backordered item puts what is missing on the first place in that order.
+    A backordered item puts what is missing on the first place in that order. With
+    nearest_zone, `reach` leaves out the zones the inter-zone rules do not allow.
     """
     parts: list[tuple[Free, int]] = []
     left = qty
+    if strategy == "nearest_zone" and zone and reach:
+        places = [p for p in places if reach(zone, p.zone)]
     ranked = order(places, strategy, zone, near)
     for place in ranked:
         take = min(left, max(place.available, 0))

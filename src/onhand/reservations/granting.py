@@ -10,6 +10,7 @@ whose guarded UPDATE refuses anything beyond the stock.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -150,14 +151,18 @@ def _shortage(
     pod_free: dict[tuple[int, date], int],
     day: date,
     lot_stock: LotStock | None = None,
+    allowed: Callable[[Free], bool] | None = None,
 ) -> InsufficientStock:
-    """The refusal, stated for everything this request wanted of the short item."""
+    """The refusal, stated for everything this request wanted of the short item (counting
+    only the places it was `allowed` to take from)."""
     item, loc = need.item, need.location
     same = [n for n in needs if n.item.id == item.id and (n.location == loc if loc else True)]
     if item.kind == "pod":
         available = pod_free[(item.id, day)]
     else:
         places = [p for p in free.get(item.id, []) if not loc or p.location_id == loc.id]
+        if allowed and not loc:
+            places = [p for p in places if allowed(p)]
         if item.lots and lot_stock is not None:
             places = lot_stock.views(item, places, need.lot)
         available = sum(max(p.available, 0) for p in places)
@@ -178,6 +183,7 @@ def _allocate(
     zone: str | None,
     near: allocation.ZoneRank | None = None,
     lot_stock: LotStock | None = None,
+    reach: allocation.ZoneReach | None = None,
 ) -> list[Part]:
     """Take every need from the in-memory figures, or put everything back and refuse."""
     parts: list[Part] = []
@@ -196,7 +202,9 @@ def _allocate(
                 pods.append((key, need.qty))
                 parts.append(Part(need.line, item, need.qty, None, day, need.parent_sku))
             elif item.lots and lot_stock is not None:
-                got = _lot_parts(need, free.get(item.id, []), lot_stock, strategy, zone, near)
+                got = _lot_parts(
+                    need, free.get(item.id, []), lot_stock, strategy, zone, near, reach
+                )
                 for place, lot_free, qty in got:
                     place.available -= qty
                     lot_free.available -= qty
@@ -212,7 +220,7 @@ def _allocate(
                     split = [(chosen[0], need.qty)] if fits else None
                 else:
                     split = allocation.split(
-                        need.qty, places, strategy, zone, item.allow_backorder, near
+                        need.qty, places, strategy, zone, item.allow_backorder, near, reach
                     )
                 if split is None:
                     raise _Short(need)
@@ -228,7 +236,12 @@ def _allocate(
             pod_free[key] += qty
         for lot_free, qty in taken:
             lot_free.available += qty
-        raise _shortage(short.need, needs, free, pod_free, day, lot_stock) from None
+        allowed = (
+            (lambda p: reach(zone, p.zone))
+            if strategy == "nearest_zone" and zone and reach
+            else None
+        )
+        raise _shortage(short.need, needs, free, pod_free, day, lot_stock, allowed) from None
     return parts
 
 
@@ -239,6 +252,7 @@ def _lot_parts(
     strategy: str,
     zone: str | None,
     near: allocation.ZoneRank | None,
+    reach: allocation.ZoneReach | None = None,
 ) -> list[tuple[Free, LotFree, int]]:
     """A lot item's need: locations chosen as for any item, but each giving at most what its
     sellable lots hold, and within a location the lot that expires first (or the one asked
@@ -250,7 +264,7 @@ def _lot_parts(
     if need.location:
         split = [(views[0], need.qty)] if views and views[0].available >= need.qty else None
     else:
-        split = allocation.split(need.qty, views, strategy, zone, False, near)
+        split = allocation.split(need.qty, views, strategy, zone, False, near, reach)
     if split is None:
         raise _Short(need)
     real = {p.location_id: p for p in places}
@@ -382,16 +396,16 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         )
     granted: dict[int, list[Part]] = {}
     strategies = {i: jobs[i].body.allocation or settings.allocation for i in needs}
-    near = None
+    near = reach = None
     if "nearest_zone" in strategies.values():
-        from ..fulfilment.dispatch import zone_rank  # the tenant's zone distances
+        from ..fulfilment.dispatch import zone_rank, zone_reach  # the tenant's preferences
 
-        near = zone_rank(conn, tenant)
+        near, reach = zone_rank(conn, tenant), zone_reach(conn, tenant)
     for i in sorted(needs):
         body = jobs[i].body
         try:
             granted[i] = _allocate(
-                needs[i], free, pod_free, day, strategies[i], body.zone, near, lot_stock
+                needs[i], free, pod_free, day, strategies[i], body.zone, near, lot_stock, reach
             )
         except DomainError as error:
             answers[i] = error
