@@ -291,6 +291,9 @@ class Allocation(Doc):
     location: str | None
     qty: int
     day: dt.date | None = Field(default=None, description="Print on demand: the booked day")
+    backordered: int | None = Field(
+        default=None, description="Units held beyond the stock there: a backorder line"
+    )
     lot: str | None = Field(default=None, description="Lot items: the lot held")
 
 
@@ -301,6 +304,15 @@ class HoldLine(Doc):
     allocations: list[Allocation]
 
 
+class HeldBackorder(Doc):
+    id: str
+    sku: str
+    location: str | None
+    qty: int
+    eta: dt.date | None
+    eta_basis: str | None
+
+
 class Reservation(Doc):
     id: str
     status: Literal["active", "committed", "released", "expired"]
@@ -309,6 +321,10 @@ class Reservation(Doc):
     reference: str | None
     lines: list[HoldLine]
     shipped_at: dt.datetime | None = Field(default=None, description="Once shipped")
+    backorders: list[HeldBackorder] | None = Field(
+        default=None,
+        description="The create's answer, for a hold beyond stock: its backorder lines",
+    )
 
 
 class Reservations(Doc):

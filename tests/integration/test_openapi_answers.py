@@ -134,6 +134,11 @@ def run_scenario(call: Recorder, engine: Any, tenant: str, fake: FakeShopify) ->
     call("post", "/reservations/{res_id}/ship", ids=ids)
     other = call("post", "/reservations", 201, json={"lines": [{"sku": "PEN", "qty": 1}]})
     call("post", "/reservations/{res_id}/release", ids={"res_id": other["id"]})
+    # A hold beyond stock of a backordered item: its backorder lines, then released.
+    ahead = call("post", "/reservations", 201, json={"lines": [{"sku": "MUG", "qty": 2}]})
+    assert ahead["backorders"][0]["qty"] == 2, ahead
+    call("get", "/reservations/{res_id}", ids={"res_id": ahead["id"]})
+    call("post", "/reservations/{res_id}/release", ids={"res_id": ahead["id"]})
     call("get", "/console/holds")
     call("post", "/reservations", 201, json={"lines": [{"sku": "PEN", "qty": 1}]})
     call("get", "/console/holds")
