@@ -266,3 +266,27 @@ def test_the_expiry_job_moves_open_holds_off_an_expired_lot(kitchen, engine, ten
         {"sku": "MILK", "location": WH1, "qty": 1, "lot": "LATER"}
     ]
     assert expired["quality_control"] == 4
+
+
+def test_a_return_of_a_lot_item_comes_back_into_its_lot(kitchen, engine, tenant):
+    receive(kitchen, "L1", 6, 5)
+    ok(kitchen.post("/movements", json={"type": "ship", "sku": "MILK", "location": WH1, "qty": 2}))
+    line = {"sku": "MILK", "qty": 2, "reason": "leaking cap", "lot": "L1"}
+    rma = ok(kitchen.post("/rma", json={"location": WH1, "order_reference": "#7", "lines": [line]}))
+    ok(kitchen.post(f"/rma/{rma['id']}/approve"), 200)
+    ok(kitchen.post(f"/rma/{rma['id']}/receive", json={}), 200)
+    back = lots_doc(kitchen)["L1"]
+    assert (back["on_hand"], back["quality_control"], back["available"]) == (6, 2, 4)
+    inspect = {"lines": [{"line": 1, "disposition": "scrap"}]}
+    ok(kitchen.post(f"/rma/{rma['id']}/inspect", json=inspect), 200)
+    assert (lots_doc(kitchen)["L1"]["on_hand"], lots_doc(kitchen)["L1"]["quality_control"]) == (
+        4,
+        0,
+    )
+    # A return naming a lot the item never had is refused, nothing received.
+    line = {"sku": "MILK", "qty": 1, "reason": "?", "lot": "NOPE"}
+    other = ok(kitchen.post("/rma", json={"location": WH1, "lines": [line]}))
+    ok(kitchen.post(f"/rma/{other['id']}/approve"), 200)
+    r = kitchen.post(f"/rma/{other['id']}/receive", json={})
+    assert r.status_code == 404 and r.json()["type"].endswith("/unknown-lot")
+    assert lots_doc(kitchen)["L1"]["on_hand"] == 4

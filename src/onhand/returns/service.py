@@ -23,6 +23,7 @@ from .. import db, tenancy
 from ..catalog import service as catalog
 from ..errors import Conflict, Invalid, NotFound
 from ..events import catalogue, outbox
+from ..stock import lots as lot_rows
 from ..stock import movements
 from ..stock.schemas import MovementIn
 from ..tables import items, locations
@@ -302,6 +303,12 @@ def _post(
         )
     ).scalar_one()
     what = f"RMA {head.id[:8]} line {line['line_no']}"
+    # A lot-tracked item's units come back into (and go on from) the lot the line names.
+    lot = None
+    if line["lot"]:
+        item = catalog.item(conn, tenant, line["sku"])
+        if item.lots:
+            lot = lot_rows.find(conn, tenant, item, line["lot"]).code
     body = MovementIn.model_validate(
         {
             "type": kind,
@@ -314,6 +321,7 @@ def _post(
             "note": line["reason"],
             # A serial-tracked unit comes back (and goes) by its serial number.
             **({"serials": [line["serial"]]} if line["serial"] else {}),
+            **({"lot": lot} if lot else {}),
         }
     )
     movements.post(conn, tenant, body, actor, now)
