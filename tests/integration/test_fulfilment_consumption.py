@@ -213,3 +213,25 @@ def test_a_backorder_at_a_cafe_that_never_stocked_the_item(api):
     cake = figures(api, "CAKE", "CAFE-2")
     assert (cake["on_hand"], cake["committed"], cake["available"]) == (0, 3, -3)
     assert figures(api, "CAKE", "CAFE")["available"] == 5
+
+
+def test_a_sale_of_a_serial_tracked_item_is_refused_and_the_rest_of_the_batch_applies(api):
+    _cafe(api)
+    r = api.post("/items", json={"sku": "CAM", "name": "Camera", "tracking": "serial"})
+    assert r.status_code == 201, r.text
+    r = api.post(
+        "/movements",
+        json={"type": "receipt", "sku": "CAM", "location": "CAFE", "serials": ["SN-1", "SN-2"]},
+    )
+    assert r.status_code == 201, r.text
+    doc = sell(
+        api,
+        "pos-leeds-1",
+        {"id": "a", "sku": "CAM", "qty": 1, "location": "CAFE"},
+        {"id": "b", "sku": "CUP", "qty": 2, "location": "CAFE"},
+    )
+    a, b = doc["results"]
+    assert a["result"] == "refused" and "CAM is tracked by lot or serial number" in a["reason"]
+    assert b == {"id": "b", "result": "applied"}
+    assert figures(api, "CAM", "CAFE")["on_hand"] == 2
+    assert figures(api, "CUP", "CAFE")["on_hand"] == 48

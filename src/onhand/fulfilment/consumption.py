@@ -75,6 +75,15 @@ def _resolve(sale: Sale, found: dict[str, Item], places: dict[str, Location]) ->
         sale.reason = f"{e.sku} is made to order; sell it through a reservation."
         return
     sale.parts = _explode(sale.item, sale.qty)
+    tracked = sorted({p.sku for p, _ in sale.parts if p.tracking != "none"})
+    if tracked:
+        # Their units move only with the lot or serial numbers they carry, which a till does
+        # not report: the sale is refused here rather than failing the whole batch.
+        sale.result, sale.parts = "refused", []
+        sale.reason = (
+            f"{', '.join(tracked)} is tracked by lot or serial number; record the sale with a "
+            "movement that names them."
+        )
 
 
 def apply_batch(
