@@ -331,3 +331,19 @@ def test_check_finds_an_expired_lot_counted_as_available(kitchen, engine, tenant
         found = [f.what for f in check.run(conn) if f"tenant {tenant} " in f.what]
     assert any("available is 7, its sellable lots hold 2" in f for f in found), found
     monkeypatch.undo()
+
+
+def test_stock_changed_leaves_out_lots_that_may_not_be_sold(kitchen, engine, tenant):
+    from onhand.tables import outbox
+
+    receive(kitchen, "OLD", 5, -1)
+    receive(kitchen, "NEW", 2, 4)
+    with db.read(engine) as conn:
+        last = conn.execute(
+            sa.select(outbox.c.payload)
+            .where(outbox.c.tenant_id == tenant, outbox.c.type == "stock.changed")
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+    assert (last["available"], last["location_available"], last["on_hand"]) == (2, 2, 7)
+    assert kitchen.get("/availability/MILK").json()["available"] == 2

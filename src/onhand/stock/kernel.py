@@ -297,6 +297,7 @@ def apply(
     _write_rows(conn, tenant, stock, locked, outcome, now)
     if any(c.lot is not None or c.item.tracking != "none" for c in stock):
         _write_lots(conn, tenant, stock, now)
+        outcome.held_back = _held_back(conn, tenant, [c.item for c in stock if c.item.lots], now)
     if partial := getattr(locked, "partial", set()) & {c.item.id for c in stock}:
         outcome.totals = item_totals(conn, tenant, partial, now)
     _write_pods(conn, tenant, pod, pods, outcome, now)
@@ -471,6 +472,27 @@ def _write_lots(conn: Connection, tenant: str, changes: Sequence[Change], now: d
         done = conn.execute(sql.lot_guarded_update(states, g, sale), rows)
         if done.rowcount != len(rows):
             _lot_refused(conn, tenant, summed, rows, g, now)
+
+
+def _held_back(
+    conn: Connection, tenant: str, lot_items: Sequence[model.Item], now: datetime
+) -> dict[tuple[int, int], int]:
+    """Per (item, location) of the lot items, the available units (after the change) in lots
+    that may not be sold today: `stock.changed` leaves them out, as availability does."""
+    from . import lots as lot_rows  # reads only; lots imports nothing of the kernel
+
+    if not lot_items:
+        return {}
+    today = tenants.load(conn, tenant).day(now)
+    by_id = {i.id: i for i in lot_items}
+    out: dict[tuple[int, int], int] = {}
+    for row in lot_rows.rows(conn, tenant, set(by_id), now):
+        if row.available > 0 and not row.lot.sellable(
+            model.sell_by(today, by_id[row.item_id].min_shelf_life_days)
+        ):
+            key = (row.item_id, row.location_id)
+            out[key] = out.get(key, 0) + row.available
+    return out
 
 
 def _lot_refused(
@@ -651,17 +673,23 @@ def changed_events(
     figures after the change: the location's, and the item's total over all its locations."""
     events = []
     totals = dict(outcome.totals)
+    back = outcome.held_back
+
+    def free(r: Figures) -> int:
+        held = back.get((r.item_id, r.location_id), 0) if back else 0
+        return max(r.available - held, 0) if held else r.available
+
     for item_id, location_id in outcome.touched:
         rows = outcome.rows[item_id]
         here = next(r for r in rows if r.location_id == location_id)
         if item_id not in totals:
-            totals[item_id] = sum(r.available for r in rows)
+            totals[item_id] = sum(free(r) for r in rows)
         events.append(
             catalogue.StockChanged(
                 sku=outcome.items[item_id].sku,
                 location=here.code,
                 available=totals[item_id],
-                location_available=here.available,
+                location_available=free(here),
                 on_hand=here.states["on_hand"],
                 reason=reason,
                 **(extra or {}),

@@ -292,3 +292,5 @@ class Outcome:
     touched: list[tuple[int, int]] = field(default_factory=list)
     pods: dict[tuple[int, date], PodFigures] = field(default_factory=dict)
     totals: dict[int, int] = field(default_factory=dict)
+    # Lot items: per (item, location), available units in lots that may not be sold today.
+    held_back: dict[tuple[int, int], int] = field(default_factory=dict)
