@@ -22,6 +22,7 @@ from .planning.commands import forecast_command
 from .planning.plan_command import plan_command
 from .returns.commands import rma_app
 from .settings import get_settings
+from .stock.lot_commands import lots_app
 
 app = typer.Typer(
     help="onhand: the inventory backbone. Set ONHAND_DATABASE_URL to use PostgreSQL.",
@@ -251,6 +252,7 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(counts_app, name="counts")
 app.add_typer(rma_app, name="rma")
+app.add_typer(lots_app, name="lots")
 
 
 def main() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -344,3 +346,40 @@ def test_counts_and_returns_from_the_command_line(stocked_file, tmp_path):
     shown = onhand(db_file, "rma", "list", "--tenant", "acme")
     assert shown.returncode == 0, shown.stderr
     assert "BOOK-1" in shown.stdout and "requested" in shown.stdout
+
+
+def test_lots_from_the_command_line(migrated, tmp_path):
+    client = Client(migrated)
+    with db.write(client.engine) as conn:
+        token = auth.create_token(conn, "acme", ["admin"]).token
+    soon = (date.today() + timedelta(days=3)).isoformat()
+    for path_, body in (
+        ("/v1/acme/locations", {"code": "WH1", "name": "Main"}),
+        ("/v1/acme/items", {"sku": "MILK", "name": "Milk", "tracking": "lot"}),
+        (
+            "/v1/acme/movements",
+            {
+                "type": "receipt",
+                "sku": "MILK",
+                "location": "WH1",
+                "qty": 12,
+                "lot": {"code": "L-7", "expires_on": soon},
+            },
+        ),
+    ):
+        r = client.call("POST", path_, token, json=body)
+        assert r.status_code == 201, r.text
+    client.close()
+    listed = onhand(migrated, "lots", "expiring", "--tenant", "acme", "--days", "7")
+    assert listed.returncode == 0, listed.stderr
+    assert "L-7" in listed.stdout and soon in listed.stdout
+    traced = onhand(migrated, "lots", "trace", "MILK", "L-7", "--tenant", "acme")
+    assert traced.returncode == 0, traced.stderr
+    assert json.loads(traced.stdout)["totals"]["on_hand"] == 12
+    refused = onhand(migrated, "lots", "trace", "MILK", "NOPE", "--tenant", "acme")
+    assert refused.returncode == 2 and "NOPE" in refused.stderr
+    done = onhand(migrated, "lots", "recall", "MILK", "L-7", "--tenant", "acme", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "12 units into quality control" in done.stdout
+    again = onhand(migrated, "lots", "recall", "MILK", "L-7", "--tenant", "acme", "--yes")
+    assert again.returncode == 2 and "recalled already" in again.stderr
