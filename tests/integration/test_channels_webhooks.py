@@ -51,18 +51,19 @@ def _wait(check, timeout: float = 15.0):
     raise AssertionError("not within time")
 
 
-def _setup(shop, fake):
+def _setup(shop, fake, own: int = 5, partner_has: int = 4):
+    """Our store sells BEANS-1 from WH1 (`own` units) and from ROAST, the partner's stock."""
     partner = fake.add_store(unique("roaster"))
     store = fake.add_store(unique("occ"))
-    stocked(shop, ["WH1", "ROAST"], {"BEANS-1": {"WH1": 5}})
-    held = partner.add_variant("BEANS-1", {PARTNER_LOC: 4})
+    stocked(shop, ["WH1", "ROAST"], {"BEANS-1": {"WH1": own}})
+    held = partner.add_variant("BEANS-1", {PARTNER_LOC: partner_has})
     sold = store.add_variant("BEANS-1", {SHOP_LOC: 0})
     add_channel(shop, fake, partner, "roaster", "partner", [("ROAST", PARTNER_LOC)])
     add_channel(shop, fake, store, "occ", "store", [("WH1", SHOP_LOC), ("ROAST", SHOP_LOC)])
     for code in ("roaster", "occ"):
         shop.post(f"/channels/{code}/mappings/match")
     assert all(r["status"] == "succeeded" for r in sync_all(shop))
-    assert on_hand(shop, "BEANS-1", "ROAST") == 4
+    assert on_hand(shop, "BEANS-1", "ROAST") == partner_has
     return partner, store, held, sold
 
 
@@ -171,16 +172,7 @@ def test_a_webhook_for_an_unknown_channel_is_a_401_even_without_a_secret_key(eng
 def test_two_processes_sending_the_same_adjustments_apply_each_once(shop, fake, engine, tenant):
     """Two senders (as two server processes would be: separate event loops, so no in-process
     lock between them) pass on the same 30 queued partner adjustments at once."""
-    partner = fake.add_store(unique("roaster"))
-    store = fake.add_store(unique("occ"))
-    stocked(shop, ["WH1", "ROAST"], {"BEANS-1": {"WH1": 0}})
-    held = partner.add_variant("BEANS-1", {PARTNER_LOC: 30})
-    sold = store.add_variant("BEANS-1", {SHOP_LOC: 0})
-    add_channel(shop, fake, partner, "roaster", "partner", [("ROAST", PARTNER_LOC)])
-    add_channel(shop, fake, store, "occ", "store", [("WH1", SHOP_LOC), ("ROAST", SHOP_LOC)])
-    for code in ("roaster", "occ"):
-        shop.post(f"/channels/{code}/mappings/match")
-    assert all(r["status"] == "succeeded" for r in sync_all(shop))
+    partner, store, held, sold = _setup(shop, fake, own=0, partner_has=30)
     ctx = sync.Context.of(engine, channel_settings(engine))
     with engine.connect() as conn:
         ids = dict(
