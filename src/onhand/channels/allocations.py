@@ -39,9 +39,14 @@ Holds = dict[tuple[int, int, int], int]  # (channel id, item id, location id) ->
 
 
 def applies(m: Mapped) -> bool:
-    """Held allocation: a buffer or share on a stocked item (a bundle's kits are offered
-    from its components' availability and are not held)."""
-    return (m.buffer is not None or m.share is not None) and m.item.stocked
+    """Held allocation: a buffer or share on a stocked item without lots (a bundle's kits are
+    offered from its components' availability, and a lot item's offer from its sellable lots,
+    and neither is held)."""
+    return (
+        (m.buffer is not None or m.share is not None)
+        and m.item.stocked
+        and m.item.tracking == "none"
+    )
 
 
 def held(conn: Connection, tenant: str, item_ids: Iterable[int]) -> Holds:

@@ -12,15 +12,29 @@ from ..errors import Conflict, Invalid
 from ..tables import items
 from .tables import channel_mappings
 
+# A unit sold on a store does not say which serial it was: such items are sold in onhand.
+NOT_ON_CHANNELS = "serial"
+
 
 def item_ids(conn: Connection, tenant: str, skus: set[str]) -> dict[str, int]:
-    rows = conn.execute(
-        sa.select(items.c.sku, items.c.id).where(tenancy.of(tenant, items), items.c.sku.in_(skus))
+    rows = list(
+        conn.execute(
+            sa.select(items.c.sku, items.c.id, items.c.tracking).where(
+                tenancy.of(tenant, items), items.c.sku.in_(skus)
+            )
+        )
     )
     found = {r.sku: r.id for r in rows}
     missing = sorted(skus - set(found))
     if missing:
         raise Invalid(f"Unknown SKU(s): {', '.join(missing[:20])}.", skus=missing[:100])
+    serial = sorted(r.sku for r in rows if r.tracking == NOT_ON_CHANNELS)
+    if serial:
+        raise Invalid(
+            f"{', '.join(serial[:20])}: serial-tracked items are not sold through channels "
+            "(a store's order does not say which unit it sold); sell them in onhand.",
+            skus=serial[:100],
+        )
     return found
 
 
@@ -97,7 +111,7 @@ def match(
     rows = list(
         conn.execute(
             sa.select(items.c.id, items.c.sku, items.c.barcode).where(
-                tenancy.of(tenant, items), items.c.active
+                tenancy.of(tenant, items), items.c.active, items.c.tracking != NOT_ON_CHANNELS
             )
         )
     )

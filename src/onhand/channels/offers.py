@@ -10,9 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import tenancy
+from .. import tenancy, tenants
 from ..catalog import service as catalog
 from ..catalog.service import Item
+from ..stock import lots, model
 from ..stock.availability import bundle_availability, location_figures
 from ..tables import items
 
@@ -66,8 +67,23 @@ def per_location(
     """item id -> {onhand location code: available}."""
     stocked = [m.item.id for m in mapped if m.item.stocked]
     out: dict[int, dict[str, int]] = {}
+    codes: dict[int, str] = {}
     for item_id, rows in location_figures(conn, tenant, stocked, now).items():
         out[item_id] = {r["location"]: int(r["available"]) for r in rows}
+        codes |= {r["location_id"]: r["location"] for r in rows}
+    # A lot item's lots that may not be sold (expired, too close to expiry, recalled) are
+    # offered nowhere, as availability shows them.
+    with_lots = {m.item.id: m.item for m in mapped if m.item.lots}
+    if with_lots:
+        today = tenants.load(conn, tenant).day(now)
+        lot_rows = lots.rows(conn, tenant, set(with_lots), now)
+        for item_id, item in with_lots.items():
+            mine = [r for r in lot_rows if r.item_id == item_id]
+            sell_by = model.sell_by(today, item.min_shelf_life_days)
+            for (_, location_id), n in lots.unsellable(mine, sell_by).items():
+                code = codes.get(location_id)
+                if code in out.get(item_id, {}):
+                    out[item_id][code] = max(out[item_id][code] - n, 0)
     for m in mapped:
         if m.item.kind == "bundle":
             doc = bundle_availability(conn, tenant, m.item, now, None)

@@ -170,7 +170,10 @@ def record(conn: Connection, ch: Channel, order: Order, now: datetime) -> set[in
                 for t in stock_writes.take_sale(
                     conn, ch, part, places, line.qty * per_unit, reference, now
                 ):
-                    taken.append({"sku": part.sku, "location": t["location"], "qty": t["qty"]})
+                    taken.append(
+                        {"sku": part.sku, "location": t["location"], "qty": t["qty"]}
+                        | ({"lot": t["lot"]} if t.get("lot") else {})
+                    )
                     touched |= _forward(
                         conn, ch, part, t["location"], -t["qty"], f"{line.id}:sale", partners, now
                     )
@@ -204,14 +207,14 @@ def _cancel(
 ) -> set[int]:
     touched: set[int] = set()
     locs: dict[str, Location] = {}
-    by_sku: dict[str, list[tuple[Location, int]]] = {}
+    by_sku: dict[str, list[tuple[Location, int, int | None]]] = {}
     for t in sale.taken:
         loc = locs.setdefault(t["location"], catalog.location(conn, ch.tenant, t["location"]))
-        by_sku.setdefault(t["sku"], []).append((loc, int(t["qty"])))
+        by_sku.setdefault(t["sku"], []).append((loc, int(t["qty"]), t.get("lot")))
     for sku, taken in by_sku.items():
         item = catalog.item(conn, ch.tenant, sku)
         stock_writes.put_back(conn, ch.tenant, item, taken, reference, now)
-        for loc, q in taken:
+        for loc, q, _ in taken:
             touched |= _forward(
                 conn, ch, item, loc.code, q, f"{sale.line_id}:cancel", partners, now
             )

@@ -4,13 +4,15 @@ other, so live pushes and alerts follow."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from .. import stock
+from .. import stock, tenants
 from ..catalog.service import Item, Location
+from ..stock import lots, model
 from ..stock.model import HELD, Change, Figures, Posting
 from . import allocations
 from .service import Channel
@@ -68,6 +70,8 @@ def take_sale(
     their available stock in their order, then (the store sold them already) from what is on
     hand. Returns [{"location", "location_id", "qty"}]."""
     locked = stock.lock(conn, ch.tenant, [item.id], now)
+    if item.lots:
+        return _take_lots(conn, ch, item, places, qty, reference, now, locked)
     changes, from_hold = allocations.take_sold(conn, ch, item, places, qty, now)
     taken = dict(from_hold)
     left = qty - sum(taken.values())
@@ -101,16 +105,62 @@ def take_sale(
     return [{"location": codes[lid], "location_id": lid, "qty": q} for lid, q in taken.items()]
 
 
+def _take_lots(
+    conn: Connection,
+    ch: Channel,
+    item: Item,
+    places: list[Location],
+    qty: int,
+    reference: str,
+    now: datetime,
+    locked: Any,
+) -> list[dict[str, Any]]:
+    """A lot item's store sale: from its sellable lots first expired, first out, place by
+    place; then (the store sold them already) from what its other lots still have free."""
+    sell_by = model.sell_by(tenants.load(conn, ch.tenant).day(now), item.min_shelf_life_days)
+    free = lots.free_at(conn, ch.tenant, {item.id}, now)
+    left, changes = qty, []
+    taken: dict[tuple[int, int], int] = {}  # (location id, lot id) -> units
+    for sells in (True, False):
+        for loc in places:
+            pool = free.get((item.id, loc.id), [])
+            for f in lots.sellable(pool, sell_by) if sells else pool:
+                n = min(left, max(f.available, 0))
+                if n <= 0:
+                    continue
+                f.available -= n
+                change = Change(item, {"on_hand": -n}, location=loc, sells=sells, lot=f.lot.id)
+                changes.append(replace(change, sale=sells))
+                taken[(loc.id, f.lot.id)] = taken.get((loc.id, f.lot.id), 0) + n
+                left -= n
+    if changes:
+        stock.apply(
+            conn,
+            ch.tenant,
+            changes,
+            Posting(reason=SALE_REASON, actor="channel", reference=reference),
+            now,
+            locked=locked,
+        )
+    codes = {loc.id: loc.code for loc in places}
+    return [
+        {"location": codes[lid], "location_id": lid, "qty": q, "lot": lot}
+        for (lid, lot), q in taken.items()
+    ]
+
+
 def put_back(
     conn: Connection,
     tenant: str,
     item: Item,
-    taken: list[tuple[Location, int]],
+    taken: list[tuple[Location, int, int | None]],
     reference: str,
     now: datetime,
 ) -> None:
-    """A cancelled store order: its units return where they were taken from."""
-    changes = [Change(item, {"on_hand": q}, location=loc) for loc, q in taken if q > 0]
+    """A cancelled store order: its units return where (and to the lot) they were taken from."""
+    changes = [
+        Change(item, {"on_hand": q}, location=loc, lot=lot) for loc, q, lot in taken if q > 0
+    ]
     if changes:
         stock.apply(
             conn,
