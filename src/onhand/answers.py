@@ -1001,6 +1001,9 @@ class Channel(Doc):
     sync_interval_minutes: int | None
     enabled: bool
     alert_emails: list[str]
+    min_shelf_life_days: int | None = Field(
+        default=None, description="Lot items: days of shelf life kept on this store"
+    )
     status: str
     last_sync: dict[str, Any] | None
     created_at: dt.datetime

@@ -85,6 +85,33 @@ def test_a_store_sale_of_a_lot_item_takes_the_sellable_lots_first_expired_first_
         assert [f for f in check.run(conn) if f"tenant {tenant} " in f.what] == []
 
 
+def test_a_store_with_its_own_shelf_life_is_offered_and_sold_only_lots_that_keep_it(shop, fake):
+    assert shop.post("/locations", json={"code": "WH1", "name": "Main"}).status_code == 201
+    assert (
+        shop.post("/items", json={"sku": "MILK", "name": "Milk", "tracking": "lot"}).status_code
+        == 201
+    )
+    _receive(shop, "L-NEXT", 3, 5)
+    _receive(shop, "L-LATE", 3, 10)
+    store = fake.add_store(unique("occ"))
+    v = store.add_variant("MILK", {SHOP_LOC: 0})
+    add_channel(shop, fake, store, "occ", "store", [("WH1", SHOP_LOC)], min_shelf_life_days=7)
+    assert shop.get("/channels/occ").json()["min_shelf_life_days"] == 7
+    shop.post(
+        "/channels/occ/mappings", json={"mappings": [{"sku": "MILK", "variant": v["variant"]}]}
+    )
+    sync_one(shop, "occ")
+    assert store.available(v["inventory_item"], SHOP_LOC) == 3  # L-NEXT has only 5 days left
+    assert shop.get("/availability/MILK").json()["available"] == 6  # onhand's own checkout: both
+    order = store.sell(v["variant"], 2, SHOP_LOC)
+    _webhook(shop, store, order)
+    assert _lots(shop) == {"L-NEXT": 3, "L-LATE": 1}
+    r = shop.patch("/channels/occ", json={"min_shelf_life_days": None})
+    assert r.status_code == 200 and r.json()["min_shelf_life_days"] is None
+    sync_one(shop, "occ")
+    assert store.available(v["inventory_item"], SHOP_LOC) == 4
+
+
 def test_a_serial_item_is_not_mapped_to_a_store(shop, fake):
     assert shop.post("/locations", json={"code": "WH1", "name": "Main"}).status_code == 201
     r = shop.post("/items", json={"sku": "CAM", "name": "Camera", "tracking": "serial"})

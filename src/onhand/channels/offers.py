@@ -61,10 +61,22 @@ def skip_reason(m: Mapped) -> str | None:
     return None
 
 
+def shelf_life(item: Item, channel_days: int | None) -> int | None:
+    """Days of shelf life a lot must keep to sell: the item's, or the store's if longer."""
+    if channel_days is None:
+        return item.min_shelf_life_days
+    return max(item.min_shelf_life_days or 0, channel_days)
+
+
 def per_location(
-    conn: Connection, tenant: str, mapped: list[Mapped], now: datetime
+    conn: Connection,
+    tenant: str,
+    mapped: list[Mapped],
+    now: datetime,
+    min_shelf_life_days: int | None = None,
 ) -> dict[int, dict[str, int]]:
-    """item id -> {onhand location code: available}."""
+    """item id -> {onhand location code: available}; a lot item's lots that may not be sold
+    on the store (given its own minimum shelf life) left out."""
     stocked = [m.item.id for m in mapped if m.item.stocked]
     out: dict[int, dict[str, int]] = {}
     codes: dict[int, str] = {}
@@ -79,7 +91,7 @@ def per_location(
         lot_rows = lots.rows(conn, tenant, set(with_lots), now)
         for item_id, item in with_lots.items():
             mine = [r for r in lot_rows if r.item_id == item_id]
-            sell_by = model.sell_by(today, item.min_shelf_life_days)
+            sell_by = model.sell_by(today, shelf_life(item, min_shelf_life_days))
             for (_, location_id), n in lots.unsellable(mine, sell_by).items():
                 code = codes.get(location_id)
                 if code in out.get(item_id, {}):
@@ -97,9 +109,10 @@ def offers(
     mapped: list[Mapped],
     pairs: tuple[tuple[str, str], ...],
     now: datetime,
+    min_shelf_life_days: int | None = None,
 ) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
     """(inventory item, Shopify location) -> (figure to write, why)."""
-    figures = per_location(conn, tenant, mapped, now)
+    figures = per_location(conn, tenant, mapped, now, min_shelf_life_days)
     sources: dict[str, list[str]] = {}
     for code, gid in pairs:
         sources.setdefault(gid, []).append(code)

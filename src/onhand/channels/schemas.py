@@ -17,6 +17,12 @@ class ChannelLocation(Body):
     channel_location: str = Gid
 
 
+ShelfLife = (
+    "Lot items: the fewest days of shelf life a lot offered to (and sold on) this store keeps, "
+    "on top of the item's own minimum"
+)
+
+
 class ChannelIn(Body):
     code: str = Code
     provider: Literal["shopify"] = "shopify"
@@ -29,6 +35,7 @@ class ChannelIn(Body):
     sync_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     enabled: bool = True
     alert_emails: list[Email] = Field(default_factory=list, max_length=20)
+    min_shelf_life_days: int | None = Field(default=None, ge=0, le=3650, description=ShelfLife)
 
 
 class ChannelPatch(Body):
@@ -42,6 +49,7 @@ class ChannelPatch(Body):
     sync_interval_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
     enabled: bool | None = None
     alert_emails: list[Email] | None = Field(default=None, max_length=20)
+    min_shelf_life_days: int | None = Field(default=None, ge=0, le=3650, description=ShelfLife)
 
 
 class MappingIn(Body):

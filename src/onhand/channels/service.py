@@ -35,6 +35,7 @@ class Channel:
     alert_emails: tuple[str, ...]
     enabled: bool
     sync_interval_minutes: int
+    min_shelf_life_days: int | None = None
 
     def __repr__(self) -> str:  # never print the credentials
         return f"Channel({self.tenant}/{self.code}, {self.role}, {self.shop})"
@@ -98,6 +99,7 @@ def create(
                     sync_interval_minutes=body.sync_interval_minutes,
                     enabled=body.enabled,
                     alert_emails=list(body.alert_emails),
+                    min_shelf_life_days=body.min_shelf_life_days,
                     created_at=now,
                     updated_at=now,
                 )
@@ -123,6 +125,8 @@ def update(
     for name in ("shop", "sync_interval_minutes", "enabled", "alert_emails"):
         if name in given and given[name] is not None:
             values[name] = given[name]
+    if "min_shelf_life_days" in given:  # null clears it
+        values["min_shelf_life_days"] = given["min_shelf_life_days"]
     if "api_url" in given or "shop" in given:
         api_url = patch.api_url or default_api_url(values.get("shop", row.shop))
         _check_api_url(api_url, allowed)
@@ -170,6 +174,7 @@ def channel(row: Row, ring: MultiFernet) -> Channel:
         alert_emails=tuple(row.alert_emails),
         enabled=row.enabled,
         sync_interval_minutes=row.sync_interval_minutes,
+        min_shelf_life_days=row.min_shelf_life_days,
     )
 
 
@@ -195,6 +200,7 @@ def _out(row: Row, runs: list[Row]) -> dict[str, Any]:
         "sync_interval_minutes": row.sync_interval_minutes,
         "enabled": row.enabled,
         "alert_emails": row.alert_emails,
+        "min_shelf_life_days": row.min_shelf_life_days,
         "status": _status(runs),
         "last_sync": run_out(runs[0], row.code) if runs else None,
         "created_at": row.created_at,

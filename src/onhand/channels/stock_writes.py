@@ -14,7 +14,7 @@ from .. import stock, tenants
 from ..catalog.service import Item, Location
 from ..stock import lots, model
 from ..stock.model import HELD, Change, Figures, Posting
-from . import allocations
+from . import allocations, offers
 from .service import Channel
 
 SYNC_REASON = "channel_sync"
@@ -117,7 +117,8 @@ def _take_lots(
 ) -> list[dict[str, Any]]:
     """A lot item's store sale: from its sellable lots first expired, first out, place by
     place; then (the store sold them already) from what its other lots still have free."""
-    sell_by = model.sell_by(tenants.load(conn, ch.tenant).day(now), item.min_shelf_life_days)
+    days = offers.shelf_life(item, ch.min_shelf_life_days)
+    sell_by = model.sell_by(tenants.load(conn, ch.tenant).day(now), days)
     free = lots.free_at(conn, ch.tenant, {item.id}, now)
     left, changes = qty, []
     taken: dict[tuple[int, int], int] = {}  # (location id, lot id) -> units

@@ -313,7 +313,7 @@ async def store_sync(
 
     def figures() -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
         with db.read(ctx.engine) as conn:
-            return offers(conn, ch.tenant, plain, ch.locations, db.utcnow())
+            return offers(conn, ch.tenant, plain, ch.locations, db.utcnow(), ch.min_shelf_life_days)
 
     offered = await asyncio.to_thread(figures) if plain else {}
     gids = sorted({gid for _, gid in ch.locations})

@@ -26,6 +26,9 @@ channels = sa.Table(
     sa.Column("sync_interval_minutes", sa.Integer, nullable=False, server_default="60"),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("alert_emails", sa.JSON, nullable=False),
+    # A store's own minimum shelf life for lot items (on top of the item's): never offer or
+    # sell a lot with fewer days left than this on that store.
+    sa.Column("min_shelf_life_days", sa.Integer),
     # The failure last mailed (None once a run succeeds again): one email per failure.
     sa.Column("alerted_error", sa.Text),
     # Orders read up to this instant at the last sync (missed webhooks are found from here).
