@@ -4,7 +4,6 @@ other, so live pushes and alerts follow."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +56,9 @@ def set_on_hand(
     return before, target
 
 
+Taken = dict[tuple[int, int | None], int]  # (location id, lot id or None) -> units
+
+
 def take_sale(
     conn: Connection,
     ch: Channel,
@@ -66,12 +68,38 @@ def take_sale(
     reference: str,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """Record units sold on a store: from the store's allocation hold at `places`, then from
-    their available stock in their order, then (the store sold them already) from what is on
-    hand. Returns [{"location", "location_id", "qty"}]."""
+    """Record units sold on a store. Returns [{"location", "location_id", "qty", "lot"}]
+    (`lot` for lot items only)."""
     locked = stock.lock(conn, ch.tenant, [item.id], now)
-    if item.lots:
-        return _take_lots(conn, ch, item, places, qty, reference, now, locked)
+    pick = _from_lots if item.lots else _from_stock
+    changes, taken = pick(conn, ch, item, places, qty, now, locked)
+    if changes:
+        stock.apply(
+            conn,
+            ch.tenant,
+            changes,
+            Posting(reason=SALE_REASON, actor="channel", reference=reference),
+            now,
+            locked=locked,
+        )
+    codes = {loc.id: loc.code for loc in places}
+    return [
+        {"location": codes[lid], "location_id": lid, "qty": q} | ({"lot": lot} if lot else {})
+        for (lid, lot), q in taken.items()
+    ]
+
+
+def _from_stock(
+    conn: Connection,
+    ch: Channel,
+    item: Item,
+    places: list[Location],
+    qty: int,
+    now: datetime,
+    locked: dict[int, list[Figures]],
+) -> tuple[list[Change], Taken]:
+    """From the store's allocation hold at `places`, then from their available stock in their
+    order, then (the store sold them already) from what is on hand."""
     changes, from_hold = allocations.take_sold(conn, ch, item, places, qty, now)
     taken = dict(from_hold)
     left = qty - sum(taken.values())
@@ -92,36 +120,25 @@ def take_sale(
             changes.append(Change(item, {"on_hand": -q}, location=loc, sells=sells))
             taken[loc.id] = here + q
             left -= q
-    if changes:
-        stock.apply(
-            conn,
-            ch.tenant,
-            changes,
-            Posting(reason=SALE_REASON, actor="channel", reference=reference),
-            now,
-            locked=locked,
-        )
-    codes = {loc.id: loc.code for loc in places}
-    return [{"location": codes[lid], "location_id": lid, "qty": q} for lid, q in taken.items()]
+    return changes, {(lid, None): q for lid, q in taken.items()}
 
 
-def _take_lots(
+def _from_lots(
     conn: Connection,
     ch: Channel,
     item: Item,
     places: list[Location],
     qty: int,
-    reference: str,
     now: datetime,
-    locked: Any,
-) -> list[dict[str, Any]]:
-    """A lot item's store sale: from its sellable lots first expired, first out, place by
-    place; then (the store sold them already) from what its other lots still have free."""
+    locked: dict[int, list[Figures]],
+) -> tuple[list[Change], Taken]:
+    """A lot item: from its sellable lots first expired, first out, place by place; then (the
+    store sold them already) from what its other lots still have free."""
     days = offers.shelf_life(item, ch.min_shelf_life_days)
     sell_by = model.sell_by(tenants.load(conn, ch.tenant).day(now), days)
     free = lots.free_at(conn, ch.tenant, {item.id}, now)
     left, changes = qty, []
-    taken: dict[tuple[int, int], int] = {}  # (location id, lot id) -> units
+    taken: Taken = {}
     for sells in (True, False):
         for loc in places:
             pool = free.get((item.id, loc.id), [])
@@ -130,24 +147,14 @@ def _take_lots(
                 if n <= 0:
                     continue
                 f.available -= n
-                change = Change(item, {"on_hand": -n}, location=loc, sells=sells, lot=f.lot.id)
-                changes.append(replace(change, sale=sells))
+                changes.append(
+                    Change(
+                        item, {"on_hand": -n}, location=loc, sells=sells, lot=f.lot.id, sale=sells
+                    )
+                )
                 taken[(loc.id, f.lot.id)] = taken.get((loc.id, f.lot.id), 0) + n
                 left -= n
-    if changes:
-        stock.apply(
-            conn,
-            ch.tenant,
-            changes,
-            Posting(reason=SALE_REASON, actor="channel", reference=reference),
-            now,
-            locked=locked,
-        )
-    codes = {loc.id: loc.code for loc in places}
-    return [
-        {"location": codes[lid], "location_id": lid, "qty": q, "lot": lot}
-        for (lid, lot), q in taken.items()
-    ]
+    return changes, taken
 
 
 def put_back(

@@ -161,7 +161,7 @@ def _last_counted(conn: Connection, tenant: str) -> dict[tuple[int, int], dateti
 def count(
     conn: Connection, tenant: str, task_id: str, counted: int | str, actor: str, now: datetime
 ) -> dict[str, Any]:
-    if isinstance(counted, int) and counted < 0 or str(counted).lstrip().startswith("-"):
+    if str(counted).lstrip().startswith("-"):
         raise Invalid("counted: zero or more (what is on the shelf).")
     task = _locked(conn, tenant, task_id, "counted", ("open",))
     item = catalog.items_by_id(conn, tenant, {task.item_id})[task.item_id]

@@ -138,10 +138,8 @@ def _basis(line: dict[str, Any], basis: str) -> Decimal:
     return Decimal(line["qty"]) * line["price"]
 
 
-def _spread(charge: Any, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    shares = split(
-        Decimal(charge.amount), {ln["item_id"]: _basis(ln, charge.basis) for ln in lines}
-    )
+def _spread(amount: Any, basis: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    shares = split(Decimal(amount), {ln["item_id"]: _basis(ln, basis) for ln in lines})
     return [
         {
             "sku": ln["sku"],
@@ -181,16 +179,9 @@ def add(
         "created_by": actor,
         "created_at": now,
     }
-    _spread(_Row(charge), lines)  # refuses a basis on which every line weighs zero
+    _spread(body.amount, body.basis, lines)  # refuses a basis on which every line weighs 0
     conn.execute(landed_charges.insert().values(**charge))
     return listing(conn, tenant, po_id=po_id, movement_id=movement_id)
-
-
-class _Row:
-    """A charge not stored yet, read like a row."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
 
 
 def _target(
@@ -247,7 +238,7 @@ def listing(
     out = []
     totals: dict[str, Decimal] = {ln["sku"]: Decimal(0) for ln in lines}
     for r in rows:
-        spread = _spread(r, lines)
+        spread = _spread(r.amount, r.basis, lines)
         for s in spread:
             totals[s["sku"]] += s["amount"]
         out.append(
@@ -301,7 +292,7 @@ def per_unit(conn: Connection, tenant: str, before: datetime) -> dict[tuple[str,
         if key not in lines:
             lines[key] = _lines_of(conn, tenant, r.po_id, r.movement_id)
         target = number(r.po_id) if r.po_id is not None else r.movement_id
-        for s in _spread(r, lines[key]):
+        for s in _spread(r.amount, r.basis, lines[key]):
             k = (target, s["item_id"])
             out[k] = out.get(k, Decimal(0)) + s["per_unit"]
     return out

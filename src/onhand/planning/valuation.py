@@ -178,6 +178,17 @@ def value(
     """Quantity and value of every item at every location at the end of `as_of` (UTC), with
     the landed costs charged by then (`landed=False`: what the stock cost to buy)."""
     end = _end(as_of)
+    landing = landed_costs.per_unit(conn, tenant, end) if landed else None
+    return _value(conn, tenant, method, end, landing)
+
+
+def _value(
+    conn: Connection,
+    tenant: str,
+    method: Method,
+    end: datetime,
+    landing: dict[tuple[str, int], Decimal] | None,
+) -> list[Valued]:
     rows = conn.execute(
         tenancy.select(
             tenant,
@@ -201,7 +212,6 @@ def value(
     costs: dict[int, Decimal | None] = dict(
         conn.execute(tenancy.select(tenant, items, items.c.id, items.c.unit_cost)).all()
     )
-    landing = landed_costs.per_unit(conn, tenant, end) if landed else None
     return _replay(rows, method == "fifo", costs, landing)
 
 
@@ -215,27 +225,25 @@ def report(
     codes: dict[int, str] = dict(
         conn.execute(tenancy.select(tenant, locations, locations.c.id, locations.c.code)).all()
     )
+    end = _end(as_of)
+    landing = landed_costs.per_unit(conn, tenant, end)
     rows = [
         v
-        for v in value(conn, tenant, method, as_of)
+        for v in _value(conn, tenant, method, end, landing)
         if v.qty and (location is None or codes[v.location_id] == location)
     ]
     rows.sort(key=lambda v: (skus[v.item_id], codes[v.location_id]))
     total = sum((v.value for v in rows), ZERO)
     # What the same stock cost to buy, without freight, duty and the like (a second replay,
     # only when the tenant has landed charges at all).
-    charged = bool(landed_costs.per_unit(conn, tenant, _end(as_of)))
     bought = (
-        {
-            (v.item_id, v.location_id): v.value
-            for v in value(conn, tenant, method, as_of, landed=False)
-        }
-        if charged
+        {(v.item_id, v.location_id): v.value for v in _value(conn, tenant, method, end, None)}
+        if landing
         else {}
     )
 
     def purchase(v: Valued) -> Decimal:
-        return bought.get((v.item_id, v.location_id), ZERO) if charged else v.value
+        return bought.get((v.item_id, v.location_id), ZERO) if landing else v.value
 
     bought_total = sum((purchase(v) for v in rows), ZERO)
     return {
