@@ -18,6 +18,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,6 +94,9 @@ class Store:
     fail_next: list[int] = field(default_factory=list)
     lose_next: int = 0
     bump_before_write: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Run once each, after a read of inventory levels is answered and before the answer
+    # leaves (buyers checking out while the figures are on their way).
+    after_levels_read: list[Callable[[], None]] = field(default_factory=list)
     # What happened, for the assertions.
     calls: int = 0
     throttled: int = 0
@@ -549,6 +553,9 @@ class FakeShopify:
                     "throttleStatus": store.throttle_status(),
                 }
             }
+            if op.operation.value == "query" and "inventoryLevel" in request["query"]:
+                while store.after_levels_read:
+                    store.after_levels_read.pop(0)()
             if store.lose_next and op.operation.value == "mutation":
                 store.lose_next -= 1
                 return 200, body, True

@@ -10,8 +10,10 @@ even while each store sells on its own between pushes. Per (channel, item, onhan
 The hold is raised before Shopify's figure is raised, and lowered only after Shopify's figure
 was lowered, by no more than Shopify had; a sale recorded from the store takes its units from
 the hold. So the hold always covers every unit the store can still sell. Writes to Shopify are
-adjustments (`delta` with `changeFromQuantity`): a sale at Shopify between our read and our
-write is not undone by the write, the adjustment is resent from the new figure.
+adjustments (`delta` with `changeFromQuantity`) sent only from the figure the step was worked
+out from: after a sale at Shopify between our read and our write, the raised units are given
+back and the step is worked out again from the new figure (sync.py), so a sale is never
+counted twice and no unit stays held for a sale that was recorded already.
 
 The offer is the mapping's buffer or share of the pool, the pool being the free stock of the
 mapped locations plus every channel's hold there, and never more than can be held.
@@ -75,6 +77,12 @@ class Step:
     offer: dict[str, Any]
     raised: dict[int, int] = field(default_factory=dict)  # location id -> units held for it
     lower: int = 0  # units to release once Shopify's figure is down
+    # The hold did not cover Shopify's figure as read. Either the store shows units never
+    # held (a new mapping), or the figure is older than the hold: sales made since the read
+    # and recorded already. The sales not yet recorded are then undercounted, and what was
+    # raised is right only if Shopify still has the figure (a write from it succeeds, or the
+    # same figure is read again); if not, it is given back and the step redone.
+    unsure: bool = False
 
     @property
     def delta(self) -> int:
@@ -105,7 +113,7 @@ def prepare(
         hold, shelf = sum(own.values()), max(level, 0)
         unrecorded = max(hold - shelf, 0)  # sold at the store, not yet recorded here
         target = min(wish, min(hold, shelf) + spare)
-        step = Step(m, gid, places, level, target, offer)
+        step = Step(m, gid, places, level, target, offer, unsure=hold < shelf)
         change = target + unrecorded - hold
         for p in places if change > 0 else ():
             q = min(change, free.get((item, p.id), 0))
@@ -127,25 +135,27 @@ def prepare(
 def settle(
     conn: Connection,
     ch: Channel,
-    done: list[tuple[Step, bool, int | None]],
+    done: list[tuple[Step, bool]],
     now: datetime,
 ) -> None:
-    """After the write, per step (written?, Shopify's figure it was written from): release what
-    Shopify no longer shows, or the units raised for a write that did not happen."""
+    """After the write, per step (written?): release what Shopify no longer shows, or the units
+    raised for a write that did not happen. A write is only ever made from the figure the
+    step was worked out from (an adjustment whose figure moved is not sent)."""
     tenant, channel_id = ch.tenant, ch.id
-    ids = {s.mapped.item.id for s, _, _ in done}
+    ids = {s.mapped.item.id for s, _ in done}
     locked = stock.lock(conn, tenant, ids, now)
     holds = held(conn, tenant, ids)
     changes: list[Change] = []
     saved: list[tuple[int, int]] = []
-    for step, written, before in done:
+    for step, written in done:
         item = step.mapped.item
         if not written:
-            release = [(p, step.raised.get(p.id, 0)) for p in step.places]
+            release = [
+                (p, min(step.raised.get(p.id, 0), holds.get((channel_id, item.id, p.id), 0)))
+                for p in step.places
+            ]
         else:
-            # A stale retry may have lowered from less than we read: release no more than
-            # Shopify had, or units sold meanwhile would lose their cover.
-            left = min(step.lower, max(before if before is not None else step.level, 0))
+            left = step.lower
             release = []
             for p in reversed(step.places):
                 q = min(left, holds.get((channel_id, item.id, p.id), 0))

@@ -65,7 +65,7 @@ class Quantity:
 @dataclass
 class Outcome:
     quantity: Quantity
-    status: str  # ok, unchanged, failed, skipped
+    status: str  # ok, unchanged, failed, skipped, or stale (an adjustment not sent)
     error: str | None = None
     before: int | None = None
 
@@ -340,8 +340,11 @@ class Client:
         reference: str,
         key: str | None,
     ) -> list[Outcome]:
-        """Write a batch (all or none at Shopify); a stale figure is re-read and the batch
-        resent, an item Shopify refuses is dropped and the rest resent without it."""
+        """Write a batch (all or none at Shopify); an item Shopify refuses is dropped and the
+        rest resent without it. On a stale `changeFromQuantity` the batch is re-read: a set is
+        resent from the new figures, while an adjustment whose figure moved comes back
+        `stale` (with the new figure in `before`), since its delta was worked out from the old
+        one; the rest is resent."""
         done: list[Outcome] = []
         before = {id(q): q.change_from for q in batch}
         stale_rounds = 0
@@ -370,6 +373,9 @@ class Client:
                 kept = []
                 for q in batch:
                     now = current.get((q.inventory_item, q.location), q.change_from)
+                    if kind == "adjust" and now != q.change_from:
+                        done.append(Outcome(q, "stale", before=now))
+                        continue
                     before[id(q)] = now
                     if kind == "set" and now == q.value:
                         done.append(Outcome(q, "unchanged", before=now))

@@ -34,6 +34,7 @@ from .tables import channel_mappings, channel_push_queue, channels
 log = logging.getLogger(__name__)
 ITEMS_FAILED = "items-failed"
 QUIET = ("unchanged", "skipped")  # a live push with only these wrote nothing worth a record
+STALE_ROUNDS = 5  # times a held item is worked out again after its Shopify figure moved
 
 
 @dataclass
@@ -420,57 +421,97 @@ async def _push_held(
     client: Client,
     reference: str,
 ) -> list[dict[str, Any]]:
-    """Items under a buffer or share: hold, adjust Shopify, then settle (allocations.py)."""
-    if not ready:
-        return []
+    """Items under a buffer or share: hold, adjust Shopify, then settle (allocations.py). A
+    step whose Shopify figure moved before it stood is given back and worked out again from
+    the new figure, at most STALE_ROUNDS times; one still moving then waits for the next push."""
     codes: dict[str, list[str]] = {}
     for code, gid in ch.locations:
         codes.setdefault(gid, []).append(code)
 
-    def hold() -> list[allocations.Step]:
+    def hold(wanted: list[tuple[Mapped, str, int]]) -> list[allocations.Step]:
         with db.write(ctx.engine) as conn:
             locs = catalog.locations_by_code(conn, ch.tenant)
-            wanted = [
-                (m, gid, [locs[c] for c in dict.fromkeys(codes[gid]) if c in locs], level)
-                for m, gid, level in ready
-            ]
-            return allocations.prepare(conn, ch, wanted, db.utcnow())
+            places = {
+                gid: [locs[c] for c in dict.fromkeys(cs) if c in locs] for gid, cs in codes.items()
+            }
+            steps = [(m, gid, places[gid], level) for m, gid, level in wanted]
+            return allocations.prepare(conn, ch, steps, db.utcnow())
 
-    steps = await asyncio.to_thread(hold)
-    items = [
-        _line(s.mapped, s.gid, s.offer, status="unchanged", before=s.level, after=s.level)
-        for s in steps
-        if not s.delta
-    ]
-    moving = [s for s in steps if s.delta]
-    if not moving:
-        return items
-    of = {}
-    quantities = []
-    for s in moving:
-        q = Quantity(s.mapped.inventory_item, s.gid, s.delta, s.level)
-        of[id(q)] = s
-        quantities.append(q)
-    # Should this raise, Shopify may or may not have the change: units raised stay held (the
-    # store is offered less than it could be until the next push, never more than is held).
-    outcomes = await client.adjust_available(quantities, _reader(client), reference)
-    done = [(of[id(o.quantity)], o.status == "ok", o.before) for o in outcomes]
-
-    def settle() -> None:
+    def settle(done: list[tuple[allocations.Step, bool]]) -> None:
         with db.write(ctx.engine) as conn:
             allocations.settle(conn, ch, done, db.utcnow())
 
-    await asyncio.to_thread(settle)
-    for o in outcomes:
-        s = of[id(o.quantity)]
-        before = o.before if o.before is not None else s.level
-        after = before + s.delta if o.status == "ok" else before
-        items.append(
-            _line(
-                s.mapped, s.gid, s.offer, status=o.status, before=before, after=after, error=o.error
+    items: list[dict[str, Any]] = []
+    for _ in range(STALE_ROUNDS):
+        if not ready:
+            break
+        steps = await asyncio.to_thread(hold, ready)
+        writes = {id(q): (q, s) for s in steps if s.delta for q in (_quantity(s),)}
+        unsure = [s for s in steps if not s.delta and s.unsure and s.raised]
+        items += [
+            _held_line(s, "unchanged", s.level)
+            for s in steps
+            if not s.delta and not (s.unsure and s.raised)
+        ]
+        done: list[tuple[allocations.Step, bool]] = []
+        moved: list[tuple[allocations.Step, int | None]] = []
+        if writes:
+            # Should this raise, Shopify may or may not have the change: units raised stay held
+            # (the store is offered less than it could be until the next push, never more).
+            quantities = [q for q, _ in writes.values()]
+            for o in await client.adjust_available(quantities, _reader(client), reference):
+                s = writes[id(o.quantity)][1]
+                if o.status == "stale":
+                    moved.append((s, o.before))
+                else:
+                    done.append((s, o.status == "ok"))
+                    after = s.target if o.status == "ok" else s.level
+                    items.append(_held_line(s, o.status, after, o.error))
+        if unsure:  # nothing to write: the figure the raise rests on must still be Shopify's
+            now = await _reader(client)([_quantity(s) for s in unsure])
+            for s in unsure:
+                level = now.get((s.mapped.inventory_item, s.gid))
+                if level == s.level:
+                    items.append(_held_line(s, "unchanged", s.level))
+                else:
+                    moved.append((s, level))
+        done += [(s, False) for s, _ in moved]
+        if done:
+            await asyncio.to_thread(settle, done)
+        gone = [s for s, level in moved if level is None]
+        items += [
+            _held_line(s, "failed", s.level, "Shopify no longer stocks it here.") for s in gone
+        ]
+        left = [(s, level) for s, level in moved if level is not None]
+        ready = [(s.mapped, s.gid, level) for s, level in left]
+    if ready:
+        items += [
+            _held_line(
+                s,
+                "unchanged",
+                level,
+                "Shopify's figure kept moving (sales at the store): the item is pushed again next.",
+                before=level,
             )
-        )
+            for s, level in left
+        ]
+        await asyncio.to_thread(requeue, ctx.engine, ch.tenant, {m.item.sku for m, _, _ in ready})
     return items
+
+
+def _quantity(s: allocations.Step) -> Quantity:
+    return Quantity(s.mapped.inventory_item, s.gid, s.delta, s.level)
+
+
+def _held_line(
+    s: allocations.Step,
+    status: str,
+    after: int,
+    error: str | None = None,
+    before: int | None = None,
+) -> dict[str, Any]:
+    before = s.level if before is None else before
+    return _line(s.mapped, s.gid, s.offer, status=status, before=before, after=after, error=error)
 
 
 # ---- starting runs -------------------------------------------------------------------------
