@@ -7,7 +7,9 @@ SKU for the same time with the same connections to, in turn: the reference servi
 (bench/reference/app.py: one transaction per request, a conditional UPDATE and an INSERT),
 `onhand serve --workers 1` and `onhand serve --workers auto`. Afterwards nothing may be
 oversold: onhand's figures are checked by `onhand check` and against stock, the reference's
-reserved against its stock. Prints one JSON line with holds/s, p50/p99 and the ratios.
+reserved against its stock and its holds. Every target runs on a fresh database, and with
+`--rounds` the order of the targets is reversed each round. Prints one JSON line with
+holds/s, p50/p99 (medians of the rounds) and the ratios.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -35,16 +38,21 @@ HERE = Path(__file__).resolve().parent
 SKU = "SKU-000000"
 
 
-def _database(url: str) -> None:
-    """Create the bench database if it is not there."""
+def _fresh_database(url: str) -> None:
+    """Create the bench database anew (dropping what an earlier target left in it)."""
     target = sa.make_url(url)
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}
-        ).first()
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def _drop_database(url: str) -> None:
+    target = sa.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -66,6 +74,16 @@ def _reference_tables(engine: sa.Engine, stock: int) -> None:
         conn.execute(
             sa.text("INSERT INTO ref_stock (sku, on_hand) VALUES (:s, :q)"), {"s": SKU, "q": stock}
         )
+
+
+def _reference_oversold(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        over = conn.execute(
+            sa.text("SELECT count(*) FROM ref_stock WHERE reserved > on_hand")
+        ).scalar_one()
+        holds = conn.execute(sa.text("SELECT coalesce(sum(qty), 0) FROM ref_holds")).scalar()
+        reserved = conn.execute(sa.text("SELECT reserved FROM ref_stock")).scalar()
+    return int(over) + int(holds != reserved)
 
 
 def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
@@ -121,6 +139,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--stock", type=int, default=100_000_000)
     parser.add_argument(
+        "--rounds", type=int, default=1, help="Rounds of all targets (in turn reversed)"
+    )
+    parser.add_argument(
         "--baseline",
         help="The src/ folder of another onhand checkout: its `serve --workers 1` runs too",
     )
@@ -130,11 +151,6 @@ def main() -> None:
         sys.exit("needs wrk (apt-get install wrk)")
 
     url = db.normalise_url(args.database_url)
-    _database(url)
-    engine = db.make_engine(url)
-    schema.upgrade(engine)
-    tenant, _, token = setup(engine, 1, args.stock)
-    _reference_tables(engine, args.stock)
     load_before = os.getloadavg()[0]
     env = {**os.environ, "ONHAND_DATABASE_URL": url, "ONHAND_LOG_LEVEL": "warning"}
     libpq = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -147,33 +163,49 @@ def main() -> None:
         "onhand_auto": [sys.executable, "-m", "onhand.cli", "serve", "--workers", "auto"],
     }  # fmt: skip
     extra: dict[str, dict[str, str]] = {}
+    order = ["reference", "onhand_1", "onhand_auto"]
     if args.baseline:  # the same command, importing onhand from the other checkout
         targets["baseline_1"] = targets["onhand_1"]
         extra["baseline_1"] = {"PYTHONPATH": str(Path(args.baseline).resolve())}
+        order = ["reference", "baseline_1", "onhand_1", "onhand_auto"]
     runs: dict[str, dict[str, Any]] = {}
-    for name, command in targets.items():
-        port = 19000 + random.randrange(1000)
-        proc = _serve(
-            [*command, "--port", str(port)],
-            {**env, "ONHAND_REFERENCE_DSN": libpq, **extra.get(name, {})},
-            port,
-        )
-        try:
-            runs[name] = _wrk(port, tenant, token, args)
-        finally:
-            proc.terminate()
-            proc.wait(15)
-    with engine.connect() as conn:
-        ref_over = conn.execute(
-            sa.text("SELECT count(*) FROM ref_stock WHERE reserved > on_hand")
-        ).scalar_one()
-        ref_holds = conn.execute(sa.text("SELECT coalesce(sum(qty), 0) FROM ref_holds")).scalar()
-        ref_reserved = conn.execute(sa.text("SELECT reserved FROM ref_stock")).scalar()
+    over: dict[str, int] = {}
+    for _ in range(args.rounds):
+        for name in order:
+            # A fresh database per target: no target works off another's outbox backlog.
+            _fresh_database(url)
+            engine = db.make_engine(url)
+            schema.upgrade(engine)
+            tenant, _, token = setup(engine, 1, args.stock)
+            _reference_tables(engine, args.stock)
+            port = 19000 + random.randrange(1000)
+            proc = _serve(
+                [*targets[name], "--port", str(port)],
+                {**env, "ONHAND_REFERENCE_DSN": libpq, **extra.get(name, {})},
+                port,
+            )
+            try:
+                run = _wrk(port, tenant, token, args)
+            finally:
+                proc.terminate()
+                proc.wait(15)
+            found = _reference_oversold(engine) if name == "reference" else oversold(engine, tenant)
+            engine.dispose()
+            over[name] = over.get(name, 0) + found
+            runs.setdefault(name, {"rounds": []})["rounds"].append(run)
+        order.reverse()  # the next round in the other order: no target always goes first
+    _drop_database(url)
+    for run in runs.values():
+        rates = [r["holds_per_s"] for r in run["rounds"]]
+        run["holds_per_s"] = round(statistics.median(rates), 1)
+        run["p99_ms"] = statistics.median(r["p99_ms"] for r in run["rounds"])
+        run["errors"] = sum(r["errors"] for r in run["rounds"])
     base = runs["reference"]["holds_per_s"] or 1.0
     result = {
         "benchmark": "http_holds",
         "database": "postgresql",
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "connections": args.connections,
         "cpus": os.cpu_count(),
         "load_before": round(load_before, 2),
@@ -181,14 +213,16 @@ def main() -> None:
         "ratio_onhand_1": round(runs["onhand_1"]["holds_per_s"] / base, 2),
         "ratio_onhand_auto": round(runs["onhand_auto"]["holds_per_s"] / base, 2),
         **(
-            {"ratio_baseline_1": round(runs["baseline_1"]["holds_per_s"] / base, 2)}
+            {
+                "ratio_baseline_1": round(runs["baseline_1"]["holds_per_s"] / base, 2),
+                "onhand_1_vs_baseline_1": round(
+                    runs["onhand_1"]["holds_per_s"] / (runs["baseline_1"]["holds_per_s"] or 1), 2
+                ),
+            }
             if "baseline_1" in runs
             else {}
         ),
-        "oversold": {
-            "onhand": oversold(engine, tenant),
-            "reference": int(ref_over) + int(ref_holds != ref_reserved),
-        },
+        "oversold": over,
     }
     print(json.dumps(result))
 

@@ -77,12 +77,13 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
+    # Checkout holds first: the routes are tried in order, and this is the busiest one.
+    app.include_router(reservations_router)
     app.include_router(catalog_router)
     app.include_router(fulfilment_router)  # before stock: it serves GET /availability
     app.include_router(stock_router)
     app.include_router(lots_router)
     live.install(app)  # SSE/WebSocket hub, webhooks API, Redis availability cache
-    app.include_router(reservations_router)
     app.include_router(planning_router)
     app.include_router(console_router)
     app.include_router(channels_router)

@@ -367,7 +367,8 @@ def items_by_sku(conn: Connection, tenant: str, skus: set[str]) -> dict[str, Ite
     """Many items (with bundle components) in two queries; unknown SKUs are simply absent."""
     if not skus:
         return {}
-    rows = conn.execute(tenancy.select(tenant, items).where(items.c.sku.in_(sorted(skus)))).all()
+    wanted = db.one_of(conn, items.c.sku, sorted(skus))
+    rows = conn.execute(tenancy.select(tenant, items).where(wanted)).all()
     parts = _components(conn, tenant, [r.id for r in rows if r.kind == "bundle"])
     return {r.sku: _item_from_row(r, parts.get(r.id, [])) for r in rows}
 
