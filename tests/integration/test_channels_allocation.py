@@ -315,3 +315,42 @@ def test_two_stores_and_the_checkout_racing_never_sell_more_than_there_is(
     doc = client.get("/availability/BEANS-1").json()
     assert doc["reserved"] == 0 and doc["committed"] == sold["onhand"], doc
     _clean(engine, tenant)
+
+
+def test_holds_no_longer_allocated_from_are_given_back_at_the_next_sync(shop, fake, engine, tenant):
+    """A mapping that loses its share, or a location that leaves the channel, kept its units
+    held for the store for good: onhand's checkout could never sell them again."""
+    api = _Shop(shop)
+    store = fake.add_store(unique("one"))
+    stocked(api, ["WH1", "WH2"], {"BEANS-1": {"WH1": 10, "WH2": 4}})
+    v = store.add_variant("BEANS-1", {SHOP_LOC: 0})
+    add_channel(api, fake, store, "one", "store", [("WH1", SHOP_LOC), ("WH2", SHOP_LOC)])
+    _map(api, "one", v["variant"], share=50)
+    assert sync_one(api, "one")["status"] == "succeeded"
+    assert store.available(v["inventory_item"], SHOP_LOC) == 7
+    assert _figures(api)["reserved"] == 7
+
+    # WH1 leaves the channel: the store is offered half of WH2's 4, held there, and the
+    # units held at WH1 are given back once Shopify shows the lower figure.
+    r = api.patch(
+        "/channels/one", json={"locations": [{"location": "WH2", "channel_location": SHOP_LOC}]}
+    )
+    assert r.status_code == 200, r.text
+    assert sync_one(api, "one")["status"] == "succeeded"
+    assert store.available(v["inventory_item"], SHOP_LOC) == 2
+    doc = api.get("/availability/BEANS-1").json()
+    held = {row["location"]: row["reserved"] for row in doc["locations"]}
+    assert held == {"WH1": 0, "WH2": 2}, doc
+    _clean(engine, tenant)
+
+    # The share goes: nothing is held for the store any more, and it is offered all of WH2.
+    _map(api, "one", v["variant"])
+    assert sync_one(api, "one")["status"] == "succeeded"
+    assert _figures(api) == {"available": 14, "on_hand": 14, "reserved": 0}
+    sync_one(api, "one")
+    assert store.available(v["inventory_item"], SHOP_LOC) == 4
+    released = api.get("/ledger", params={"sku": "BEANS-1", "reason": "channel_allocation"}).json()[
+        "entries"
+    ]
+    assert sum(e["delta"] for e in released if e["state"] == "reserved") == 0
+    _clean(engine, tenant)

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import db, stock, tenancy
-from ..catalog.service import Item, Location
+from ..catalog.service import Item, Location, items_by_id, locations_by_id
 from ..stock.model import Change, Posting
 from .offers import Mapped, allocate
 from .service import Channel
@@ -188,6 +188,43 @@ def take_sold(
             left -= q
     _save(conn, ch, [(item.id, p) for p in taken], holds, now)
     return changes, taken
+
+
+def release_orphans(
+    conn: Connection, ch: Channel, kept: set[tuple[int, int]], now: datetime
+) -> int:
+    """Give back the channel's holds on (item, location) pairs it no longer allocates from (the
+    mapping lost its buffer or share or is gone, or the location left the channel); returns
+    the units released. Run after a full push, which has held what the store is offered now."""
+    a = channel_allocations
+    rows = [
+        r
+        for r in conn.execute(
+            sa.select(a.c.item_id, a.c.location_id, a.c.qty).where(
+                tenancy.of(ch.tenant, a), a.c.channel_id == ch.id, a.c.qty > 0
+            )
+        )
+        if (r.item_id, r.location_id) not in kept
+    ]
+    if not rows:
+        return 0
+    ids = {r.item_id for r in rows}
+    locked = stock.lock(conn, ch.tenant, ids, now)
+    holds = held(conn, ch.tenant, ids)  # read again under the lock
+    by_id, places = items_by_id(conn, ch.tenant, ids), locations_by_id(conn, ch.tenant)
+    changes: list[Change] = []
+    released = []
+    for r in rows:
+        q = holds.get((ch.id, r.item_id, r.location_id), 0)
+        if q > 0:
+            where = places[r.location_id]
+            changes.append(Change(by_id[r.item_id], {"reserved": -q}, location=where, sells=False))
+            holds[(ch.id, r.item_id, r.location_id)] = 0
+            released.append((r.item_id, r.location_id))
+    if changes:
+        stock.apply(conn, ch.tenant, changes, _posting(ch), now, locked=locked)
+        _save(conn, ch, released, holds, now)
+    return sum(-c.deltas["reserved"] for c in changes)
 
 
 def _posting(ch: Channel) -> Posting:

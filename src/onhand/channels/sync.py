@@ -351,7 +351,17 @@ async def store_sync(
         ch, [r for r in ready if not allocations.applies(r[0])], offered, client, reference
     )
     items += await _push_held(ctx, ch, held, client, reference)
+    if read_orders:  # a full push: what is no longer allocated from is given back
+        await asyncio.to_thread(_release_orphans, ctx.engine, ch, pushable)
     return items
+
+
+def _release_orphans(engine: Engine, ch: Channel, pushable: list[Mapped]) -> None:
+    with db.write(engine) as conn:
+        locs = catalog.locations_by_code(conn, ch.tenant)
+        places = {locs[code].id for code, _ in ch.locations if code in locs}
+        kept = {(m.item.id, p) for m in pushable if allocations.applies(m) for p in places}
+        allocations.release_orphans(conn, ch, kept, db.utcnow())
 
 
 def _reader(client: Client) -> Any:
