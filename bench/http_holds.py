@@ -99,7 +99,35 @@ def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Pop
     raise SystemExit(f"server on {port} did not start; see {log}")
 
 
-def _wrk(port: int, tenant: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+def _cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants: the
+    server's own cost of the holds, which a busy machine slows down but does not change."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, cpu in times.items():
+        p = pid
+        while p not in (0, 1, root) and p in parents:
+            p = parents[p]
+        if p == root:
+            total += cpu
+    return total
+
+
+def _wrk(
+    port: int, tenant: str, token: str, args: argparse.Namespace, server: int
+) -> dict[str, Any]:
+    cpu_before = _cpu_seconds(server)
     out = subprocess.run(
         [
             "wrk",
@@ -116,9 +144,11 @@ def _wrk(port: int, tenant: str, token: str, args: argparse.Namespace) -> dict[s
         text=True,
         check=True,
     ).stdout
+    cpu = _cpu_seconds(server) - cpu_before
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
     run = json.loads(line[4:])
     return {
+        "server_cpu_ms_per_hold": round(1000 * cpu / max(run["granted"], 1), 3),
         "holds_per_s": round(run["granted"] / run["seconds"], 1),
         "refused_per_s": round(run["rejected"] / run["seconds"], 1),
         "p50_ms": run["p50_ms"],
@@ -185,7 +215,7 @@ def main() -> None:
                 port,
             )
             try:
-                run = _wrk(port, tenant, token, args)
+                run = _wrk(port, tenant, token, args, proc.pid)
             finally:
                 proc.terminate()
                 proc.wait(15)
@@ -200,6 +230,9 @@ def main() -> None:
         run["holds_per_s"] = round(statistics.median(rates), 1)
         run["p99_ms"] = statistics.median(r["p99_ms"] for r in run["rounds"])
         run["errors"] = sum(r["errors"] for r in run["rounds"])
+        run["server_cpu_ms_per_hold"] = statistics.median(
+            r["server_cpu_ms_per_hold"] for r in run["rounds"]
+        )
     base = runs["reference"]["holds_per_s"] or 1.0
     result = {
         "benchmark": "http_holds",
