@@ -456,7 +456,9 @@ async def _push_held(
         if not ready:
             break
         steps = await asyncio.to_thread(hold, ready)
-        writes = {id(q): (q, s) for s in steps if s.delta for q in (_quantity(s),)}
+        moving = [s for s in steps if s.delta]
+        quantities = [_quantity(s) for s in moving]
+        of = {id(q): s for q, s in zip(quantities, moving, strict=True)}
         unsure = [s for s in steps if not s.delta and s.unsure and s.raised]
         items += [
             _held_line(s, "unchanged", s.level)
@@ -465,12 +467,11 @@ async def _push_held(
         ]
         done: list[tuple[allocations.Step, bool]] = []
         moved: list[tuple[allocations.Step, int | None]] = []
-        if writes:
+        if quantities:
             # Should this raise, Shopify may or may not have the change: units raised stay held
             # (the store is offered less than it could be until the next push, never more).
-            quantities = [q for q, _ in writes.values()]
             for o in await client.adjust_available(quantities, _reader(client), reference):
-                s = writes[id(o.quantity)][1]
+                s = of[id(o.quantity)]
                 if o.status == "stale":
                     moved.append((s, o.before))
                 else:
