@@ -208,15 +208,17 @@ def test_two_stores_and_the_checkout_racing_never_sell_more_than_there_is(
 ):
     """Buyers at two Shopify stores (each sale's webhook sent as Shopify would) and at onhand's
     own checkout race for 30 units while live pushes keep the stores' figures current. The
-    stores are offered 45 % each; without the allocation held, onhand's checkout sells units
-    the stores still show until the next push, and the sum passes 30 (seen: 36 and 40 sold)."""
+    stores are offered 40 % each, which leaves onhand's checkout about a fifth (with 45 %
+    each its tenth was once all taken by the stores' pushes before its buyers got a turn);
+    without the allocation held, onhand's checkout sells units the stores still show until
+    the next push, and the sum passes 30 (seen: 36 and 40 sold)."""
     stock = 30
     srv = server(
         allow_private_networks="127.0.0.0/8", secret_key=SECRET_KEY, channel_push_seconds=0.2
     )
     client = stock_tenant(srv.url, tenant, make_token(engine, tenant, "admin"), {"BEANS-1": stock})
     stores, variants = [], []
-    for code, share in (("one", 45), ("two", 45)):
+    for code, share in (("one", 40), ("two", 40)):
         store = fake.add_store(unique(code))
         v = store.add_variant("BEANS-1", {SHOP_LOC: 0})
         r = client.post(
@@ -246,10 +248,7 @@ def test_two_stores_and_the_checkout_racing_never_sell_more_than_there_is(
         )
     assert [
         s.available(v["inventory_item"], SHOP_LOC) for s, v in zip(stores, variants, strict=True)
-    ] == [
-        13,
-        13,
-    ]
+    ] == [12, 12]
 
     sold = {"one": 0, "two": 0, "onhand": 0}
     errors: list[str] = []
