@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from datetime import date, timedelta
 
 from apikit import assert_problem
 from fulfilmentkit import figures, item, location, receive, sell
+
+from onhand import check
 
 
 def _cafe(api) -> None:
@@ -231,7 +234,71 @@ def test_a_sale_of_a_serial_tracked_item_is_refused_and_the_rest_of_the_batch_ap
         {"id": "b", "sku": "CUP", "qty": 2, "location": "CAFE"},
     )
     a, b = doc["results"]
-    assert a["result"] == "refused" and "CAM is tracked by lot or serial number" in a["reason"]
+    assert a["result"] == "refused" and "CAM is tracked by serial number" in a["reason"]
     assert b == {"id": "b", "result": "applied"}
     assert figures(api, "CAM", "CAFE")["on_hand"] == 2
     assert figures(api, "CUP", "CAFE")["on_hand"] == 48
+
+
+def _oat(api, code: str, qty: int, days: int) -> None:
+    expires = (date.today() + timedelta(days=days)).isoformat()
+    r = api.post(
+        "/movements",
+        json={
+            "type": "receipt",
+            "sku": "OAT",
+            "location": "CAFE",
+            "qty": qty,
+            "lot": {"code": code, "expires_on": expires},
+        },
+    )
+    assert r.status_code == 201, r.text
+
+
+def _oat_lots(api) -> dict[str, int]:
+    doc = api.get("/availability/OAT").json()
+    return {lot["lot"]: lot["on_hand"] for lot in doc["lots"]}
+
+
+def test_a_till_sells_a_lot_item_from_its_sellable_lots_first_expired_first_out(
+    api, engine, tenant
+):
+    """A till does not say which lot it sold: the sale takes the lots that may still be sold
+    (not past the item's shelf-life limit, not recalled), the one expiring first first."""
+    _cafe(api)
+    item(api, "OAT", tracking="lot", min_shelf_life_days=2)
+    _oat(api, "OLD", 4, days=1)  # inside the 2 days of shelf life: no longer sold
+    _oat(api, "SOON", 3, days=5)
+    _oat(api, "LATER", 6, days=9)
+    doc = sell(
+        api,
+        "pos-leeds-1",
+        {"id": "a", "sku": "OAT", "qty": 4, "location": "CAFE"},
+        {"id": "b", "sku": "OAT", "qty": 6, "location": "CAFE"},
+    )
+    a, b = doc["results"]
+    assert a == {"id": "a", "result": "applied"}
+    # 5 sellable units left (LATER's): the OLD lot's 4 do not make up the 6.
+    assert b["result"] == "refused"
+    assert "OAT at CAFE: 6 needed, 5 available in lots that may still be sold" in b["reason"]
+    assert _oat_lots(api) == {"OLD": 4, "LATER": 5}  # SOON is used up
+    entries = api.get("/ledger", params={"sku": "OAT", "reason": "consumption"}).json()
+    assert sorted((e["lot"], e["delta"]) for e in entries["entries"]) == [
+        ("LATER", -1),
+        ("SOON", -3),
+    ]
+    # A recalled lot is not sold from either, and a lot item is not shipped from a till.
+    r = api.post("/lots/OAT/LATER/recall", json={"reason": "supplier notice"})
+    assert r.status_code in (200, 201), r.text
+    doc = sell(
+        api,
+        "pos-leeds-1",
+        {"id": "c", "sku": "OAT", "qty": 1, "location": "CAFE"},
+        {"id": "d", "sku": "OAT", "qty": 1, "location": "CAFE", "ship": True},
+    )
+    c, d = doc["results"]
+    assert c["result"] == "refused" and "1 needed, 0 available" in c["reason"], c
+    assert d["result"] == "refused" and "ship it through a reservation" in d["reason"], d
+    assert _oat_lots(api) == {"OLD": 4, "LATER": 5}  # SOON is used up
+    with engine.connect() as conn:
+        assert [f for f in check.run(conn) if f"tenant {tenant} " in f.what] == []

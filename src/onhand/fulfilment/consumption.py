@@ -9,7 +9,10 @@ the batch's stock changes are posted through stock/ summed per (item, location).
 
 A sale that finds too little stock is backordered when the item allows backorders (the
 shortfall is committed and a backorder line with an ETA is written), else refused with the
-reason. Either way the answer reports it; nothing is dropped.
+reason. Either way the answer reports it; nothing is dropped. A lot item sells from its lots
+that may still be sold, first expired, first out (a till does not say which lot it sold);
+it is not backordered or shipped from a till. A serial item is refused (its sale must name
+the serial numbers).
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-from .. import db, stock, tenancy
+from .. import db, stock, tenancy, tenants
 from ..catalog import service as catalog
 from ..catalog.service import Item, Location
 from ..errors import DomainError
 from ..quantities import to_base_units
+from ..stock import lots, model
 from . import backorders, picking, stockpost
 from .schemas import ConsumptionIn, SaleEvent
 from .tables import consumption_events
@@ -75,14 +79,22 @@ def _resolve(sale: Sale, found: dict[str, Item], places: dict[str, Location]) ->
         sale.reason = f"{e.sku} is made to order; sell it through a reservation."
         return
     sale.parts = _explode(sale.item, sale.qty)
-    tracked = sorted({p.sku for p, _ in sale.parts if p.tracking != "none"})
-    if tracked:
-        # Their units move only with the lot or serial numbers they carry, which a till does
-        # not report: the sale is refused here rather than failing the whole batch.
+    serial = sorted({p.sku for p, _ in sale.parts if p.tracking == "serial"})
+    if serial:
+        # Their units move only with the serial numbers they carry, which a till does not
+        # report: the sale is refused here rather than failing the whole batch.
         sale.result, sale.parts = "refused", []
         sale.reason = (
-            f"{', '.join(tracked)} is tracked by lot or serial number; record the sale with a "
+            f"{', '.join(serial)} is tracked by serial number; record the sale with a "
             "movement that names them."
+        )
+        return
+    lot = sorted({p.sku for p, _ in sale.parts if p.tracking == "lot"})
+    if lot and e.ship:
+        sale.result, sale.parts = "refused", []
+        sale.reason = (
+            f"{', '.join(lot)} is tracked by lot: a till sells it from its lots at once (first "
+            "expired, first out); ship it through a reservation."
         )
 
 
@@ -224,6 +236,52 @@ def _stored_results(conn: Connection, tenant: str, source: str, ids: list[str]) 
     return {r.event_id: r.result for r in rows}
 
 
+class _Lots:
+    """Lot items in a batch: each sells from its sellable lots (not recalled, not past the
+    item's sell-by day), first expired, first out; read after the balance rows are locked."""
+
+    def __init__(
+        self, conn: Connection, tenant: str, parts: dict[int, Item], now: datetime
+    ) -> None:
+        self.items = parts
+        self.pools = lots.free_at(conn, tenant, set(parts), now) if parts else {}
+        self.today = tenants.load(conn, tenant).day(now) if parts else None
+        self.taken: dict[tuple[int, int, int], int] = {}  # (item, location, lot) -> units
+        self.places: dict[int, Location] = {}
+
+    def _sellable(self, item: Item, loc: Location) -> list[lots.LotFree]:
+        assert self.today is not None
+        limit = model.sell_by(self.today, item.min_shelf_life_days)
+        return lots.sellable(self.pools.get((item.id, loc.id), []), limit)
+
+    def free(self, item: Item, loc: Location, balance: int) -> int:
+        """What a sale may take: the balance's free units, of a lot item those of its
+        sellable lots only."""
+        if item.tracking != "lot":
+            return balance
+        return min(balance, sum(f.available for f in self._sellable(item, loc)))
+
+    def why(self, item: Item) -> str:
+        return " in lots that may still be sold" if item.tracking == "lot" else ""
+
+    def take(self, item: Item, loc: Location, qty: int) -> None:
+        self.places[loc.id] = loc
+        for f in self._sellable(item, loc):
+            n = min(qty, f.available)
+            f.available -= n
+            key = (item.id, loc.id, f.lot.id)
+            self.taken[key] = self.taken.get(key, 0) + n
+            qty -= n
+            if not qty:
+                return
+
+    def changes(self) -> list[stockpost.Change]:
+        return [
+            stockpost.Change(self.items[i], self.places[loc], {"on_hand": -n}, lot=lot, sale=True)
+            for (i, loc, lot), n in self.taken.items()
+        ]
+
+
 def _apply(
     conn: Connection, tenant: str, source: str, sales: list[Sale], actor: str, now: datetime
 ) -> None:
@@ -240,6 +298,8 @@ def _apply(
     # its row created, so those exist before anything is decided.
     locked = stockpost.lock(conn, tenant, touched, now, ensure=owing)
     free = stockpost.free(locked)
+    lot_items = {p.id: p for s in sales for p, _ in s.parts if p.tracking == "lot"}
+    fefo = _Lots(conn, tenant, lot_items, now)
     take: dict[tuple[int, int], dict[str, int]] = {}
     owed: dict[tuple[int, int], int] = {}
     meta: dict[tuple[int, int], tuple[Item, Location]] = {}
@@ -248,14 +308,14 @@ def _apply(
     for s in sales:
         loc = s.location
         assert loc is not None and s.item is not None
-        needs = [(p, q, free.get((p.id, loc.id), 0)) for p, q in s.parts]
+        needs = [(p, q, fefo.free(p, loc, free.get((p.id, loc.id), 0))) for p, q in s.parts]
         short = [(p, q, f) for p, q, f in needs if f < q]
-        if any(not p.allow_backorder for p, _, _ in short):
+        refused = [(p, q, f) for p, q, f in short if not p.allow_backorder or p.tracking == "lot"]
+        if refused:
             s.result = "refused"
             s.reason = "; ".join(
-                f"{p.sku} at {loc.code}: {q} needed, {max(f, 0)} available"
-                for p, q, f in short
-                if not p.allow_backorder
+                f"{p.sku} at {loc.code}: {q} needed, {max(f, 0)} available" + fefo.why(p)
+                for p, q, f in refused
             )
             continue
         if short:
@@ -265,8 +325,10 @@ def _apply(
             key = (p.id, loc.id)
             meta[key] = (p, loc)
             got = min(q, max(f, 0))
-            free[key] = f - got
-            if got:
+            free[key] = free.get(key, 0) - got
+            if got and p.tracking == "lot":
+                fefo.take(p, loc, got)
+            elif got:
                 delta = take.setdefault(key, {})
                 delta[state] = delta.get(state, 0) + (got if s.event.ship else -got)
                 if s.event.ship:
@@ -275,6 +337,7 @@ def _apply(
                 owed[key] = owed.get(key, 0) + q - got
                 short_lines.append((s, p, loc, q - got))
     changes = [stockpost.Change(*meta[k], d) for k, d in take.items()]
+    changes += fefo.changes()
     changes += [stockpost.Change(*meta[k], {"committed": n}, sells=False) for k, n in owed.items()]
     posting = stock.Posting(reason="consumption", actor=actor, reference=source)
     stockpost.post(conn, tenant, changes, posting, now, locked)

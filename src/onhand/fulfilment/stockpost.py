@@ -30,6 +30,8 @@ class Change:
     location: Location
     deltas: dict[str, int]
     sells: bool = True
+    lot: int | None = None  # a lot item's lot (its id)
+    sale: bool = False  # the units go to a buyer: the lot must still be sellable
 
 
 def lock(
@@ -69,7 +71,7 @@ def post(
 ) -> None:
     """Apply the changes all or nothing (InsufficientStock otherwise), with their events."""
     moves = [
-        stock.Change(c.item, c.deltas, location=c.location, sells=c.sells)
+        stock.Change(c.item, c.deltas, location=c.location, sells=c.sells, lot=c.lot, sale=c.sale)
         for c in changes
         if any(c.deltas.values())
     ]
