@@ -289,3 +289,46 @@ def test_valuation_shows_the_total_and_draws_its_chart(console):
     shown = page.inner_text('[data-figure="total-value"]').replace(",", "")
     assert float(shown) == float(total)
     page.wait_for_selector('[data-chart="valuation"] canvas')
+
+
+def test_the_movement_form_takes_a_lot_with_its_expiry_and_serial_numbers(console):
+    """A lot item is received into a named lot with its use-by date, and a serial item with
+    the serial number of each unit; the fields show only for such items."""
+    with console.server.client() as api:
+        for sku, tracking in (("E2E-MILK", "lot"), ("E2E-CAM", "serial")):
+            r = api.post("/items", json={"sku": sku, "name": sku, "tracking": tracking})
+            assert r.status_code == 201, r.text
+    console.open("stock")
+    page = console.page
+    move = page.locator("form").filter(has=page.locator("select[name=type]"))
+    move.locator("select[name=type]").select_option("receipt")
+    move.locator("input[name=sku]").fill("BOOK-DUNE")
+    assert move.locator(".f-lot").is_hidden() and move.locator(".f-serials").is_hidden()
+
+    move.locator("input[name=sku]").fill("E2E-MILK")
+    assert move.locator(".f-lot").is_visible() and move.locator(".f-expires_on").is_visible()
+    assert move.locator(".f-serials").is_hidden()
+    where = move.locator("select[name=location]").input_value()
+    move.locator("input[name=qty]").fill("6")
+    move.locator("input[name=lot]").fill("L-2026-12")
+    move.locator("input[name=expires_on]").fill("2027-01-15")
+    move.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Receipt of E2E-MILK")
+    with console.server.client() as api:
+        lots = api.get("/availability/E2E-MILK").json()["lots"]
+    assert [(lot["lot"], lot["expires_on"], lot["on_hand"]) for lot in lots] == [
+        ("L-2026-12", "2027-01-15", 6)
+    ]
+
+    move.locator("input[name=sku]").fill("E2E-CAM")
+    assert move.locator(".f-serials").is_visible() and move.locator(".f-lot").is_hidden()
+    move.locator("input[name=serials]").fill("CAM-001, CAM-002 CAM-003")
+    move.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Receipt of E2E-CAM")
+    with console.server.client() as api:
+        doc = api.get("/availability/E2E-CAM").json()
+        assert doc["on_hand"] == 3
+        # CAM-002 is in stock there: it can be shipped from there, by its number.
+        move_out = {"type": "ship", "sku": "E2E-CAM", "location": where, "serials": ["CAM-002"]}
+        r = api.post("/movements", json=move_out)
+        assert r.status_code == 201, r.text

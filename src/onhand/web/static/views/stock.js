@@ -147,7 +147,10 @@ export async function render(root, ctx) {
     await drawDetail(sku);
     const form = moveCard.querySelector("form");
     const item = state.items.find((i) => i.sku === sku);
-    if (form && item && stocked(item)) form.sku.value = sku;
+    if (form && item && stocked(item)) {
+      form.sku.value = sku;
+      form.sku.dispatchEvent(new Event("input")); // the lot or serial fields follow the item
+    }
     // On a phone the detail is below the list: bring it to where the user is looking.
     if (window.matchMedia("(max-width: 1020px)").matches) detail.scrollIntoView({ block: "start" });
   }
@@ -289,6 +292,9 @@ export async function render(root, ctx) {
         field("Unit cost", h("input", { name: "unit_cost", inputmode: "decimal", placeholder: "optional" }), "f-unit_cost"),
         field("Returned as", h("select", { name: "to_state" }, h("option", { value: "" }, "available"), h("option", { value: "damaged" }, "damaged"), h("option", { value: "quality_control" }, "quality control")), "f-to_state"),
         h("label", { class: "f-in_transit check" }, h("input", { type: "checkbox", name: "in_transit" }), "arrives later (in transit)"),
+        field("Lot", h("input", { name: "lot", maxlength: "64", spellcheck: "false", placeholder: "lot code" }), "f-lot"),
+        field("Expires on", h("input", { name: "expires_on", type: "date" }), "f-expires_on"),
+        field("Serial numbers", h("input", { name: "serials", spellcheck: "false", placeholder: "SN-1, SN-2 (one per unit)" }), "f-serials wide"),
         field("Reference", h("input", { name: "reference", maxlength: "200", placeholder: "optional, e.g. PO-2026-0042" }), "wide")),
       hint,
       h("div", { class: "form-error" }),
@@ -300,12 +306,26 @@ export async function render(root, ctx) {
       for (const f of ["to", "qty", "counted", "unit_cost", "to_state", "in_transit"]) {
         form.querySelector(`.f-${f}`).hidden = !spec.fields.includes(f);
       }
-      hint.textContent = spec.hint;
+      // A lot item moves with its lot (a receipt may give its expiry); a serial item with the
+      // serial number of each unit.
+      const tracking = trackingOf(form.sku.value.trim());
+      form.querySelector(".f-lot").hidden = tracking !== "lot";
+      form.querySelector(".f-expires_on").hidden = !(tracking === "lot" && type.value === "receipt");
+      form.querySelector(".f-serials").hidden = tracking !== "serial";
+      hint.textContent = spec.hint + (tracking === "lot" && type.value === "receipt"
+        ? " Without a lot code the lot gets one."
+        : tracking === "serial" ? " List the serial numbers; the quantity follows from them." : "");
     };
     type.addEventListener("change", setType);
+    form.sku.addEventListener("input", setType);
     setType();
     form.addEventListener("submit", (e) => { e.preventDefault(); postMovement(form); });
     moveCard.replaceChildren(h("div", { class: "card-head" }, h("h2", {}, "Post a movement")), form);
+  }
+
+  function trackingOf(sku) {
+    const item = state.items.find((i) => i.sku === sku);
+    return item ? item.tracking || "none" : "none";
   }
 
   async function usualQty(sku, type) {
@@ -332,6 +352,15 @@ export async function render(root, ctx) {
     if (spec.fields.includes("to_state") && form.to_state.value) body.to_state = form.to_state.value;
     if (spec.fields.includes("in_transit") && form.in_transit.checked) body.in_transit = true;
     if (form.reference.value.trim()) body.reference = form.reference.value.trim();
+    const tracking = trackingOf(body.sku);
+    const lot = form.lot.value.trim();
+    if (tracking === "lot" && type === "receipt" && (lot || form.expires_on.value)) {
+      body.lot = { ...(lot ? { code: lot } : {}), ...(form.expires_on.value ? { expires_on: form.expires_on.value } : {}) };
+    } else if (tracking === "lot" && lot) {
+      body.lot = lot;
+    }
+    const serials = form.serials.value.split(/[\s,]+/).filter(Boolean);
+    if (tracking === "serial" && serials.length) body.serials = serials;
     const error = form.querySelector(".form-error");
     error.replaceChildren();
     if ((type === "receipt" || type === "return") && typeof body.qty === "number" && body.sku) {
@@ -349,6 +378,7 @@ export async function render(root, ctx) {
       toast(`${words(done.type)} of ${done.sku} at ${done.location}: ${done.entries.length} ledger ${done.entries.length === 1 ? "entry" : "entries"}`);
       form.qty.value = "";
       form.counted.value = "";
+      form.serials.value = "";
       await refresh(done.sku);
     } catch (err) {
       error.replaceChildren(problemBox(err, "The movement was refused"));
