@@ -8,9 +8,10 @@ PostgreSQL the conditional UPDATEs and `FOR UPDATE` row locks give the same guar
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -140,6 +141,147 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
     with driver.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([Json(row[c]) if c in as_json else row[c] for c in columns])
+
+
+class Writes:
+    """The writes of one transaction, queued and sent together by `flush`.
+
+    On PostgreSQL they go out in one pipeline (psycopg's pipeline mode): every statement is
+    sent, then one sync, so a batch's guarded UPDATEs and its inserts cost one round trip. An
+    insert is one `INSERT ... SELECT FROM unnest(...)` with one array per column. On SQLite
+    they run one after another. A statement may come with a `check` of its row count, called
+    after the statements were sent (a guard's refusal raises there, and the caller's
+    transaction rolls back with everything it sent).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._steps: list[tuple[Any, Any, Callable[[int], None] | None]] = []
+
+    def insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Rows with the same keys."""
+        if rows:
+            self._steps.append((table, rows, None))
+
+    def execute(
+        self, stmt: sa.Executable, params: Any, check: Callable[[int], None] | None = None
+    ) -> None:
+        """`params`: a dict (one execution), or on SQLite a list of dicts (executemany)."""
+        self._steps.append((stmt, params, check))
+
+    def flush(self) -> None:
+        steps, self._steps = self._steps, []
+        if not steps:
+            return
+        if is_sqlite(self.conn):
+            for what, params, check in steps:
+                stmt = what.insert() if isinstance(what, sa.Table) else what
+                done = self.conn.execute(stmt, params)
+                if check is not None:
+                    check(done.rowcount)
+            return
+        self._pipeline(steps)
+
+    def _pipeline(self, steps: list[tuple[Any, Any, Callable[[int], None] | None]]) -> None:
+        import psycopg
+
+        driver = self.conn.connection.driver_connection
+        assert driver is not None  # a live pooled connection always has its psycopg connection
+        sent: list[tuple[Any, Callable[[int], None] | None]] = []
+        query, args = "", None
+        try:
+            with driver.pipeline():
+                for what, params, check in steps:
+                    if isinstance(what, sa.Table):
+                        query, args = _unnest_insert(what, tuple(params[0]), params)
+                    else:
+                        query, args = _raw(self.conn.dialect, what, params)
+                    cur = driver.cursor()
+                    cur.execute(query, args)
+                    sent.append((cur, check))
+        except psycopg.Error as exc:
+            # The same exceptions as any statement run through SQLAlchemy (IntegrityError, ...).
+            raise sa.exc.DBAPIError.instance(query, args, exc, psycopg.Error) from exc
+        for cur, check in sent:
+            if check is not None:
+                check(cur.rowcount)
+            cur.close()
+
+
+def _unnest_insert(
+    table: sa.Table, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> tuple[str, dict[str, Any]]:
+    """One INSERT of many rows. A column whose rows all hold the same value (the tenant, the
+    moment, a reason) is sent once; the others as arrays, unnested side by side; a JSON column
+    as one JSON array (a json[] of many documents costs several times more to send)."""
+    from psycopg.types.json import Json
+
+    args: dict[str, Any] = {}
+    shape = []
+    for n, c in enumerate(columns):
+        values = [r[c] for r in rows]
+        if isinstance(table.c[c].type, sa.JSON):
+            args[f"c{n}"] = Json(values)
+            shape.append("json" if len(values) > 1 else "one json")
+            if len(values) == 1:
+                args[f"c{n}"] = Json(values[0])
+        elif all(v == values[0] for v in values):
+            args[f"c{n}"] = values[0]
+            shape.append("one")
+        else:
+            args[f"c{n}"] = values
+            shape.append("many")
+    args["rows"] = len(rows)  # when every column is the same in all rows
+    return _unnest_sql(table, columns, tuple(shape), len(rows) > 1), args
+
+
+@lru_cache(maxsize=256)
+def _unnest_sql(
+    table: sa.Table, columns: tuple[str, ...], shape: tuple[str, ...], many: bool
+) -> str:
+    pg = postgresql.dialect()
+    out, arrays, names = [], [], []
+    for n, (c, how) in enumerate(zip(columns, shape, strict=True)):
+        sql_type = table.c[c].type.compile(dialect=pg)
+        if how in ("one", "one json"):
+            out.append(f"%(c{n})s::{sql_type}")
+            continue
+        if how == "json":
+            assert sql_type == "JSON", "a JSON column is json on PostgreSQL"
+            arrays.append(
+                f"ARRAY(SELECT e FROM json_array_elements(%(c{n})s::json) WITH ORDINALITY"
+                " AS j(e, k) ORDER BY k)"
+            )
+        else:
+            arrays.append(f"%(c{n})s::{sql_type}[]")
+        names.append(f"v{n}")
+        out.append(f"v{n}")
+    if arrays:
+        source = f" FROM unnest({', '.join(arrays)}) AS v({', '.join(names)})"
+    else:
+        source = " FROM generate_series(1, %(rows)s)" if many else ""
+    targets = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table.name}" ({targets}) SELECT {", ".join(out)}{source}'
+
+
+def _raw(dialect: sa.Dialect, stmt: sa.Executable, params: dict[str, Any]) -> tuple[str, Any]:
+    """A Core statement as the driver takes it: its SQL, and its parameters bound by type."""
+    assert isinstance(params, dict), "one execution per statement in a pipeline"
+    compiled, processors = _compiled(dialect, stmt)
+    args = compiled.construct_params(params)
+    for name, process in processors.items():
+        args[name] = process(args[name])
+    return compiled.string, args
+
+
+@lru_cache(maxsize=512)
+def _compiled(dialect: sa.Dialect, stmt: sa.Executable) -> tuple[Any, dict[str, Any]]:
+    compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
+    processors = {}
+    for name, bind in compiled.binds.items():
+        if (process := bind.type.bind_processor(dialect)) is not None:
+            processors[name] = process
+    return compiled, processors
 
 
 @contextmanager

@@ -20,12 +20,13 @@ from sqlalchemy.engine import Connection
 from .. import db, idempotency, stock, tenants
 from ..catalog import service as catalog
 from ..errors import DomainError, InsufficientStock, Invalid, NotFound
-from ..events import catalogue, outbox
+from ..events import catalogue
 from ..quantities import MAX_QTY, to_base_units
 from ..settings import DEFAULT_RESERVATION_TTL_SECONDS
 from ..stock import lots, model
 from ..stock.lots import LotFree
 from ..stock.model import Change, Free, Item, Location, Need, Posting
+from ..tables import outbox as outbox_rows
 from ..tables import reservation_lines, reservations
 from . import allocation
 from .schemas import ReservationIn
@@ -414,6 +415,8 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         ttl = settings.reservation_ttl_seconds or jobs[i].default_ttl
         answers[i] = rows.add(tenant, jobs[i], qtys[i], parts, now, ttl)
     _backorder(conn, tenant, granted, answers, now)
+    # The guarded UPDATEs, the ledger, the holds, their lines and the events: one round trip.
+    writes = db.Writes(conn)
     outcome = stock.apply(
         conn,
         tenant,
@@ -423,9 +426,11 @@ def create_batch(conn: Connection, tenant: str, jobs: list[Job], now: datetime) 
         locked=locked,
         pods=pods,
         announce=False,
+        writes=writes,
     )
     rows.events += stock.changed_events(tenant, outcome, now, "reserve")
-    rows.write(conn)
+    rows.write(writes)
+    writes.flush()
     done = [a for a in answers if a is not None]
     assert len(done) == len(jobs), "every job has its answer"
     for i in open_jobs:
@@ -539,8 +544,7 @@ class _Rows:
         )
         return document(row, now)
 
-    def write(self, conn: Connection) -> None:
-        if self.reservations:
-            db.bulk_insert(conn, reservations, self.reservations)
-            db.bulk_insert(conn, reservation_lines, self.lines)
-            outbox.record_many(conn, self.events)
+    def write(self, writes: db.Writes) -> None:
+        writes.insert(reservations, self.reservations)
+        writes.insert(reservation_lines, self.lines)
+        writes.insert(outbox_rows, self.events)

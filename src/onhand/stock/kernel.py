@@ -39,6 +39,7 @@ from ..tables import (
     pod_bookings,
     reservation_lines,
 )
+from ..tables import outbox as outbox_rows
 from . import model, sql
 from .model import Change, Figures, Outcome, PodFigures, Posting
 
@@ -259,12 +260,17 @@ def apply(
     pods: PodLocked | None = None,
     event: Mapping[str, Any] | None = None,
     announce: bool = True,
+    writes: db.Writes | None = None,
 ) -> Outcome:
     """Apply `changes` in the caller's transaction, all or nothing; the figures after.
 
     Changes of one row are summed and checked together. Rows not in `locked`/`pods` are locked
     here first (a row is created for a change that only adds). `event` adds fields to every
     `stock.changed` (the reason is the posting's); `announce=False` emits none.
+
+    The guarded UPDATEs, the ledger rows and the events are sent together (db.Writes: one round
+    trip on PostgreSQL). With `writes`, they are queued there for the caller to send with its
+    own rows; a refusal is then raised by the caller's `writes.flush()`.
     """
     for c in changes:
         unknown = set(c.deltas) - set(model.STATES if c.location else model.POD_STATES)
@@ -293,17 +299,24 @@ def apply(
             locked.update(more)
     if pods is None:
         pods = lock_pod(conn, tenant, {c.key: c.item.capacity_per_day or 0 for c in pod}, now)  # type: ignore[misc]
+    w = writes if writes is not None else db.Writes(conn)
     outcome = Outcome()
-    _write_rows(conn, tenant, stock, locked, outcome, now)
+    _write_rows(conn, tenant, stock, locked, outcome, now, w)
     if any(c.lot is not None or c.item.tracking != "none" for c in stock):
+        w.flush()  # the lot rows follow their balance rows, and are read back after
         _write_lots(conn, tenant, stock, now)
         outcome.held_back = _held_back(conn, tenant, [c.item for c in stock if c.item.lots], now)
     if partial := getattr(locked, "partial", set()) & {c.item.id for c in stock}:
+        w.flush()  # the totals are read after the change
         outcome.totals = item_totals(conn, tenant, partial, now)
+    if pod:
+        w.flush()
     _write_pods(conn, tenant, pod, pods, outcome, now)
-    db.bulk_insert(conn, ledger, [r for c in changes for r in ledger_rows(tenant, c, posting, now)])
+    w.insert(ledger, [r for c in changes for r in ledger_rows(tenant, c, posting, now)])
     if announce:
-        emit_changed(conn, tenant, outcome, now, posting.reason, event or {})
+        w.insert(outbox_rows, changed_events(tenant, outcome, now, posting.reason, event or {}))
+    if writes is None:
+        w.flush()
     return outcome
 
 
@@ -337,6 +350,7 @@ def _write_rows(
     locked: Locked,
     outcome: Outcome,
     now: datetime,
+    w: db.Writes,
 ) -> None:
     summed = _summed(changes)
     after: dict[Any, Figures] = {}
@@ -357,13 +371,23 @@ def _write_rows(
             raise _shortage(c, deltas, None, g)
         by_shape.setdefault((tuple(sorted(deltas)), g), []).append((key, deltas))
     for (states, g), rows in by_shape.items():
-        params = [
-            {"t": tenant, "i": i, "l": loc, "now": now, **{f"d_{s}": deltas[s] for s in states}}
-            for (i, loc), deltas in rows
-        ]
-        done = conn.execute(sql.guarded_update(balances, states, g), params)
-        if done.rowcount != len(params):
-            _refused(summed, locked, rows, g)
+
+        def check(done: int, rows: list[tuple[Any, dict[str, int]]] = rows, g: Any = g) -> None:
+            if done != len(rows):
+                _refused(summed, locked, rows, g)
+
+        if db.is_sqlite(conn):
+            params: Any = [
+                {"t": tenant, "i": i, "l": loc, "now": now, **{f"d_{s}": deltas[s] for s in states}}
+                for (i, loc), deltas in rows
+            ]
+            w.execute(sql.guarded_update(balances, states, g), params, check)
+        else:
+            # One statement for all the rows of this shape, their keys and deltas as arrays.
+            params = {"t": tenant, "now": now, "i": [i for (i, _), _ in rows]}
+            params["l"] = [loc for (_, loc), _ in rows]
+            params |= {f"d_{s}": [deltas[s] for _, deltas in rows] for s in states}
+            w.execute(sql.guarded_update_many(states, g), params, check)
     for c in changes:
         outcome.items[c.item.id] = c.item
         if c.key in after and c.key not in outcome.touched:
