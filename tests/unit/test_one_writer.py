@@ -9,7 +9,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "onhand"
 TABLES = r"(?:balances|lot_balances|pod_bookings|ledger)"
 WRITES = re.compile(
     rf"\b{TABLES}\.(?:update|insert|delete)\(|"
-    rf"(?:insert|bulk_insert)\(\s*conn,\s*{TABLES}\b|"
+    rf"(?:insert|bulk_insert)\(\s*(?:conn,\s*)?{TABLES}\b|"
     rf"(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+{TABLES}\b",
     re.IGNORECASE,
 )
@@ -30,5 +30,6 @@ def test_nothing_outside_stock_writes_balances_bookings_or_the_ledger():
 def test_the_scan_sees_a_write():
     assert WRITES.search("conn.execute(balances.update().where(x))")
     assert WRITES.search("db.bulk_insert(conn, ledger, rows)")
+    assert WRITES.search("writes.insert(ledger, rows)")
     assert WRITES.search('"UPDATE pod_bookings SET reserved = 0"')
     assert not WRITES.search("sa.select(balances).where(balances.c.tenant_id == t)")

@@ -1,0 +1,82 @@
+"""db.Writes: the writes of a transaction sent together (one pipeline on PostgreSQL), with the
+same rows, order, row counts and errors on both databases."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from onhand import db
+from onhand.events import outbox as events
+from onhand.tables import outbox, reservations
+
+
+def _stored(engine, tenant):
+    with db.read(engine) as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.type, outbox.c.sku, outbox.c.payload)
+            .where(outbox.c.tenant_id == tenant)
+            .order_by(outbox.c.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_rows_sent_together_are_stored_in_order_with_their_values(engine, tenant):
+    now = db.utcnow()
+    tricky = 'a "quoted", {braced} \\ back-slashed ünïcode text'
+    many = [
+        events.event_row(tenant, "test.many", now, sku=f"S-{n}", n=n, note=tricky, doc=[n, None])
+        for n in range(5)
+    ]
+    same = [events.event_row(tenant, "test.same", now, sku="SAME", n=0)] * 3
+    one = [events.event_row(tenant, "test.one", now, location="WH1")]
+    with db.write(engine) as conn:
+        writes = db.Writes(conn)
+        writes.insert(outbox, many)
+        writes.insert(outbox, same)
+        writes.insert(outbox, one)
+        writes.insert(outbox, [])
+        writes.flush()
+    assert _stored(engine, tenant) == [
+        (r["type"], r["sku"], r["payload"]) for r in many + same + one
+    ]
+
+
+def test_a_statement_sent_together_reports_its_row_count_to_its_check(engine, tenant):
+    now = db.utcnow()
+    seen = []
+    with db.write(engine) as conn:
+        writes = db.Writes(conn)
+        writes.insert(outbox, [events.event_row(tenant, "test.old", now, n=n) for n in range(4)])
+        writes.execute(
+            outbox.update()
+            .where(outbox.c.tenant_id == sa.bindparam("t"), outbox.c.type == "test.old")
+            .values(type="test.new"),
+            {"t": tenant},
+            seen.append,
+        )
+        writes.flush()
+    assert seen == [4]
+    assert {t for t, _, _ in _stored(engine, tenant)} == {"test.new"}
+
+
+def test_a_failed_write_raises_as_sqlalchemy_would_and_its_transaction_stores_nothing(
+    engine, tenant
+):
+    now = db.utcnow()
+    row = {
+        "tenant_id": tenant,
+        "id": "same-id",
+        "status": "active",
+        "expires_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "reference": None,
+        "lines": [],
+    }
+    with pytest.raises(sa.exc.IntegrityError), db.write(engine) as conn:
+        writes = db.Writes(conn)
+        writes.insert(outbox, [events.event_row(tenant, "test.lost", now)])
+        writes.insert(reservations, [row, row])
+        writes.flush()
+    assert _stored(engine, tenant) == []
