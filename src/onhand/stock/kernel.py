@@ -10,10 +10,12 @@ guarded UPDATE will see. With `only`, it locks just the named (item, location) r
 transaction lock per item (taken in item order, before any row), so the item's total over
 all its locations is still exact when `apply` reads it after the change.
 
-`apply` sums the changes per row, runs one guarded UPDATE per row
-shape (executemany: one round trip for a whole batch), writes one ledger row per change and
-state from one builder, and emits `stock.changed` per touched location with the figures after
-the change. A refusal raises InsufficientStock and the caller's transaction rolls back.
+`apply` sums the changes per row, runs one guarded UPDATE per row shape (on PostgreSQL one
+statement over the rows' keys and deltas as arrays, on SQLite executemany), writes one ledger
+row per change and state from one builder, and emits `stock.changed` per touched location
+with the figures after the change; the UPDATEs, ledger rows and events are sent together
+(db.Writes: one round trip on PostgreSQL). A refusal raises InsufficientStock and the
+caller's transaction rolls back.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def guarded_update(
     g: model.Guard,
     capacity: bool = False,
 ) -> sa.Update:
-    """One UPDATE, run with executemany, that changes `states` of a row only if `g` holds after.
+    """One UPDATE (run with executemany on SQLite) that changes `states` of a row only if `g`
+    holds after.
 
     Rows are named by bind parameters (`t`, `i`, and `l` or `on_day`), deltas by `d_<state>`,
     the moment by `now`; a print-on-demand row takes its capacity as `cap`. Built once per
