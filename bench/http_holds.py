@@ -38,22 +38,25 @@ HERE = Path(__file__).resolve().parent
 SKU = "SKU-000000"
 
 
+def _admin(url: str, *statements: str) -> None:
+    """Run statements on the server's `postgres` database (creating or dropping others)."""
+    admin = sa.create_engine(
+        sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        for sql in statements:
+            conn.execute(sa.text(sql))
+    admin.dispose()
+
+
 def _fresh_database(url: str) -> None:
     """Create the bench database anew (dropping what an earlier target left in it)."""
-    target = sa.make_url(url)
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
+    name = sa.make_url(url).database
+    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
 
 
 def _drop_database(url: str) -> None:
-    target = sa.make_url(url)
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    admin.dispose()
+    _admin(url, f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
 
 
 def _reference_tables(engine: sa.Engine, stock: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 
@@ -20,6 +21,28 @@ def item(api: Any, sku: str, **kw: Any) -> None:
 def receive(api: Any, sku: str, where: str, qty: int) -> None:
     r = api.post("/movements", json={"type": "receipt", "sku": sku, "location": where, "qty": qty})
     assert r.status_code == 201, r.text
+
+
+def receive_lot(api: Any, sku: str, where: str, code: str, qty: int, days: int) -> None:
+    """A receipt into lot `code`, which expires `days` from today."""
+    expires = (date.today() + timedelta(days=days)).isoformat()
+    r = api.post(
+        "/movements",
+        json={
+            "type": "receipt",
+            "sku": sku,
+            "location": where,
+            "qty": qty,
+            "lot": {"code": code, "expires_on": expires},
+        },
+    )
+    assert r.status_code == 201, r.text
+
+
+def lots_on_hand(api: Any, sku: str) -> dict[str, int]:
+    """On hand per lot code, of the lots that hold stock."""
+    doc = api.get(f"/availability/{sku}").json()
+    return {lot["lot"]: lot["on_hand"] for lot in doc["lots"]}
 
 
 def figures(api: Any, sku: str, where: str) -> dict[str, int]:

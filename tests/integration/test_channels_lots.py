@@ -5,8 +5,6 @@ item is not mapped to a store (an order does not say which unit it sold)."""
 # ruff: noqa: F811  (pytest fixtures imported from channelkit are parameters here)
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from apikit import assert_problem
 from channelkit import (  # noqa: F401  (fixtures)
     SHOP_LOC,
@@ -18,28 +16,9 @@ from channelkit import (  # noqa: F401  (fixtures)
     sync_one,
     unique,
 )
+from fulfilmentkit import lots_on_hand, receive_lot
 
 from onhand import check
-
-
-def _lots(api) -> dict[str, int]:
-    doc = api.get("/availability/MILK").json()
-    return {lot["lot"]: lot["on_hand"] for lot in doc["lots"]}
-
-
-def _receive(api, code: str, qty: int, days: int) -> None:
-    expires = (date.today() + timedelta(days=days)).isoformat()
-    r = api.post(
-        "/movements",
-        json={
-            "type": "receipt",
-            "sku": "MILK",
-            "location": "WH1",
-            "qty": qty,
-            "lot": {"code": code, "expires_on": expires},
-        },
-    )
-    assert r.status_code == 201, r.text
 
 
 def _webhook(api, store, order: dict, topic: str = "orders/create") -> None:
@@ -59,9 +38,11 @@ def test_a_store_sale_of_a_lot_item_takes_the_sellable_lots_first_expired_first_
         json={"sku": "MILK", "name": "Milk", "tracking": "lot", "min_shelf_life_days": 2},
     )
     assert r.status_code == 201, r.text
-    _receive(shop, "L-SOON", 3, 1)  # one day left: too close to sell (two days asked)
-    _receive(shop, "L-NEXT", 3, 5)
-    _receive(shop, "L-LATE", 3, 10)
+    receive_lot(
+        shop, "MILK", "WH1", "L-SOON", 3, 1
+    )  # one day left: too close to sell (two days asked)
+    receive_lot(shop, "MILK", "WH1", "L-NEXT", 3, 5)
+    receive_lot(shop, "MILK", "WH1", "L-LATE", 3, 10)
     store = fake.add_store(unique("occ"))
     v = store.add_variant("MILK", {SHOP_LOC: 0})
     add_channel(shop, fake, store, "occ", "store", [("WH1", SHOP_LOC)])
@@ -77,10 +58,10 @@ def test_a_store_sale_of_a_lot_item_takes_the_sellable_lots_first_expired_first_
     order = store.sell(v["variant"], 4, SHOP_LOC)
     assert order is not None
     _webhook(shop, store, order)
-    assert _lots(shop) == {"L-SOON": 3, "L-LATE": 2}  # L-NEXT sold out, L-SOON kept
+    assert lots_on_hand(shop, "MILK") == {"L-SOON": 3, "L-LATE": 2}  # L-NEXT sold out, L-SOON kept
     order["cancelledAt"] = "2026-12-01T12:00:00Z"
     _webhook(shop, store, order, "orders/cancelled")
-    assert _lots(shop) == {"L-SOON": 3, "L-NEXT": 3, "L-LATE": 3}
+    assert lots_on_hand(shop, "MILK") == {"L-SOON": 3, "L-NEXT": 3, "L-LATE": 3}
     with engine.connect() as conn:
         assert [f for f in check.run(conn) if f"tenant {tenant} " in f.what] == []
 
@@ -91,8 +72,8 @@ def test_a_store_with_its_own_shelf_life_is_offered_and_sold_only_lots_that_keep
         shop.post("/items", json={"sku": "MILK", "name": "Milk", "tracking": "lot"}).status_code
         == 201
     )
-    _receive(shop, "L-NEXT", 3, 5)
-    _receive(shop, "L-LATE", 3, 10)
+    receive_lot(shop, "MILK", "WH1", "L-NEXT", 3, 5)
+    receive_lot(shop, "MILK", "WH1", "L-LATE", 3, 10)
     store = fake.add_store(unique("occ"))
     v = store.add_variant("MILK", {SHOP_LOC: 0})
     add_channel(shop, fake, store, "occ", "store", [("WH1", SHOP_LOC)], min_shelf_life_days=7)
@@ -105,7 +86,7 @@ def test_a_store_with_its_own_shelf_life_is_offered_and_sold_only_lots_that_keep
     assert shop.get("/availability/MILK").json()["available"] == 6  # onhand's own checkout: both
     order = store.sell(v["variant"], 2, SHOP_LOC)
     _webhook(shop, store, order)
-    assert _lots(shop) == {"L-NEXT": 3, "L-LATE": 1}
+    assert lots_on_hand(shop, "MILK") == {"L-NEXT": 3, "L-LATE": 1}
     r = shop.patch("/channels/occ", json={"min_shelf_life_days": None})
     assert r.status_code == 200 and r.json()["min_shelf_life_days"] is None
     sync_one(shop, "occ")

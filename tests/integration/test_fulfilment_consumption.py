@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
 
 from apikit import assert_problem
-from fulfilmentkit import figures, item, location, receive, sell
+from fulfilmentkit import figures, item, location, lots_on_hand, receive, receive_lot, sell
 
 from onhand import check
 
@@ -240,26 +239,6 @@ def test_a_sale_of_a_serial_tracked_item_is_refused_and_the_rest_of_the_batch_ap
     assert figures(api, "CUP", "CAFE")["on_hand"] == 48
 
 
-def _oat(api, code: str, qty: int, days: int) -> None:
-    expires = (date.today() + timedelta(days=days)).isoformat()
-    r = api.post(
-        "/movements",
-        json={
-            "type": "receipt",
-            "sku": "OAT",
-            "location": "CAFE",
-            "qty": qty,
-            "lot": {"code": code, "expires_on": expires},
-        },
-    )
-    assert r.status_code == 201, r.text
-
-
-def _oat_lots(api) -> dict[str, int]:
-    doc = api.get("/availability/OAT").json()
-    return {lot["lot"]: lot["on_hand"] for lot in doc["lots"]}
-
-
 def test_a_till_sells_a_lot_item_from_its_sellable_lots_first_expired_first_out(
     api, engine, tenant
 ):
@@ -267,9 +246,11 @@ def test_a_till_sells_a_lot_item_from_its_sellable_lots_first_expired_first_out(
     (not past the item's shelf-life limit, not recalled), the one expiring first first."""
     _cafe(api)
     item(api, "OAT", tracking="lot", min_shelf_life_days=2)
-    _oat(api, "OLD", 4, days=1)  # inside the 2 days of shelf life: no longer sold
-    _oat(api, "SOON", 3, days=5)
-    _oat(api, "LATER", 6, days=9)
+    receive_lot(
+        api, "OAT", "CAFE", "OLD", 4, days=1
+    )  # inside the 2 days of shelf life: no longer sold
+    receive_lot(api, "OAT", "CAFE", "SOON", 3, days=5)
+    receive_lot(api, "OAT", "CAFE", "LATER", 6, days=9)
     doc = sell(
         api,
         "pos-leeds-1",
@@ -281,7 +262,7 @@ def test_a_till_sells_a_lot_item_from_its_sellable_lots_first_expired_first_out(
     # 5 sellable units left (LATER's): the OLD lot's 4 do not make up the 6.
     assert b["result"] == "refused"
     assert "OAT at CAFE: 6 needed, 5 available in lots that may still be sold" in b["reason"]
-    assert _oat_lots(api) == {"OLD": 4, "LATER": 5}  # SOON is used up
+    assert lots_on_hand(api, "OAT") == {"OLD": 4, "LATER": 5}  # SOON is used up
     entries = api.get("/ledger", params={"sku": "OAT", "reason": "consumption"}).json()
     assert sorted((e["lot"], e["delta"]) for e in entries["entries"]) == [
         ("LATER", -1),
@@ -299,6 +280,6 @@ def test_a_till_sells_a_lot_item_from_its_sellable_lots_first_expired_first_out(
     c, d = doc["results"]
     assert c["result"] == "refused" and "1 needed, 0 available" in c["reason"], c
     assert d["result"] == "refused" and "ship it through a reservation" in d["reason"], d
-    assert _oat_lots(api) == {"OLD": 4, "LATER": 5}  # SOON is used up
+    assert lots_on_hand(api, "OAT") == {"OLD": 4, "LATER": 5}  # SOON is used up
     with engine.connect() as conn:
         assert [f for f in check.run(conn) if f"tenant {tenant} " in f.what] == []

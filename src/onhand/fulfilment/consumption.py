@@ -265,15 +265,11 @@ class _Lots:
         return " in lots that may still be sold" if item.tracking == "lot" else ""
 
     def take(self, item: Item, loc: Location, qty: int) -> None:
+        """`qty` (no more than `free` allowed) out of the sellable lots, first expired first."""
         self.places[loc.id] = loc
-        for f in self._sellable(item, loc):
-            n = min(qty, f.available)
-            f.available -= n
+        for f, n in lots.take(self._sellable(item, loc), qty) or []:
             key = (item.id, loc.id, f.lot.id)
             self.taken[key] = self.taken.get(key, 0) + n
-            qty -= n
-            if not qty:
-                return
 
     def changes(self) -> list[stockpost.Change]:
         return [
