@@ -189,6 +189,9 @@ class Writes:
         assert driver is not None  # a live pooled connection always has its psycopg connection
         sent: list[tuple[Any, Callable[[int], None] | None]] = []
         query, args = "", None
+        # Statements sent here bypass SQLAlchemy's cursor, so its listeners (the test suite's
+        # tenant scan, an operator's SQL logging or tracing) are told of each one by hand.
+        announce = self.conn.dispatch.before_cursor_execute
         try:
             with driver.pipeline():
                 for what, params, check in steps:
@@ -197,6 +200,7 @@ class Writes:
                     else:
                         query, args = _raw(self.conn.dialect, what, params)
                     cur = driver.cursor()
+                    announce(self.conn, cur, query, args, None, False)
                     cur.execute(query, args)
                     sent.append((cur, check))
         except psycopg.Error as exc:

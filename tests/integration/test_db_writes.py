@@ -80,3 +80,34 @@ def test_a_failed_write_raises_as_sqlalchemy_would_and_its_transaction_stores_no
         writes.insert(reservations, [row, row])
         writes.flush()
     assert _stored(engine, tenant) == []
+
+
+def test_every_statement_sent_together_is_announced_to_sqlalchemy_listeners(engine, tenant):
+    """The pipeline bypasses SQLAlchemy's cursor; its listeners (the tenant scan of this suite
+    among them) must still see each statement, with the tenant it is scoped to."""
+    now = db.utcnow()
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, many):
+        seen.append(" ".join(statement.replace('"', "").split()))
+
+    sa.event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with db.write(engine) as conn:
+            writes = db.Writes(conn)
+            writes.insert(
+                outbox, [events.event_row(tenant, "test.seen", now, n=n) for n in range(2)]
+            )
+            writes.execute(
+                outbox.update()
+                .where(outbox.c.tenant_id == sa.bindparam("t"), outbox.c.type == "test.seen")
+                .values(type="test.heard"),
+                {"t": tenant},
+            )
+            writes.flush()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listen)
+    inserts = [s for s in seen if s.startswith("INSERT INTO outbox")]
+    updates = [s for s in seen if s.startswith("UPDATE outbox")]
+    assert len(inserts) == 1 and "tenant_id" in inserts[0]
+    assert len(updates) == 1 and "tenant_id =" in updates[0]
