@@ -250,15 +250,18 @@ class ServerThread:
 
 
 class LiveServer:
-    """`onhand serve` as a real process on a free port."""
+    """`onhand serve` as a real process on a free port: one worker unless `workers` says."""
 
-    def __init__(self, database_url: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, env: dict[str, str] | None = None, workers: str = "1"
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"onhand-serve-{self.port}.log"
         environment = {**os.environ, "ONHAND_DATABASE_URL": database_url, **(env or {})}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "onhand.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "onhand.cli", "serve", "--port", str(self.port)]
+            + ["--workers", workers],
             env=environment,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,

@@ -1,13 +1,30 @@
-"""Prometheus metrics: HTTP requests here; each feature registers its own beside its code."""
+"""Prometheus metrics: HTTP requests here; each feature registers its own beside its code.
+
+With several server processes (`onhand serve --workers 2` and up) every process keeps its
+counters and histograms in files of one directory (prometheus-client's multiprocess mode,
+`PROMETHEUS_MULTIPROC_DIR`, set by server.py), and a scrape, whichever process answers it, sums
+them all. Figures read from the database (`database_collector`) are the same in every process
+and are reported once.
+"""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import time
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -77,5 +94,22 @@ def check_access(request: Request, token: str | None) -> None:
         )
 
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_DATABASE: list[Collector] = []
+
+
+def database_collector(collector: Collector) -> None:
+    """Register a collector whose figures come from the database (the same in every process)."""
+    REGISTRY.register(collector)
+    _DATABASE.append(collector)
+
+
 def metrics_response() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if not directory:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, directory)
+    for collector in _DATABASE:
+        registry.register(collector)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -5,18 +5,23 @@ finishes: a dashboard left open kept the server from stopping. Here the first SI
 Ctrl-C also ends every SSE and WebSocket stream (clients reconnect with Last-Event-ID), so the
 server drains in well under a second; a second signal stops at once. The process then exits 0
 without re-raising the signal (no KeyboardInterrupt traceback on Ctrl-C). With `--workers`
-above 1, uvicorn's own supervisor runs the workers and streams end after the grace period.
+above 1, uvicorn's own supervisor runs the workers and streams end after the grace period;
+their Prometheus counters share a directory made for the run (metrics.py), removed at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import tempfile
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from .events import hub
+from .metrics import MULTIPROCESS_DIR
 
 APP = "onhand.app:create_app"
 # The longest a stop waits for responses that are still running (streams end at once).
@@ -58,6 +63,14 @@ def run(host: str, port: int, *, workers: int, log_level: str) -> None:
     if workers > 1:
         # uvicorn's supervisor starts plain uvicorn servers in its worker processes; each builds
         # its own app (engine, hub, group commit, jobs), and streams end after the grace period.
-        uvicorn.run(APP, **options)
+        # The workers are new interpreters: they inherit the metrics directory from here.
+        if os.environ.get(MULTIPROCESS_DIR):  # the operator's own, kept as it is
+            uvicorn.run(APP, **options)
+            return
+        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="onhand-metrics-")
+        try:
+            uvicorn.run(APP, **options)
+        finally:
+            shutil.rmtree(os.environ.pop(MULTIPROCESS_DIR), ignore_errors=True)
         return
     Server(uvicorn.Config(APP, **options)).run()

@@ -383,3 +383,29 @@ def test_lots_from_the_command_line(migrated, tmp_path):
     assert "12 units into quality control" in done.stdout
     again = onhand(migrated, "lots", "recall", "MILK", "L-7", "--tenant", "acme", "--yes")
     assert again.returncode == 2 and "recalled already" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "url", "cpus", "expected"),
+    [
+        ("auto", "sqlite:///./onhand.db", 8, 1),  # SQLite's writers take the file in turn
+        ("auto", "postgresql+psycopg://db/onhand", 2, 2),
+        ("auto", "postgresql+psycopg://db/onhand", 1, 1),
+        ("auto", "postgresql+psycopg://db/onhand", 32, 4),  # each worker has its own pool
+        ("3", "sqlite:///./onhand.db", 8, 3),  # a number is taken as given
+    ],
+)
+def test_serve_defaults_to_auto_workers_one_per_cpu_on_postgres(
+    monkeypatch, given, url, cpus, expected
+):
+    from onhand import cli
+
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: cpus)
+    assert cli.worker_count(given, url) == expected
+
+
+@pytest.mark.parametrize("given", ["0", "65", "two", "-1"])
+def test_serve_refuses_a_worker_count_it_cannot_run(tmp_path, given):
+    result = onhand(tmp_path / "onhand.db", "serve", "--workers", given)
+    assert result.returncode == 2 and "give a number from 1 to 64, or auto" in result.stderr
+    assert not (tmp_path / "onhand.db").exists()

@@ -54,3 +54,24 @@ def test_a_real_server_answers_its_loopback_clients(live_server):
     # A real socket: the peer address is the one uvicorn reports, not a test client's label.
     r = httpx.get(f"{live_server.url}/metrics")
     assert r.status_code == 200 and "onhand_http_requests_total" in r.text
+
+
+def test_with_several_workers_every_scrape_sums_all_of_them(engine, backend):
+    """`onhand serve --workers 2`: requests land on either process, and a scrape, whichever
+    process answers it, counts every request once and the database's figures once."""
+    if backend == "sqlite":
+        pytest.skip("several workers serve PostgreSQL (auto gives SQLite one)")
+    from conftest import LiveServer
+
+    server = LiveServer(engine.url.render_as_string(hide_password=False), workers="2")
+    try:
+        for _ in range(60):  # a new connection each, so the kernel hands them to both workers
+            assert httpx.get(f"{server.url}/no-such-page").status_code == 404
+        line = 'onhand_http_requests_total{method="GET",route="unmatched",status="404"}'
+        for _ in range(8):
+            scraped = httpx.get(f"{server.url}/metrics").text
+            counted = [row.split()[-1] for row in scraped.splitlines() if row.startswith(line)]
+            assert counted == ["60.0"]
+            assert scraped.count("# TYPE onhand_outbox_lag_rows gauge") == 1
+    finally:
+        server.stop()

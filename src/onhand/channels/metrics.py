@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from .. import db
 from ..events.metrics import COLLECTOR
+from ..metrics import database_collector
 from .tables import channels, sync_runs
 
 log = logging.getLogger(__name__)
@@ -65,4 +66,4 @@ class _SinceGood(Collector):
         yield family
 
 
-REGISTRY.register(_SinceGood())
+database_collector(_SinceGood())

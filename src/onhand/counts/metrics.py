@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
-from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from .. import db
 from ..events.metrics import COLLECTOR
+from ..metrics import database_collector
 from .tables import count_tasks
 
 log = logging.getLogger(__name__)
@@ -49,4 +49,4 @@ class _Accuracy(Collector):
         yield family
 
 
-REGISTRY.register(_Accuracy())
+database_collector(_Accuracy())

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
+from ..metrics import database_collector
 from ..tables import outbox
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ WEBHOOK_FAILURES = Counter("onhand_webhook_failures_total", "Webhook attempts th
 WEBHOOK_DEAD = Counter(
     "onhand_webhook_dead_letters_total", "Webhook deliveries given up after the last attempt"
 )
-LIVE_SUBSCRIBERS = Gauge("onhand_live_subscribers", "Open SSE and WebSocket subscriptions")
+LIVE_SUBSCRIBERS = Gauge(
+    "onhand_live_subscribers",
+    "Open SSE and WebSocket subscriptions",
+    multiprocess_mode="livesum",  # with several workers: the sum over the running ones
+)
 LIVE_DROPPED = Counter("onhand_live_dropped_total", "Subscribers dropped for reading too slowly")
 
 
@@ -176,4 +181,4 @@ class DatabaseCollector:
 
 
 COLLECTOR = DatabaseCollector()
-REGISTRY.register(COLLECTOR)
+database_collector(COLLECTOR)
