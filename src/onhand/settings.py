@@ -40,12 +40,14 @@ class Settings(BaseSettings):
     # comma-separated CIDRs allow more, e.g. "127.0.0.0/8,10.0.0.0/8" (see netguard.py).
     allow_private_networks: str = ""
     # Channels: Fernet keys for stored credentials (first encrypts, all decrypt), alert mail,
-    # how soon a stock change is pushed to the stores, how often the schedule is checked.
+    # how soon a stock change is pushed to the stores, how often the schedule is checked, the
+    # first pause before a failed Shopify call is retried (it doubles, with jitter, up to 10 s).
     secret_key: str | None = None
     smtp_url: str | None = None
     alert_from: str = "onhand@localhost"
     channel_push_seconds: float = 2.0
     channel_schedule_seconds: float = 30.0
+    channel_retry_seconds: float = 0.5
     # `/metrics` lists every tenant: with a token it needs `Authorization: Bearer <token>`,
     # without one it answers only clients on the loopback interface.
     metrics_token: str | None = None

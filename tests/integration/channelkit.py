@@ -65,7 +65,8 @@ def channel_settings(engine: sa.Engine, **extra: Any) -> Settings:
         allow_private_networks="127.0.0.0/8",
         secret_key=SECRET_KEY,
         alert_from="onhand@example.com",
-        **extra,
+        # Retries of a failing store as a real one would get them, in milliseconds, not seconds.
+        **{"channel_retry_seconds": 0.01, **extra},
     )
 
 

@@ -5,6 +5,7 @@ figures, items Shopify refuses, missed orders, and the per-channel run lock."""
 from __future__ import annotations
 
 import threading
+import time
 
 import sqlalchemy as sa
 from channelkit import (  # noqa: F401  (fixtures)
@@ -213,3 +214,23 @@ def test_the_run_lock_admits_one_run_per_channel(shop, fake, engine, tenant, dat
             )
         ).scalar()
     assert running == 1
+
+
+def test_requests_that_fail_before_running_cost_the_bucket_nothing(shop, fake):
+    """A 5xx, a refusal or a dropped connection means Shopify never ran the query: retrying
+    it must not drain onhand's estimate of the bucket, or every later request of the run (and
+    the next runs) would wait for points that were never spent."""
+    store = fake.add_store(unique("down"))
+    stocked(shop, ["WH1"], {"BEANS-1": {"WH1": 1}})
+    store.add_variant("BEANS-1", {SHOP_LOC: 0})
+    add_channel(shop, fake, store, "down", "store", [("WH1", SHOP_LOC)])
+    shop.post("/channels/down/mappings/match")
+    started = time.monotonic()
+    for failures in ([503] * 5, [402], [423], [503] * 5):
+        store.fail_next = list(failures)
+        assert sync_one(shop, "down")["status"] == "failed"
+    # 12 failed requests of about 450 points each, 5,400 in all from a bucket of 2,000
+    # that refills 100 a second: charged, the runs would have waited over 30 s.
+    assert time.monotonic() - started < 8
+    store.fail_next = []
+    assert sync_one(shop, "down")["status"] == "succeeded"

@@ -180,7 +180,8 @@ class Client:
         lives in `variables`) is sent again after a transport failure, 429 or 5xx."""
         attempt = throttled = 0
         while True:
-            await self.bucket.take(self._costs.get(op, FIRST_GUESS.get(op, 10.0)))
+            taken = self._costs.get(op, FIRST_GUESS.get(op, 10.0))
+            await self.bucket.take(taken)
             attempt += 1
             try:
                 answer = await self.http.post(
@@ -192,6 +193,7 @@ class Client:
                 raise StoreRefused(f"onhand may not call this store's address: {exc}") from None
             except httpx.TransportError as exc:
                 self.stats.calls += 1
+                self.bucket.give_back(taken)  # the query never ran: it cost no points
                 if attempt >= self.attempts:
                     raise StoreRefused(
                         f"The store stayed unreachable after {attempt} attempts "
@@ -203,6 +205,10 @@ class Client:
                 continue
             self.stats.calls += 1
             status = answer.status_code
+            if status in REFUSALS or status >= 500:
+                # Refused or failed before the query ran, so it cost no points; left taken,
+                # retries of one failing request would drain the estimate and wait for nothing.
+                self.bucket.give_back(taken)
             if status in REFUSALS:
                 raise StoreRefused(REFUSALS[status])
             if status == 429 or status >= 500:

@@ -54,7 +54,9 @@ class Context:
         )
 
     def client(self, ch: Channel) -> Client:
-        return Client(ch.api_url, ch.access_token, self.allowed)
+        return Client(
+            ch.api_url, ch.access_token, self.allowed, backoff=self.settings.channel_retry_seconds
+        )
 
 
 def load(

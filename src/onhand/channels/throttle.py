@@ -43,6 +43,11 @@ class Bucket:
                     return
                 await asyncio.sleep((cost - level) / max(self.restore, 1.0))
 
+    def give_back(self, cost: float) -> None:
+        """Return points taken for a request that did not run."""
+        now = time.monotonic()
+        self.available, self.at = min(self.maximum, self.level(now) + cost), now
+
     def observe(self, status: dict[str, Any], refund: float = 0.0) -> None:
         """Adopt the figures of an answer's throttleStatus."""
         try:
