@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
 from . import __version__, apidocs, db, logs, problems
+from . import telemetry as otel
 from .answers import Health, answer
 from .catalog.routes import router as catalog_router
 from .channels.routes import router as channels_router
@@ -62,6 +63,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served offline by apidocs
         redoc_url=None,
+        telemetry=otel.config(),
     )
     app.router.route_class = StrictJSONRoute
     app.state.engine = engine
