@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
-from . import answers
+from . import answers, auth
 from .problems import MEDIA_TYPE
 
 VENDOR = "/dashboard/vendor"
@@ -78,6 +78,8 @@ def _routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str
 
 
 def _scope(dependant: Dependant) -> str | None:
+    if (marked := getattr(dependant.call, auth.SCOPE_ATTRIBUTE, None)) is not None:
+        return str(marked)  # an endpoint checked by its route (auth.scoped)
     for dep in dependant.dependencies:
         name = getattr(dep.call, "__name__", "")
         if name.startswith("require_") and name.removeprefix("require_") in SCOPES:

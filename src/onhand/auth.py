@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -48,7 +48,11 @@ CACHE_SECONDS = 5.0
 # Last use is recorded at most this often per token (not a write per request).
 LAST_USE_EVERY = timedelta(seconds=60)
 # Where the middleware that authenticates before the body leaves the caller (preauth.py).
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+SCOPE_ATTRIBUTE = "onhand_scope"  # set on an endpoint by `scoped`
 STATE_KEY = "onhand_caller"
+# Where a `scoped` route leaves its caller once the scope is checked: (scope, Caller).
+AUTHORISED_KEY = "onhand_authorised"
 
 
 @dataclass(frozen=True)
@@ -296,3 +300,29 @@ def require(scope: str) -> Callable[[Request, str], Awaitable[Caller]]:
 
     dependency.__name__ = f"require_{scope}"
     return dependency
+
+
+def scoped(scope: str) -> Callable[[Endpoint], Endpoint]:
+    """Marks a route's endpoint as needing `scope`, the check of `require` without a dependency.
+
+    Its route (edge.StrictJSONRoute) authenticates the caller before FastAPI reads the body or
+    solves a parameter, as `require` would before validating them, and the endpoint takes the
+    caller with `authorised`. A dependency costs FastAPI about 0.1 ms of CPU per request to solve
+    (measured on the hold route, 0.40 -> 0.28 ms for the whole request without it): worth it
+    only on the busiest routes.
+    """
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, SCOPE_ATTRIBUTE, scope)
+        return endpoint
+
+    return mark
+
+
+def authorised(request: HTTPConnection, scope: str) -> Caller:
+    """The caller a `scoped(scope)` route checked; a route without that check is a bug."""
+    found = request.scope.get("state", {}).get(AUTHORISED_KEY)
+    if found is None or found[0] != scope:
+        raise RuntimeError(f"this endpoint needs @scoped({scope!r}) on a StrictJSONRoute")
+    caller: Caller = found[1]
+    return caller

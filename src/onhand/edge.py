@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from . import auth
 from .errors import Invalid
 
 # Deep enough for any real document (an item with nested attributes is 4-6 levels), shallow
@@ -157,10 +158,14 @@ class StrictJSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        needs = getattr(self.endpoint, auth.SCOPE_ATTRIBUTE, None)  # see auth.scoped
 
         async def strict(request: Request) -> Response:
             if where := _nul_outside_body(request):
                 raise Invalid(f"{where} contains a NUL (\\u0000) character, which is not allowed.")
+            if needs is not None:
+                caller = await auth.authenticate(request, request.path_params["tenant"], needs)
+                request.scope.setdefault("state", {})[auth.AUTHORISED_KEY] = (needs, caller)
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return strict

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from .. import db, idempotency
 from ..answers import Reservation, Reservations, answer
+from ..auth import authorised, scoped
 from ..errors import DomainError
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
 from ..inputs import MAX_ID, Digits
@@ -27,12 +28,14 @@ Status = Literal["active", "committed", "released", "expired"]
     summary="Hold stock for a checkout (all lines or none)",
     openapi_extra=answer(Reservation),
 )
+@scoped("storefront")  # the busiest route: no dependency to solve per request
 async def create(
+    tenant: str,
     body: ReservationIn,
-    caller: Storefront,
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    caller = authorised(request, "storefront")
     ttl = request.app.state.settings.reservation_ttl_seconds
     job = Job(body, caller.actor, idempotency_key, default_ttl=ttl)
     answer = await request.app.state.group_commit.submit(caller.tenant, job)
