@@ -41,6 +41,13 @@ HW_TRENDS = ((0.02, 0.98), (0.15, 0.9), (0.1, 1.0))
 HW_FLAT_ALPHAS = (0.3, 0.6, 0.8, 0.95)
 HW_FLAT_SHARES = (0.05, 0.1, 0.2, 0.4, 0.7)
 HW_FLAT_PHIS = (0.85, 0.95, 1.0)
+# The strongly damped variant, a model of its own (its trend fades within a few periods,
+# so it is handicapped less than the others in the backtest): φ ∈ {0.8, 0.9}; α, β/α from
+# a grid as wide as the one above without a season, as HW_ALPHAS with one.
+HW_DAMPED_PHIS = (0.8, 0.9)
+HW_DAMPED_FLAT_ALPHAS = (0.2, 0.5, 0.8)
+HW_DAMPED_FLAT_SHARES = (0.05, 0.2, 0.5)
+HW_DAMPED_SHARES = (0.05, 0.2)
 THETA_ALPHAS = (0.1, 0.3, 0.6)
 THETAS = (2.0, 3.0, np.inf)  # drift = (1 − 1/θ) × the least-squares slope so far
 THETA_GAMMAS = (0.05, 0.2)
@@ -121,6 +128,20 @@ class HoltWinters:
             for a in HW_ALPHAS
             for share, phi in HW_TRENDS
             for g in gammas
+            if g <= 1 - a
+        ]
+        return cls(season, *np.array(rows).T)
+
+    @classmethod
+    def strongly_damped(cls, season: int) -> HoltWinters:
+        """The strongly damped grid: φ ∈ HW_DAMPED_PHIS (γ ≤ 1 − α where a season exists)."""
+        flat = season <= 1
+        rows = [
+            (a, a * share, g, phi)
+            for a in (HW_DAMPED_FLAT_ALPHAS if flat else HW_ALPHAS)
+            for share in (HW_DAMPED_FLAT_SHARES if flat else HW_DAMPED_SHARES)
+            for phi in HW_DAMPED_PHIS
+            for g in ((0.0,) if flat else HW_GAMMAS)
             if g <= 1 - a
         ]
         return cls(season, *np.array(rows).T)
