@@ -35,7 +35,7 @@ async def create(
     body: ReservationIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     caller = authorised(request, "storefront")
     ttl = request.app.state.settings.reservation_ttl_seconds
     job = Job(body, caller.actor, idempotency_key, default_ttl=ttl)
