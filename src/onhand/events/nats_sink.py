@@ -62,7 +62,8 @@ class NatsSink(Sink):
             )
             for ev in events
         ]
-        await asyncio.wait_for(asyncio.gather(*acks), self.ack_timeout)
+        async with asyncio.timeout(self.ack_timeout):  # not wait_for: it can swallow a stop
+            await asyncio.gather(*acks)
 
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:

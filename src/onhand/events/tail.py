@@ -259,7 +259,12 @@ class Notifier:
 
 
 async def wait(waiter: asyncio.Event, timeout: float) -> None:
-    """Sleep until woken or `timeout` passed; the caller polls either way."""
+    """Sleep until woken or `timeout` passed; the caller polls either way.
+
+    `asyncio.timeout`, not `wait_for`: on Python 3.11 a cancel that arrives as the waiter
+    is set is swallowed by `wait_for`, and the cancelled dispatcher polled on until the stop
+    gave up on it 5 s later."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(waiter.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await waiter.wait()
     waiter.clear()
