@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,11 +12,16 @@ from onhand.stock import recall
 from onhand.tables import ledger, lots, outbox
 
 WH1, WH2 = "WH1", "WH2"
-TODAY = date.today()
+
+
+def today() -> date:
+    """The tenant's day (its time zone is UTC), read when asked: a run that crosses midnight
+    must not date its lots from the day the module was imported."""
+    return datetime.now(UTC).date()
 
 
 def day(n: int) -> str:
-    return (TODAY + timedelta(days=n)).isoformat()
+    return (today() + timedelta(days=n)).isoformat()
 
 
 @pytest.fixture
@@ -236,7 +241,7 @@ def test_metrics_count_expiring_lots_and_units_left_in_expired_or_recalled_ones(
 
 
 def test_the_expiry_job_moves_open_holds_off_an_expired_lot(kitchen, engine, tenant):
-    from datetime import UTC, datetime, time
+    from datetime import time
 
     receive(kitchen, "TODAY", 4, 0)
     receive(kitchen, "LATER", 1, 9)
@@ -253,7 +258,7 @@ def test_the_expiry_job_moves_open_holds_off_an_expired_lot(kitchen, engine, ten
     )
     assert small["lines"][0]["allocations"][0]["lot"] == "TODAY"
     # Just after midnight (the tenant's day is UTC): TODAY is past, the holds still run.
-    tomorrow = datetime.combine(TODAY + timedelta(days=1), time(0, 1), UTC)
+    tomorrow = datetime.combine(today() + timedelta(days=1), time(0, 1), UTC)
     assert recall.expire_due(engine, now=tomorrow) >= 1  # every tenant of the database
     (expired,) = events(engine, tenant, "lot.expired")
     assert expired["holds_moved"] == [

@@ -7,7 +7,7 @@ rows and to the ledger, and no lot was sold after it expired.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,11 +16,16 @@ from onhand import check, db
 from onhand.tables import items, lot_balances, lots
 
 WH1, WH2 = "WH1", "WH2"
-TODAY = date.today()  # the test tenant's time zone is UTC
+
+
+def today() -> date:
+    """The tenant's day (its time zone is UTC), read when asked: a run that crosses midnight
+    must not date its lots from the day the module was imported."""
+    return datetime.now(UTC).date()
 
 
 def day(n: int) -> str:
-    return (TODAY + timedelta(days=n)).isoformat()
+    return (today() + timedelta(days=n)).isoformat()
 
 
 @pytest.fixture
