@@ -37,7 +37,19 @@ IN_CI = bool(os.environ.get("CI"))
 PG_ADMIN_URL = os.environ.get(
     "ONHAND_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("ONHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _worker_redis(url: str) -> str:
+    """Each pytest-xdist worker its own Redis database (gw0 the one named, gw1 the one below):
+    a test that clears the test database must not clear another worker's keys."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    base, _, index = url.rpartition("/")
+    if not index.isdigit():
+        return url
+    return f"{base}/{(int(index) - int(worker.removeprefix('gw') or 0)) % 16}"
+
+
+REDIS_URL = _worker_redis(os.environ.get("ONHAND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 NATS_URL = os.environ.get("ONHAND_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
@@ -55,19 +67,53 @@ SQL = Recorder(Scanner(_tenant_tables()))
 sa.event.listen(sa.Engine, "before_cursor_execute", SQL.record)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker per core, at most 4 (each starts servers with pools of their own;
+    PostgreSQL's default 100 connections are the limit)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+# Under pytest-xdist each worker scans its own statements and hands the counts to the
+# controller, which sums them, fails the run on an offender and prints the summary.
+WORKERS_SCAN = {"statements": 0, "checked": 0, "offenders": []}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if SQL.offenders() and exitstatus == pytest.ExitCode.OK:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["tenantscan"] = {
+            "statements": SQL.statements,
+            "checked": SQL.checked,
+            "offenders": SQL.offenders(),
+        }
+    if _offenders() and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    scan = getattr(node, "workeroutput", {}).get("tenantscan")
+    if scan:
+        WORKERS_SCAN["statements"] += scan["statements"]
+        WORKERS_SCAN["checked"] += scan["checked"]
+        WORKERS_SCAN["offenders"] += scan["offenders"]
+
+
+def _offenders() -> list[str]:
+    return sorted(set(SQL.offenders() + WORKERS_SCAN["offenders"]))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    offenders = SQL.offenders()
+    offenders = _offenders()
+    statements = SQL.statements + WORKERS_SCAN["statements"]
+    checked = SQL.checked + WORKERS_SCAN["checked"]
     terminalreporter.write_line(
-        f"tenant scan: {SQL.statements} SQL statements, {SQL.checked} from onhand checked, "
-        f"{len(offenders)} without their tenant"
+        f"tenant scan: {statements} SQL statements, {checked} from onhand checked, "
+        f"{len(offenders)} without their tenant or writing outside db.write"
     )
     for line in offenders:
-        terminalreporter.write_line(f"  UNSCOPED {line}", red=True)
+        terminalreporter.write_line(f"  OFFENDER {line}", red=True)
 
 
 def reachable(url: str, default_port: int) -> bool:

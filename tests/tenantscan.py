@@ -130,8 +130,17 @@ class Scanner:
         return sorted({t if a == t else f"{t} as {a}" for t, a, _ in refs if a not in scoped})
 
 
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+
 class Recorder:
-    """Collects the unscoped statements of a test session, by onhand file and statement."""
+    """Collects the unscoped statements of a test session, by onhand file and statement.
+
+    It also collects SQLite writes made in a read transaction (one begun DEFERRED, outside
+    `db.write`): once another connection has committed since that transaction's first read,
+    SQLite refuses the write at once with SQLITE_BUSY, whatever the busy timeout, and the
+    request answers 503.
+    """
 
     def __init__(self, scanner: Scanner) -> None:
         self.scanner = scanner
@@ -139,6 +148,7 @@ class Recorder:
         self.checked = 0
         self.found: Counter[tuple[str, str, str]] = Counter()
         self._seen: dict[str, list[str]] = {}
+        self.deferred_writes: Counter[str] = Counter()
 
     def origin(self) -> str | None:
         frame = sys._getframe(2)
@@ -154,7 +164,16 @@ class Recorder:
     ) -> None:
         self.statements += 1
         where = self.origin()
-        if where is None or any(where.startswith(p) for p in ALLOWED):
+        if where is None:
+            return
+        if (
+            conn.dialect.name == "sqlite"
+            and _WRITE.match(statement)
+            and not conn.get_execution_options().get("write")
+            and not where.startswith(("migrations/", "schema.py"))
+        ):
+            self.deferred_writes[f"{where}: {' '.join(statement.split())[:120]}"] += 1
+        if any(where.startswith(p) for p in ALLOWED):
             return
         self.checked += 1
         problems = self._seen.get(statement)
@@ -171,4 +190,7 @@ class Recorder:
         return [
             f"{where}: {tables} not scoped ({n}x): {sql}"
             for (where, tables, sql), n in sorted(self.found.items())
+        ] + [
+            f"{what}: a SQLite write outside db.write ({n}x)"
+            for what, n in sorted(self.deferred_writes.items())
         ]

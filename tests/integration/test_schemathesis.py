@@ -105,7 +105,8 @@ def run_phase(engine, tenant: str, *, stateful: bool) -> tuple[Counter[int], lis
                 if interaction.response is not None:
                     statuses[interaction.response.status_code] += 1
         elif isinstance(event, events.NonFatalError | events.FatalError):
-            failures.append(f"error: {getattr(event, 'value', getattr(event, 'exception', ''))!r}")
+            error = getattr(event, "value", getattr(event, "exception", ""))
+            failures.append(f"error in {getattr(event, 'label', '?')}: {error!r}")
     return statuses, failures
 
 

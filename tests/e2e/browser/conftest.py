@@ -47,6 +47,12 @@ class Server:
     database_url: str
     shop_port: int  # a shop page served from http://127.0.0.1:<port> may embed the badge
     public: str  # the token a web page may show (availability only)
+    log: Path  # the server's output, quoted when a test sees a server error
+
+    def warnings(self) -> list[str]:
+        """What the server logged at warning level or above (why a request failed)."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return [line[:400] for line in text.splitlines() if re.search(r"warn|error|Trace", line)]
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -81,13 +87,7 @@ def chromium_path() -> str:
     return path
 
 
-# Package scope: Playwright's sync API keeps an event loop running in the main thread while it
-# is open, so it must close before the rest of the suite calls asyncio.run().
-@pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("console")
-    url = f"sqlite:///{folder / 'console.db'}"
-    shop_port = _free_port()
+def _environment(url: str, shop_port: int) -> dict[str, str]:
     env = {
         **os.environ,
         "ONHAND_DATABASE_URL": url,
@@ -96,15 +96,40 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
     }
     env.pop("ONHAND_REDIS_URL", None)
     env.pop("ONHAND_NATS_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """`onhand demo --no-serve` once per session (10 s): the folder of its SQLite file and key,
+    and the tokens it printed. Each server starts on a copy of the folder."""
+    folder = tmp_path_factory.mktemp("demo-data")
     loaded = subprocess.run(
         [*_onhand(), "demo", "--no-serve"],
-        env=env,
+        env=_environment(f"sqlite:///{folder / 'console.db'}", 0),
         capture_output=True,
         text=True,
         timeout=600,
         check=True,
     )
     tokens = dict(re.findall(r"(admin|storefront|public) token\s+(onh_\S+)", loaded.stdout))
+    return folder, tokens
+
+
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while it
+# is open, so it must close before the rest of the suite calls asyncio.run().
+@pytest.fixture(scope="package")
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    chromium_path: str,
+    demo_folder: tuple[Path, dict[str, str]],
+) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("console")
+    shutil.copytree(demo_folder[0], folder, dirs_exist_ok=True)
+    tokens = demo_folder[1]
+    url = f"sqlite:///{folder / 'console.db'}"
+    shop_port = _free_port()
+    env = _environment(url, shop_port)
     port = _free_port()
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
@@ -122,7 +147,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
             proc.kill()
             raise RuntimeError((folder / "server.log").read_text())
         time.sleep(0.2)
-    yield Server(base, tokens["admin"], tokens["storefront"], url, shop_port, tokens["public"])
+    yield Server(
+        base,
+        tokens["admin"],
+        tokens["storefront"],
+        url,
+        shop_port,
+        tokens["public"],
+        folder / "server.log",
+    )
     proc.terminate()
     try:
         proc.wait(10)
@@ -193,10 +226,16 @@ def console(browser: Any, server: Server) -> Iterator[Console]:
     tab = Console(page, server)
     page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: tab.errors.append(str(e)))
+    page.on(
+        "response",
+        lambda r: (
+            tab.errors.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 500 else None
+        ),
+    )
     page.set_default_timeout(15_000)
     yield tab
     context.close()
-    assert tab.errors == [], f"console errors: {tab.errors}"
+    assert tab.errors == [], f"console errors: {tab.errors}; the server logged: {server.warnings()}"
 
 
 @pytest.fixture

@@ -185,7 +185,12 @@ def test_count_tasks_are_made_counted_blind_reviewed_and_approved(console, shoot
     with console.server.client() as api:
         listed = api.get("/counts/tasks", params={"status": "open"}).json()["tasks"]
         skus = {t["sku"] for t in listed}
-        names = {s: api.get(f"/items/{s}").json()["name"] for s in skus}
+        items = {s: api.get(f"/items/{s}") for s in skus}
+        assert all(r.status_code == 200 for r in items.values()), (
+            [(r.status_code, r.text[:300]) for r in items.values()],
+            console.server.warnings(),
+        )
+        names = {s: r.json()["name"] for s, r in items.items()}
     cards = _cards(page)
     assert len(listed) >= 3
     # In walking order, numbered, and blind: no figure but those of the bin, SKU and name.
