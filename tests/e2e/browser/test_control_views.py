@@ -181,9 +181,15 @@ def test_count_tasks_are_made_counted_blind_reviewed_and_approved(console, shoot
         assert (rule["every_days"], rule["tolerance_pct"], rule["tolerance_units"]) == (1, "1", 2)
 
     page.click('button[data-action="generate"]')
-    page.wait_for_selector("form.count-task")
+    # The answer first (cards the server's start-up job made may be on the page already), then
+    # the lists loaded again with what it made.
+    page.locator("#toast", has_text=re.compile("made for|No new tasks")).wait_for()
     with console.server.client() as api:
         listed = api.get("/counts/tasks", params={"status": "open"}).json()["tasks"]
+    page.wait_for_function(
+        "n => document.querySelectorAll('form.count-task').length === n", arg=len(listed)
+    )
+    with console.server.client() as api:
         skus = {t["sku"] for t in listed}
         items = {s: api.get(f"/items/{s}") for s in skus}
         assert all(r.status_code == 200 for r in items.values()), (
