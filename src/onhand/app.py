@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
-from . import __version__, apidocs, db, logs, problems
+from . import __version__, apidocs, db, gcpolicy, logs, problems
 from . import telemetry as otel
 from .answers import Health, answer
 from .catalog.routes import router as catalog_router
@@ -34,8 +34,19 @@ from .web.reports.routes import router as console_router
 from .web.routes import router as web_router
 
 
+def create_served_app() -> FastAPI:
+    """The app as `onhand serve` runs it in each worker: from the environment's settings, its
+    process's garbage collector tuned once it has started (gcpolicy). Tests build their apps
+    with `create_app`, whose processes must collect as usual."""
+    return create_app(tune_gc=True)
+
+
 def create_app(
-    settings: Settings | None = None, engine: Engine | None = None, *, run_jobs: bool | None = None
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    *,
+    run_jobs: bool | None = None,
+    tune_gc: bool = False,
 ) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_level, settings.log_format)
@@ -49,6 +60,8 @@ def create_app(
         runner = Jobs(app.state.engine, settings) if jobs_on else None
         if runner:
             await runner.start()
+        if tune_gc:
+            gcpolicy.tune()
         try:
             yield
         finally:

@@ -23,7 +23,7 @@ import uvicorn
 from .events import hub
 from .metrics import MULTIPROCESS_DIR
 
-APP = "onhand.app:create_app"
+APP = "onhand.app:create_served_app"
 # The longest a stop waits for responses that are still running (streams end at once).
 GRACEFUL_SECONDS = 5
 # An idle keep-alive connection is closed by the client or the proxy in front, not by us: a
