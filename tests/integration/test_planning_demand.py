@@ -107,3 +107,18 @@ def test_items_far_apart_in_id_are_read_in_separate_groups(api, engine, tenant):
     assert hist.qty.tolist() == [[0, 0, 2, 0], [0, 0, 0, 0], [0, 0, 5, 0]]
     assert hist.available.tolist() == [[20, 20, 18, 18], [1, 1, 1, 1], [20, 20, 15, 15]]
     assert clean(engine, tenant) == []
+
+
+def test_stock_beyond_two_billion_units_is_not_read_as_a_stock_out(api, engine, tenant):
+    """The end-of-day figures are kept as int32 (half the memory of a million series): a
+    figure beyond its range is clipped, never wrapped round to a negative stock-out."""
+    shop(api, skus=("A",))
+    big = 3 * 10**9
+    move(engine, tenant, days_ago(3, 9), type="receipt", sku="A", location="WH1", qty=big)
+    move(engine, tenant, days_ago(2), type="ship", sku="A", location="WH1", qty=big - 5)
+    with db.read(engine) as conn:
+        hist = demand.history(conn, tenant, demand.series(conn, tenant), 3)
+    assert hist.available.dtype == "int32"
+    assert hist.available.tolist() == [[2**31 - 1, 5, 5]]
+    assert hist.stockout.tolist() == [[False, False, False]]
+    assert clean(engine, tenant) == []
