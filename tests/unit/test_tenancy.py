@@ -75,3 +75,31 @@ def test_the_suite_records_statements():
     # The listener is installed for the whole session; this test's own module compiles only,
     # so the count is what earlier tests emitted (zero when run alone is fine too).
     assert sa.event.contains(sa.Engine, "before_cursor_execute", SQL.record)
+
+
+def test_a_sqlite_write_outside_db_write_is_caught(tmp_path):
+    """The scan's other rule: on SQLite an onhand write must come through db.write (BEGIN
+    IMMEDIATE); one in a read transaction can fail at once with SQLITE_BUSY."""
+    from onhand import auth, db, schema
+    from tenantscan import Recorder, Scanner
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'scan.db'}")
+    schema.upgrade(engine)
+    scan = Recorder(Scanner(set()))
+    # This test plants an offender on purpose: the session's own scan must not see it.
+    sa.event.remove(sa.Engine, "before_cursor_execute", SQL.record)
+    sa.event.listen(engine, "before_cursor_execute", scan.record)
+    try:
+        with db.write(engine) as conn:
+            auth.ensure_tenant(conn, "t-written")
+        assert not scan.deferred_writes
+        with db.read(engine) as conn:
+            auth.ensure_tenant(conn, "t-read")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", scan.record)
+        sa.event.listen(sa.Engine, "before_cursor_execute", SQL.record)
+        engine.dispose()
+    assert [w for w in scan.deferred_writes if w.startswith("auth.py:ensure_tenant")], dict(
+        scan.deferred_writes
+    )
+    assert scan.offenders(), "an offender fails the session"
