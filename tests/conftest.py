@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from onhand import auth, db, schema, tenancy
 from onhand.app import create_app
 from onhand.settings import Settings
+from ports import free_port
 from tenantscan import Recorder, Scanner
 
 IN_CI = bool(os.environ.get("CI"))
@@ -243,12 +244,6 @@ def client(app) -> Iterator[TestClient]:
 def api(client: TestClient, engine: sa.Engine, tenant: str) -> Api:
     """An admin API client for a fresh tenant."""
     return Api(client, tenant, make_token(engine, tenant, "admin"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def eventually(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.05) -> Any:

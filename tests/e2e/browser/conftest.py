@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from ports import free_port
 
 IN_CI = bool(os.environ.get("CI"))
 CHROMIUM_ARGS = [
@@ -64,12 +65,6 @@ class Server:
     def sign_in_link(self, view: str = "", query: str = "") -> str:
         path = f"/dashboard/{view}" if view else "/dashboard"
         return f"{self.base}{path}{'?' + query if query else ''}#token={self.admin}&tenant=demo"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _onhand() -> list[str]:
@@ -128,9 +123,9 @@ def server(
     shutil.copytree(demo_folder[0], folder, dirs_exist_ok=True)
     tokens = demo_folder[1]
     url = f"sqlite:///{folder / 'console.db'}"
-    shop_port = _free_port()
+    shop_port = free_port()
     env = _environment(url, shop_port)
-    port = _free_port()
+    port = free_port()
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
         [*_onhand(), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
