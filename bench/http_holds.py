@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from onhand import db, schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import proctree  # noqa: E402
 from reservations import oversold, setup  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -105,26 +106,10 @@ def _serve(command: list[str], env: dict[str, str], port: int) -> subprocess.Pop
 def _cpu_seconds(root: int) -> float:
     """CPU seconds (user + system) used so far by a process and all its descendants: the
     server's own cost of the holds, which a busy machine slows down but does not change."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total = 0.0
-    for pid, cpu in times.items():
-        p = pid
-        while p not in (0, 1, root) and p in parents:
-            p = parents[p]
-        if p == root:
-            total += cpu
-    return total
+    fields = proctree.stats()
+    mine = proctree.tree(root, fields)
+    return sum((int(fields[p][11]) + int(fields[p][12])) / tick for p in mine)
 
 
 def _wrk(

@@ -49,6 +49,9 @@ from onhand.stock.schemas import MovementIn
 from onhand.tables import balances, items, ledger, locations
 from onhand.tables import movements as movement_rows
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import proctree  # noqa: E402
+
 TENANT = "bench"
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 CHUNK = 20_000  # item-locations generated per COPY
@@ -552,26 +555,12 @@ def _rss(pid: int, field: str = "VmRSS") -> int:
 
 def _tree_rss(root: int, field: str = "VmRSS") -> int:
     """The largest `field` (kB) of a process and its descendants."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int(
-                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
-                )
-            except OSError:
-                continue  # ended meanwhile
-    tree, grew = {root}, True
-    while grew:
-        more = {pid for pid, parent in parents.items() if parent in tree} - tree
-        tree |= more
-        grew = bool(more)
     sizes = []
-    for pid in tree:
+    for pid in proctree.tree(root, proctree.stats()):
         try:
             sizes.append(_rss(pid, field))
         except OSError:
-            continue
+            continue  # ended meanwhile
     return max(sizes, default=0)
 
 

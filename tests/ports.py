@@ -2,8 +2,8 @@
 
 A port the kernel picks (bind to port 0) is free only until the socket closes: another worker
 could be handed the same number before this worker's server binds it, and a test would then
-talk to a server of another test. Each worker takes ports from its own 2,000 below Linux's
-ephemeral range (32768 and up), which the kernel never hands out by itself.
+talk to a server of another test. Each worker takes ports from its own 1,000 between 20000
+and Linux's ephemeral range (32768 and up), which the kernel never hands out by itself.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import itertools
 import os
 import socket
 
-SPAN = 2_000
+SPAN = 1_000
+RANGES = (32_768 - 20_000) // SPAN  # 12 workers before two share a range
 _next = itertools.count()
 
 
 def free_port() -> int:
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    base = 20_000 + (worker % 6) * SPAN
+    base = 20_000 + (worker % RANGES) * SPAN
     for _ in range(SPAN):
         port = base + next(_next) % SPAN
         with socket.socket() as s:

@@ -5,7 +5,8 @@ statement is attributed to the innermost onhand source file on the call stack; a
 touches a tenant table (one with a `tenant_id` column, or `tenants` itself) must restrict each
 such table to a tenant: `t.tenant_id = <value>` / `IN (...)`, or `t.tenant_id = u.tenant_id`
 with `u` restricted. INSERTs must set `tenant_id`. At the end of the session conftest fails the
-run when `offenders()` is not empty.
+run when `offenders()` is not empty. On SQLite it also refuses an onhand write outside
+`db.write` (see `Recorder`).
 
 Statements that come from the tests themselves (no onhand frame on the stack) are not onhand's
 queries and are not checked. The exceptions below work on every tenant by design.
