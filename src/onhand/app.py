@@ -81,6 +81,7 @@ def create_app(
     app.router.route_class = StrictJSONRoute
     app.state.engine = engine
     app.state.settings = settings
+    app.state.direct_routes = True  # see edge.direct
     app.state.group_commit = GroupCommit(engine, enabled=settings.group_commit)
     problems.install(app)
     app.add_middleware(RequestEdge, max_body_bytes=settings.max_body_bytes)

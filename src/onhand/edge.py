@@ -10,16 +10,23 @@ NUL is refused in the path, the query and the headers too: PostgreSQL cannot sto
 it and SQLite can, so without this check the same request would get a different answer on each.
 
 Every router of the API uses `StrictJSONRoute` (see `onhand.http.api_router`).
+
+A route marked `direct` (the hold route) skips FastAPI's per-request parameter solving when a
+request is well formed: see `_direct_call`.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
-from fastapi import Request, Response
+import fastapi.routing
+from fastapi import Request, Response, params
+from fastapi.dependencies.utils import get_typed_return_annotation
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from . import auth
 from .errors import Invalid
@@ -152,6 +159,111 @@ def _nul_outside_body(request: Request) -> str | None:
     return None
 
 
+DIRECT_ATTRIBUTE = "onhand_direct"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+DirectCall = Callable[[StrictJSONRequest], Awaitable[Response | None]]
+
+
+def direct(endpoint: Endpoint) -> Endpoint:
+    """Marks a busy route whose well-formed requests may skip FastAPI's parameter solving."""
+    setattr(endpoint, DIRECT_ATTRIBUTE, True)
+    return endpoint
+
+
+def _json_media(content_type: str | None) -> bool:
+    """Whether FastAPI would read this body as JSON (it also takes `+json` subtypes: those go
+    the full way, which reads them alike)."""
+    return (
+        content_type is not None
+        and content_type.split(";", 1)[0].strip().lower() == "application/json"
+    )
+
+
+def _direct_call(route: Any) -> DirectCall | None:
+    """The well-formed path of a `direct` route, or None where it cannot be taken.
+
+    FastAPI solving a route's parameters costs about a seventh of the server's CPU per hold
+    (bench/hold_route.py; docs/performance.md). For a route with no dependencies, a JSON
+    model body, `str` path parameters and optional `str` headers, this path validates each
+    with FastAPI's own field (the same constraints, so the same values reach the endpoint) and
+    calls the endpoint. Any request it does not accept as it stands (no body, another content
+    type, bad JSON, a field that fails validation, a body that cannot be read) returns None
+    and goes through FastAPI, which gives it the usual answer; the parsed body is cached on
+    the request, so nothing is read twice.
+
+    `route` is what FastAPI builds its handler from: the route itself, or the view of it that
+    `include_router` makes (FastAPI's own context variable says which). `app.state.direct_routes`
+    (True from `create_app`) turns the path off, for the tests and the bench that compare.
+    """
+    d = route.dependant
+    body_fields = d.body_params
+    eligible = (
+        inspect.iscoroutinefunction(d.call)
+        and not d.dependencies
+        and not d.query_params
+        and not d.cookie_params
+        and len(body_fields) == 1
+        and not route._embed_body_fields
+        and not isinstance(body_fields[0].field_info, params.Form)
+        and all(f.field_info.annotation is str for f in d.path_params)
+        and all(
+            f.field_info.annotation == str | None
+            and f.field_info.alias is not None
+            and f.field_info.validation_alias in (None, f.field_info.alias)
+            and f.field_info.default is None
+            for f in d.header_params
+        )
+        and inspect.isclass(get_typed_return_annotation(d.call))
+        and issubclass(get_typed_return_annotation(d.call), Response)
+        and not (
+            d.response_param_name
+            or d.background_tasks_param_name
+            or d.security_scopes_param_name
+            or d.websocket_param_name
+            or d.http_connection_param_name
+        )
+    )
+    if not eligible:
+        return None
+    endpoint, body_field = d.call, body_fields[0]
+    paths, headers, request_name = d.path_params, d.header_params, d.request_param_name
+
+    async def call(request: StrictJSONRequest) -> Response | None:
+        if not _json_media(request.headers.get("content-type")):
+            return None
+        try:
+            if not await request.body():
+                return None
+            document = await request.json()
+        except HTTPException:
+            raise  # the body limit (preauth.BodyTooLarge)
+        except Exception:  # noqa: BLE001 - FastAPI answers it (422 or 400)
+            return None
+        values: dict[str, Any] = {}
+        value, errors = body_field.validate(document, loc=("body",))
+        if errors:
+            return None
+        values[body_field.name] = value
+        for field in paths:
+            value, errors = field.validate(request.path_params[field.alias])
+            if errors:
+                return None
+            values[field.name] = value
+        for field in headers:
+            raw = request.headers.get(field.alias)
+            if raw is not None:
+                raw, errors = field.validate(raw)
+                if errors:
+                    return None
+            values[field.name] = raw
+        if request_name:
+            values[request_name] = request
+        answer: Response = await endpoint(**values)
+        return answer
+
+    return call
+
+
 class StrictJSONRoute(APIRoute):
     """A route whose JSON body goes through `loads` instead of plain `json.loads`, and whose
     path, query and headers may not contain NUL."""
@@ -159,6 +271,15 @@ class StrictJSONRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         needs = getattr(self.endpoint, auth.SCOPE_ATTRIBUTE, None)  # see auth.scoped
+        fast: DirectCall | None = None
+        if getattr(self.endpoint, DIRECT_ATTRIBUTE, False):
+            # FastAPI builds a handler per inclusion; the view it builds from is in this
+            # variable. Without it (another FastAPI), there is no direct path.
+            view = getattr(fastapi.routing, "_effective_route_context_var", None)
+            if view is not None:
+                context = view.get()
+                route = context if context is not None and context.original_route is self else self
+                fast = _direct_call(route)
 
         async def strict(request: Request) -> Response:
             if where := _nul_outside_body(request):
@@ -166,6 +287,13 @@ class StrictJSONRoute(APIRoute):
             if needs is not None:
                 caller = await auth.authenticate(request, request.path_params["tenant"], needs)
                 request.scope.setdefault("state", {})[auth.AUTHORISED_KEY] = (needs, caller)
-            return await handler(StrictJSONRequest(request.scope, request.receive))
+            strict_request = StrictJSONRequest(request.scope, request.receive)
+            if (
+                fast is not None
+                and request.app.state.direct_routes
+                and (answer := await fast(strict_request)) is not None
+            ):
+                return answer
+            return await handler(strict_request)
 
         return strict

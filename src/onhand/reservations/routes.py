@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from .. import db, idempotency
 from ..answers import Reservation, Reservations, answer
 from ..auth import authorised, scoped
+from ..edge import direct
 from ..errors import DomainError
 from ..http import Admin, EngineDep, IdempotencyKey, Limit, Storefront, api_router
 from ..inputs import MAX_ID, Digits
@@ -30,6 +31,7 @@ Status = Literal["active", "committed", "released", "expired"]
     openapi_extra=answer(Reservation),
 )
 @scoped("storefront")  # the busiest route: no dependency to solve per request
+@direct
 async def create(
     tenant: str,
     body: ReservationIn,
