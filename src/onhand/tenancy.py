@@ -25,6 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import FromClause
 
+# A tenant's id, or a bound parameter for it in a statement built once (`db.fetch`).
+Tenant = str | sa.BindParameter[Any]
+
 __all__ = ["column", "delete", "insert", "is_tenant_table", "of", "on", "select", "update"]
 
 
@@ -42,19 +45,21 @@ def is_tenant_table(table: FromClause) -> bool:
     return "tenant_id" in table.c or getattr(table, "name", None) == "tenants"
 
 
-def of(tenant: str, *tables: FromClause) -> sa.ColumnElement[bool]:
+def of(tenant: Tenant, *tables: FromClause) -> sa.ColumnElement[bool]:
     """The condition that rows of every one of `tables` belong to `tenant`."""
     if not tables:
         raise TypeError("of() needs at least one table")
     return sa.and_(*(column(t) == tenant for t in tables))
 
 
-def on(tenant: str, table: FromClause, onclause: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+def on(
+    tenant: Tenant, table: FromClause, onclause: sa.ColumnElement[bool]
+) -> sa.ColumnElement[bool]:
     """A join condition that also keeps the joined `table` to `tenant` (outer joins too)."""
     return sa.and_(onclause, column(table) == tenant)
 
 
-def select(tenant: str, table: FromClause, *columns: Any) -> sa.Select[Any]:
+def select(tenant: Tenant, table: FromClause, *columns: Any) -> sa.Select[Any]:
     """SELECT `columns` (all of `table` when none) FROM `table`, only `tenant`'s rows."""
     return sa.select(*(columns or (table,))).select_from(table).where(column(table) == tenant)
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
-from . import tenancy
+from . import db, tenancy
 from .errors import Invalid, NotFound
 from .tables import tenants
 
@@ -51,10 +52,13 @@ class SettingsPatch(BaseModel):
     max_reservation_extensions: int | None = Field(default=None, ge=0, le=1000)
 
 
+# Read by every batch of holds: built once (see db.fetch).
+_SETTINGS = tenancy.select(sa.bindparam("tenant"), tenants, tenants.c.timezone, tenants.c.settings)
+
+
 def load(conn: Connection, tenant: str) -> TenantSettings:
-    row = conn.execute(
-        tenancy.select(tenant, tenants, tenants.c.timezone, tenants.c.settings)
-    ).first()
+    found = db.fetch(conn, _SETTINGS, {"tenant": tenant})
+    row = found[0] if found else None
     if row is None:
         raise NotFound(f"There is no tenant '{tenant}'.", slug="unknown-tenant")
     extra = row.settings or {}

@@ -111,3 +111,42 @@ def test_every_statement_sent_together_is_announced_to_sqlalchemy_listeners(engi
     updates = [s for s in seen if s.startswith("UPDATE outbox")]
     assert len(inserts) == 1 and "tenant_id" in inserts[0]
     assert len(updates) == 1 and "tenant_id =" in updates[0]
+
+
+# ---- db.fetch: reads of statements built once -------------------------------------------
+
+
+def _outbox_rows(pg: bool) -> sa.Select:
+    return (
+        sa.select(outbox.c.type, outbox.c.sku, outbox.c.payload)
+        .where(outbox.c.tenant_id == sa.bindparam("t"), db.in_bound(outbox.c.sku, "skus", pg=pg))
+        .order_by(outbox.c.id)
+    )
+
+
+def test_fetch_reads_the_rows_and_values_sqlalchemy_reads(engine, tenant):
+    now = db.utcnow()
+    with db.write(engine) as conn:
+        conn.execute(
+            outbox.insert(),
+            [
+                events.event_row(tenant, "test.read", now, sku=f"S-{n}", n=n, doc=[n])
+                for n in range(4)
+            ],
+        )
+    seen: list[str] = []
+    stmt = _outbox_rows(engine.dialect.name == "postgresql")
+    with db.read(engine) as conn:
+        sa.event.listen(conn, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        got = db.fetch(conn, stmt, {"t": tenant, "skus": ["S-3", "S-1", "NONE"]})
+        again = db.fetch(conn, stmt, {"t": tenant, "skus": ["S-2"]})
+        expected = conn.execute(stmt, {"t": tenant, "skus": ["S-3", "S-1", "NONE"]}).all()
+    assert [(r.type, r.sku, r.payload) for r in got] == [tuple(r) for r in expected]
+    assert [r.sku for r in got] == ["S-1", "S-3"] and [r.payload["n"] for r in again] == [2]
+    assert len(seen) == 3, "every fetch is told to the statement listeners (the tenant scan)"
+
+
+def test_fetch_raises_what_sqlalchemy_raises(engine, tenant):
+    broken = sa.select(sa.literal_column("no_such_column")).select_from(outbox)
+    with db.read(engine) as conn, pytest.raises(sa.exc.DBAPIError):
+        db.fetch(conn, broken.where(outbox.c.tenant_id == sa.bindparam("t")), {"t": tenant})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -363,12 +364,20 @@ def list_items(
     return [_item_out(r, parts.get(r.id, [])) for r in page], next_cursor
 
 
+@functools.cache
+def _items_by_sku(pg: bool) -> sa.Select:
+    """Read by every batch of holds: built once (see db.fetch)."""
+    wanted = db.in_bound(items.c.sku, "skus", pg=pg)
+    return tenancy.select(sa.bindparam("tenant"), items).where(wanted)
+
+
 def items_by_sku(conn: Connection, tenant: str, skus: set[str]) -> dict[str, Item]:
     """Many items (with bundle components) in two queries; unknown SKUs are simply absent."""
     if not skus:
         return {}
-    wanted = db.one_of(conn, items.c.sku, sorted(skus))
-    rows = conn.execute(tenancy.select(tenant, items).where(wanted)).all()
+    rows = db.fetch(
+        conn, _items_by_sku(not db.is_sqlite(conn)), {"tenant": tenant, "skus": sorted(skus)}
+    )
     parts = _components(conn, tenant, [r.id for r in rows if r.kind == "bundle"])
     return {r.sku: _item_from_row(r, parts.get(r.id, [])) for r in rows}
 

@@ -21,6 +21,7 @@ caller's transaction rolls back.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -117,27 +118,23 @@ def lock(
             .values(tenant_id=tenant, item_id=item_id, location_id=location_id, updated_at=now)
             .on_conflict_do_nothing()
         )
-    b, rl = balances, reservation_lines
-    stmt = (
-        sa.select(b, locations.c.code, locations.c.zone, locations.c.priority)
-        .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
-        .where(tenancy.of(tenant, b), b.c.item_id.in_(ids))
-        .order_by(b.c.item_id, b.c.location_id)
-    )
-    place = rl.c.location_id.is_not(None)
-    if wanted is not None:
-        stmt = stmt.where(sa.tuple_(b.c.item_id, b.c.location_id).in_(wanted))
-        place = sa.tuple_(rl.c.item_id, rl.c.location_id).in_(wanted)
-    if not db.is_sqlite(conn):
-        stmt = stmt.with_for_update(of=b)
+    pg = not db.is_sqlite(conn)
     out = LockedRows({i: [] for i in ids})
-    if wanted is not None:
+    if wanted is None:
+        rows = db.fetch(conn, _balance_rows(pg), {"tenant": tenant, "ids": ids})
+        lapsed = _lock_lapsed(conn, tenant, ids, now)
+    else:
         out.partial = set(ids)
-    if wanted == []:
-        return out
+        if not wanted:
+            return out
+        b, rl = balances, reservation_lines
+        stmt = _balance_select(tenant, sa.tuple_(b.c.item_id, b.c.location_id).in_(wanted))
+        rows = conn.execute(stmt.with_for_update(of=b) if pg else stmt).all()
+        lapsed = _lock_lapsed(
+            conn, tenant, ids, now, sa.tuple_(rl.c.item_id, rl.c.location_id).in_(wanted)
+        )
     states = model.STATES
-    for r in conn.execute(stmt):
-        m = r._mapping
+    for r in rows:
         out[r.item_id].append(
             Figures(
                 r.item_id,
@@ -145,14 +142,30 @@ def lock(
                 r.code,
                 r.zone,
                 r.priority,
-                {s: int(m[s]) for s in states},
+                {s: int(getattr(r, s)) for s in states},
+                lapsed.get((r.item_id, r.location_id), 0),
             )
         )
-    lapsed = _lock_lapsed(conn, tenant, ids, now, place)
-    if lapsed:
-        for row in (f for rows in out.values() for f in rows):
-            row.lapsed = lapsed.get((row.item_id, row.location_id), 0)
     return out
+
+
+def _balance_select(tenant: str | sa.BindParameter[Any], rows_in: Any) -> sa.Select:
+    """Balance rows with their location's code, zone and priority, in (item, location) order."""
+    b = balances
+    return (
+        sa.select(b, locations.c.code, locations.c.zone, locations.c.priority)
+        .join(locations, tenancy.on(tenant, locations, locations.c.id == b.c.location_id))
+        .where(tenancy.of(tenant, b), rows_in)
+        .order_by(b.c.item_id, b.c.location_id)
+    )
+
+
+@functools.cache
+def _balance_rows(pg: bool) -> sa.Select:
+    """Every balance row of some items, locked (`lock`; built once for `db.fetch`)."""
+    b = balances
+    stmt = _balance_select(sa.bindparam("tenant"), db.in_bound(b.c.item_id, "ids", pg=pg))
+    return stmt.with_for_update(of=b) if pg else stmt
 
 
 def item_totals(
@@ -190,32 +203,60 @@ def item_totals(
 
 
 def _lock_lapsed(
-    conn: Connection, tenant: str, ids: list[int], now: datetime, place: sa.ColumnElement
+    conn: Connection,
+    tenant: str,
+    ids: list[int],
+    now: datetime,
+    place: sa.ColumnElement | None = None,
+    *,
+    located: bool = True,
 ) -> dict[tuple[Any, Any], int]:
-    """Units of lapsed holds per (item, location or day), their lines locked.
+    """Units of lapsed holds per (item, location or day), their lines locked: the lines held
+    at a location (`located`) or on a print-on-demand day, or those `place` names.
 
     Locked after the balance rows (every writer takes balances first), so the sweeper, a
     commit or an extension cannot change them between this read and the guarded UPDATE.
     """
-    rl = reservation_lines
-    stmt = (
-        sa.select(rl.c.item_id, rl.c.location_id, rl.c.day, rl.c.qty)
-        .where(
-            tenancy.of(tenant, rl),
-            rl.c.item_id.in_(ids),
-            place,
-            rl.c.active,
-            rl.c.expires_at <= now,
+    pg = not db.is_sqlite(conn)
+    if place is None:
+        rows = db.fetch(
+            conn, _lapsed_lines(pg, located), {"tenant": tenant, "ids": ids, "now": now}
         )
-        .order_by(rl.c.reservation_id, rl.c.line_no)
-    )
-    if not db.is_sqlite(conn):
-        stmt = stmt.with_for_update()
+    else:
+        rl = reservation_lines
+        stmt = _lapsed_select(tenant, rl.c.item_id.in_(ids), now, place)
+        rows = conn.execute(stmt.with_for_update() if pg else stmt).all()
     out: dict[tuple[Any, Any], int] = {}
-    for r in conn.execute(stmt):
+    for r in rows:
         key = (r.item_id, r.location_id if r.location_id is not None else r.day)
         out[key] = out.get(key, 0) + int(r.qty)
     return out
+
+
+def _lapsed_select(
+    tenant: str | sa.BindParameter[Any], items_in: Any, now: Any, place: Any
+) -> sa.Select:
+    """Active lines of lapsed holds, in the order every writer locks them."""
+    rl = reservation_lines
+    return (
+        sa.select(rl.c.item_id, rl.c.location_id, rl.c.day, rl.c.qty)
+        .where(tenancy.of(tenant, rl), items_in, place, rl.c.active, rl.c.expires_at <= now)
+        .order_by(rl.c.reservation_id, rl.c.line_no)
+    )
+
+
+@functools.cache
+def _lapsed_lines(pg: bool, located: bool) -> sa.Select:
+    """`_lapsed_select` built once for `db.fetch`: the lines at a location, or on a day."""
+    rl = reservation_lines
+    place = rl.c.location_id.is_not(None) if located else rl.c.location_id.is_(None)
+    stmt = _lapsed_select(
+        sa.bindparam("tenant"),
+        db.in_bound(rl.c.item_id, "ids", pg=pg),
+        sa.bindparam("now", type_=rl.c.expires_at.type),
+        place,
+    )
+    return stmt.with_for_update() if pg else stmt
 
 
 def lock_pod(
@@ -241,7 +282,7 @@ def lock_pod(
         (r.item_id, r.day): {s: int(getattr(r, s)) for s in model.POD_STATES}
         for r in conn.execute(db.for_update(conn, stmt))
     }
-    lapsed = _lock_lapsed(conn, tenant, ids, now, reservation_lines.c.location_id.is_(None))
+    lapsed = _lock_lapsed(conn, tenant, ids, now, located=False)
     return {
         key: PodFigures(key[0], key[1], cap, rows[key], lapsed.get(key, 0))
         for key, cap in sorted(capacity.items())
