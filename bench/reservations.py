@@ -204,6 +204,22 @@ def over_http(url: str, tenant: str, token: str, args: argparse.Namespace) -> di
         server.wait(10)
 
 
+def _own_database(url: str) -> None:
+    """The bench writes onhand's schema into the database it is given: never the server's own
+    databases; one that does not exist yet is created."""
+    name = sa.make_url(url).database
+    if name in (None, "postgres", "template0", "template1"):
+        sys.exit(f"name a database of the bench's own, not '{name}' (e.g. …/bench)")
+    admin = sa.create_engine(
+        sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if found.first() is None:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="sqlite:///./bench.db")
@@ -218,6 +234,8 @@ def main() -> None:
     args = parser.parse_args()
 
     url = db.normalise_url(args.database_url)
+    if url.startswith("postgresql"):
+        _own_database(url)
     engine = db.make_engine(url, pool_size=args.clients + 4)
     schema.upgrade(engine)
     tenant, names, token = setup(engine, args.skus, args.stock)
