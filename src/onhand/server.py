@@ -31,6 +31,8 @@ GRACEFUL_SECONDS = 5
 # fails without an answer (seen with httpx, whose idle limit equals uvicorn's default of 5 s).
 # 75 s outlasts common clients and load balancers (60 s).
 KEEP_ALIVE_SECONDS = 75
+# How long a stop lets WebSockets send their own close before uvicorn closes them.
+STREAMS_SECONDS = 1.0
 
 
 class Server(uvicorn.Server):
@@ -46,6 +48,20 @@ class Server(uvicorn.Server):
         except RuntimeError:
             return
         loop.call_soon_threadsafe(hub.close_all)
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        # uvicorn begins by closing every WebSocket itself (code 1012, "service restart"). A
+        # stream told to end by the signal (1001, "the server is stopping", after what was
+        # queued) may not have had its turn yet on a busy machine: give those a moment first.
+        hub.close_all()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + STREAMS_SECONDS
+        while loop.time() < until and any(
+            type(c).__module__.startswith("uvicorn.protocols.websockets")
+            for c in self.server_state.connections
+        ):
+            await asyncio.sleep(0.01)
+        await super().shutdown(sockets)
 
 
 def run(host: str, port: int, *, workers: int, log_level: str) -> None:
