@@ -101,18 +101,10 @@ def insert(conn: Connection, table: sa.Table) -> Any:
     return module.insert(table)
 
 
-def one_of(conn: Connection, column: sa.ColumnElement[Any], values: list[Any]) -> Any:
-    """`column IN values`; on PostgreSQL `column = ANY(array)`: one bound array, so the
-    compiled statement is reused as it is (an IN list is rendered again for every execution,
-    which cost about 4 % of a hold's CPU over HTTP)."""
-    if is_sqlite(conn):
-        return column.in_(values)
-    return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-
-
 def in_bound(column: sa.ColumnElement[Any], name: str, *, pg: bool) -> Any:
     """`column IN :name` in a statement built once for `fetch`: on PostgreSQL `= ANY` of one
-    bound array (the driver takes it as it is), on SQLite an expanding bind."""
+    bound array (an IN list would be rendered again for every execution), on SQLite an
+    expanding bind."""
     if pg:
         return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
     return column.in_(sa.bindparam(name, expanding=True))
@@ -122,9 +114,9 @@ def fetch(conn: Connection, stmt: sa.Executable, params: dict[str, Any]) -> Sequ
     """The rows of a statement built once (kept at module level or cached), read by attribute.
 
     On PostgreSQL it goes to the driver as compiled once, which skips SQLAlchemy's work per
-    execution (the cache key, the result's set-up: about 7 % of a worker's CPU serving holds,
-    docs/performance.md); values come as psycopg reads them, without the column types' result
-    processing, so it is for columns whose values need none. On SQLite it runs through
+    execution (the cache key; the result's set-up alone was 8 % of a worker's time serving
+    holds, docs/performance.md). Values come as psycopg reads them, without the column types'
+    result processing, so it is for columns whose values need none. On SQLite it runs through
     SQLAlchemy. Listeners are told of the statement as `Writes` tells them.
     """
     if is_sqlite(conn):

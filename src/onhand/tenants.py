@@ -58,9 +58,9 @@ _SETTINGS = tenancy.select(sa.bindparam("tenant"), tenants, tenants.c.timezone, 
 
 def load(conn: Connection, tenant: str) -> TenantSettings:
     found = db.fetch(conn, _SETTINGS, {"tenant": tenant})
-    row = found[0] if found else None
-    if row is None:
+    if not found:
         raise NotFound(f"There is no tenant '{tenant}'.", slug="unknown-tenant")
+    row = found[0]
     extra = row.settings or {}
     return TenantSettings(
         row.timezone,
