@@ -25,8 +25,11 @@ __all__ = [
     "Theta",
 ]
 
-SES_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
-HW_ALPHAS = (0.1, 0.3)
+# α = 0.02 (SES) and 0.03 (Holt–Winters): a level that averages months of noisy daily
+# demand. On the accuracy benchmark's three validation windows they took mean MASE
+# 1.299 → 1.293, 1.226 → 1.223 and 0.944 → 0.941 (the 32 daily pizza series most).
+SES_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
+HW_ALPHAS = (0.03, 0.1, 0.3)
 HW_GAMMAS = (0.05, 0.2)
 # (β/α, φ): a slow, lightly damped trend, a quicker, strongly damped one, and an undamped
 # one: damped trends alone lag a steady trend (a series growing 0.25 a day was forecast
