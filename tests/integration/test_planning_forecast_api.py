@@ -81,9 +81,12 @@ def test_the_forecast_is_the_models_day_by_day_with_an_interval_that_widens(api,
     weekend = np.array([d.weekday() >= 5 for d in days])
     assert mean[~weekend].mean() > 3 * mean[weekend].mean(), mean
     assert np.all((lo <= mean) & (mean <= hi))
-    # The interval widens with the horizon: the last week's is wider than the first week's.
+    # The interval widens with the horizon: each week's is wider than the week's before. By the
+    # week, since the weekend's band is clipped at zero; how much wider is the fitted model's
+    # (checked above), and with a slow level on this steady pattern it can be as little as 12 %.
     width = hi - lo
-    assert width[-7:].mean() > 1.2 * width[:7].mean(), width
+    weekly = width.reshape(-1, 7).mean(axis=1)
+    assert np.all(np.diff(weekly) > 0), weekly
     assert width[0] > 0
 
     # A lower level is a narrower band around the same forecast.
