@@ -176,6 +176,7 @@ class Console:
     page: Any
     server: Server
     errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # 4xx answers, for a failure's message
 
     def open(self, view: str = "", query: str = "") -> None:
         self.page.goto(self.server.sign_in_link(view, query))
@@ -221,16 +222,21 @@ def console(browser: Any, server: Server) -> Iterator[Console]:
     tab = Console(page, server)
     page.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: tab.errors.append(str(e)))
-    page.on(
-        "response",
-        lambda r: (
-            tab.errors.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 500 else None
-        ),
-    )
+
+    def answered(r: Any) -> None:
+        if r.status >= 400:
+            (tab.errors if r.status >= 500 else tab.refused).append(
+                f"{r.status} {r.request.method} {r.url}"
+            )
+
+    page.on("response", answered)
     page.set_default_timeout(15_000)
     yield tab
     context.close()
-    assert tab.errors == [], f"console errors: {tab.errors}; the server logged: {server.warnings()}"
+    assert tab.errors == [], (
+        f"console errors: {tab.errors}; 4xx answers: {tab.refused}; "
+        f"the server logged: {server.warnings()}"
+    )
 
 
 @pytest.fixture
