@@ -163,7 +163,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--baseline",
-        help="The src/ folder of another onhand checkout: its `serve --workers 1` runs too",
+        help="The src/ folder of another onhand checkout: its `serve --workers 1` and 2 run too",
     )
     parser.add_argument("--json", action="store_true", help="Print only the JSON line")
     args = parser.parse_args()
@@ -189,10 +189,11 @@ def main() -> None:
     if auto > 2:
         targets["onhand_auto"] = [*targets["onhand_1"][:-1], "auto"]
         order.append("onhand_auto")
-    if args.baseline:  # the same command, importing onhand from the other checkout
-        targets["baseline_1"] = targets["onhand_1"]
-        extra["baseline_1"] = {"PYTHONPATH": str(Path(args.baseline).resolve())}
-        order.insert(1, "baseline_1")
+    if args.baseline:  # the same commands, importing onhand from the other checkout
+        for n in (1, 2):
+            targets[f"baseline_{n}"] = targets[f"onhand_{n}"]
+            extra[f"baseline_{n}"] = {"PYTHONPATH": str(Path(args.baseline).resolve())}
+        order = ["reference", "baseline_1", "onhand_1", "onhand_2", "baseline_2", *order[3:]]
     runs: dict[str, dict[str, Any]] = {}
     over: dict[str, int] = {}
     for _ in range(args.rounds):
@@ -244,16 +245,22 @@ def main() -> None:
         "ratio_onhand_auto": round(
             runs[f"onhand_{auto}" if auto <= 2 else "onhand_auto"]["holds_per_s"] / base, 2
         ),
-        **(
-            {
-                "ratio_baseline_1": round(runs["baseline_1"]["holds_per_s"] / base, 2),
-                "onhand_1_vs_baseline_1": round(
-                    runs["onhand_1"]["holds_per_s"] / (runs["baseline_1"]["holds_per_s"] or 1), 2
+        **{
+            key: value
+            for n in (1, 2)
+            if f"baseline_{n}" in runs
+            for key, value in (
+                (f"ratio_baseline_{n}", round(runs[f"baseline_{n}"]["holds_per_s"] / base, 2)),
+                (
+                    f"onhand_{n}_vs_baseline_{n}",
+                    round(
+                        runs[f"onhand_{n}"]["holds_per_s"]
+                        / (runs[f"baseline_{n}"]["holds_per_s"] or 1),
+                        2,
+                    ),
                 ),
-            }
-            if "baseline_1" in runs
-            else {}
-        ),
+            )
+        },
         "oversold": over,
     }
     print(json.dumps(result))

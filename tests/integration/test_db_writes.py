@@ -150,3 +150,33 @@ def test_fetch_raises_what_sqlalchemy_raises(engine, tenant):
     broken = sa.select(sa.literal_column("no_such_column")).select_from(outbox)
     with db.read(engine) as conn, pytest.raises(sa.exc.DBAPIError):
         db.fetch(conn, broken.where(outbox.c.tenant_id == sa.bindparam("t")), {"t": tenant})
+
+
+def test_fetch_all_reads_each_statements_rows_in_the_callers_transaction(engine, tenant):
+    now = db.utcnow()
+    with db.write(engine) as conn:
+        conn.execute(
+            outbox.insert(),
+            [events.event_row(tenant, "t.all", now, sku=f"S-{n}") for n in range(4)],
+        )
+    pg = engine.dialect.name == "postgresql"
+    stmt = _outbox_rows(pg)
+    locking = stmt.with_for_update() if pg else stmt
+    seen: list[str] = []
+    with db.write(engine) as conn:
+        sa.event.listen(conn, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        first, second, none = db.fetch_all(
+            conn,
+            (locking, {"t": tenant, "skus": ["S-3"]}),
+            (stmt, {"t": tenant, "skus": ["S-2", "S-0"]}),
+            (stmt, {"t": tenant, "skus": []}),
+        )
+        assert [r.sku for r in first] == ["S-3"] and [r.sku for r in second] == ["S-0", "S-2"]
+        assert list(none) == [] and len(seen) == 3
+        if pg:  # the first statement's row lock is the caller's until its transaction ends
+            with engine.connect() as other, pytest.raises(sa.exc.OperationalError):
+                other.execute(sa.text("SET lock_timeout = '100ms'"))
+                other.execute(locking, {"t": tenant, "skus": ["S-3"]}).all()
+    broken = sa.select(sa.literal_column("no_such_column")).select_from(outbox)
+    with db.read(engine) as conn, pytest.raises(sa.exc.DBAPIError):
+        db.fetch_all(conn, (stmt, {"t": tenant, "skus": ["S-1"]}), (broken, {}))

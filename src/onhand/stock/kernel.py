@@ -121,8 +121,13 @@ def lock(
     pg = not db.is_sqlite(conn)
     out = LockedRows({i: [] for i in ids})
     if wanted is None:
-        rows = db.fetch(conn, _balance_rows(pg), {"tenant": tenant, "ids": ids})
-        lapsed = _lock_lapsed(conn, tenant, ids, now)
+        # The balance rows, then their lapsed lines: one round trip while the rows are locked.
+        rows, lines = db.fetch_all(
+            conn,
+            (_balance_rows(pg), {"tenant": tenant, "ids": ids}),
+            (_lapsed_lines(pg, True), {"tenant": tenant, "ids": ids, "now": now}),
+        )
+        lapsed = _units(lines)
     else:
         out.partial = set(ids)
         if not wanted:
@@ -226,8 +231,13 @@ def _lock_lapsed(
         rl = reservation_lines
         stmt = _lapsed_select(tenant, rl.c.item_id.in_(ids), now, place)
         rows = conn.execute(stmt.with_for_update() if pg else stmt).all()
+    return _units(rows)
+
+
+def _units(lines: Iterable[Any]) -> dict[tuple[Any, Any], int]:
+    """Units of lapsed lines per (item, location or print-on-demand day)."""
     out: dict[tuple[Any, Any], int] = {}
-    for r in rows:
+    for r in lines:
         key = (r.item_id, r.location_id if r.location_id is not None else r.day)
         out[key] = out.get(key, 0) + int(r.qty)
     return out
