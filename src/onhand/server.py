@@ -80,13 +80,13 @@ def run(host: str, port: int, *, workers: int, log_level: str) -> None:
         # uvicorn's supervisor starts plain uvicorn servers in its worker processes; each builds
         # its own app (engine, hub, group commit, jobs), and streams end after the grace period.
         # The workers are new interpreters: they inherit the metrics directory from here.
-        if os.environ.get(MULTIPROCESS_DIR):  # the operator's own, kept as it is
-            uvicorn.run(APP, **options)
-            return
-        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="onhand-metrics-")
+        made = not os.environ.get(MULTIPROCESS_DIR)  # an operator's own directory is kept
+        if made:
+            os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="onhand-metrics-")
         try:
             uvicorn.run(APP, **options)
         finally:
-            shutil.rmtree(os.environ.pop(MULTIPROCESS_DIR), ignore_errors=True)
+            if made:
+                shutil.rmtree(os.environ.pop(MULTIPROCESS_DIR), ignore_errors=True)
         return
     Server(uvicorn.Config(APP, **options)).run()
