@@ -178,5 +178,6 @@ def test_fetch_all_reads_each_statements_rows_in_the_callers_transaction(engine,
                 other.execute(sa.text("SET lock_timeout = '100ms'"))
                 other.execute(locking, {"t": tenant, "skus": ["S-3"]}).all()
     broken = sa.select(sa.literal_column("no_such_column")).select_from(outbox)
+    broken = broken.where(outbox.c.tenant_id == sa.bindparam("t"))
     with db.read(engine) as conn, pytest.raises(sa.exc.DBAPIError):
-        db.fetch_all(conn, (stmt, {"t": tenant, "skus": ["S-1"]}), (broken, {}))
+        db.fetch_all(conn, (stmt, {"t": tenant, "skus": ["S-1"]}), (broken, {"t": tenant}))
