@@ -10,16 +10,17 @@ traceback (and, for `check`, instead of reporting that an empty file is consiste
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import Engine
 
-from . import db, schema
-from .settings import get_settings
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+# Every command module imports this one: SQLAlchemy, Alembic (`schema`) and the settings are
+# imported when a command opens its database, not when the CLI starts (see cli.py).
 
 err = Console(stderr=True)
 
@@ -30,6 +31,8 @@ def describe(engine: Engine) -> str:
 
 def sqlite_file(engine: Engine) -> Path | None:
     """The file behind a SQLite engine (None for PostgreSQL and in-memory databases)."""
+    from . import db
+
     if not db.is_sqlite(engine) or engine.url.database in (None, "", ":memory:"):
         return None
     return Path(engine.url.database or "").resolve()
@@ -52,6 +55,11 @@ def open_database(
     schema must be there at the head revision ("require"), is brought there ("upgrade"), or is
     the command's own business ("any", for `migrate`).
     """
+    import sqlalchemy as sa
+
+    from . import db, schema
+    from .settings import get_settings
+
     engine = db.make_engine(get_settings().database_url, pool_size=pool_size)
     err.print(f"database: {escape(describe(engine))}", highlight=False, soft_wrap=True)
     path = sqlite_file(engine)

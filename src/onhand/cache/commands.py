@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..cli_database import open_database
-from ..settings import get_settings
 
 out = Console()
 
@@ -22,6 +21,7 @@ def reconcile_command(
 ) -> None:
     """Compare every cached availability figure with the database and repair drift."""
     # Imported here: redis costs every other command's start about 0.4 s.
+    from ..settings import get_settings
     from .reconcile import item_count, reconcile
     from .redis_cache import AvailabilityCache
 

@@ -1,24 +1,23 @@
-"""`onhand channels add|list|sync|runs` and `onhand secrets rotate`."""
+"""`onhand channels add|list|sync|runs` and `onhand secrets rotate`.
+
+The channel services (SQLAlchemy, pydantic, httpx) are imported by the commands that use
+them, not at the top: every `onhand` command imports this module (see cli.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from .. import db, tenancy
 from ..cli_database import open_database
 from ..errors import DomainError
-from ..settings import get_settings
-from . import runs, secrets, service, sync
-from .schemas import ChannelIn
-from .tables import channels
+
+if TYPE_CHECKING:
+    from . import sync
 
 channels_app = typer.Typer(help="Shopify stores and partner stores.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Encrypted channel credentials.", no_args_is_help=True)
@@ -27,6 +26,9 @@ err = Console(stderr=True)
 
 
 def _context() -> sync.Context:
+    from ..settings import get_settings
+    from . import sync
+
     try:
         return sync.Context.of(open_database(), get_settings())
     except DomainError as exc:
@@ -57,6 +59,12 @@ def add(
     alert_email: Annotated[list[str] | None, typer.Option(help="Who hears of failures")] = None,
 ) -> None:
     """Connect a store (the token is read from ONHAND_CHANNEL_TOKEN if not given)."""
+    from pydantic import ValidationError
+
+    from .. import db
+    from . import service
+    from .schemas import ChannelIn
+
     ctx = _context()
     pairs = []
     for spec in location:
@@ -88,6 +96,9 @@ def add(
 @channels_app.command("list")
 def list_channels(tenant: Annotated[str, typer.Option(help="Tenant id")]) -> None:
     """Channels with their status and last sync."""
+    from .. import db
+    from . import service
+
     ctx = _context()
     with db.read(ctx.engine) as conn:
         rows = service.list_all(conn, tenant)
@@ -112,6 +123,14 @@ def sync_command(
     channel: Annotated[str | None, typer.Option(help="Only this channel (default: all)")] = None,
 ) -> None:
     """Sync now and wait for the end: partners first, then stores. Exit 1 if a run failed."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from .. import db, tenancy
+    from . import runs, sync
+    from .tables import channels
+
     ctx = _context()
     with db.read(ctx.engine) as conn:
         stmt = sa.select(channels).where(tenancy.of(tenant, channels), channels.c.enabled)
@@ -152,6 +171,9 @@ def runs_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Sync history, newest first."""
+    from .. import db
+    from . import runs
+
     ctx = _context()
     with db.read(ctx.engine) as conn:
         rows = runs.list_runs(conn, tenant, channel, limit)
@@ -173,6 +195,12 @@ def runs_command(
 @secrets_app.command("rotate")
 def rotate() -> None:
     """Re-encrypt every channel credential with the first key of ONHAND_SECRET_KEY."""
+    import sqlalchemy as sa
+
+    from .. import db
+    from . import secrets
+    from .tables import channels
+
     ctx = _context()
     count = 0
     with db.write(ctx.engine) as conn:

@@ -1,21 +1,20 @@
-"""`onhand counts generate|tasks|accuracy`: the cycle-count programme from the command line."""
+"""`onhand counts generate|tasks|accuracy`: the cycle-count programme from the command line.
+
+The services are imported by the commands, not at the top: every `onhand` command imports
+this module (see cli.py).
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from .. import db, tenants
 from ..cli_database import open_database
-from ..tables import tenants as tenant_rows
-from . import service
-from .tables import count_tasks
 
 counts_app = typer.Typer(help="Cycle counts: today's tasks, accuracy.", no_args_is_help=True)
 out = Console()
@@ -29,6 +28,12 @@ def generate(
     ] = None,
 ) -> None:
     """Make the count tasks due (the server's hourly job does the same)."""
+    import sqlalchemy as sa
+
+    from .. import db, tenants
+    from ..tables import tenants as tenant_rows
+    from . import service
+
     engine = open_database()
     day = date.fromisoformat(on) if on else None
     with db.read(engine) as conn:
@@ -52,6 +57,10 @@ def tasks(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
 ) -> None:
     """Count tasks in walking order (no expected quantity before the count)."""
+    from .. import db
+    from . import service
+    from .tables import count_tasks
+
     engine = open_database()
     with db.read(engine) as conn:
         rows = service.tasks(conn, tenant, [count_tasks.c.status == status], limit)
@@ -75,6 +84,9 @@ def accuracy(
     days: Annotated[int, typer.Option(min=1, max=3660)] = 90,
 ) -> None:
     """Share of counts within tolerance, per class."""
+    from .. import db
+    from . import service
+
     engine = open_database()
     with db.read(engine) as conn:
         doc = service.accuracy(conn, tenant, db.utcnow() - timedelta(days=days))

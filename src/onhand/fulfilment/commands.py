@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .. import db
 from ..cli_database import open_database
 from ..errors import DomainError
-from . import payouts
 
 __all__ = ["payouts_command"]
 
@@ -25,6 +23,9 @@ def payouts_command(
     ] = None,
 ) -> None:
     """Print each picker's lines, accuracy, bracket and amount per day, as CSV."""
+    from .. import db  # imported here, as every command's services are (see cli.py)
+    from . import payouts
+
     engine = open_database()
     try:
         with db.read(engine) as conn:

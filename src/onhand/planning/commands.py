@@ -14,9 +14,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from onhand.planning.csvio import PlanningInputError, read_demand_groups, write_forecast_groups
-from onhand.planning.forecast import forecast, season_for
-
 __all__ = ["forecast_command"]
 
 
@@ -50,6 +47,14 @@ def forecast_command(
     ] = 0.8,
 ) -> None:
     """Forecast demand for every series in a CSV file."""
+    # Imported here: NumPy and the forecast cost every other command's start (see cli.py).
+    from onhand.planning.csvio import (
+        PlanningInputError,
+        read_demand_groups,
+        write_forecast_groups,
+    )
+    from onhand.planning.forecast import forecast, season_for
+
     if horizon < 1:
         raise _fail(f"--horizon must be at least 1, got {horizon}")
     if not 0 < level < 1:

@@ -13,10 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import db
 from ..cli_database import open_database
 from ..errors import DomainError
-from . import plan
 
 __all__ = ["plan_command"]
 
@@ -39,6 +37,10 @@ def plan_command(
     ] = False,
 ) -> None:
     """Forecast demand, compute reorder points and suggest purchase orders per supplier."""
+    # Imported here: NumPy and the planning services cost every other command's start (cli.py).
+    from .. import db
+    from . import plan
+
     out, err = Console(), Console(stderr=True)
     engine = open_database(schema_mode="upgrade", pool_size=2)
     columns = (

@@ -8,9 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import db
 from ..cli_database import open_database
-from . import service
 
 rma_app = typer.Typer(help="Returns (RMA).", no_args_is_help=True)
 out = Console()
@@ -25,6 +23,9 @@ def list_rmas(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """Returns, newest first, a row per line."""
+    from .. import db  # imported here, as every command's services are (see cli.py)
+    from . import service
+
     engine = open_database()
     with db.read(engine) as conn:
         found = service.listing(conn, tenant, status, limit)

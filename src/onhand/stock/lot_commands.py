@@ -1,4 +1,8 @@
-"""`onhand lots expiring|trace|recall`: lots of lot-tracked items from the command line."""
+"""`onhand lots expiring|trace|recall`: lots of lot-tracked items from the command line.
+
+The services are imported by the commands, not at the top: every `onhand` command imports
+this module (see cli.py).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import db
 from ..cli_database import open_database
 from ..errors import DomainError
-from . import recall as lot_recall
 
 lots_app = typer.Typer(help="Lots: expiring soon, the trace, a recall.", no_args_is_help=True)
 out = Console()
@@ -25,6 +27,9 @@ def expiring(
     days: Annotated[int, typer.Option(min=0, max=3650, help="Days ahead")] = 7,
 ) -> None:
     """Lots with stock that expire within DAYS (or have expired), soonest first."""
+    from .. import db
+    from . import recall as lot_recall
+
     engine = open_database()
     with db.read(engine) as conn:
         rows = lot_recall.expiring(conn, tenant, days, db.utcnow())
@@ -48,6 +53,9 @@ def trace(
     tenant: Annotated[str, typer.Option(help="Tenant id")],
 ) -> None:
     """Where a lot came from, where every unit is, and who took units of it (JSON)."""
+    from .. import db
+    from . import recall as lot_recall
+
     engine = open_database()
     try:
         with db.read(engine) as conn:
@@ -67,6 +75,9 @@ def recall(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Take every unit of a lot off sale at once (holds move to other lots or are released)."""
+    from .. import db
+    from . import recall as lot_recall
+
     if not yes:
         typer.confirm(f"Recall lot {lot} of {sku} everywhere?", abort=True)
     engine = open_database()
