@@ -245,24 +245,14 @@ def main() -> None:
         "ratio_onhand_auto": round(
             runs[f"onhand_{auto}" if auto <= 2 else "onhand_auto"]["holds_per_s"] / base, 2
         ),
-        **{
-            key: value
-            for n in (1, 2)
-            if f"baseline_{n}" in runs
-            for key, value in (
-                (f"ratio_baseline_{n}", round(runs[f"baseline_{n}"]["holds_per_s"] / base, 2)),
-                (
-                    f"onhand_{n}_vs_baseline_{n}",
-                    round(
-                        runs[f"onhand_{n}"]["holds_per_s"]
-                        / (runs[f"baseline_{n}"]["holds_per_s"] or 1),
-                        2,
-                    ),
-                ),
-            )
-        },
         "oversold": over,
     }
+    for n in (1, 2):  # with --baseline: the other checkout against this one
+        if before := runs.get(f"baseline_{n}", {}).get("holds_per_s"):
+            result[f"ratio_baseline_{n}"] = round(before / base, 2)
+            result[f"onhand_{n}_vs_baseline_{n}"] = round(
+                runs[f"onhand_{n}"]["holds_per_s"] / before, 2
+            )
     print(json.dumps(result))
 
 
