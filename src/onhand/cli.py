@@ -293,9 +293,9 @@ app.add_typer(lots_app, name="lots")
 
 
 def main() -> None:
-    # Every command, `--help` included, pays for these (about 0.23 s of the 0.5 s: 0.12 s
-    # pydantic-settings, 0.04 s Settings() whose network validator imports httpx, 0.07 s
-    # structlog): the settings' log level and format apply to every command.
+    # Every command, `--help` included, pays for these (about 0.2 s of the 0.5 s: 0.12 s
+    # pydantic-settings, 0.07 s structlog): the settings' log level and format apply to every
+    # command.
     from . import logs
     from .settings import get_settings
 
